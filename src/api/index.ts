@@ -1,0 +1,3 @@
+export * from './generated.js';
+export * from './conditions.js';
+export * from './constants.js';

@@ -1,0 +1,34 @@
+// Which children need a server-side apply. A child carries the hash of what the operator last applied; the
+// same hash means nothing to do, so a steady object costs no write (and no diff against server defaults).
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ANNOTATION_SPEC_HASH } from '../api/constants.js';
+import { canonical } from '../runtime/canonical.js';
+import type { PortableLoadBalancer } from '../api/generated.js';
+import { CHILD_ORDER, desiredChildren, type OperatorSettings } from './desired.js';
+
+export function specHash(obj: unknown): string {
+  return createHash('sha256').update(JSON.stringify(canonical(obj))).digest('hex').slice(0, 16);
+}
+
+/** The desired children in apply order, each annotated with the hash of its own content. */
+export function plannedChildren(plb: PortableLoadBalancer, settings: OperatorSettings): KubernetesObject[] {
+  const children = desiredChildren(plb, settings);
+  return CHILD_ORDER.map((key) => {
+    const child = children[key];
+    const hash = specHash(child);
+    return { ...child, metadata: { ...child.metadata, annotations: { [ANNOTATION_SPEC_HASH]: hash } } };
+  });
+}
+
+/** The planned children whose observed copy is missing or was applied from different content. */
+export function childrenToApply(
+  planned: readonly KubernetesObject[],
+  observed: (kind: string, namespace: string, name: string) => KubernetesObject | undefined,
+): KubernetesObject[] {
+  return planned.filter((child) => {
+    const m = child.metadata ?? {};
+    const have = observed(child.kind ?? '', m.namespace ?? '', m.name ?? '');
+    return have?.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== m.annotations?.[ANNOTATION_SPEC_HASH];
+  });
+}

@@ -1,0 +1,200 @@
+// Wires informers, the work queue, leader election and reconcile together. Everything decided here is about
+// *when* to reconcile which key; *what* to write is reconcile.ts's business.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { LABEL_PLB, OPERATOR_FIELD_MANAGER, PLB } from '../api/constants.js';
+import type { PortableLoadBalancer } from '../api/generated.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { watchResource, type WatchedResource } from '../runtime/informer.js';
+import { describeApiError, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
+import { LeaderElector } from '../runtime/leader.js';
+import type { Logger } from '../runtime/log.js';
+import { WorkQueue } from '../runtime/workqueue.js';
+import { controllerMetrics } from '../telemetry/metrics.js';
+import type { OperatorSettings } from './desired.js';
+import { MANAGED_SELECTOR } from './naming.js';
+import { reconcile, type ReconcilePorts } from './reconcile.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  settings: OperatorSettings;
+  log: Logger;
+  /** Lease to hold before writing anything; undefined runs without election (one replica only). */
+  leaderElection?: { namespace: string; name: string; identity: string };
+  /** Every PLB is reconciled at least this often, whatever the watches say (level-triggered repair). */
+  resyncMs?: number;
+  clock?: Clock;
+}
+
+type AnyList<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #queue: WorkQueue;
+  readonly #metrics;
+  readonly #informers: WatchedResource<KubernetesObject>[] = [];
+  #plbs!: WatchedResource<PortableLoadBalancer>;
+  #pods!: WatchedResource<V1Pod>;
+  readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
+  #elector: LeaderElector | undefined;
+  #resync: unknown;
+  /** API writes since start, for tests and logs. */
+  writes = 0;
+
+  constructor(options: ControllerOptions) {
+    this.#o = options;
+    this.#metrics = controllerMetrics(() => this.#queue.depth);
+    this.#queue = new WorkQueue({
+      clock: options.clock ?? systemClock,
+      onResult: (key, outcome, error) => {
+        this.#metrics.reconcileTotal.add(1, { controller: 'portableloadbalancer', result: outcome });
+        if (outcome === 'error') {
+          this.#metrics.reconcileErrors.add(1, { controller: 'portableloadbalancer' });
+          this.#metrics.queueRetries.add(1, { name: 'portableloadbalancer' });
+          options.log.warn('reconcile failed; retrying with backoff', { key, error: describeApiError(error) });
+        }
+      },
+    });
+  }
+
+  /** Informers are synced: the operator can decide from complete caches. */
+  get ready(): boolean {
+    return this.#informers.every((i) => i.synced);
+  }
+
+  get leading(): boolean {
+    return this.#elector ? this.#elector.leading : true;
+  }
+
+  enqueue(key: string): void {
+    this.#metrics.queueAdds.add(1, { name: 'portableloadbalancer' });
+    this.#queue.add(key);
+  }
+
+  #enqueueAll(): void {
+    for (const plb of this.#plbs.list()) this.enqueue(keyOf(plb.metadata?.namespace ?? '', plb.metadata?.name ?? ''));
+  }
+
+  #watch<T extends KubernetesObject>(kind: string, path: string, list: AnyList<T>, labelSelector?: string): WatchedResource<T> {
+    const log = this.#o.log.child({ watch: kind });
+    const informer = watchResource<T>(
+      this.#o.kubeConfig,
+      {
+        path,
+        list,
+        ...(labelSelector ? { labelSelector } : {}),
+        onLifecycle: (event, error) => {
+          if (event === 'error') log.warn('watch failed; restarting with backoff', { error: describeApiError(error) });
+          if (event === 'restart') this.#metrics.watchRestarts.add(1, { kind });
+          if (event === 'synced') log.info('cache synced');
+        },
+      },
+      (event) => this.#route(kind, event.object),
+    );
+    this.#informers.push(informer as unknown as WatchedResource<KubernetesObject>);
+    return informer;
+  }
+
+  /** Maps an event on any watched object to the PLB keys it can affect. */
+  #route(kind: string, obj: KubernetesObject): void {
+    const ns = obj.metadata?.namespace ?? '';
+    if (kind === PLB.kind) return this.enqueue(keyOf(ns, obj.metadata?.name ?? ''));
+    const owner = obj.metadata?.labels?.[LABEL_PLB];
+    if (owner) return this.enqueue(keyOf(ns, owner));
+    // A backend pod changed: every selector-based PLB in its namespace may count it.
+    if (kind === 'Pod') {
+      for (const plb of this.#plbs.list(ns)) if (plb.spec.backends.selector) this.enqueue(keyOf(ns, plb.metadata?.name ?? ''));
+    }
+  }
+
+  start(): void {
+    const kc = this.#o.kubeConfig;
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const sel = { labelSelector: MANAGED_SELECTOR };
+
+    this.#plbs = this.#watch<PortableLoadBalancer>(
+      PLB.kind,
+      `/apis/${PLB.group}/${PLB.version}/${PLB.plural}`,
+      () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
+    );
+    this.#pods = this.#watch<V1Pod>('Pod', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    const children: [string, string, AnyList<KubernetesObject>][] = [
+      ['Deployment', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces(sel)],
+      ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces(sel)],
+      ['Role', '/apis/rbac.authorization.k8s.io/v1/roles', () => rbac.listRoleForAllNamespaces(sel)],
+      ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', () => rbac.listRoleBindingForAllNamespaces(sel)],
+    ];
+    for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR));
+
+    const apply = serverSideApply(kc, OPERATOR_FIELD_MANAGER);
+    const patchStatus = patchResourceStatus(kc, PLB, OPERATOR_FIELD_MANAGER);
+    const ports: ReconcilePorts = {
+      getPlb: (ns, name) => this.#plbs.get(name, ns),
+      listPods: (ns) => this.#pods.list(ns),
+      getChild: (kind, ns, name) => this.#children.get(kind)?.get(name, ns),
+      applyChild: async (child) => {
+        await apply(child);
+        this.writes++;
+        this.#metrics.apiWrites.add(1, { kind: child.kind ?? '' });
+      },
+      patchStatus: async (ns, name, ops) => {
+        await patchStatus(ns, name, ops);
+        this.writes++;
+        this.#metrics.apiWrites.add(1, { kind: 'PortableLoadBalancer/status' });
+      },
+      now: () => new Date((this.#o.clock ?? systemClock).now()),
+    };
+
+    this.#queue.start(async (key) => {
+      // Decide only from complete caches; an early pass would see "no children" and rewrite them all.
+      if (!this.ready) throw new Error('caches not synced yet');
+      const [ns = '', name = ''] = key.split('/');
+      const started = performance.now();
+      const result = await reconcile(ns, name, ports, this.#o.settings);
+      this.#metrics.reconcileTime.record((performance.now() - started) / 1000, { controller: 'portableloadbalancer' });
+      if (result.writes > 0) this.#o.log.info('reconciled', { key, writes: result.writes });
+    });
+
+    const le = this.#o.leaderElection;
+    if (le) {
+      this.#queue.pause(true);
+      this.#elector = new LeaderElector(leaseApi(kc), le, (leading) => {
+        this.#o.log.info(leading ? 'became leader' : 'lost leadership; pausing writes', { identity: le.identity });
+        this.#queue.pause(!leading);
+        if (leading) this.#enqueueAll();
+      });
+      this.#elector.start();
+    }
+    const clock = this.#o.clock ?? systemClock;
+    const resync = () => {
+      this.#enqueueAll();
+      this.#resync = clock.setTimeout(resync, this.#o.resyncMs ?? 5 * 60_000);
+    };
+    this.#resync = clock.setTimeout(resync, this.#o.resyncMs ?? 5 * 60_000);
+  }
+
+  /** Resolves when no key is queued or being reconciled (tests). */
+  whenIdle(): Promise<void> {
+    return this.#queue.whenIdle();
+  }
+
+  async stop(): Promise<void> {
+    (this.#o.clock ?? systemClock).clearTimeout(this.#resync);
+    this.#queue.stop();
+    await this.#elector?.stop();
+    await Promise.all(this.#informers.map((i) => i.stop()));
+  }
+}

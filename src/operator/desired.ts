@@ -1,0 +1,159 @@
+// PortableLoadBalancer -> the child objects that run it. Pure: same input, same output, no I/O.
+import type {
+  V1Deployment,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1Role,
+  V1RoleBinding,
+  V1ServiceAccount,
+  V1Toleration,
+} from '@kubernetes/client-node';
+import { AGENT_HEALTH_PORT, AGENT_METRICS_PORT, LABEL_PLB, PLB } from '../api/constants.js';
+import type { PortableLoadBalancer } from '../api/generated.js';
+import { withDefaults } from './defaults.js';
+import { childLabels, childName, ownerReference, selectorLabels } from './naming.js';
+
+export interface OperatorSettings {
+  /** Image of the LB pods; the same image as the operator's, with the agent entrypoint. */
+  agentImage: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Passed to every agent as LOG_LEVEL. */
+  agentLogLevel: string;
+}
+
+export interface DesiredChildren {
+  serviceAccount: V1ServiceAccount;
+  role: V1Role;
+  roleBinding: V1RoleBinding;
+  deployment: V1Deployment;
+}
+
+/** The order children are applied in: RBAC before the pods that need it. */
+export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'deployment'] as const;
+
+function meta(plb: PortableLoadBalancer) {
+  const name = plb.metadata?.name ?? '';
+  return {
+    name: childName(name),
+    namespace: plb.metadata?.namespace ?? '',
+    labels: childLabels(name),
+    ownerReferences: [ownerReference(plb)],
+  };
+}
+
+const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
+export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSettings): DesiredChildren {
+  const name = plb.metadata?.name ?? '';
+  const spec = withDefaults(plb.spec);
+  const m = meta(plb);
+
+  const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: m };
+
+  // Exactly what the agent does: read its own PLB, write its own status entry, and resolve backends
+  // (EndpointSlices for ready endpoints, Pods for named target ports). Nothing cluster-wide.
+  const role: V1Role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: m,
+    rules: [
+      { apiGroups: [PLB.group], resources: [PLB.plural], resourceNames: [name], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [PLB.group], resources: [`${PLB.plural}/status`], resourceNames: [name], verbs: ['get', 'patch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    ],
+  };
+
+  const roleBinding: V1RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: m,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: m.name },
+    subjects: [{ kind: 'ServiceAccount', name: m.name, namespace: m.namespace }],
+  };
+
+  const template = spec.template ?? {};
+  const labels = childLabels(name);
+  const deployment: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: m,
+    spec: {
+      replicas: spec.replicas,
+      selector: { matchLabels: selectorLabels(name) },
+      // Surge first, never take a serving LB pod away before its replacement is ready: the VIP keeps its capacity.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: m.name,
+          terminationGracePeriodSeconds: 30,
+          ...(template.nodeSelector ? { nodeSelector: template.nodeSelector as Record<string, string> } : {}),
+          ...(template.tolerations ? { tolerations: template.tolerations as V1Toleration[] } : {}),
+          ...(template.priorityClassName ? { priorityClassName: template.priorityClassName } : {}),
+          // Preferred, not required: more replicas than nodes must still schedule, just spread as far as possible.
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    topologyKey: 'kubernetes.io/hostname',
+                    labelSelector: { matchLabels: { [LABEL_PLB]: name } },
+                  },
+                },
+              ],
+            },
+          },
+          containers: [
+            {
+              name: 'agent',
+              image: settings.agentImage,
+              imagePullPolicy: settings.imagePullPolicy,
+              command: ['plb-agent'],
+              args: ['run', '--kubernetes'],
+              env: [
+                fieldEnv('POD_NAME', 'metadata.name'),
+                fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                fieldEnv('POD_IP', 'status.podIP'),
+                fieldEnv('NODE_NAME', 'spec.nodeName'),
+                { name: 'PLB_NAME', value: name },
+                // A data-plane switch must start from a clean kernel state, so it rolls the pods.
+                { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
+                { name: 'HEALTH_PORT', value: String(AGENT_HEALTH_PORT) },
+                { name: 'METRICS_PORT', value: String(AGENT_METRICS_PORT) },
+                { name: 'LOG_LEVEL', value: settings.agentLogLevel },
+              ],
+              ports: [
+                { name: 'health', containerPort: AGENT_HEALTH_PORT, protocol: 'TCP' },
+                { name: 'metrics', containerPort: AGENT_METRICS_PORT, protocol: 'TCP' },
+              ],
+              // Ready only when the kernel holds the desired state (the agent's /readyz says so).
+              readinessProbe: {
+                httpGet: { path: '/readyz', port: 'health' },
+                periodSeconds: 2,
+                failureThreshold: 2,
+              },
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: 'health' },
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
+              resources: (template.resources as V1ResourceRequirements | undefined) ?? {
+                requests: { cpu: '100m', memory: '96Mi' },
+                limits: { memory: '256Mi' },
+              },
+              // Programs the kernel of its own network namespace: BPF, netlink (IPVS), nftables, sysfs (RPS).
+              securityContext: { privileged: true },
+              volumeMounts: [{ name: 'bpffs', mountPath: '/sys/fs/bpf' }],
+            },
+          ],
+          // Pinned BPF maps outlive an agent restart, so established flows survive it.
+          volumes: [{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'DirectoryOrCreate' } }],
+        },
+      },
+    },
+  };
+
+  return { serviceAccount, role, roleBinding, deployment };
+}

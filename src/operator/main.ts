@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The operator process: wiring only. Flags override environment variables (which the Helm chart sets).
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '../runtime/log.js';
+import { startTelemetry } from '../telemetry/metrics.js';
+import { Controller } from './controller.js';
+
+const env = process.env;
+const { values: flags } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    'metrics-bind-address': { type: 'string', default: env['METRICS_BIND_ADDRESS'] ?? ':8080' },
+    'leader-elect': { type: 'boolean', default: env['LEADER_ELECT'] !== 'false' },
+    'leader-election-namespace': { type: 'string', default: env['POD_NAMESPACE'] ?? 'default' },
+    'leader-election-id': { type: 'string', default: 'portable-lb-operator' },
+    'agent-image': { type: 'string', default: env['AGENT_IMAGE'] ?? 'portable-lb:0.1.0' },
+    'agent-image-pull-policy': { type: 'string', default: env['AGENT_IMAGE_PULL_POLICY'] ?? 'IfNotPresent' },
+    'agent-log-level': { type: 'string', default: env['AGENT_LOG_LEVEL'] ?? 'info' },
+    'resync-seconds': { type: 'string', default: '300' },
+  },
+});
+
+const log = createLogger(env['LOG_LEVEL'] ?? 'info', { component: 'operator' });
+const pullPolicy = flags['agent-image-pull-policy'];
+if (pullPolicy !== 'Always' && pullPolicy !== 'IfNotPresent' && pullPolicy !== 'Never') {
+  log.error('--agent-image-pull-policy must be Always, IfNotPresent or Never', { value: pullPolicy });
+  process.exit(2);
+}
+
+const kc = new KubeConfig();
+if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
+else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+
+const telemetry = startTelemetry('portable-lb-operator');
+const identity = `${env['POD_NAME'] ?? hostname()}_${process.pid}`;
+const controller = new Controller({
+  kubeConfig: kc,
+  log,
+  settings: { agentImage: flags['agent-image'], imagePullPolicy: pullPolicy, agentLogLevel: flags['agent-log-level'] },
+  resyncMs: Number(flags['resync-seconds']) * 1000,
+  ...(flags['leader-elect']
+    ? { leaderElection: { namespace: flags['leader-election-namespace'], name: flags['leader-election-id'], identity } }
+    : {}),
+});
+
+const [host, port] = (() => {
+  const addr = flags['metrics-bind-address'];
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i) || '0.0.0.0', Number(addr.slice(i + 1))] as const;
+})();
+const server = createServer((req, res) => {
+  const path = req.url?.split('?')[0];
+  if (path === '/metrics') return telemetry.metricsHandler(req, res);
+  if (path === '/healthz') return void res.writeHead(200).end('ok\n');
+  if (path === '/readyz') {
+    const ready = controller.ready;
+    return void res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
+  }
+  res.writeHead(404).end();
+});
+server.listen(port, host, () => {
+  const a = server.address();
+  log.info('serving /healthz /readyz /metrics', { address: typeof a === 'object' && a ? `${a.address}:${a.port}` : String(a) });
+});
+
+// A network error must never end the process: the informers restart themselves; log anything else that slips.
+process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
+
+controller.start();
+log.info('operator started', { identity, leaderElection: flags['leader-elect'], agentImage: flags['agent-image'] });
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    void (async () => {
+      await controller.stop();
+      await telemetry.shutdown().catch(() => undefined);
+      server.close();
+      process.exit(0);
+    })();
+  });
+}

@@ -1,0 +1,35 @@
+// The one status write of a reconcile, as a JSON patch. Why JSON patch and not merge patch or apply:
+// status.loadBalancers[] entries belong to the agents (server-side apply, one field manager per pod); the
+// operator must replace only its own fields and remove only entries of vanished pods, each guarded by a
+// `test` so that a concurrent agent write shifts nothing silently (the patch then fails and is retried).
+import type { PortableLoadBalancerStatus } from '../api/generated.js';
+import { sameJson } from '../runtime/canonical.js';
+import type { JsonPatchOp } from '../runtime/json-patch.js';
+
+export type { JsonPatchOp };
+
+const OWNED = ['observedGeneration', 'conditions', 'backends'] as const;
+
+/** Returns [] when nothing the operator owns changed, so a steady object costs no write. */
+export function statusPatch(
+  current: PortableLoadBalancerStatus | undefined,
+  next: PortableLoadBalancerStatus,
+): JsonPatchOp[] {
+  const ops: JsonPatchOp[] = [];
+  if (!current) ops.push({ op: 'add', path: '/status', value: {} });
+  for (const field of OWNED) {
+    const value = next[field];
+    if (value === undefined || sameJson(current?.[field], value)) continue;
+    ops.push({ op: current?.[field] === undefined ? 'add' : 'replace', path: `/status/${field}`, value });
+  }
+  const keep = new Set((next.loadBalancers ?? []).map((e) => e.pod));
+  const existing = current?.loadBalancers ?? [];
+  // Highest index first, so earlier removals do not shift the later ones.
+  for (let i = existing.length - 1; i >= 0; i--) {
+    const pod = existing[i]!.pod;
+    if (keep.has(pod)) continue;
+    ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: pod });
+    ops.push({ op: 'remove', path: `/status/loadBalancers/${i}` });
+  }
+  return ops.length === 1 && ops[0]!.path === '/status' ? [] : ops;
+}

@@ -1,0 +1,156 @@
+// Observations -> the PortableLoadBalancer's status. Pure: the clock comes in as `now`.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ConditionType } from '../api/constants.js';
+import { setConditions, type ConditionInput } from '../api/conditions.js';
+import type { PortableLoadBalancer, PortableLoadBalancerStatus } from '../api/generated.js';
+import { describeSelector, type BackendCount } from './backends.js';
+import { withDefaults } from './defaults.js';
+
+export type LoadBalancerEntry = NonNullable<PortableLoadBalancerStatus['loadBalancers']>[number];
+
+export interface Observations {
+  /** The LB pods of this PLB that exist now (from the pod cache). */
+  lbPods: readonly V1Pod[];
+  /** Selected backend pods; undefined for static addresses. */
+  backends: BackendCount | undefined;
+}
+
+const FLANNEL_UDP_MESSAGE =
+  'overlay mode udp tunnels every packet through a userspace daemon: the study measured 30-54k req/s for any load ' +
+  'balancer whatever the CPU spreading. Use vxlan or host-gw.';
+
+function backendsCondition(plb: PortableLoadBalancer, count: BackendCount | undefined): ConditionInput {
+  const type = ConditionType.BackendsResolved;
+  const { selector, addresses } = plb.spec.backends;
+  if (addresses) {
+    return { type, status: 'True', reason: 'StaticBackends', message: `${addresses.length} static backend address(es)` };
+  }
+  const ns = plb.metadata?.namespace ?? '';
+  const sel = selector ? describeSelector(selector) : '';
+  if (!count || count.total === 0) {
+    return { type, status: 'False', reason: 'NoMatchingPods', message: `no pod in namespace ${ns} matches the selector ${sel}` };
+  }
+  if (count.ready === 0) {
+    return {
+      type,
+      status: 'False',
+      reason: 'NoReadyBackends',
+      message: `${count.total} pod(s) match the selector ${sel}, but none is ready`,
+    };
+  }
+  return { type, status: 'True', reason: 'BackendsReady', message: `${count.ready} of ${count.total} backend pod(s) ready` };
+}
+
+/** Why LB pods that have not reported yet are not running: said plainly, because users will ask. */
+function waitingMessage(pods: readonly V1Pod[], replicas: number): string {
+  if (pods.length === 0) return `waiting for the Deployment to create ${replicas} LB pod(s)`;
+  const unscheduled = pods.filter((p) => !p.spec?.nodeName).length;
+  const pending = pods.filter((p) => p.spec?.nodeName && p.status?.phase !== 'Running').length;
+  const parts: string[] = [];
+  if (unscheduled) parts.push(`${unscheduled} LB pod(s) Pending: not scheduled to any node`);
+  if (pending) parts.push(`${pending} LB pod(s) scheduled but not running yet`);
+  const running = pods.length - unscheduled - pending;
+  if (running) parts.push(`${running} LB pod(s) running, waiting for their agents to report`);
+  return `0 of ${replicas} LB pod(s) programmed: ${parts.join('; ')}`;
+}
+
+function dataPlaneCondition(
+  entries: readonly LoadBalancerEntry[],
+  pods: readonly V1Pod[],
+  generation: number,
+  replicas: number,
+): ConditionInput {
+  const type = ConditionType.DataPlaneProgrammed;
+  const current = entries.filter((e) => e.ready && e.programmedGeneration === generation);
+  const failing = entries.filter((e) => !e.ready && e.reason);
+  if (current.length > 0) {
+    const all = current.length >= replicas;
+    return {
+      type,
+      status: 'True',
+      reason: all ? 'AllReplicasProgrammed' : 'SomeReplicasProgrammed',
+      message: `${current.length} of ${replicas} LB pod(s) hold generation ${generation}`,
+    };
+  }
+  if (failing.length > 0) {
+    const first = failing[0]!;
+    return { type, status: 'False', reason: safeReason(first.reason), message: describeEntries(failing) };
+  }
+  if (entries.length > 0) {
+    return {
+      type,
+      status: 'False',
+      reason: 'NotProgrammed',
+      message: `${entries.length} LB pod(s) reported, none holds generation ${generation} yet`,
+    };
+  }
+  return { type, status: 'False', reason: 'WaitingForReplicas', message: waitingMessage(pods, replicas) };
+}
+
+function degradedCondition(
+  plb: PortableLoadBalancer,
+  entries: readonly LoadBalancerEntry[],
+  programmed: number,
+  replicas: number,
+): ConditionInput {
+  const type = ConditionType.Degraded;
+  const problems: { reason: string; message: string }[] = [];
+  const reported = entries.filter((e) => e.reason);
+  if (reported.length > 0) {
+    problems.push({ reason: safeReason(reported[0]!.reason), message: describeEntries(reported) });
+  }
+  if (plb.spec.overlay?.mode === 'udp') problems.push({ reason: 'OverlayUnsuitable', message: FLANNEL_UDP_MESSAGE });
+  if (programmed > 0 && programmed < replicas) {
+    problems.push({
+      reason: 'ReplicasNotProgrammed',
+      message: `only ${programmed} of ${replicas} LB pod(s) hold the current generation`,
+    });
+  }
+  if (problems.length === 0) return { type, status: 'False', reason: 'AsExpected', message: '' };
+  return { type, status: 'True', reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') };
+}
+
+const reasonPattern = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+/** Agents write reasons too; one that is not a valid token must not make our status write fail. */
+function safeReason(reason: string | undefined): string {
+  return reason && reasonPattern.test(reason) ? reason : 'AgentError';
+}
+
+function describeEntries(entries: readonly LoadBalancerEntry[]): string {
+  return entries
+    .map((e) => `pod ${e.pod}${e.node ? ` on node ${e.node}` : ''}: ${e.message || e.reason || 'no message'}`)
+    .join('; ');
+}
+
+/** Entries of LB pods that no longer exist are dropped; the rest belong to their agents and are kept as written. */
+export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[]): LoadBalancerEntry[] {
+  const names = new Set(pods.map((p) => p.metadata?.name));
+  return (entries ?? []).filter((e) => names.has(e.pod));
+}
+
+export function computeStatus(plb: PortableLoadBalancer, observed: Observations, now: Date): PortableLoadBalancerStatus {
+  const generation = plb.metadata?.generation ?? 0;
+  const { replicas } = withDefaults(plb.spec);
+  const entries = liveEntries(plb.status?.loadBalancers, observed.lbPods);
+  const backends = backendsCondition(plb, observed.backends);
+  const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas);
+  const programmed = entries.filter((e) => e.ready && e.programmedGeneration === generation).length;
+  const failing = [backends, dataPlane].filter((c) => c.status !== 'True');
+  const ready: ConditionInput =
+    failing.length === 0
+      ? { type: ConditionType.Ready, status: 'True', reason: dataPlane.reason, message: `serving ${plb.spec.vip}: ${dataPlane.message}` }
+      : {
+          type: ConditionType.Ready,
+          status: 'False',
+          reason: failing[0]!.reason,
+          message: failing.map((c) => c.message).join('; '),
+        };
+  const conditions = setConditions(
+    plb.status?.conditions,
+    [ready, backends, dataPlane, degradedCondition(plb, entries, programmed, replicas)],
+    generation,
+    now,
+  );
+  const count = observed.backends ?? { ready: plb.spec.backends.addresses?.length ?? 0, total: plb.spec.backends.addresses?.length ?? 0 };
+  return { observedGeneration: generation, conditions, backends: count, loadBalancers: entries };
+}

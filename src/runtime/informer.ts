@@ -1,0 +1,115 @@
+// watchResource: @dot-i/k8s-operator's API shape on client-node 1.4's ListWatch, without its faults.
+// client-node's informer stops for good after a network error, and a watch that cannot reconnect rejects a
+// promise nobody awaits; here every error restarts the informer with jittered backoff, 410 relists (ListWatch
+// does that itself), and lifecycle events are reported for metrics and logs.
+import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
+
+export type ResourceEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export interface ResourceEvent<T extends KubernetesObject> {
+  type: ResourceEventType;
+  object: T;
+}
+
+export type WatchLifecycle = 'connect' | 'synced' | 'error' | 'restart';
+
+export interface WatchOptions<T extends KubernetesObject> {
+  /** API path to list and watch, e.g. /apis/apps/v1/deployments. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  labelSelector?: string;
+  backoff?: BackoffOptions;
+  clock?: Clock;
+  onLifecycle?: (event: WatchLifecycle, error?: unknown) => void;
+}
+
+export interface WatchedResource<T extends KubernetesObject> extends ObjectCache<T> {
+  /** True once the first list has arrived. */
+  readonly synced: boolean;
+  stop(): Promise<void>;
+}
+
+/** A Watch whose failures to (re)connect end in the done callback instead of an unhandled rejection. */
+class ReportingWatch extends Watch {
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    try {
+      return await super.watch(path, queryParams, callback, done);
+    } catch (error) {
+      setImmediate(() => done(error));
+      return new AbortController();
+    }
+  }
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
+
+export function watchResource<T extends KubernetesObject>(
+  kc: KubeConfig,
+  options: WatchOptions<T>,
+  onEvent: (event: ResourceEvent<T>) => void,
+): WatchedResource<T> {
+  const clock = options.clock ?? systemClock;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc), options.list, false, options.labelSelector);
+  let synced = false;
+  let stopped = false;
+  let attempt = 0;
+  let timer: unknown;
+  let errors = 0;
+
+  lw.on('add', (object) => onEvent({ type: 'ADDED', object }));
+  lw.on('update', (object) => onEvent({ type: 'MODIFIED', object }));
+  lw.on('delete', (object) => onEvent({ type: 'DELETED', object }));
+  lw.on('connect', () => options.onLifecycle?.('connect'));
+  lw.on('error', (error) => {
+    errors++;
+    options.onLifecycle?.('error', error);
+    scheduleRestart();
+  });
+
+  function scheduleRestart(): void {
+    if (stopped || timer !== undefined) return;
+    attempt++;
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      options.onLifecycle?.('restart');
+      void begin();
+    }, backoffDelay(attempt, backoff));
+  }
+
+  async function begin(): Promise<void> {
+    const errorsBefore = errors;
+    try {
+      // ListWatch reports a failed list through its error callbacks and still resolves start().
+      await lw.start();
+      if (errors !== errorsBefore) return;
+      attempt = 0;
+      if (!synced) {
+        synced = true;
+        options.onLifecycle?.('synced');
+      }
+    } catch (error) {
+      options.onLifecycle?.('error', error);
+      scheduleRestart();
+    }
+  }
+  void begin();
+
+  return {
+    get synced() {
+      return synced;
+    },
+    get: (name, namespace) => lw.get(name, namespace),
+    list: (namespace) => lw.list(namespace),
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      await lw.stop();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// A work queue keyed by namespace/name, in the manner of client-go's workqueue: events for a key coalesce
+// into one pending item, a key is never processed twice at once (a change during processing re-queues it once),
+// failures retry with jittered exponential backoff, success forgets the failure count.
+import { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
+
+export type Handler = (key: string) => Promise<void>;
+
+export interface WorkQueueOptions {
+  backoff: BackoffOptions;
+  concurrency: number;
+  clock: Clock;
+  random: () => number;
+  /** Called after every processed key: the metrics hook. */
+  onResult?: (key: string, outcome: 'success' | 'error', error?: unknown) => void;
+}
+
+export const DEFAULT_QUEUE_OPTIONS: WorkQueueOptions = {
+  backoff: { baseMs: 250, maxMs: 5 * 60_000, jitter: 0.2 },
+  concurrency: 2,
+  clock: systemClock,
+  random: Math.random,
+};
+
+export class WorkQueue {
+  readonly #o: WorkQueueOptions;
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, unknown>();
+  #handler: Handler | undefined;
+  #running = 0;
+  #stopped = false;
+  #paused = false;
+  #idle: (() => void)[] = [];
+
+  constructor(options: Partial<WorkQueueOptions> = {}) {
+    this.#o = { ...DEFAULT_QUEUE_OPTIONS, ...options };
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  add(key: string): void {
+    if (this.#stopped) return;
+    if (this.#processing.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#queue.push(key);
+    this.#pump();
+  }
+
+  /** Adds the key after `ms`; an earlier pending delayed add of the same key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.#stopped || this.#timers.has(key)) return;
+    const t = this.#o.clock.setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, ms);
+    this.#timers.set(key, t);
+  }
+
+  /** Re-queues after a failure with backoff; returns the delay used. */
+  addRateLimited(key: string): number {
+    const attempt = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, attempt);
+    const delay = backoffDelay(attempt, this.#o.backoff, this.#o.random);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  /** Starts processing keys with `handler`. */
+  start(handler: Handler): void {
+    this.#handler = handler;
+    this.#pump();
+  }
+
+  /** Holds processing (e.g. while not the leader); keys keep coalescing meanwhile. */
+  pause(paused: boolean): void {
+    this.#paused = paused;
+    if (!paused) this.#pump();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#timers.values()) this.#o.clock.clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** Resolves when nothing is queued or processing (tests). */
+  whenIdle(): Promise<void> {
+    if (this.#running === 0 && (this.#queue.length === 0 || this.#paused)) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    const handler = this.#handler;
+    if (!handler || this.#paused || this.#stopped) return this.#maybeIdle();
+    while (this.#running < this.#o.concurrency && this.#queue.length > 0) {
+      const key = this.#queue.shift()!;
+      this.#queued.delete(key);
+      this.#processing.add(key);
+      this.#running++;
+      void this.#process(handler, key);
+    }
+    this.#maybeIdle();
+  }
+
+  async #process(handler: Handler, key: string): Promise<void> {
+    try {
+      await handler(key);
+      this.forget(key);
+      this.#o.onResult?.(key, 'success');
+    } catch (error) {
+      this.#o.onResult?.(key, 'error', error);
+      this.addRateLimited(key);
+    } finally {
+      this.#processing.delete(key);
+      this.#running--;
+      if (this.#dirty.delete(key)) this.add(key);
+      this.#pump();
+    }
+  }
+
+  #maybeIdle(): void {
+    if (this.#running > 0 || (this.#queue.length > 0 && !this.#paused && !this.#stopped && this.#handler)) return;
+    const waiters = this.#idle.splice(0);
+    for (const w of waiters) w();
+  }
+}
