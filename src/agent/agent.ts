@@ -1,0 +1,65 @@
+// The agent's loop: file -> DesiredState -> DataPlane.apply, again whenever the file changes or a resync is due.
+// A bad file never tears down what is programmed: the last good state keeps serving and the error is reported.
+import type { DataPlane, DesiredState } from '../dataplane/types.js';
+import { ConfigError, desiredState, parseStandaloneFile, type StandaloneSpec } from './config.js';
+import type { AgentHealth } from './metrics.js';
+
+export interface AgentEnvironment {
+  /** Where the agent runs: the VIP's device and the LB's own address (resolved per sync: addresses can change). */
+  resolve(spec: StandaloneSpec): Promise<{ interface: string; snatIp: string }>;
+}
+
+export interface AgentDeps {
+  dataPlane: DataPlane;
+  readSource(): Promise<{ text: string; source: string }>;
+  environment: AgentEnvironment;
+  log(message: string): void;
+}
+
+export class Agent {
+  readonly health: AgentHealth = { ready: false, applies: 0, applyErrors: 0 };
+  lastError: string | null = null;
+  lastDesired: DesiredState | null = null;
+  private running: Promise<void> | null = null;
+  private pending = false;
+
+  constructor(private readonly deps: AgentDeps) {}
+
+  /** Runs one sync; calls arriving while one runs are folded into a single follow-up sync. */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.pending = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.pending = false;
+        await this.syncOnce();
+      } while (this.pending);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async syncOnce(): Promise<void> {
+    this.health.applies++;
+    try {
+      const { text, source } = await this.deps.readSource();
+      const spec = parseStandaloneFile(text, source);
+      const desired = desiredState(spec, await this.deps.environment.resolve(spec));
+      const result = await this.deps.dataPlane.apply(desired);
+      this.lastDesired = desired;
+      this.lastError = null;
+      this.health.ready = true;
+      if (result.changed) {
+        this.deps.log(`programmed ${desired.vip} ports ${desired.ports.map((p) => `${p.port}/${p.protocol}`).join(',')} ` +
+          `-> ${desired.backends.map((b) => `${b.ip}*${b.weight}`).join(',')} via ${result.attach} on ${desired.interface}`);
+      }
+    } catch (err) {
+      this.health.applyErrors++;
+      this.lastError = err instanceof ConfigError ? `invalid ${err.message}` : (err as Error).message;
+      this.deps.log(`apply failed${this.health.ready ? ' (still serving the last good state)' : ''}: ${this.lastError}`);
+    }
+  }
+}

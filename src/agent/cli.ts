@@ -1,0 +1,54 @@
+// Command line of plb-agent. Pure: argv in, options or a usage error out.
+
+export const USAGE = `usage: plb-agent run --file <plb.yaml> [options]
+
+Programs the current network namespace to balance a PortableLoadBalancer's VIP over spec.backends.addresses,
+and re-applies whenever the file changes.
+
+options:
+  --file <path>          the PortableLoadBalancer YAML (required)
+  --interface <name>     the device VIP traffic arrives on (default: the default route's device)
+  --pin-dir <path>       bpffs directory for pinned maps (default: /sys/fs/bpf/portable-lb/<metadata.name or "default">)
+  --listen <host:port>   /healthz /readyz /metrics (default: 0.0.0.0:9470; port 0 picks one, printed at start)
+  --detach-on-exit       on SIGTERM/SIGINT remove the program from the interface (default: leave it attached,
+                         so traffic keeps flowing while the agent restarts and the next run adopts the state)
+`;
+
+export interface AgentOptions {
+  file: string;
+  interface?: string;
+  pinDir?: string;
+  listenHost: string;
+  listenPort: number;
+  detachOnExit: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: readonly string[]): AgentOptions {
+  const [command, ...rest] = argv;
+  if (command !== 'run') throw new UsageError(command ? `unknown command ${command}` : 'missing command');
+  const opts: Partial<AgentOptions> & { detachOnExit: boolean } = { detachOnExit: false };
+  let listen = '0.0.0.0:9470';
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '--file': opts.file = value(); break;
+      case '--interface': opts.interface = value(); break;
+      case '--pin-dir': opts.pinDir = value(); break;
+      case '--listen': listen = value(); break;
+      case '--detach-on-exit': opts.detachOnExit = true; break;
+      default: throw new UsageError(`unknown option ${arg}`);
+    }
+  }
+  if (!opts.file) throw new UsageError('--file is required');
+  const m = /^(.*):(\d+)$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port > 65535) throw new UsageError(`--listen must be host:port, got ${listen}`);
+  return { ...opts, file: opts.file, listenHost: m[1], listenPort: port };
+}

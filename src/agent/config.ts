@@ -1,0 +1,167 @@
+// A PortableLoadBalancer file -> a validated, defaulted spec -> DesiredState. Pure.
+// In a cluster the API server applies the CRD's defaults and CEL rules; the standalone agent has no API server,
+// so this module applies the same defaults and the rules that matter for static backends, naming the field.
+import { load as parseYaml } from 'js-yaml';
+import type { PortableLoadBalancerSpec } from '../api/generated.js';
+import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../dataplane/types.js';
+import { isIpv4 } from '../dataplane/ipv4.js';
+
+export interface ConfigIssue {
+  field: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly issues: ConfigIssue[]) {
+    super(`${source}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The part of a spec the data plane needs, with every default filled in. */
+export interface StandaloneSpec {
+  /** metadata.name, or "default": names the pin directory, so it must be a DNS label. */
+  name: string;
+  vip: string;
+  ports: DesiredPort[];
+  backends: Array<{ ip: string; weight: number }>;
+  attach: AttachRequest;
+}
+
+const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const ATTACH: readonly AttachRequest[] = ['auto', 'tc', 'native', 'generic'];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+
+function vipIssue(vip: string): string | null {
+  if (!isIpv4(vip)) {
+    return vip.includes(':')
+      ? 'IPv6 VIPs are not supported by the xdp data plane yet; use an IPv4 address'
+      : `"${vip}" is not an IPv4 address literal (e.g. 192.0.2.10, no prefix length)`;
+  }
+  const [a] = vip.split('.').map(Number);
+  if (a === 0 || a === 127 || (a !== undefined && a >= 224)) return 'must be a routable unicast address (not 0.x, loopback, multicast or reserved)';
+  if (vip.endsWith('.0') || vip.endsWith('.255')) return 'must not end in .0 or .255';
+  return null;
+}
+
+function validatePorts(raw: unknown, issues: ConfigIssue[]): DesiredPort[] {
+  if (!Array.isArray(raw) || raw.length < 1 || raw.length > 32) {
+    issues.push({ field: 'spec.ports', message: 'must list 1 to 32 ports' });
+    return [];
+  }
+  const ports: DesiredPort[] = [];
+  raw.forEach((p: unknown, i) => {
+    const f = `spec.ports[${i}]`;
+    if (!isObject(p)) return issues.push({ field: f, message: 'must be an object with port, targetPort, protocol' });
+    if (!isPort(p['port'])) return issues.push({ field: `${f}.port`, message: 'must be an integer from 1 to 65535' });
+    const protocol = (p['protocol'] ?? 'TCP') as L4Protocol;
+    if (protocol !== 'TCP' && protocol !== 'UDP') issues.push({ field: `${f}.protocol`, message: 'must be TCP or UDP' });
+    const target = p['targetPort'] ?? p['port'];
+    if (typeof target === 'string') {
+      issues.push({ field: `${f}.targetPort`, message: 'static backends need a numeric targetPort: there is no pod to look a port name up in' });
+    } else if (!isPort(target)) {
+      issues.push({ field: `${f}.targetPort`, message: 'must be an integer from 1 to 65535' });
+    }
+    const name = p['name'];
+    if (name !== undefined && (typeof name !== 'string' || !PORT_NAME.test(name) || name.length > 15)) {
+      issues.push({ field: `${f}.name`, message: 'must be lower-case letters, digits and "-", at most 15 characters' });
+    }
+    ports.push({ port: p['port'], targetPort: target as number, protocol, ...(typeof name === 'string' ? { name } : {}) });
+  });
+  const seen = new Set<string>();
+  ports.forEach((p, i) => {
+    const k = `${p.port}/${p.protocol}`;
+    if (seen.has(k)) issues.push({ field: `spec.ports[${i}]`, message: `duplicate (port, protocol) ${k}` });
+    seen.add(k);
+  });
+  if (ports.length > 1) {
+    ports.forEach((p, i) => { if (!p.name) issues.push({ field: `spec.ports[${i}].name`, message: 'every port needs a name when more than one port is listed' }); });
+    const names = ports.map((p) => p.name).filter((n) => n !== undefined);
+    if (new Set(names).size !== names.length) issues.push({ field: 'spec.ports', message: 'port names must be unique' });
+  }
+  return ports;
+}
+
+function validateBackends(raw: unknown, issues: ConfigIssue[]): StandaloneSpec['backends'] {
+  if (!isObject(raw)) {
+    issues.push({ field: 'spec.backends', message: 'is required, with addresses: [{ip, weight}]' });
+    return [];
+  }
+  if (raw['selector'] !== undefined) {
+    issues.push({ field: 'spec.backends.selector', message: 'needs a cluster; the standalone agent needs spec.backends.addresses' });
+    return [];
+  }
+  const list = raw['addresses'];
+  if (!Array.isArray(list) || list.length < 1 || list.length > 256) {
+    issues.push({ field: 'spec.backends.addresses', message: 'must list 1 to 256 backends' });
+    return [];
+  }
+  const out: StandaloneSpec['backends'] = [];
+  const seen = new Set<string>();
+  list.forEach((a: unknown, i) => {
+    const f = `spec.backends.addresses[${i}]`;
+    if (!isObject(a) || typeof a['ip'] !== 'string') return issues.push({ field: `${f}.ip`, message: 'is required' });
+    const ip = a['ip'];
+    if (!isIpv4(ip)) return issues.push({ field: `${f}.ip`, message: `"${ip}" is not an IPv4 address (the VIP is IPv4)` });
+    if (seen.has(ip)) return issues.push({ field: `${f}.ip`, message: `${ip} is listed twice` });
+    seen.add(ip);
+    const weight = a['weight'] ?? 1;
+    if (!Number.isInteger(weight) || (weight as number) < 1 || (weight as number) > 100) {
+      return issues.push({ field: `${f}.weight`, message: 'must be an integer from 1 to 100' });
+    }
+    out.push({ ip, weight: weight as number });
+  });
+  return out;
+}
+
+/** Validates and defaults the spec of a parsed PortableLoadBalancer document. */
+export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpec {
+  const issues: ConfigIssue[] = [];
+  if (!isObject(doc)) throw new ConfigError(source, [{ field: '(document)', message: 'must be a PortableLoadBalancer object' }]);
+  if (doc['apiVersion'] !== 'portablelb.io/v1alpha1') issues.push({ field: 'apiVersion', message: 'must be portablelb.io/v1alpha1' });
+  if (doc['kind'] !== 'PortableLoadBalancer') issues.push({ field: 'kind', message: 'must be PortableLoadBalancer' });
+  const meta = doc['metadata'];
+  const name = isObject(meta) && meta['name'] !== undefined ? meta['name'] : 'default';
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,45}[a-z0-9])?$/.test(name)) {
+    issues.push({ field: 'metadata.name', message: 'must be a lower-case DNS label of at most 47 characters' });
+  }
+  const spec = doc['spec'];
+  if (!isObject(spec)) throw new ConfigError(source, [...issues, { field: 'spec', message: 'is required' }]);
+  const s = spec as Partial<PortableLoadBalancerSpec> & Record<string, unknown>;
+  let vip = '';
+  if (typeof s.vip !== 'string') issues.push({ field: 'spec.vip', message: 'is required (an IPv4 address)' });
+  else {
+    const problem = vipIssue(s.vip);
+    if (problem) issues.push({ field: 'spec.vip', message: problem });
+    vip = s.vip;
+  }
+  const ports = validatePorts(s.ports, issues);
+  const backends = validateBackends(s.backends, issues);
+  const dataPlane = s.dataPlane ?? 'xdp';
+  if (dataPlane !== 'xdp') issues.push({ field: 'spec.dataPlane', message: `${String(dataPlane)} is not available in the standalone agent yet; use xdp` });
+  if (s.scheduler !== undefined && s.scheduler !== 'maglev') issues.push({ field: 'spec.scheduler', message: 'dataPlane xdp supports scheduler maglev only' });
+  const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
+  if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return { name: name as string, vip, ports, backends, attach: attach as AttachRequest };
+}
+
+export function parseStandaloneFile(text: string, source: string): StandaloneSpec {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(source, [{ field: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
+  }
+  return standaloneSpec(doc, source);
+}
+
+/** Where the agent runs adds what the spec cannot know: the device and the LB's own address. */
+export function desiredState(spec: StandaloneSpec, env: { interface: string; snatIp: string }): DesiredState {
+  return {
+    vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: 'maglev', attach: spec.attach,
+    interface: env.interface, snatIp: env.snatIp,
+  };
+}

@@ -1,0 +1,32 @@
+// /healthz (the process is alive), /readyz (a desired state is programmed), /metrics (Prometheus text).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DataPlane } from '../dataplane/types.js';
+import type { Agent } from './agent.js';
+import { renderMetrics } from './metrics.js';
+
+export async function serveHttp(agent: Agent, dataPlane: DataPlane, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return reply(200, 'ok\n');
+    if (path === '/readyz') {
+      return agent.health.ready ? reply(200, 'ready\n') : reply(503, `not ready: ${agent.lastError ?? 'not programmed yet'}\n`);
+    }
+    if (path === '/metrics') {
+      dataPlane.observe()
+        .then((obs) => reply(200, renderMetrics(obs, agent.health), 'text/plain; version=0.0.4; charset=utf-8'))
+        .catch((err: Error) => reply(500, `observe failed: ${err.message}\n`));
+      return;
+    }
+    reply(404, 'not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,65 @@
+// Prometheus text exposition of a data plane observation. Pure, so the format is unit-tested.
+import type { DataPlaneObservation } from '../dataplane/types.js';
+
+export interface AgentHealth {
+  ready: boolean;
+  applies: number;
+  applyErrors: number;
+}
+
+type Labels = Record<string, string | number>;
+
+function labels(l: Labels): string {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  return parts.length > 0 ? `{${parts.join(',')}}` : '';
+}
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: 'counter' | 'gauge', help: string, samples: Array<[Labels, number]>): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [l, v] of samples) this.lines.push(`${name}${labels(l)} ${v}`);
+  }
+
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth): string {
+  const e = new Exposition();
+  e.family('plb_agent_ready', 'gauge', 'Whether the last apply of the desired state succeeded.', [[{}, health.ready ? 1 : 0]]);
+  e.family('plb_agent_applies_total', 'counter', 'Applies of the desired state, successful or not.', [[{}, health.applies]]);
+  e.family('plb_agent_apply_errors_total', 'counter', 'Applies that failed.', [[{}, health.applyErrors]]);
+  e.family('plb_dataplane_attached', 'gauge', 'Where the data plane program runs (1 for the active hook).',
+    obs.attach ? [[{ data_plane: obs.dataPlane, hook: obs.attach, interface: obs.interface ?? '' }, 1]] : []);
+  const svc = (s: DataPlaneObservation['services'][number]) => ({ vip: s.vip, port: s.port, protocol: s.protocol });
+  const serviceCounters: Array<[string, keyof DataPlaneObservation['services'][number], string]> = [
+    ['plb_service_packets_total', 'packets', 'Packets from clients translated towards a backend.'],
+    ['plb_service_bytes_total', 'bytes', 'Bytes from clients translated towards a backend.'],
+    ['plb_service_reply_packets_total', 'replyPackets', 'Reply packets translated back to clients.'],
+    ['plb_service_reply_bytes_total', 'replyBytes', 'Reply bytes translated back to clients.'],
+    ['plb_service_new_flows_total', 'newFlows', 'Flows created (a backend chosen and an SNAT port claimed).'],
+    ['plb_service_no_backend_total', 'noBackend', 'New flows dropped because no backend was active.'],
+    ['plb_service_snat_exhausted_total', 'snatExhausted', 'New flows dropped because no SNAT port was free.'],
+    ['plb_service_fib_failures_total', 'fibFailures', 'Packets dropped because the kernel had no usable route.'],
+  ];
+  for (const [name, field, help] of serviceCounters) {
+    e.family(name, 'counter', help, obs.services.map((s) => [svc(s), s[field] as number]));
+  }
+  const be = (b: DataPlaneObservation['backends'][number]) => ({ backend: b.ip, state: b.state });
+  const backendCounters: Array<[string, 'packets' | 'bytes' | 'replyPackets' | 'replyBytes' | 'newFlows', string]> = [
+    ['plb_backend_packets_total', 'packets', 'Packets sent to the backend.'],
+    ['plb_backend_bytes_total', 'bytes', 'Bytes sent to the backend.'],
+    ['plb_backend_reply_packets_total', 'replyPackets', 'Reply packets from the backend.'],
+    ['plb_backend_reply_bytes_total', 'replyBytes', 'Reply bytes from the backend.'],
+    ['plb_backend_new_flows_total', 'newFlows', 'Flows assigned to the backend.'],
+  ];
+  for (const [name, field, help] of backendCounters) {
+    e.family(name, 'counter', help, obs.backends.map((b) => [be(b), b[field]]));
+  }
+  e.family('plb_dataplane_events_total', 'counter', 'Data-plane wide events by kind (passed, fragments, noNeighbour, ...).',
+    Object.entries(obs.global).map(([kind, v]) => [{ kind }, v]));
+  return e.text();
+}

@@ -1,0 +1,92 @@
+// The contract between whoever decides what to balance (the standalone agent's file, later the Kubernetes
+// source) and the data planes that program a kernel. Data planes see only DesiredState values.
+
+export type L4Protocol = 'TCP' | 'UDP';
+export type DataPlaneName = 'xdp' | 'ipvs' | 'nftables';
+/** What the user asked for; `auto` = TC on veth, native XDP on devices whose driver supports it. */
+export type AttachRequest = 'auto' | 'tc' | 'native' | 'generic';
+/** Where the program actually runs. */
+export type AttachPoint = 'tc' | 'native' | 'generic';
+
+export interface DesiredPort {
+  name?: string;
+  port: number;
+  targetPort: number;
+  protocol: L4Protocol;
+}
+
+export interface DesiredBackend {
+  ip: string;
+  /** Relative share of new connections, 1..100. */
+  weight: number;
+}
+
+export interface DesiredState {
+  vip: string;
+  ports: DesiredPort[];
+  backends: DesiredBackend[];
+  scheduler: 'maglev';
+  attach: AttachRequest;
+  /** The device traffic for the VIP arrives on (a pod's eth0). */
+  interface: string;
+  /** Source address for the backend side of each flow: the LB's own routable address (the pod IP). */
+  snatIp: string;
+}
+
+export interface BackendObservation {
+  ip: string;
+  state: 'active' | 'draining';
+  packets: number;
+  bytes: number;
+  replyPackets: number;
+  replyBytes: number;
+  newFlows: number;
+}
+
+export interface ServiceObservation {
+  vip: string;
+  port: number;
+  protocol: L4Protocol;
+  targetPort: number;
+  packets: number;
+  bytes: number;
+  replyPackets: number;
+  replyBytes: number;
+  newFlows: number;
+  noBackend: number;
+  snatExhausted: number;
+  fibFailures: number;
+}
+
+export interface DataPlaneObservation {
+  dataPlane: DataPlaneName;
+  /** null while nothing is attached. */
+  attach: AttachPoint | null;
+  interface: string | null;
+  /** Things a user should know and can act on (e.g. "native XDP on a veth needs the host-side peer to ..."). */
+  warnings: string[];
+  services: ServiceObservation[];
+  backends: BackendObservation[];
+  /** Data-plane wide counters, by name (e.g. passed, fragments, noNeighbour). */
+  global: Record<string, number>;
+}
+
+export interface ApplyResult {
+  /** Whether anything in the kernel changed: a second apply of the same state returns false. */
+  changed: boolean;
+  attach: AttachPoint;
+  warnings: string[];
+}
+
+export interface DataPlane {
+  readonly name: DataPlaneName;
+  /** Converge the kernel to `desired`: diff against what is programmed, change only that. Idempotent. */
+  apply(desired: DesiredState): Promise<ApplyResult>;
+  observe(): Promise<DataPlaneObservation>;
+  /**
+   * Release this process's handles. With `detach: false` (the default) programs and pinned maps stay in the
+   * kernel so traffic keeps flowing and a restarted agent adopts them; `detach: true` removes the program from
+   * the device (the maps stay pinned until `purge`).
+   */
+  close(options?: { detach?: boolean; purge?: boolean }): Promise<void>;
+}

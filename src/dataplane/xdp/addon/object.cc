@@ -1,0 +1,79 @@
+// Opening and loading the BPF object. Maps declare LIBBPF_PIN_BY_NAME, so with pin_root_path set libbpf reuses
+// maps already pinned there (agent restart, or the other hook's build) and pins new ones: that is what keeps the
+// flow table across restarts.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <map>
+
+#include "common.h"
+
+namespace plb {
+
+static std::map<uint32_t, bpf_object*> gObjects;
+static uint32_t gNextHandle = 1;
+
+// openObject(path, pinRoot) -> { handle, programFd, programName, maps: { name: fd } }
+static Napi::Value OpenObject(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = strArg(info, 0, "path");
+  std::string pinRoot = strArg(info, 1, "pinRoot");
+  resetLibbpfLog();
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pinRoot.c_str());
+  bpf_object* obj = bpf_object__open_file(path.c_str(), &opts);
+  if (!obj) throwErrno(env, "open " + path + " failed; " + libbpfLog(), errno);
+  int err = bpf_object__load(obj);
+  if (err) {
+    std::string log = libbpfLog();
+    bpf_object__close(obj);
+    throwErrno(env, "load " + path + " failed; " + log, err);
+  }
+  bpf_program* prog = bpf_object__next_program(obj, nullptr);
+  if (!prog) {
+    bpf_object__close(obj);
+    throwErrno(env, path + " has no program", ENOENT);
+  }
+  uint32_t handle = gNextHandle++;
+  gObjects[handle] = obj;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("handle", handle);
+  result.Set("programFd", bpf_program__fd(prog));
+  result.Set("programName", bpf_program__name(prog));
+  Napi::Object maps = Napi::Object::New(env);
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) maps.Set(bpf_map__name(map), bpf_map__fd(map));
+  result.Set("maps", maps);
+  return result;
+}
+
+// closeObject(handle): closes our fds; pinned maps and attached programs stay in the kernel.
+static Napi::Value CloseObject(const Napi::CallbackInfo& info) {
+  auto it = gObjects.find(u32Arg(info, 0, "handle"));
+  if (it != gObjects.end()) {
+    bpf_object__close(it->second);
+    gObjects.erase(it);
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value ProgramId(const Napi::CallbackInfo& info) {
+  bpf_prog_info progInfo = {};
+  uint32_t len = sizeof(progInfo);
+  int err = bpf_obj_get_info_by_fd(i32Arg(info, 0, "fd"), &progInfo, &len);
+  if (err) throwErrno(info.Env(), "bpf_obj_get_info_by_fd", errno);
+  return Napi::Number::New(info.Env(), progInfo.id);
+}
+
+static Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
+  int n = libbpf_num_possible_cpus();
+  if (n < 0) throwErrno(info.Env(), "libbpf_num_possible_cpus", n);
+  return Napi::Number::New(info.Env(), n);
+}
+
+void initObject(Napi::Env env, Napi::Object exports) {
+  exports.Set("openObject", Napi::Function::New(env, OpenObject));
+  exports.Set("closeObject", Napi::Function::New(env, CloseObject));
+  exports.Set("programId", Napi::Function::New(env, ProgramId));
+  exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
+}
+
+}  // namespace plb

@@ -1,0 +1,40 @@
+/* Limits and codes shared by the TC and XDP builds. Keep in sync with src/dataplane/xdp/layout.ts. */
+#ifndef PLB_CONSTS_H
+#define PLB_CONSTS_H
+
+/* Maglev ring size per service: a prime (Cilium's default), 16381 x 4 B = 64 KiB per generation. */
+#define PLB_RING_SIZE 16381
+/* One agent serves one PortableLoadBalancer: up to 32 ports, headroom for renames. Id 0 is "none". */
+#define PLB_MAX_SERVICES 64
+/* The CRD allows 256 addresses; the rest holds draining backends whose flows still run. Id 0 is "none". */
+#define PLB_MAX_BACKENDS 1024
+/* Both directions of every flow live here, so size it >= 2x the concurrent flows you expect. */
+#define PLB_MAX_FLOW_ENTRIES 262144
+/* Cilium's SNAT_COLLISION_RETRIES: enough to step over a few busy ports, small enough for the verifier. */
+#define PLB_SNAT_TRIES 32
+
+#define PLB_BACKEND_FREE 0
+#define PLB_BACKEND_ACTIVE 1
+#define PLB_BACKEND_DRAINING 2
+
+#define PLB_DIR_FORWARD 1
+#define PLB_DIR_REVERSE 2
+
+#define PLB_ETH_P_IP 0x0800
+#define PLB_AF_INET 2
+#define PLB_IPPROTO_TCP 6
+#define PLB_IPPROTO_UDP 17
+#define PLB_IP_MF 0x2000
+#define PLB_IP_OFFSET 0x1fff
+
+#define PLB_TCP_FIN 0x01
+#define PLB_TCP_SYN 0x02
+#define PLB_TCP_RST 0x04
+#define PLB_TCP_ACK 0x10
+
+/* Verdicts of the stages: "continue" or a final action for the hook. */
+#define PLB_CONTINUE 0
+#define PLB_FINAL_PASS 1
+#define PLB_FINAL_DROP 2
+
+#endif

@@ -1,0 +1,69 @@
+/* Sending a translated packet on: route lookup for the new destination, MACs, redirect.
+ * In a pod with one eth0 the egress device is the ingress device, so this is a hairpin back to the node. */
+#ifndef PLB_FWD_H
+#define PLB_FWD_H
+
+#include <linux/bpf.h>
+#include "plb_csum.h"
+#include "plb_stats.h"
+
+/* Looks the route up before the packet is modified, so a packet we cannot route is dropped untouched. */
+static __always_inline int plb_route(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
+				     struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = PLB_AF_INET;
+	fib->l4_protocol = pkt->proto;
+	fib->sport = to->sport;
+	fib->dport = to->dport;
+	/* tot_len 0: let the kernel check the MTU against the skb itself, which understands GSO super-packets. */
+	fib->tot_len = 0;
+	fib->ipv4_src = to->saddr;
+	fib->ipv4_dst = to->daddr;
+	fib->ifindex = plb_ctx_ifindex(ctx);
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* Returns the hook verdict. */
+static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to)
+{
+	struct bpf_fib_lookup fib;
+	int rc;
+
+	if (pkt->ttl <= 1) {
+		/* Let the kernel send the ICMP time-exceeded for the untranslated packet. */
+		PLB_COUNT_GLOBAL(ttl_expired);
+		return PLB_VERDICT_PASS;
+	}
+	rc = plb_route(ctx, pkt, to, &fib);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		PLB_COUNT_SERVICE(to->service_id, fib_fail);
+		return PLB_VERDICT_DROP;
+	}
+#ifdef PLB_HOOK_XDP
+	/* XDP cannot ask the kernel to resolve a neighbour; passing the rewritten frame up would let the stack
+	 * finish a CHECKSUM_PARTIAL checksum over our incremental update. Drop and count instead. */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		PLB_COUNT_GLOBAL(no_neigh);
+		return PLB_VERDICT_DROP;
+	}
+#endif
+	if (plb_rewrite(ctx, pkt, to) < 0)
+		return PLB_VERDICT_DROP;
+#ifndef PLB_HOOK_XDP
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct bpf_redir_neigh nh = {};
+
+		PLB_COUNT_GLOBAL(no_neigh);
+		nh.nh_family = PLB_AF_INET;
+		nh.ipv4_nh = fib.ipv4_dst;
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	}
+#endif
+	if (plb_store(ctx, 0, fib.dmac, 6) < 0 || plb_store(ctx, 6, fib.smac, 6) < 0)
+		return PLB_VERDICT_DROP;
+	/* bpf_redirect also for the hairpin case: XDP_TX out of a veth needs an XDP program on the host-side peer. */
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+#endif

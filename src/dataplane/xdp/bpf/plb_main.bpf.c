@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/* portable-lb full-NAT load balancer. One source, two builds:
+ *   clang ... -o plb_tc.bpf.o            section "tc"  (cls_bpf direct-action, the default on veth)
+ *   clang ... -DPLB_HOOK_XDP -o plb_xdp.bpf.o section "xdp" (native or generic XDP, opt-in)
+ * Stages: parse -> flow lookup (or create) -> forward (route, rewrite, redirect). */
+#include "plb_hook.h"
+#include "plb_parse.h"
+#include "plb_maps.h"
+#include "plb_nat.h"
+#include "plb_fwd.h"
+
+static __always_inline int plb_lookup_service(const struct plb_packet *pkt, struct plb_service *out)
+{
+	struct plb_service_key key = { .vip = pkt->daddr, .port = pkt->dport, .proto = pkt->proto };
+	struct plb_service *svc = bpf_map_lookup_elem(&plb_services, &key);
+
+	if (!svc)
+		return -1;
+	*out = *svc;
+	return 0;
+}
+
+static __always_inline int plb_process(PLB_CTX *ctx)
+{
+	struct plb_packet pkt;
+	struct plb_flow_key key;
+	struct plb_flow flow;
+	struct plb_flow *hit;
+	struct plb_service svc;
+	int is_fragment, new_flow = 0;
+
+	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
+		if (is_fragment)
+			PLB_COUNT_GLOBAL(fragments);
+		return PLB_VERDICT_PASS;
+	}
+	plb_key_of(&pkt, &key);
+	hit = bpf_map_lookup_elem(&plb_flows, &key);
+	if (hit) {
+		flow = *hit;
+		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt) && !plb_backend_still_active(flow.backend_id))
+			hit = 0;
+	}
+	if (!hit) {
+		if (plb_lookup_service(&pkt, &svc) < 0) {
+			PLB_COUNT_GLOBAL(passed);
+			return PLB_VERDICT_PASS;
+		}
+		/* Mid-stream TCP without an entry (state lost) is re-created too: Maglev and keep-port SNAT choose
+		 * the same backend and tuple again, so the connection survives instead of being reset. */
+		if (plb_create_flow(&pkt, &svc, &flow) < 0)
+			return PLB_VERDICT_DROP;
+		new_flow = 1;
+	} else if (flow.dir == PLB_DIR_FORWARD) {
+		plb_restore_reverse(&pkt, &flow);
+	}
+	plb_count_packet(&flow, pkt.len, new_flow);
+	return plb_forward(ctx, &pkt, &flow);
+}
+
+#ifdef PLB_HOOK_XDP
+SEC("xdp")
+int plb_xdp(struct xdp_md *ctx)
+{
+	return plb_process(ctx);
+}
+#else
+SEC("tc")
+int plb_tc(struct __sk_buff *ctx)
+{
+	return plb_process(ctx);
+}
+#endif
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,77 @@
+/* Maps. All are pinned by name under the agent's pin directory so that a restarted agent (or the other hook's
+ * build of this program) reuses them: flows survive an agent restart. */
+#ifndef PLB_MAPS_H
+#define PLB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "plb_consts.h"
+#include "plb_structs.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PLB_MAX_SERVICES);
+	__type(key, struct plb_service_key);
+	__type(value, struct plb_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_services SEC(".maps");
+
+/* [service id][generation][slot] -> backend id, flattened. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PLB_MAX_SERVICES * 2 * PLB_RING_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct plb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct plb_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_config SEC(".maps");
+
+/* Shared, not per-CPU: the reply of a flow may be processed on another CPU than its SYN. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PLB_MAX_FLOW_ENTRIES);
+	__type(key, struct plb_flow_key);
+	__type(value, struct plb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct plb_service_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct plb_backend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_be_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct plb_global_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_glb_stats SEC(".maps");
+
+#endif

@@ -1,0 +1,67 @@
+/* Parsing: Ethernet + IPv4 + TCP/UDP into a small struct, without touching the packet. */
+#ifndef PLB_PARSE_H
+#define PLB_PARSE_H
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include "plb_consts.h"
+#include "plb_hook.h"
+
+struct plb_packet {
+	__u32 l3_off;
+	__u32 l4_off;
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 ttl;
+	__u8 pad;
+	__u32 len;
+};
+
+/* Returns PLB_CONTINUE for a TCP/UDP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
+static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
+{
+	struct ethhdr eth;
+	struct iphdr ip;
+	__be16 ports[2];
+
+	*is_fragment = 0;
+	pkt->len = plb_ctx_len(ctx);
+	plb_linearise(ctx, pkt->len);
+	if (plb_load(ctx, 0, &eth, sizeof(eth)) < 0 || eth.h_proto != bpf_htons(PLB_ETH_P_IP))
+		return PLB_FINAL_PASS;
+	pkt->l3_off = sizeof(eth);
+	if (plb_load(ctx, pkt->l3_off, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
+		return PLB_FINAL_PASS;
+	if (ip.protocol != PLB_IPPROTO_TCP && ip.protocol != PLB_IPPROTO_UDP)
+		return PLB_FINAL_PASS;
+	/* Only the first fragment carries ports; translating it alone would strand the rest. */
+	if (ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
+		*is_fragment = 1;
+		return PLB_FINAL_PASS;
+	}
+	pkt->l4_off = pkt->l3_off + ip.ihl * 4;
+	pkt->saddr = ip.saddr;
+	pkt->daddr = ip.daddr;
+	pkt->proto = ip.protocol;
+	pkt->ttl = ip.ttl;
+	if (plb_load(ctx, pkt->l4_off, ports, sizeof(ports)) < 0)
+		return PLB_FINAL_PASS;
+	pkt->sport = ports[0];
+	pkt->dport = ports[1];
+	pkt->tcp_flags = 0;
+	if (pkt->proto == PLB_IPPROTO_TCP && plb_load(ctx, pkt->l4_off + 13, &pkt->tcp_flags, 1) < 0)
+		return PLB_FINAL_PASS;
+	return PLB_CONTINUE;
+}
+
+static __always_inline int plb_is_syn(const struct plb_packet *pkt)
+{
+	return pkt->proto == PLB_IPPROTO_TCP && (pkt->tcp_flags & (PLB_TCP_SYN | PLB_TCP_ACK)) == PLB_TCP_SYN;
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* Map keys and values. Byte layouts are mirrored by src/dataplane/xdp/layout.ts: change both together. */
+#ifndef PLB_STRUCTS_H
+#define PLB_STRUCTS_H
+
+#include <linux/types.h>
+
+/* vips map key: one entry per (VIP, port, protocol) the load balancer serves. */
+struct plb_service_key {
+	__be32 vip;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* ring_gen selects which half of the service's double-buffered Maglev ring is live; user space writes the
+ * other half and then replaces this value, so a packet sees either the old ring or the new one. */
+struct plb_service {
+	__u16 id;
+	__u8 ring_gen;
+	__u8 pad;
+	__be16 target_port;
+	__u16 pad2;
+};
+
+struct plb_backend {
+	__be32 ip;
+	__u32 state; /* PLB_BACKEND_* */
+};
+
+struct plb_config {
+	__be32 snat_ip;   /* the LB pod's own address: the only source backends can route replies to */
+	__u16 port_min;   /* probing range when the client's port is taken (host byte order) */
+	__u16 port_max;
+};
+
+/* A 5-tuple as seen on the wire: the client's tuple for forward entries, the backend's reply tuple for
+ * reverse entries. Both live in one table so a reply needs no separate reverse-NAT path. */
+struct plb_flow_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* The tuple to write into the packet, plus who it belongs to (for counters and draining). */
+struct plb_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u16 service_id;
+	__u16 backend_id;
+	__u8 dir; /* PLB_DIR_* */
+	__u8 pad[3];
+};
+
+struct plb_service_stats {
+	__u64 packets;      /* client -> backend */
+	__u64 bytes;
+	__u64 rev_packets;  /* backend -> client */
+	__u64 rev_bytes;
+	__u64 new_flows;
+	__u64 no_backend;   /* new flow but the ring is empty */
+	__u64 snat_exhausted;
+	__u64 fib_fail;     /* no route, or the route needs fragmentation */
+};
+
+struct plb_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 rev_packets;
+	__u64 rev_bytes;
+	__u64 new_flows;
+};
+
+struct plb_global_stats {
+	__u64 passed;            /* not for a VIP and no flow: left to the kernel */
+	__u64 fragments;         /* IPv4 fragments are not translated */
+	__u64 no_neigh;          /* next hop without a neighbour entry (TC resolves it, XDP drops) */
+	__u64 reverse_restored;  /* a forward hit whose reverse entry the LRU had evicted */
+	__u64 ttl_expired;
+	__u64 no_config;         /* a VIP packet arrived before the SNAT address was programmed */
+};
+
+#endif

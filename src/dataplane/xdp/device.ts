@@ -1,0 +1,57 @@
+// Small I/O helpers about the network namespace the agent runs in.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { DeviceFacts } from './attach-mode.js';
+
+const run = promisify(execFile);
+
+interface IpLinkJson { ifname: string; linkinfo?: { info_kind?: string } }
+interface IpAddrJson { addr_info?: Array<{ family: string; local: string; scope: string }> }
+
+export async function deviceFacts(name: string): Promise<DeviceFacts> {
+  const { stdout } = await run('ip', ['-d', '-j', 'link', 'show', 'dev', name]);
+  const links = JSON.parse(stdout) as IpLinkJson[];
+  const link = links[0];
+  if (!link) throw new Error(`interface ${name} not found in this network namespace`);
+  return { name, kind: link.linkinfo?.info_kind ?? null };
+}
+
+/** The interface's first global IPv4 address: in a pod, the pod IP, which is what backends can reply to. */
+export async function primaryIpv4(name: string): Promise<string> {
+  const { stdout } = await run('ip', ['-j', 'addr', 'show', 'dev', name]);
+  const entries = JSON.parse(stdout) as IpAddrJson[];
+  const addr = entries[0]?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global');
+  if (!addr) throw new Error(`interface ${name} has no global IPv4 address to use as the SNAT source`);
+  return addr.local;
+}
+
+/** The device of the default route: a pod's eth0. */
+export async function defaultRouteInterface(): Promise<string> {
+  const { stdout } = await run('ip', ['-j', 'route', 'show', 'default']);
+  const routes = JSON.parse(stdout) as Array<{ dev?: string }>;
+  const dev = routes[0]?.dev;
+  if (!dev) throw new Error('no default route: pass --interface');
+  return dev;
+}
+
+/** bpf_fib_lookup refuses to route for a device with forwarding off (BPF_FIB_LKUP_RET_FWD_DISABLED). */
+export async function enableForwarding(name: string): Promise<boolean> {
+  const path = `/proc/sys/net/ipv4/conf/${name}/forwarding`;
+  if ((await readFile(path, 'utf8')).trim() === '1') return false;
+  await writeFile(path, '1');
+  return true;
+}
+
+/** Pinned maps need a bpffs; a privileged pod may have to mount its own. */
+export async function ensureBpffs(pinDir: string, mountPoint = '/sys/fs/bpf'): Promise<void> {
+  const mounts = await readFile('/proc/mounts', 'utf8');
+  const bpfMounts = mounts.split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'bpf').map((f) => f[1]!);
+  if (!bpfMounts.some((m) => pinDir === m || pinDir.startsWith(m.endsWith('/') ? m : `${m}/`))) {
+    if (!pinDir.startsWith(`${mountPoint}/`)) {
+      throw new Error(`pin directory ${pinDir} is not on a bpf filesystem (mount one, or use ${mountPoint}/...)`);
+    }
+    await run('mount', ['-t', 'bpf', 'bpf', mountPoint]);
+  }
+  await mkdir(pinDir, { recursive: true });
+}

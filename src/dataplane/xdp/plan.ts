@@ -1,0 +1,141 @@
+// Pure diff: what is programmed in the maps vs. what is desired -> the writes that converge them, in an order
+// that never lets a packet see a ring pointing at a backend that is not active yet (or any more).
+import type { DesiredState } from '../types.js';
+import { buildMaglevTable } from '../maglev.js';
+import {
+  BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, MAX_SERVICES,
+  type BackendValue, type ConfigValue, type ServiceKey, type ServiceValue,
+} from './layout.js';
+
+/** SNAT probing range used when a client's own port is taken on the backend side. */
+export const SNAT_PORT_MIN = 1024;
+export const SNAT_PORT_MAX = 65535;
+
+export interface ProgrammedService {
+  key: ServiceKey;
+  value: ServiceValue;
+  /** The live generation's ring. */
+  ring: Uint32Array;
+}
+
+export interface ProgrammedState {
+  config: ConfigValue | null;
+  /** Non-free backend slots by id. */
+  backends: Map<number, BackendValue>;
+  services: ProgrammedService[];
+}
+
+export interface RingWrite {
+  serviceId: number;
+  gen: 0 | 1;
+  table: Uint32Array;
+}
+
+export interface Plan {
+  config: ConfigValue | null;
+  /** Step 1: backends that become active (new ones, or draining ones that came back). */
+  activate: Array<{ id: number; value: BackendValue }>;
+  /** Ids whose counters must start at zero because the id now means something else. */
+  resetServiceStats: number[];
+  resetBackendStats: number[];
+  /** Step 2: the standby half of each ring, then the service value that flips to it. */
+  rings: RingWrite[];
+  services: Array<{ key: ServiceKey; value: ServiceValue }>;
+  /** Step 3: removed backends stop getting new flows; their established flows keep running. */
+  drain: Array<{ id: number; value: BackendValue }>;
+  /** Step 4. */
+  deleteServices: ServiceKey[];
+}
+
+export function serviceKeyString(k: ServiceKey): string {
+  return `${k.vip}:${k.port}/${k.protocol}`;
+}
+
+export function isEmptyPlan(p: Plan): boolean {
+  return p.config === null && p.activate.length === 0 && p.rings.length === 0 && p.services.length === 0 &&
+    p.drain.length === 0 && p.deleteServices.length === 0;
+}
+
+function sameTable(a: Uint32Array, b: Uint32Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function lowestFree(used: Set<number>, limit: number): number | undefined {
+  for (let id = 1; id < limit; id++) if (!used.has(id)) return id;
+  return undefined;
+}
+
+function planBackends(current: Map<number, BackendValue>, desired: DesiredState) {
+  const idByIp = new Map<string, number>();
+  for (const [id, b] of current) idByIp.set(b.ip, id);
+  const wanted = new Set(desired.backends.map((b) => b.ip));
+  const activate: Plan['activate'] = [];
+  const resetBackendStats: number[] = [];
+  const used = new Set(current.keys());
+  // Draining backends nobody wants any more are the reclaimable ones, oldest id first.
+  const reclaimable = [...current].filter(([, b]) => b.state === BACKEND_DRAINING && !wanted.has(b.ip))
+    .map(([id]) => id).sort((a, b) => a - b);
+  for (const b of desired.backends) {
+    const existing = idByIp.get(b.ip);
+    if (existing !== undefined) {
+      if (current.get(existing)?.state !== BACKEND_ACTIVE) {
+        activate.push({ id: existing, value: { ip: b.ip, state: BACKEND_ACTIVE } });
+      }
+      continue;
+    }
+    const id = lowestFree(used, MAX_BACKENDS) ?? reclaimable.shift();
+    if (id === undefined) throw new Error(`more than ${MAX_BACKENDS - 1} backends (active + draining)`);
+    used.add(id);
+    idByIp.set(b.ip, id);
+    activate.push({ id, value: { ip: b.ip, state: BACKEND_ACTIVE } });
+    resetBackendStats.push(id);
+  }
+  const drain = [...current]
+    .filter(([, b]) => b.state === BACKEND_ACTIVE && !wanted.has(b.ip))
+    .map(([id, b]) => ({ id, value: { ip: b.ip, state: BACKEND_DRAINING } }));
+  return { idByIp, activate, drain, resetBackendStats };
+}
+
+export function planApply(current: ProgrammedState, desired: DesiredState): Plan {
+  const wantConfig: ConfigValue = { snatIp: desired.snatIp, portMin: SNAT_PORT_MIN, portMax: SNAT_PORT_MAX };
+  const c = current.config;
+  const config = c && c.snatIp === wantConfig.snatIp && c.portMin === wantConfig.portMin &&
+      c.portMax === wantConfig.portMax ? null : wantConfig;
+
+  const backends = planBackends(current.backends, desired);
+  const table = buildMaglevTable(desired.backends.map((b) => ({
+    key: b.ip, id: backends.idByIp.get(b.ip)!, weight: b.weight,
+  })));
+
+  const existing = new Map(current.services.map((s) => [serviceKeyString(s.key), s]));
+  const usedServiceIds = new Set(current.services.map((s) => s.value.id));
+  const wantedKeys = new Set<string>();
+  const rings: RingWrite[] = [];
+  const services: Plan['services'] = [];
+  const resetServiceStats: number[] = [];
+  for (const p of desired.ports) {
+    const key: ServiceKey = { vip: desired.vip, port: p.port, protocol: p.protocol };
+    const ks = serviceKeyString(key);
+    wantedKeys.add(ks);
+    const have = existing.get(ks);
+    if (have) {
+      const ringSame = sameTable(have.ring, table);
+      if (ringSame && have.value.targetPort === p.targetPort) continue;
+      const gen: 0 | 1 = ringSame ? have.value.ringGen : have.value.ringGen === 0 ? 1 : 0;
+      if (!ringSame) rings.push({ serviceId: have.value.id, gen, table });
+      services.push({ key, value: { id: have.value.id, ringGen: gen, targetPort: p.targetPort } });
+      continue;
+    }
+    const id = lowestFree(usedServiceIds, MAX_SERVICES);
+    if (id === undefined) throw new Error(`more than ${MAX_SERVICES - 1} (vip, port, protocol) services`);
+    usedServiceIds.add(id);
+    resetServiceStats.push(id);
+    rings.push({ serviceId: id, gen: 0, table });
+    services.push({ key, value: { id, ringGen: 0, targetPort: p.targetPort } });
+  }
+  const deleteServices = current.services.filter((s) => !wantedKeys.has(serviceKeyString(s.key))).map((s) => s.key);
+  return {
+    config, activate: backends.activate, resetServiceStats, resetBackendStats: backends.resetBackendStats,
+    rings, services, drain: backends.drain, deleteServices,
+  };
+}

@@ -1,0 +1,27 @@
+// A backend for the conformance suite, run inside a backend netns:
+//   node backend-server.mjs <name> <httpPort> <udpPort>
+// HTTP: GET / -> "<name>\n"; GET /big -> 1 MiB of deterministic bytes (the client hashes them).
+// UDP: echoes "<name> <payload>". Prints "ready" once both sockets listen.
+import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
+
+const [name, httpPort, udpPort] = process.argv.slice(2);
+const big = Buffer.alloc(1 << 20);
+for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
+
+const http = createServer((req, res) => {
+  if (req.url === '/big') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length });
+    res.end(big);
+    return;
+  }
+  const body = `${name}\n`;
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+http.keepAliveTimeout = 120_000;
+http.listen(Number(httpPort), '0.0.0.0', () => {
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, rinfo) => udp.send(`${name} ${msg.toString()}`, rinfo.port, rinfo.address));
+  udp.bind(Number(udpPort), '0.0.0.0', () => process.stdout.write('ready\n'));
+});

@@ -1,0 +1,78 @@
+// HTTP/UDP load from inside a client netns; prints one JSON line with the tally.
+//   node load.mjs http <url> <requests> <concurrency> close|keepalive
+//   node load.mjs udp <host> <port> <datagrams>
+//   node load.mjs big <url>            -> {sha256, bytes}
+import { request, Agent } from 'node:http';
+import { createSocket } from 'node:dgram';
+import { createHash } from 'node:crypto';
+
+const [mode, ...args] = process.argv.slice(2);
+
+// agent === false: a new TCP connection per request, closed after the response ("Connection: close").
+function get(url, agent) {
+  const headers = agent === false ? { connection: 'close' } : {};
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers, timeout: 10_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function http([url, total, concurrency, style]) {
+  const agent = style === 'keepalive' ? new Agent({ keepAlive: true, maxSockets: Number(concurrency) }) : false;
+  const counts = {};
+  const errors = {};
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < Number(total)) {
+      next++;
+      try {
+        const { status, body } = await get(url, agent);
+        const key = status === 200 ? body.toString().trim() : `status-${status}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        if (status !== 200) failed++;
+      } catch (err) {
+        failed++;
+        errors[err.code ?? err.message] = (errors[err.code ?? err.message] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+  if (agent) agent.destroy();
+  return { counts, failed, errors };
+}
+
+async function udp([host, port, total]) {
+  const counts = {};
+  let failed = 0;
+  for (let i = 0; i < Number(total); i++) {
+    // a fresh socket (source port) per datagram: each is a new flow for the balancer
+    const sock = createSocket('udp4');
+    const reply = await new Promise((resolve) => {
+      const t = setTimeout(() => resolve(null), 2000);
+      sock.on('message', (m) => { clearTimeout(t); resolve(m.toString()); });
+      sock.send(`ping-${i}`, Number(port), host);
+    });
+    sock.close();
+    if (reply && reply.endsWith(` ping-${i}`)) {
+      const name = reply.split(' ')[0];
+      counts[name] = (counts[name] ?? 0) + 1;
+    } else failed++;
+  }
+  return { counts, failed };
+}
+
+async function big([url]) {
+  const { status, body } = await get(url, false);
+  return { status, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+}
+
+const run = { http, udp, big }[mode];
+process.stdout.write(`${JSON.stringify(await run(args))}\n`);
