@@ -1,0 +1,103 @@
+import { describe, expect, it } from '@jest/globals';
+import type { V1Lease } from '@kubernetes/client-node';
+import { LeaderElector, type LeaseApi } from '../../../src/runtime/leader.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+/** One Lease with resourceVersion checks, like the API server's optimistic concurrency. */
+class FakeLeases implements LeaseApi {
+  lease: V1Lease | undefined;
+  version = 0;
+  down = false;
+  async read() {
+    if (this.down) throw new Error('connection refused');
+    return this.lease ? structuredClone(this.lease) : undefined;
+  }
+  async create(lease: V1Lease) {
+    if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
+    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.version) } };
+    return this.lease;
+  }
+  async replace(lease: V1Lease) {
+    if (this.down) throw new Error('connection refused');
+    if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.version) } };
+    return this.lease;
+  }
+}
+
+function candidate(api: LeaseApi, clock: FakeClock, identity: string) {
+  const changes: boolean[] = [];
+  const e = new LeaderElector(api, { namespace: 'ops', name: 'plb', identity, clock }, (l) => changes.push(l));
+  return { e, changes };
+}
+
+describe('LeaderElector', () => {
+  it('lets exactly one of two candidates lead', async () => {
+    const clock = new FakeClock();
+    const api = new FakeLeases();
+    const a = candidate(api, clock, 'a');
+    const b = candidate(api, clock, 'b');
+    a.e.start();
+    await clock.advance(0);
+    b.e.start();
+    await clock.advance(10_000);
+    expect([a.e.leading, b.e.leading]).toEqual([true, false]);
+    expect(api.lease?.spec?.holderIdentity).toBe('a');
+  });
+
+  it('hands over within the lease duration when the leader stops renewing', async () => {
+    const clock = new FakeClock();
+    const api = new FakeLeases();
+    const a = candidate(api, clock, 'a');
+    const b = candidate(api, clock, 'b');
+    a.e.start();
+    await clock.advance(0);
+    b.e.start();
+    await clock.advance(4_000);
+    // a dies without releasing: its timers stop, the lease stays with its name on it.
+    (a.e as unknown as { start(): void }).start = () => undefined;
+    await a.e.stop().catch(() => undefined);
+    api.lease!.spec!.holderIdentity = 'a';
+    await clock.advance(18_000);
+    expect(b.e.leading).toBe(true);
+    expect(api.lease?.spec?.leaseTransitions).toBe(1);
+  });
+
+  it('gives the lease up on stop so the other replica takes over at once', async () => {
+    const clock = new FakeClock();
+    const api = new FakeLeases();
+    const a = candidate(api, clock, 'a');
+    const b = candidate(api, clock, 'b');
+    a.e.start();
+    await clock.advance(0);
+    b.e.start();
+    await clock.advance(2_000);
+    await a.e.stop();
+    await clock.advance(2_000);
+    expect(b.e.leading).toBe(true);
+    expect(a.changes).toEqual([true, false]);
+  });
+
+  it('steps down when it cannot renew for the renew deadline, and leads again when the API returns', async () => {
+    const clock = new FakeClock();
+    const api = new FakeLeases();
+    const a = candidate(api, clock, 'a');
+    a.e.start();
+    await clock.advance(0);
+    api.down = true;
+    await clock.advance(8_000);
+    expect(a.e.leading).toBe(true);
+    await clock.advance(4_000);
+    expect(a.e.leading).toBe(false);
+    api.down = false;
+    await clock.advance(4_000);
+    expect(a.changes).toEqual([true, false, true]);
+  });
+
+  it('writes MicroTime with six fractional digits, as the API server requires', async () => {
+    const clock = new FakeClock();
+    const api = new FakeLeases();
+    await candidate(api, clock, 'a').e.tryAcquireOrRenew();
+    expect(String(api.lease?.spec?.renewTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  });
+});
