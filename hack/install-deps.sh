@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the build and all test tiers need on a fresh Debian bookworm machine, idempotently:
+# apt packages (skipped when present), npm packages (npm ci when node_modules is missing or stale), and the
+# control-plane binaries built from the Go module proxy (reused from the cache when built before).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "apt packages for the operator tiers (openssl, jq)"
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v jq >/dev/null || need+=(jq)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+step "apt packages for the data planes"
+bash hack/install-dataplane-deps.sh
+
+step "npm packages"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  echo "node_modules is up to date" >&2
+fi
+
+step "control plane (kube-apiserver, kube-controller-manager, kubectl, etcd)"
+bash hack/build-control-plane.sh >/dev/null

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The one command that runs every test tier (the README's test command; .ci/run calls it).
+#   unit         pure functions                          (no root)
+#   integration  real kube-apiserver + etcd + controller-manager built from source
+#   dataplane    real kernel in network namespaces       (root)
+# Under CI=true a tier this machine supports must not skip.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+step() { printf '\n== [%ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
+
+step "installing dependencies"
+bash hack/install-deps.sh
+step "generated types are up to date"
+npm run --silent check-generated
+step "type check (tsc --noEmit)"
+npm run --silent typecheck
+step "build (TypeScript, BPF objects, native addon)"
+npm run --silent build
+bash hack/build-dataplane.sh
+step "tests: unit, integration, dataplane"
+KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" \
+  NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand "$@"
+step "all tiers passed"
