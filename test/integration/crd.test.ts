@@ -1,0 +1,98 @@
+// The PortableLoadBalancer CRD against a real kube-apiserver: it installs, kubectl explains it, and the
+// API server itself (OpenAPI schema + CEL rules) rejects every invalid fixture and defaults every valid one.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { ApiextensionsV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  apiStatus,
+  createTestNamespace,
+  deleteTestNamespace,
+  eventually,
+  installCrds,
+  startControlPlane,
+  type ControlPlane,
+} from './harness/index.js';
+import { fixtureFiles, readInvalidFixture, readValidFixture } from './plb-fixtures.js';
+
+const CRD_NAME = 'portableloadbalancers.portablelb.io';
+const PLB = { group: 'portablelb.io', version: 'v1alpha1', plural: 'portableloadbalancers' };
+
+// jest ignores testTimeout inside a `projects` entry, so the integration tier's 180s is set here.
+jest.setTimeout(180_000);
+
+let cp: ControlPlane;
+let objects: CustomObjectsApi;
+let namespace: string;
+
+beforeAll(async () => {
+  cp = await startControlPlane();
+  objects = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+  await installCrds(cp.kubeConfig);
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+beforeEach(async () => {
+  namespace = await createTestNamespace(cp.kubeConfig, 'crd');
+});
+afterEach(async () => {
+  await deleteTestNamespace(cp.kubeConfig, namespace);
+});
+
+function create(manifest: KubernetesObject): Promise<KubernetesObject & { spec?: unknown }> {
+  const body = { ...manifest, metadata: { ...manifest.metadata, namespace } };
+  return objects.createNamespacedCustomObject({ ...PLB, namespace, body });
+}
+
+describe('the PortableLoadBalancer CRD', () => {
+  test('is accepted by the API server and becomes Established', async () => {
+    const crd = await cp.kubeConfig.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: CRD_NAME });
+    const status = (type: string): string | undefined => crd.status?.conditions?.find((c) => c.type === type)?.status;
+    expect(status('NamesAccepted')).toBe('True');
+    expect(status('Established')).toBe('True');
+    expect(crd.status?.acceptedNames?.shortNames).toContain('plb');
+  });
+
+  test('is explained by kubectl with the field descriptions from the schema', async () => {
+    // The OpenAPI document is published a moment after the CRD is Established, hence the retries.
+    const explained = await eventually(async () => {
+      const result = await cp.kubectl(['explain', 'plb.spec']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return result.stdout;
+    });
+    expect(explained).toContain('KIND:       PortableLoadBalancer');
+    expect(explained).toContain('What the load balancer should do.');
+    expect(explained).toMatch(/vip\s+<string> -required-/);
+    expect(explained).toContain('The virtual IP address clients connect to');
+    expect(explained).toMatch(/dataPlane\s+<string>/);
+  });
+});
+
+describe('an invalid PortableLoadBalancer is rejected by the API server', () => {
+  test.each(fixtureFiles('invalid'))('%s', async (file) => {
+    const fixture = readInvalidFixture(file);
+    const rejection = await create(fixture.manifest).then(
+      (created) => {
+        throw new Error(`${file} was accepted: ${JSON.stringify(created.spec)}`);
+      },
+      (err: unknown) => apiStatus(err),
+    );
+    expect(rejection.code).toBe(422);
+    for (const text of fixture.expect) expect(rejection.message).toContain(text);
+  });
+});
+
+describe('a valid PortableLoadBalancer is accepted and defaulted by the API server', () => {
+  test.each(fixtureFiles('valid'))('%s', async (file) => {
+    const fixture = readValidFixture(file);
+    const created = await create(fixture.manifest);
+    expect(created.spec).toEqual(fixture.expectedSpec);
+    // Defaulting also applies on read, so what is stored is what was returned.
+    const read = (await objects.getNamespacedCustomObject({
+      ...PLB,
+      namespace,
+      name: fixture.manifest.metadata?.name ?? '',
+    })) as { spec?: unknown };
+    expect(read.spec).toEqual(fixture.expectedSpec);
+  });
+});

@@ -1,0 +1,71 @@
+// kube-apiserver with envtest's flags (../shared/notes/control-plane-from-source.md §3.4-3.5), serving on a
+// fixed loopback port so that a restart keeps the URL every client already holds.
+import { join } from 'node:path';
+import { ManagedProcess } from './managed-process.js';
+import type { Pki } from './pki.js';
+import { http200, httpStatus, waitUntil } from './readiness.js';
+
+export interface ApiServer {
+  process: ManagedProcess;
+  url: string;
+}
+
+export interface ApiServerOptions {
+  binary: string;
+  dir: string;
+  pki: Pki;
+  port: number;
+  etcdUrl: string;
+  /**
+   * With a controller manager, the ServiceAccount admission plugin stays on, as in a real cluster: pods get
+   * the "default" service account and its token volume. Without one nobody creates that account, and the
+   * plugin would reject every pod, so it is disabled (envtest does the same).
+   */
+  withControllerManager: boolean;
+}
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const { pki, port } = options;
+  const url = `https://127.0.0.1:${port}`;
+  const args = [
+    `--etcd-servers=${options.etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${join(options.dir, 'apiserver-certs')}`,
+    `--tls-cert-file=${pki.apiServer.cert}`,
+    `--tls-private-key-file=${pki.apiServer.key}`,
+    `--client-ca-file=${pki.caCert}`,
+    // RBAC rather than AlwaysAllow so that the operator's own Role/ClusterRole objects are meaningful.
+    '--authorization-mode=RBAC',
+    `--service-account-issuer=${url}`,
+    `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    '--profiling=false',
+  ];
+  if (!options.withControllerManager) args.push('--disable-admission-plugins=ServiceAccount');
+  const process = new ManagedProcess({
+    name: 'kube-apiserver',
+    binary: options.binary,
+    args,
+    logFile: join(options.dir, 'kube-apiserver.log'),
+  });
+  return { process, url };
+}
+
+/**
+ * Ready means: /healthz answers 200 (anonymous, allowed by system:public-info-viewer), and the admin can read
+ * the "default" namespace, which the apiserver's own bootstrap controller creates last.
+ */
+export async function waitForApiServer(apiServer: ApiServer, pki: Pki, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  const remaining = (): number => Math.max(1_000, timeoutMs - (Date.now() - started));
+  await waitUntil(`${apiServer.url}/healthz`, apiServer.process, remaining(),
+    http200(`${apiServer.url}/healthz`, { ca: pki.caCert }));
+  const defaultNamespace = `${apiServer.url}/api/v1/namespaces/default`;
+  await waitUntil('the "default" namespace', apiServer.process, remaining(), async () => {
+    const status = await httpStatus(defaultNamespace, { ca: pki.caCert, ...pki.admin });
+    return status === 200 ? true : `GET ${defaultNamespace}: ${status}`;
+  });
+}
