@@ -43,8 +43,12 @@ export async function enableForwarding(name: string): Promise<boolean> {
   return true;
 }
 
-/** Pinned maps need a bpffs; a privileged pod may have to mount its own. */
-export async function ensureBpffs(pinDir: string, mountPoint = '/sys/fs/bpf'): Promise<void> {
+/**
+ * Pinned maps need a bpffs. Returns true when it had to mount one: a bpffs mounted by this process lives only as
+ * long as its mount namespace, so pinned state will not outlive a container restart (mount the host's
+ * /sys/fs/bpf into the pod to keep it).
+ */
+export async function ensureBpffs(pinDir: string, mountPoint = '/sys/fs/bpf'): Promise<boolean> {
   const mounts = await readFile('/proc/mounts', 'utf8');
   const bpfMounts = mounts.split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'bpf').map((f) => f[1]!);
   if (!bpfMounts.some((m) => pinDir === m || pinDir.startsWith(m.endsWith('/') ? m : `${m}/`))) {
@@ -52,6 +56,9 @@ export async function ensureBpffs(pinDir: string, mountPoint = '/sys/fs/bpf'): P
       throw new Error(`pin directory ${pinDir} is not on a bpf filesystem (mount one, or use ${mountPoint}/...)`);
     }
     await run('mount', ['-t', 'bpf', 'bpf', mountPoint]);
+    await mkdir(pinDir, { recursive: true });
+    return true;
   }
   await mkdir(pinDir, { recursive: true });
+  return false;
 }

@@ -33,13 +33,17 @@ export class XdpDataPlane implements DataPlane {
   private maps: PinnedMaps | null = null;
   private attachment: Attachment | null = null;
   private warnings: string[] = [];
+  private bpffsWarning: string | null = null;
 
   constructor(private readonly options: XdpDataPlaneOptions) {
     this.addon = loadAddon();
   }
 
   async apply(desired: DesiredState): Promise<ApplyResult> {
-    await ensureBpffs(this.options.pinDir);
+    if (await ensureBpffs(this.options.pinDir)) {
+      this.bpffsWarning = `no bpf filesystem was mounted above ${this.options.pinDir}; mounted a private one, so ` +
+        'flows will not survive a restart of this container (mount the host /sys/fs/bpf into the pod)';
+    }
     const device = await deviceFacts(desired.interface);
     const choice = chooseAttach(desired.attach, device);
     let changed = await enableForwarding(desired.interface);
@@ -52,7 +56,7 @@ export class XdpDataPlane implements DataPlane {
     const attachWarnings: string[] = [];
     const attached = this.attach(desired.interface, choice.candidates, attachWarnings);
     changed = attached.changed || changed;
-    this.warnings = [...choice.warnings, ...attachWarnings];
+    this.warnings = [...choice.warnings, ...attachWarnings, ...(this.bpffsWarning ? [this.bpffsWarning] : [])];
     for (const w of this.warnings) this.log(`warning: ${w}`);
     return { changed, attach: attached.point, warnings: this.warnings };
   }

@@ -38,7 +38,11 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	hit = bpf_map_lookup_elem(&plb_flows, &key);
 	if (hit) {
 		flow = *hit;
-		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt) && !plb_backend_still_active(flow.backend_id))
+		/* A SYN on a known client tuple opens a new connection: choose by the current ring again, so removed
+		 * backends get no new flows and added ones get their share. Maglev is deterministic, so while the
+		 * ring is unchanged this picks the same backend and SNAT tuple (the backend's TIME_WAIT socket for
+		 * that tuple then accepts the SYN). */
+		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt))
 			hit = 0;
 	}
 	if (!hit) {

@@ -155,12 +155,4 @@ static __always_inline void plb_restore_reverse(const struct plb_packet *pkt, co
 		PLB_COUNT_GLOBAL(reverse_restored);
 }
 
-/* A SYN that hits an old forward entry whose backend was removed must not resurrect it: choose again. */
-static __always_inline int plb_backend_still_active(__u32 backend_id)
-{
-	struct plb_backend *backend = bpf_map_lookup_elem(&plb_backends, &backend_id);
-
-	return backend && backend->state == PLB_BACKEND_ACTIVE;
-}
-
 #endif

@@ -1,0 +1,231 @@
+// The data-plane conformance suite: the same scenarios for every data plane, on the real kernel, in network
+// namespaces shaped like a pod network. The standalone agent runs as its own process in the LB pod and is driven
+// only through its file, exactly as a user would. Select data planes with PLB_DATAPLANES=xdp,nftables,...
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentProcess, buildAgent } from './support/agent-process.js';
+import { inNs, nstat, sh, type Spawned } from './support/netns.js';
+import { gate, missingPrerequisites } from './support/prereqs.js';
+import { Topology } from './support/topology.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const ARTIFACTS = process.env['PLB_DATAPLANE_ARTIFACTS'] ?? join(ROOT, 'build', 'dataplane');
+const LOAD = join(HERE, 'support', 'load.mjs');
+const HOLD = join(HERE, 'support', 'hold.mjs');
+const SERVER = join(HERE, 'support', 'backend-server.mjs');
+const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp').split(',').filter((d) => d !== '');
+
+const VIP = '10.240.200.10';
+const PODS = {
+  cli: '10.240.0.2', lb: '10.240.0.3', b1: '10.240.1.1', b2: '10.240.1.2', b3: '10.240.1.3',
+} as const;
+const TOLERANCE = 0.15;
+
+interface Backend { ip: string; weight: number }
+
+function plbYaml(dataPlane: string, backends: Backend[]): string {
+  return [
+    'apiVersion: portablelb.io/v1alpha1',
+    'kind: PortableLoadBalancer',
+    'metadata: {name: conformance}',
+    'spec:',
+    `  vip: ${VIP}`,
+    `  dataPlane: ${dataPlane}`,
+    '  ports:',
+    '  - {name: http, port: 80, targetPort: 8080, protocol: TCP}',
+    '  - {name: echo, port: 53, targetPort: 5353, protocol: UDP}',
+    '  backends:',
+    '    addresses:',
+    ...backends.map((b) => `    - {ip: ${b.ip}, weight: ${b.weight}}`),
+    '',
+  ].join('\n');
+}
+
+/** The body backend-server.mjs serves at /big. */
+function expectedBigSha256(): string {
+  const big = Buffer.alloc(1 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
+  return createHash('sha256').update(big).digest('hex');
+}
+
+interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number> }
+
+function expectShares(t: Tally, weights: Record<string, number>): void {
+  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
+  const weightSum = Object.values(weights).reduce((a, b) => a + b, 0);
+  expect(Object.keys(t.counts).sort()).toEqual(Object.keys(weights).sort());
+  for (const [name, w] of Object.entries(weights)) {
+    const expected = (total * w) / weightSum;
+    const got = t.counts[name] ?? 0;
+    // relative deviation from the weight's share, reported with the numbers when it fails
+    expect({ backend: name, got, expected: Math.round(expected), ok: Math.abs(got - expected) <= TOLERANCE * expected })
+      .toEqual({ backend: name, got, expected: Math.round(expected), ok: true });
+  }
+}
+
+const reason = missingPrerequisites(ARTIFACTS);
+const { run, failInCi } = gate(reason);
+
+if (failInCi) {
+  test('data-plane conformance prerequisites (CI=true: a skip is a failure)', () => {
+    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
+  });
+}
+
+(run ? describe.each(DATA_PLANES) : describe.skip.each(DATA_PLANES))('%s data plane conformance', (dataPlane) => {
+  const prefix = `plbdp-${process.pid}-`;
+  const topo = new Topology(prefix);
+  let bpffs = '';
+  let pinDir = '';
+  let work = '';
+  let buildDir = '';
+  let configPath = '';
+  let agent: AgentProcess;
+  let hold: Spawned | undefined;
+
+  const load = async (ns: string, args: string[]): Promise<Tally> =>
+    JSON.parse(await inNs(ns, ['node', LOAD, ...args], 170_000)) as Tally;
+  const http = (from: string, requests: number, concurrency: number) =>
+    load(from, ['http', `http://${VIP}/`, String(requests), String(concurrency), 'close']);
+  const reconfigure = async (backends: Backend[]) => {
+    const offset = agent.logOffset();
+    await writeFile(`${configPath}.tmp`, plbYaml(dataPlane, backends));
+    await rename(`${configPath}.tmp`, configPath);
+    await agent.waitProgrammed(offset);
+  };
+  const holdRound = async (): Promise<Array<{ backend: string | null; localPort: number | null; ok: boolean }>> => {
+    const from = hold!.output().length;
+    hold!.child.stdin!.write('go\n');
+    return JSON.parse(await hold!.waitFor(/^\[/, 20_000, from));
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), prefix));
+    await mkdir(join(ROOT, '.tmp'), { recursive: true });
+    // `ip netns exec` remounts /sys, hiding /sys/fs/bpf; an agent would then mount a private bpffs that dies
+    // with it. A bpffs outside /sys stays visible to every agent run, as a hostPath /sys/fs/bpf is in a pod.
+    bpffs = join(work, 'bpffs');
+    await mkdir(bpffs);
+    await sh('mount', ['-t', 'bpf', 'bpf', bpffs]);
+    pinDir = join(bpffs, dataPlane);
+    configPath = join(work, 'plb.yaml');
+    try {
+      // inside the repo, so the compiled agent resolves node_modules and build/dataplane like dist/ does
+      buildDir = await mkdtemp(join(ROOT, '.tmp', prefix));
+      const mainJs = await buildAgent(ROOT, buildDir);
+      await topo.create(Object.entries(PODS).map(([name, ip]) => ({ name, ip })));
+      await topo.routeVip(VIP, PODS.lb);
+      for (const b of ['b1', 'b2', 'b3'] as const) {
+        await topo.spawn(topo.ns(b), ['node', SERVER, b, '8080', '5353']).waitFor(/^ready/);
+      }
+      await writeFile(configPath, plbYaml(dataPlane, [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 2 }]));
+      agent = new AgentProcess(topo, topo.ns('lb'), mainJs,
+        ['--file', configPath, '--interface', 'eth0', '--pin-dir', pinDir, '--listen', '127.0.0.1:9470']);
+      await agent.start();
+    } catch (err) {
+      await topo.destroy();
+      throw err;
+    }
+  }, 175_000);
+
+  afterAll(async () => {
+    await topo.destroy();
+    if (bpffs) await sh('umount', [bpffs]).catch(() => undefined);
+    if (work) await rm(work, { recursive: true, force: true });
+    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  });
+
+  test('spreads 3000 short TCP connections within ±15% of the weights, none failing', async () => {
+    const t = await http(topo.ns('cli'), 3000, 30);
+    expect(t).toMatchObject({ failed: 0 });
+    expectShares(t, { b1: 1, b2: 2 });
+  });
+
+  test('balances UDP by the same weights (a new flow per datagram)', async () => {
+    const t = await load(topo.ns('cli'), ['udp', VIP, '53', '1200']);
+    expect(t.failed).toBe(0);
+    expectShares(t, { b1: 1, b2: 2 });
+  });
+
+  test('delivers a 1 MiB body intact', async () => {
+    const r = JSON.parse(await inNs(topo.ns('cli'), ['node', LOAD, 'big', `http://${VIP}/big`])) as { status: number; sha256: string };
+    expect(r).toEqual({ status: 200, bytes: 1 << 20, sha256: expectedBigSha256() });
+  });
+
+  test('serves traffic generated on the LB pod\'s node itself (partial checksums)', async () => {
+    const t = await http(topo.node, 300, 10);
+    expect(t.failed).toBe(0);
+    expect(Object.keys(t.counts).sort()).toEqual(['b1', 'b2']);
+  });
+
+  test('a burst of Connection: close requests causes no SYN retransmits (SNAT keeps client ports)', async () => {
+    const before = await nstat(topo.ns('cli'));
+    const t = await http(topo.ns('cli'), 3000, 50);
+    const after = await nstat(topo.ns('cli'));
+    expect(t.failed).toBe(0);
+    expect(after['TcpActiveOpens']! - before['TcpActiveOpens']!).toBeGreaterThanOrEqual(3000);
+    expect(after['TcpExtTCPSynRetrans']! - before['TcpExtTCPSynRetrans']!).toBe(0);
+  });
+
+  test('a removed backend gets no new flows while its established connections finish', async () => {
+    hold = topo.spawn(topo.ns('cli'), ['node', HOLD, `http://${VIP}/`, '16']);
+    await hold.waitFor(/^holding/);
+    const first = await holdRound();
+    expect(first.every((r) => r.ok)).toBe(true);
+    expect(first.some((r) => r.backend === 'b2')).toBe(true);
+
+    await reconfigure([{ ip: PODS.b1, weight: 1 }]);
+    const during = await holdRound();
+    expect(during).toEqual(first);
+    const t = await http(topo.ns('cli'), 600, 20);
+    expect(t).toEqual({ counts: { b1: 600 }, failed: 0, errors: {} });
+  });
+
+  test('an added backend starts receiving new flows by its weight', async () => {
+    await reconfigure([{ ip: PODS.b1, weight: 1 }, { ip: PODS.b3, weight: 1 }]);
+    const t = await http(topo.ns('cli'), 1200, 20);
+    expect(t.failed).toBe(0);
+    expectShares(t, { b1: 1, b3: 1 });
+  });
+
+  test('established connections survive SIGKILL of the agent and its restart (pinned state adopted)', async () => {
+    const before = await holdRound();
+    await agent.kill('SIGKILL');
+    expect(await holdRound()).toEqual(before);
+    const whileDown = await http(topo.ns('cli'), 200, 10);
+    expect(whileDown.failed).toBe(0);
+
+    await agent.start();
+    expect(await holdRound()).toEqual(before);
+    const after = await http(topo.ns('cli'), 600, 20);
+    expect(after.failed).toBe(0);
+    expect(Object.keys(after.counts).sort()).toEqual(['b1', 'b3']);
+  });
+
+  test('/metrics counts flows per service and per backend, and shows the drained backend', async () => {
+    const metrics = await inNs(topo.ns('lb'), ['node', '-e',
+      'fetch("http://127.0.0.1:9470/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
+    const value = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? NaN);
+    expect(value(new RegExp(`plb_service_new_flows_total\\{vip="${VIP}",port="80",protocol="TCP"\\} (\\d+)`)))
+      .toBeGreaterThanOrEqual(3000);
+    expect(value(new RegExp(`plb_service_no_backend_total\\{vip="${VIP}",port="80",protocol="TCP"\\} (\\d+)`))).toBe(0);
+    expect(metrics).toMatch(new RegExp(`plb_backend_new_flows_total\\{backend="${PODS.b2}",state="draining"\\} [1-9]`));
+    const hook = dataPlane === 'xdp' ? 'tc' : '[a-z]+';
+    expect(metrics).toMatch(new RegExp(`plb_dataplane_attached\\{data_plane="${dataPlane}",hook="${hook}",interface="eth0"\\} 1`));
+  });
+
+  test('no namespace saw a TCP or UDP checksum error', async () => {
+    const errors: Record<string, number> = {};
+    for (const ns of [topo.node, ...Object.keys(PODS).map((p) => topo.ns(p))]) {
+      const c = await nstat(ns);
+      errors[`${ns} TcpInCsumErrors`] = c['TcpInCsumErrors'] ?? -1;
+      errors[`${ns} UdpInCsumErrors`] = c['UdpInCsumErrors'] ?? -1;
+    }
+    expect(Object.entries(errors).filter(([, v]) => v !== 0)).toEqual([]);
+  });
+});

@@ -1,0 +1,68 @@
+// A Kubernetes-like pod network in namespaces (notes, topology 2): a "node" namespace with Calico-style routed
+// /32 veths to each pod; every pod has one eth0, a /32 address and a default route via 169.254.1.1 (a static
+// neighbour entry pointing at the host-side veth). The node routes the VIP to the LB pod, as a router would.
+import type { ChildProcess } from 'node:child_process';
+import { inNs, killAll, sh, spawnInNs, type Spawned } from './netns.js';
+
+export interface PodSpec {
+  name: string;
+  ip: string;
+}
+
+export class Topology {
+  readonly node: string;
+  readonly nodeIp = '10.240.255.1';
+  private readonly namespaces: string[] = [];
+  readonly processes = new Set<ChildProcess>();
+
+  constructor(readonly prefix: string) {
+    this.node = `${prefix}node`;
+  }
+
+  ns(pod: string): string {
+    return `${this.prefix}${pod}`;
+  }
+
+  async create(pods: PodSpec[]): Promise<void> {
+    await this.addNs(this.node);
+    await inNs(this.node, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // The node's own address, for traffic generated on the node (partial checksums through the LB).
+    await inNs(this.node, ['ip', 'addr', 'add', `${this.nodeIp}/32`, 'dev', 'lo']);
+    for (const pod of pods) await this.addPod(pod);
+  }
+
+  async routeVip(vip: string, via: string): Promise<void> {
+    await inNs(this.node, ['ip', 'route', 'replace', `${vip}/32`, 'via', via]);
+  }
+
+  spawn(ns: string, args: string[]): Spawned {
+    return spawnInNs(ns, args, this.processes);
+  }
+
+  async destroy(): Promise<void> {
+    await killAll(this.processes);
+    // Deleting a namespace deletes its veth ends (and so their peers in the node namespace).
+    for (const ns of this.namespaces.reverse()) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+
+  private async addNs(name: string): Promise<void> {
+    await sh('ip', ['netns', 'add', name]);
+    this.namespaces.push(name);
+    await inNs(name, ['ip', 'link', 'set', 'lo', 'up']);
+  }
+
+  private async addPod(pod: PodSpec): Promise<void> {
+    const ns = this.ns(pod.name);
+    const host = `h-${pod.name}`;
+    await this.addNs(ns);
+    await sh('ip', ['link', 'add', host, 'netns', this.node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await inNs(this.node, ['ip', 'link', 'set', host, 'up']);
+    await inNs(this.node, ['ip', 'route', 'add', `${pod.ip}/32`, 'dev', host]);
+    const hostMac = (await inNs(this.node, ['cat', `/sys/class/net/${host}/address`])).trim();
+    await inNs(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+    await inNs(ns, ['ip', 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
+    await inNs(ns, ['ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+    await inNs(ns, ['ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    await inNs(ns, ['ip', 'neigh', 'replace', '169.254.1.1', 'lladdr', hostMac, 'dev', 'eth0', 'nud', 'permanent']);
+  }
+}
