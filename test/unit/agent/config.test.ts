@@ -1,0 +1,101 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, desiredState, parseStandaloneFile } from '../../../src/agent/config.js';
+
+const file = (spec: string, head = 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\nmetadata: {name: web}\n') =>
+  `${head}spec:\n${spec}`;
+
+const minimal = `  vip: 192.0.2.10
+  ports: [{port: 80}]
+  backends: {addresses: [{ip: 10.0.1.1}, {ip: 10.0.1.2, weight: 3}]}
+`;
+
+function issues(text: string): string[] {
+  try {
+    parseStandaloneFile(text, 'plb.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.field}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('parseStandaloneFile', () => {
+  test('applies the CRD defaults: TCP, targetPort = port, weight 1, attach auto', () => {
+    expect(parseStandaloneFile(file(minimal), 'plb.yaml')).toEqual({
+      name: 'web',
+      vip: '192.0.2.10',
+      ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
+      backends: [{ ip: '10.0.1.1', weight: 1 }, { ip: '10.0.1.2', weight: 3 }],
+      attach: 'auto',
+    });
+  });
+
+  test('keeps explicit values', () => {
+    const spec = parseStandaloneFile(file(`  vip: 192.0.2.10
+  dataPlane: xdp
+  scheduler: maglev
+  xdp: {attach: tc}
+  ports: [{name: dns, port: 53, targetPort: 5353, protocol: UDP}, {name: web, port: 80}]
+  backends: {addresses: [{ip: 10.0.1.1}]}
+`), 'plb.yaml');
+    expect(spec.attach).toBe('tc');
+    expect(spec.ports).toEqual([
+      { name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' },
+      { name: 'web', port: 80, targetPort: 80, protocol: 'TCP' },
+    ]);
+  });
+
+  test.each([
+    ['a missing vip', minimal.replace('  vip: 192.0.2.10\n', ''), 'spec.vip: is required'],
+    ['an IPv6 vip', minimal.replace('192.0.2.10', '"2001:db8::1"'), 'spec.vip: IPv6 VIPs are not supported'],
+    ['a vip with a prefix', minimal.replace('192.0.2.10', '192.0.2.10/32'), 'spec.vip: "192.0.2.10/32" is not an IPv4'],
+    ['a broadcast-looking vip', minimal.replace('192.0.2.10', '192.0.2.255'), 'spec.vip: must not end in .0 or .255'],
+    ['no ports', minimal.replace('[{port: 80}]', '[]'), 'spec.ports: must list 1 to 32 ports'],
+    ['port 0', minimal.replace('{port: 80}', '{port: 0}'), 'spec.ports[0].port: must be an integer'],
+    ['a named targetPort', minimal.replace('{port: 80}', '{port: 80, targetPort: http}'), 'spec.ports[0].targetPort: static backends need a numeric targetPort'],
+    ['SCTP', minimal.replace('{port: 80}', '{port: 80, protocol: SCTP}'), 'spec.ports[0].protocol: must be TCP or UDP'],
+    ['a duplicate port', minimal.replace('[{port: 80}]', '[{name: a, port: 80}, {name: b, port: 80}]'), 'spec.ports[1]: duplicate (port, protocol) 80/TCP'],
+    ['unnamed ports', minimal.replace('[{port: 80}]', '[{port: 80}, {port: 81}]'), 'spec.ports[0].name: every port needs a name'],
+    ['a selector', minimal.replace('{addresses: [{ip: 10.0.1.1}, {ip: 10.0.1.2, weight: 3}]}', '{selector: {matchLabels: {app: web}}}'), 'spec.backends.selector: needs a cluster'],
+    ['a bad backend ip', minimal.replace('ip: 10.0.1.1}', 'ip: 10.0.1}'), 'spec.backends.addresses[0].ip: "10.0.1" is not an IPv4'],
+    ['a duplicate backend', minimal.replace('10.0.1.2', '10.0.1.1'), 'spec.backends.addresses[1].ip: 10.0.1.1 is listed twice'],
+    ['weight 0', minimal.replace('weight: 3', 'weight: 0'), 'spec.backends.addresses[1].weight: must be an integer from 1 to 100'],
+    ['weight 101', minimal.replace('weight: 3', 'weight: 101'), 'spec.backends.addresses[1].weight: must be an integer from 1 to 100'],
+    ['dataPlane ipvs', `${minimal}  dataPlane: ipvs\n`, 'spec.dataPlane: ipvs is not available in the standalone agent yet'],
+    ['scheduler roundRobin', `${minimal}  scheduler: roundRobin\n`, 'spec.scheduler: dataPlane xdp supports scheduler maglev only'],
+    ['attach bogus', `${minimal}  xdp: {attach: bogus}\n`, 'spec.xdp.attach: must be one of auto, tc, native, generic'],
+  ])('rejects %s, naming the field', (_name, spec, expected) => {
+    expect(issues(file(spec)).join('\n')).toContain(expected);
+  });
+
+  test.each([
+    ['the wrong kind', file(minimal, 'apiVersion: portablelb.io/v1alpha1\nkind: Service\n'), 'kind: must be PortableLoadBalancer'],
+    ['the wrong apiVersion', file(minimal, 'apiVersion: v1\nkind: PortableLoadBalancer\n'), 'apiVersion: must be portablelb.io/v1alpha1'],
+    ['an unusable name', file(minimal, 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\nmetadata: {name: Web_1}\n'), 'metadata.name: must be a lower-case DNS label'],
+    ['broken YAML', 'spec: [', '(yaml): '],
+    ['no spec', 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\n', 'spec: is required'],
+  ])('rejects %s', (_name, text, expected) => {
+    expect(issues(text).join('\n')).toContain(expected);
+  });
+
+  test('reports every problem at once, prefixed with the file name', () => {
+    const text = file(minimal.replace('192.0.2.10', 'x').replace('weight: 3', 'weight: 0'));
+    expect(() => parseStandaloneFile(text, '/etc/plb.yaml')).toThrow(
+      /^\/etc\/plb\.yaml: spec\.vip: .*; spec\.backends\.addresses\[1\]\.weight: /,
+    );
+  });
+
+  test('metadata.name defaults to "default"', () => {
+    expect(parseStandaloneFile(file(minimal, 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\n'), 'f').name).toBe('default');
+  });
+});
+
+describe('desiredState', () => {
+  test('adds the interface and SNAT address of where the agent runs', () => {
+    const spec = parseStandaloneFile(file(minimal), 'plb.yaml');
+    expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' })).toEqual({
+      vip: '192.0.2.10', ports: spec.ports, backends: spec.backends, scheduler: 'maglev', attach: 'auto',
+      interface: 'eth0', snatIp: '10.0.0.3',
+    });
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, test } from '@jest/globals';
+import {
+  BACKEND_ACTIVE, decodeBackend, decodeConfig, decodeRing, decodeServiceKey, decodeServiceValue, encodeBackend,
+  encodeConfig, encodeRing, encodeServiceKey, encodeServiceValue, ringOffset, sumPerCpu, RING_SIZE,
+} from '../../../src/dataplane/xdp/layout.js';
+import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
+
+// Golden bytes: the C structs in src/dataplane/xdp/bpf/plb_structs.h read exactly these.
+describe('map layouts', () => {
+  test('service key: vip and port in network order, protocol number, padding', () => {
+    const b = encodeServiceKey({ vip: '192.0.2.10', port: 80, protocol: 'TCP' });
+    expect(b.toString('hex')).toBe('c000020a' + '0050' + '06' + '00');
+    expect(decodeServiceKey(b)).toEqual({ vip: '192.0.2.10', port: 80, protocol: 'TCP' });
+  });
+
+  test('service value: host-order id, ring generation, network-order target port', () => {
+    const b = encodeServiceValue({ id: 3, ringGen: 1, targetPort: 8080 });
+    expect(b.toString('hex')).toBe('0300' + '01' + '00' + '1f90' + '0000');
+    expect(decodeServiceValue(b)).toEqual({ id: 3, ringGen: 1, targetPort: 8080 });
+  });
+
+  test('backend, config and ring round-trip', () => {
+    const backend = { ip: '10.1.2.3', state: BACKEND_ACTIVE };
+    expect(encodeBackend(backend).toString('hex')).toBe('0a010203' + '01000000');
+    expect(decodeBackend(encodeBackend(backend))).toEqual(backend);
+    const config = { snatIp: '10.0.0.3', portMin: 1024, portMax: 65535 };
+    expect(encodeConfig(config).toString('hex')).toBe('0a000003' + '0004' + 'ffff');
+    expect(decodeConfig(encodeConfig(config))).toEqual(config);
+    const ring = Uint32Array.from([1, 2, 1000]);
+    expect(decodeRing(encodeRing(ring))).toEqual(ring);
+  });
+
+  test('rings are double-buffered per service in one flat array', () => {
+    expect(RING_SIZE).toBe(MAGLEV_RING_SIZE);
+    expect(ringOffset(0, 0)).toBe(0);
+    expect(ringOffset(0, 1)).toBe(RING_SIZE);
+    expect(ringOffset(2, 1)).toBe(5 * RING_SIZE);
+  });
+
+  test('per-CPU counters are summed over CPUs', () => {
+    const b = Buffer.alloc(2 * 2 * 8);
+    b.writeBigUInt64LE(5n, 0); b.writeBigUInt64LE(7n, 8);
+    b.writeBigUInt64LE(1n, 16); b.writeBigUInt64LE(2n, 24);
+    expect(sumPerCpu(b, ['a', 'b'] as const, 2)).toEqual({ a: 6, b: 9 });
+  });
+});
