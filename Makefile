@@ -1,5 +1,5 @@
 # The two commands of the README: `make lab` (the main job on one machine, once the lab lands) and `make test`.
-.PHONY: test unit deps build generate control-plane
+.PHONY: test unit deps build generate control-plane dataplane-demo
 
 test: ## every test tier, installing what it needs first
 	bash hack/test.sh
@@ -18,3 +18,6 @@ generate: ## regenerate src/api/generated.ts from crds/
 
 control-plane:
 	bash hack/build-control-plane.sh
+
+dataplane-demo: ## the standalone agent balancing traffic in network namespaces (root)
+	bash hack/dataplane-demo.sh
