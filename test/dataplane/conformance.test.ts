@@ -1,7 +1,7 @@
 // The data-plane conformance suite: the same scenarios for every data plane, on the real kernel, in network
 // namespaces shaped like a pod network. The standalone agent runs as its own process in the LB pod and is driven
 // only through its file, exactly as a user would. Select data planes with PLB_DATAPLANES=xdp,nftables,...
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,9 @@ const PODS = {
   cli: '10.240.0.2', lb: '10.240.0.3', b1: '10.240.1.1', b2: '10.240.1.2', b3: '10.240.1.3',
 } as const;
 const TOLERANCE = 0.15;
+
+// Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
+jest.setTimeout(120_000);
 
 interface Backend { ip: string; weight: number }
 
@@ -219,12 +222,34 @@ if (failInCi) {
     expect(metrics).toMatch(new RegExp(`plb_dataplane_attached\\{data_plane="${dataPlane}",hook="${hook}",interface="eth0"\\} 1`));
   });
 
-  test('no namespace saw a TCP or UDP checksum error', async () => {
+  test('path MTU discovery works through the LB in both directions (ICMP errors translated)', async () => {
+    // Narrow links on the node: towards the backends (frag-needed goes to the LB's SNAT address) and towards
+    // the client (frag-needed goes to the VIP). Without translation both transfers stall.
+    const narrow = ['h-b1', 'h-b3', 'h-cli'];
+    try {
+      for (const dev of narrow) await inNs(topo.node, ['ip', 'link', 'set', dev, 'mtu', '1200']);
+      const up = JSON.parse(await inNs(topo.ns('cli'), ['node', LOAD, 'upload', `http://${VIP}/upload`, String(512 << 10)], 60_000)) as
+        { bytes: number; sha256: string; sent: string };
+      expect({ bytes: up.bytes, intact: up.sha256 === up.sent }).toEqual({ bytes: 512 << 10, intact: true });
+      const down = JSON.parse(await inNs(topo.ns('cli'), ['node', LOAD, 'big', `http://${VIP}/big`], 60_000)) as { sha256: string };
+      expect(down.sha256).toBe(expectedBigSha256());
+    } finally {
+      for (const dev of narrow) await inNs(topo.node, ['ip', 'link', 'set', dev, 'mtu', '1500']);
+    }
+    if (dataPlane === 'xdp') {
+      const metrics = await inNs(topo.ns('lb'), ['node', '-e',
+        'fetch("http://127.0.0.1:9470/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
+      expect(metrics).toMatch(/plb_dataplane_events_total\{kind="icmpTranslated"\} [1-9]/);
+    }
+  });
+
+  test('no namespace saw a TCP, UDP or ICMP checksum error', async () => {
     const errors: Record<string, number> = {};
     for (const ns of [topo.node, ...Object.keys(PODS).map((p) => topo.ns(p))]) {
       const c = await nstat(ns);
       errors[`${ns} TcpInCsumErrors`] = c['TcpInCsumErrors'] ?? -1;
       errors[`${ns} UdpInCsumErrors`] = c['UdpInCsumErrors'] ?? -1;
+      errors[`${ns} IcmpInCsumErrors`] = c['IcmpInCsumErrors'] ?? -1;
     }
     expect(Object.entries(errors).filter(([, v]) => v !== 0)).toEqual([]);
   });

@@ -136,7 +136,7 @@ export const SERVICE_STATS_FIELDS = [
 ] as const;
 export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows'] as const;
 export const GLOBAL_STATS_FIELDS = [
-  'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig',
+  'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
 ] as const;
 
 export function sumPerCpu<F extends string>(

@@ -1,15 +1,27 @@
 // A backend for the conformance suite, run inside a backend netns:
 //   node backend-server.mjs <name> <httpPort> <udpPort>
-// HTTP: GET / -> "<name>\n"; GET /big -> 1 MiB of deterministic bytes (the client hashes them).
+// HTTP: GET / -> "<name>\n"; GET /big -> 1 MiB of deterministic bytes (the client hashes them);
+//       POST /upload -> {"backend", "bytes", "sha256"} of the request body.
 // UDP: echoes "<name> <payload>". Prints "ready" once both sockets listen.
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { createHash } from 'node:crypto';
 
 const [name, httpPort, udpPort] = process.argv.slice(2);
 const big = Buffer.alloc(1 << 20);
 for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
 
 const http = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/upload') {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (c) => { hash.update(c); bytes += c.length; });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ backend: name, bytes, sha256: hash.digest('hex') }));
+    });
+    return;
+  }
   if (req.url === '/big') {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length });
     res.end(big);

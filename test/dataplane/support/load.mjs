@@ -2,6 +2,7 @@
 //   node load.mjs http <url> <requests> <concurrency> close|keepalive
 //   node load.mjs udp <host> <port> <datagrams>
 //   node load.mjs big <url>            -> {sha256, bytes}
+//   node load.mjs upload <url> <bytes> -> the server's {backend, bytes, sha256} and the local sha256
 import { request, Agent } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { createHash } from 'node:crypto';
@@ -74,5 +75,22 @@ async function big([url]) {
   return { status, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
 }
 
-const run = { http, udp, big }[mode];
+async function upload([url, size]) {
+  const body = Buffer.alloc(Number(size));
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 10)) & 0xff;
+  const sent = createHash('sha256').update(body).digest('hex');
+  const reply = await new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false, timeout: 20_000, headers: { 'content-length': body.length } }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve(JSON.parse(text)));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+  return { ...reply, sent };
+}
+
+const run = { http, udp, big, upload }[mode];
 process.stdout.write(`${JSON.stringify(await run(args))}\n`);

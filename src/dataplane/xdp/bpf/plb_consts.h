@@ -22,10 +22,14 @@
 
 #define PLB_ETH_P_IP 0x0800
 #define PLB_AF_INET 2
+#define PLB_IPPROTO_ICMP 1
 #define PLB_IPPROTO_TCP 6
 #define PLB_IPPROTO_UDP 17
 #define PLB_IP_MF 0x2000
 #define PLB_IP_OFFSET 0x1fff
+
+#define PLB_ICMP_DEST_UNREACH 3
+#define PLB_ICMP_TIME_EXCEEDED 11
 
 #define PLB_TCP_FIN 0x01
 #define PLB_TCP_SYN 0x02

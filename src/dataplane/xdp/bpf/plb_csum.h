@@ -23,7 +23,8 @@ static __always_inline __u32 plb_l4_csum_off(const struct plb_packet *pkt)
 	return pkt->l4_off + (pkt->proto == PLB_IPPROTO_TCP ? 16 : 6);
 }
 
-#ifdef PLB_HOOK_XDP
+/* Software RFC 1624 updates: the XDP build's checksums, and in both builds the IP header checksum embedded in
+ * ICMP errors (which no kernel helper knows about). */
 static __always_inline __u16 plb_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -50,6 +51,7 @@ static __always_inline __u16 plb_csum_update2(__u16 check, __u16 from, __u16 to)
 	return ~plb_fold(sum);
 }
 
+#ifdef PLB_HOOK_XDP
 static __always_inline int plb_rewrite(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to)
 {
 	__u32 l4_csum_off = plb_l4_csum_off(pkt);

@@ -5,6 +5,7 @@
 
 #include <linux/bpf.h>
 #include "plb_csum.h"
+#include "plb_icmp.h"
 #include "plb_stats.h"
 
 /* Looks the route up before the packet is modified, so a packet we cannot route is dropped untouched. */
@@ -24,8 +25,9 @@ static __always_inline int plb_route(PLB_CTX *ctx, const struct plb_packet *pkt,
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
-/* Returns the hook verdict. */
-static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to)
+/* Returns the hook verdict. `icmp` is set when `pkt` is an ICMP error about the flow `to` belongs to. */
+static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
+				       const struct plb_icmp_error *icmp)
 {
 	struct bpf_fib_lookup fib;
 	int rc;
@@ -48,7 +50,7 @@ static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pk
 		return PLB_VERDICT_DROP;
 	}
 #endif
-	if (plb_rewrite(ctx, pkt, to) < 0)
+	if ((icmp ? plb_icmp_rewrite(ctx, pkt, icmp, to) : plb_rewrite(ctx, pkt, to)) < 0)
 		return PLB_VERDICT_DROP;
 #ifndef PLB_HOOK_XDP
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {

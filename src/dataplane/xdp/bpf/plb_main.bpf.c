@@ -20,6 +20,25 @@ static __always_inline int plb_lookup_service(const struct plb_packet *pkt, stru
 	return 0;
 }
 
+static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packet *pkt)
+{
+	struct plb_icmp_error err;
+	struct plb_flow *hit;
+	struct plb_flow to;
+
+	if (plb_parse_icmp_error(ctx, pkt, &err) < 0)
+		return PLB_VERDICT_PASS;
+	hit = plb_icmp_flow(&err);
+	if (!hit)
+		return PLB_VERDICT_PASS;
+	to = *hit;
+	/* An error goes back to the sender of the packet it quotes; anything else is not ours to rewrite. */
+	if (pkt->daddr != err.saddr)
+		return PLB_VERDICT_PASS;
+	PLB_COUNT_GLOBAL(icmp_translated);
+	return plb_forward(ctx, pkt, &to, &err);
+}
+
 static __always_inline int plb_process(PLB_CTX *ctx)
 {
 	struct plb_packet pkt;
@@ -34,6 +53,8 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 			PLB_COUNT_GLOBAL(fragments);
 		return PLB_VERDICT_PASS;
 	}
+	if (pkt.proto == PLB_IPPROTO_ICMP)
+		return plb_process_icmp(ctx, &pkt);
 	plb_key_of(&pkt, &key);
 	hit = bpf_map_lookup_elem(&plb_flows, &key);
 	if (hit) {
@@ -59,7 +80,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		plb_restore_reverse(&pkt, &flow);
 	}
 	plb_count_packet(&flow, pkt.len, new_flow);
-	return plb_forward(ctx, &pkt, &flow);
+	return plb_forward(ctx, &pkt, &flow, 0);
 }
 
 #ifdef PLB_HOOK_XDP

@@ -22,7 +22,7 @@ struct plb_packet {
 	__u32 len;
 };
 
-/* Returns PLB_CONTINUE for a TCP/UDP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
+/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
 static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
 {
 	struct ethhdr eth;
@@ -37,7 +37,7 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 	pkt->l3_off = sizeof(eth);
 	if (plb_load(ctx, pkt->l3_off, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
 		return PLB_FINAL_PASS;
-	if (ip.protocol != PLB_IPPROTO_TCP && ip.protocol != PLB_IPPROTO_UDP)
+	if (ip.protocol != PLB_IPPROTO_TCP && ip.protocol != PLB_IPPROTO_UDP && ip.protocol != PLB_IPPROTO_ICMP)
 		return PLB_FINAL_PASS;
 	/* Only the first fragment carries ports; translating it alone would strand the rest. */
 	if (ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
@@ -49,11 +49,17 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 	pkt->daddr = ip.daddr;
 	pkt->proto = ip.protocol;
 	pkt->ttl = ip.ttl;
+	pkt->tcp_flags = 0;
+	if (pkt->proto == PLB_IPPROTO_ICMP) {
+		/* ICMP has no ports; errors are matched through the packet they quote (plb_icmp.h). */
+		pkt->sport = 0;
+		pkt->dport = 0;
+		return PLB_CONTINUE;
+	}
 	if (plb_load(ctx, pkt->l4_off, ports, sizeof(ports)) < 0)
 		return PLB_FINAL_PASS;
 	pkt->sport = ports[0];
 	pkt->dport = ports[1];
-	pkt->tcp_flags = 0;
 	if (pkt->proto == PLB_IPPROTO_TCP && plb_load(ctx, pkt->l4_off + 13, &pkt->tcp_flags, 1) < 0)
 		return PLB_FINAL_PASS;
 	return PLB_CONTINUE;

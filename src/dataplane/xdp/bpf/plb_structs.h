@@ -82,6 +82,7 @@ struct plb_global_stats {
 	__u64 reverse_restored;  /* a forward hit whose reverse entry the LRU had evicted */
 	__u64 ttl_expired;
 	__u64 no_config;         /* a VIP packet arrived before the SNAT address was programmed */
+	__u64 icmp_translated;   /* ICMP errors about a flow, passed on to its other end (PMTUD) */
 };
 
 #endif

@@ -1,0 +1,131 @@
+/* ICMP errors (destination unreachable incl. fragmentation-needed, time exceeded) about a translated flow.
+ * They quote the offending packet's IP header and first 8 L4 bytes. Without translation PMTUD breaks: the node
+ * (or a router) reports "frag needed" to the LB's SNAT address or to the VIP, and the endpoint that has to shrink
+ * its segments never hears of it.
+ *
+ * The quoted packet travelled in one direction of a flow; the flow-table entry for the *other* direction (its
+ * reply tuple = the quoted tuple reversed) holds exactly the translation to apply: the error goes where that
+ * entry sends packets, and the quoted packet is rewritten to what that endpoint originally sent. */
+#ifndef PLB_ICMP_H
+#define PLB_ICMP_H
+
+#include "plb_csum.h"
+#include "plb_maps.h"
+
+/* The fixed part of an ICMP header (linux/icmp.h drags in libc headers that a BPF build cannot use). */
+struct plb_icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest;
+};
+
+struct plb_icmp_error {
+	__u32 inner_l3;
+	__u32 inner_l4;
+	__be32 saddr;  /* of the quoted packet */
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u16 ip_check;
+	__u8 proto;
+};
+
+/* Returns 0 and fills `err` for an ICMP error quoting a TCP/UDP packet, -1 otherwise. */
+static __always_inline int plb_parse_icmp_error(PLB_CTX *ctx, const struct plb_packet *pkt, struct plb_icmp_error *err)
+{
+	struct plb_icmphdr icmp;
+	struct iphdr inner;
+	__be16 ports[2];
+
+	if (plb_load(ctx, pkt->l4_off, &icmp, sizeof(icmp)) < 0)
+		return -1;
+	if (icmp.type != PLB_ICMP_DEST_UNREACH && icmp.type != PLB_ICMP_TIME_EXCEEDED)
+		return -1;
+	err->inner_l3 = pkt->l4_off + sizeof(icmp);
+	if (plb_load(ctx, err->inner_l3, &inner, sizeof(inner)) < 0 || inner.version != 4 || inner.ihl < 5)
+		return -1;
+	if (inner.protocol != PLB_IPPROTO_TCP && inner.protocol != PLB_IPPROTO_UDP)
+		return -1;
+	err->inner_l4 = err->inner_l3 + inner.ihl * 4;
+	if (plb_load(ctx, err->inner_l4, ports, sizeof(ports)) < 0)
+		return -1;
+	err->saddr = inner.saddr;
+	err->daddr = inner.daddr;
+	err->sport = ports[0];
+	err->dport = ports[1];
+	err->ip_check = inner.check;
+	err->proto = inner.protocol;
+	return 0;
+}
+
+/* The flow entry that says where the error must go: keyed by the quoted packet's reply tuple. */
+static __always_inline struct plb_flow *plb_icmp_flow(const struct plb_icmp_error *err)
+{
+	struct plb_flow_key key = {};
+
+	key.saddr = err->daddr;
+	key.daddr = err->saddr;
+	key.sport = err->dport;
+	key.dport = err->sport;
+	key.proto = err->proto;
+	return bpf_map_lookup_elem(&plb_flows, &key);
+}
+
+/* Outer header: src/dst become the flow's translated addresses. Quoted packet: becomes what the receiving
+ * endpoint sent, i.e. the reverse of the translated tuple. The quoted L4 checksum is left alone: it is often
+ * truncated and receivers do not verify it. */
+static __always_inline int plb_icmp_rewrite(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_icmp_error *err,
+					    const struct plb_flow *to)
+{
+	__u32 l3_csum = pkt->l3_off + PLB_IP_CSUM_OFF;
+	__u32 icmp_csum = pkt->l4_off + 2;
+	__be32 outer[2] = { to->saddr, to->daddr };
+	__be32 inner[2] = { to->daddr, to->saddr };
+	__be16 inner_ports[2] = { to->dport, to->sport };
+	__u8 ttl_proto[2] = { pkt->ttl - 1, pkt->proto };
+	__u16 old_ttl_word, new_ttl_word, inner_check;
+
+	if (plb_load(ctx, pkt->l3_off + PLB_IP_TTL_OFF, &old_ttl_word, 2) < 0)
+		return -1;
+	__builtin_memcpy(&new_ttl_word, ttl_proto, 2);
+	inner_check = plb_csum_update4(err->ip_check, err->saddr, inner[0]);
+	inner_check = plb_csum_update4(inner_check, err->daddr, inner[1]);
+#ifdef PLB_HOOK_XDP
+	__u16 outer_check, check;
+
+	if (plb_load(ctx, l3_csum, &outer_check, 2) < 0 || plb_load(ctx, icmp_csum, &check, 2) < 0)
+		return -1;
+	outer_check = plb_csum_update4(outer_check, pkt->saddr, outer[0]);
+	outer_check = plb_csum_update4(outer_check, pkt->daddr, outer[1]);
+	outer_check = plb_csum_update2(outer_check, old_ttl_word, new_ttl_word);
+	check = plb_csum_update4(check, err->saddr, inner[0]);
+	check = plb_csum_update4(check, err->daddr, inner[1]);
+	check = plb_csum_update2(check, err->sport, inner_ports[0]);
+	check = plb_csum_update2(check, err->dport, inner_ports[1]);
+	check = plb_csum_update2(check, err->ip_check, inner_check);
+	if (plb_store(ctx, l3_csum, &outer_check, 2) < 0 || plb_store(ctx, icmp_csum, &check, 2) < 0)
+		return -1;
+#else
+	/* ICMP has no pseudo-header and is never CHECKSUM_PARTIAL: plain replacements. */
+	if (bpf_l4_csum_replace(ctx, icmp_csum, err->saddr, inner[0], 4) < 0 ||
+	    bpf_l4_csum_replace(ctx, icmp_csum, err->daddr, inner[1], 4) < 0 ||
+	    bpf_l4_csum_replace(ctx, icmp_csum, err->sport, inner_ports[0], 2) < 0 ||
+	    bpf_l4_csum_replace(ctx, icmp_csum, err->dport, inner_ports[1], 2) < 0 ||
+	    bpf_l4_csum_replace(ctx, icmp_csum, err->ip_check, inner_check, 2) < 0)
+		return -1;
+	if (bpf_l3_csum_replace(ctx, l3_csum, pkt->saddr, outer[0], 4) < 0 ||
+	    bpf_l3_csum_replace(ctx, l3_csum, pkt->daddr, outer[1], 4) < 0 ||
+	    bpf_l3_csum_replace(ctx, l3_csum, old_ttl_word, new_ttl_word, 2) < 0)
+		return -1;
+#endif
+	if (plb_store(ctx, pkt->l3_off + PLB_IP_TTL_OFF, ttl_proto, 2) < 0 ||
+	    plb_store(ctx, pkt->l3_off + 12, outer, sizeof(outer)) < 0 ||
+	    plb_store(ctx, err->inner_l3 + PLB_IP_CSUM_OFF, &inner_check, 2) < 0 ||
+	    plb_store(ctx, err->inner_l3 + 12, inner, sizeof(inner)) < 0 ||
+	    plb_store(ctx, err->inner_l4, inner_ports, sizeof(inner_ports)) < 0)
+		return -1;
+	return 0;
+}
+
+#endif
