@@ -20,6 +20,11 @@ step "build (TypeScript, BPF objects, native addon)"
 npm run --silent build
 bash hack/build-dataplane.sh
 step "tests: unit, integration, dataplane"
+mkdir -p .tmp
+status=0
 KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" \
-  NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand "$@"
+  NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+# One plain summary line for CI: "tests: N passed, N failed, N skipped".
+node -e 'const r=require("./.tmp/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
+[ "$status" -eq 0 ] || { step "FAILED (jest exit $status)"; exit "$status"; }
 step "all tiers passed"
