@@ -2,74 +2,15 @@
 // namespaces shaped like a pod network. The standalone agent runs as its own process in the LB pod and is driven
 // only through its file, exactly as a user would. Select data planes with PLB_DATAPLANES=xdp,nftables,...
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AgentProcess, buildAgent } from './support/agent-process.js';
-import { inNs, nstat, sh, type Spawned } from './support/netns.js';
+import { inNs, nstat, type Spawned } from './support/netns.js';
 import { gate, missingPrerequisites } from './support/prereqs.js';
-import { Topology } from './support/topology.js';
+import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
+import { expectShares, expectedBigSha256 } from './support/expect.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..', '..');
-const ARTIFACTS = process.env['PLB_DATAPLANE_ARTIFACTS'] ?? join(ROOT, 'build', 'dataplane');
-const LOAD = join(HERE, 'support', 'load.mjs');
-const HOLD = join(HERE, 'support', 'hold.mjs');
-const SERVER = join(HERE, 'support', 'backend-server.mjs');
 const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp').split(',').filter((d) => d !== '');
-
-const VIP = '10.240.200.10';
-const PODS = {
-  cli: '10.240.0.2', lb: '10.240.0.3', b1: '10.240.1.1', b2: '10.240.1.2', b3: '10.240.1.3',
-} as const;
-const TOLERANCE = 0.15;
 
 // Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
 jest.setTimeout(120_000);
-
-interface Backend { ip: string; weight: number }
-
-function plbYaml(dataPlane: string, backends: Backend[]): string {
-  return [
-    'apiVersion: portablelb.io/v1alpha1',
-    'kind: PortableLoadBalancer',
-    'metadata: {name: conformance}',
-    'spec:',
-    `  vip: ${VIP}`,
-    `  dataPlane: ${dataPlane}`,
-    '  ports:',
-    '  - {name: http, port: 80, targetPort: 8080, protocol: TCP}',
-    '  - {name: echo, port: 53, targetPort: 5353, protocol: UDP}',
-    '  backends:',
-    '    addresses:',
-    ...backends.map((b) => `    - {ip: ${b.ip}, weight: ${b.weight}}`),
-    '',
-  ].join('\n');
-}
-
-/** The body backend-server.mjs serves at /big. */
-function expectedBigSha256(): string {
-  const big = Buffer.alloc(1 << 20);
-  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
-  return createHash('sha256').update(big).digest('hex');
-}
-
-interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number> }
-
-function expectShares(t: Tally, weights: Record<string, number>): void {
-  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
-  const weightSum = Object.values(weights).reduce((a, b) => a + b, 0);
-  expect(Object.keys(t.counts).sort()).toEqual(Object.keys(weights).sort());
-  for (const [name, w] of Object.entries(weights)) {
-    const expected = (total * w) / weightSum;
-    const got = t.counts[name] ?? 0;
-    // relative deviation from the weight's share, reported with the numbers when it fails
-    expect({ backend: name, got, expected: Math.round(expected), ok: Math.abs(got - expected) <= TOLERANCE * expected })
-      .toEqual({ backend: name, got, expected: Math.round(expected), ok: true });
-  }
-}
 
 const reason = missingPrerequisites(ARTIFACTS);
 const { run, failInCi } = gate(reason);
@@ -81,26 +22,13 @@ if (failInCi) {
 }
 
 (run ? describe.each(DATA_PLANES) : describe.skip.each(DATA_PLANES))('%s data plane conformance', (dataPlane) => {
-  const prefix = `plbdp-${process.pid}-`;
-  const topo = new Topology(prefix);
-  let bpffs = '';
-  let pinDir = '';
-  let work = '';
-  let buildDir = '';
-  let configPath = '';
-  let agent: AgentProcess;
+  const lab = new Lab(`plbdp-${process.pid}-${dataPlane.slice(0, 3)}-`);
+  const topo = lab.topo;
   let hold: Spawned | undefined;
 
-  const load = async (ns: string, args: string[]): Promise<Tally> =>
-    JSON.parse(await inNs(ns, ['node', LOAD, ...args], 170_000)) as Tally;
-  const http = (from: string, requests: number, concurrency: number) =>
-    load(from, ['http', `http://${VIP}/`, String(requests), String(concurrency), 'close']);
-  const reconfigure = async (backends: Backend[]) => {
-    const offset = agent.logOffset();
-    await writeFile(`${configPath}.tmp`, plbYaml(dataPlane, backends));
-    await rename(`${configPath}.tmp`, configPath);
-    await agent.waitProgrammed(offset);
-  };
+  const load = (ns: string, args: string[]) => lab.load(ns, args);
+  const http = (from: string, requests: number, concurrency: number) => lab.http(from, requests, concurrency);
+  const reconfigure = (backends: Backend[]) => lab.reconfigure(plbYaml({ dataPlane, backends }));
   const holdRound = async (): Promise<Array<{ backend: string | null; localPort: number | null; ok: boolean }>> => {
     const from = hold!.output().length;
     hold!.child.stdin!.write('go\n');
@@ -108,40 +36,15 @@ if (failInCi) {
   };
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), prefix));
-    await mkdir(join(ROOT, '.tmp'), { recursive: true });
-    // `ip netns exec` remounts /sys, hiding /sys/fs/bpf; an agent would then mount a private bpffs that dies
-    // with it. A bpffs outside /sys stays visible to every agent run, as a hostPath /sys/fs/bpf is in a pod.
-    bpffs = join(work, 'bpffs');
-    await mkdir(bpffs);
-    await sh('mount', ['-t', 'bpf', 'bpf', bpffs]);
-    pinDir = join(bpffs, dataPlane);
-    configPath = join(work, 'plb.yaml');
     try {
-      // inside the repo, so the compiled agent resolves node_modules and build/dataplane like dist/ does
-      buildDir = await mkdtemp(join(ROOT, '.tmp', prefix));
-      const mainJs = await buildAgent(ROOT, buildDir);
-      await topo.create(Object.entries(PODS).map(([name, ip]) => ({ name, ip })));
-      await topo.routeVip(VIP, PODS.lb);
-      for (const b of ['b1', 'b2', 'b3'] as const) {
-        await topo.spawn(topo.ns(b), ['node', SERVER, b, '8080', '5353']).waitFor(/^ready/);
-      }
-      await writeFile(configPath, plbYaml(dataPlane, [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 2 }]));
-      agent = new AgentProcess(topo, topo.ns('lb'), mainJs,
-        ['--file', configPath, '--interface', 'eth0', '--pin-dir', pinDir, '--listen', '127.0.0.1:9470']);
-      await agent.start();
+      await lab.start(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 2 }] }));
     } catch (err) {
-      await topo.destroy();
+      await lab.stop();
       throw err;
     }
   }, 175_000);
 
-  afterAll(async () => {
-    await topo.destroy();
-    if (bpffs) await sh('umount', [bpffs]).catch(() => undefined);
-    if (work) await rm(work, { recursive: true, force: true });
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
-  });
+  afterAll(() => lab.stop());
 
   test('spreads 3000 short TCP connections within ±15% of the weights, none failing', async () => {
     const t = await http(topo.ns('cli'), 3000, 30);
@@ -198,12 +101,12 @@ if (failInCi) {
 
   test('established connections survive SIGKILL of the agent and its restart (pinned state adopted)', async () => {
     const before = await holdRound();
-    await agent.kill('SIGKILL');
+    await lab.agent.kill('SIGKILL');
     expect(await holdRound()).toEqual(before);
     const whileDown = await http(topo.ns('cli'), 200, 10);
     expect(whileDown.failed).toBe(0);
 
-    await agent.start();
+    await lab.agent.start();
     expect(await holdRound()).toEqual(before);
     const after = await http(topo.ns('cli'), 600, 20);
     expect(after.failed).toBe(0);
@@ -211,8 +114,7 @@ if (failInCi) {
   });
 
   test('/metrics counts flows per service and per backend, and shows the drained backend', async () => {
-    const metrics = await inNs(topo.ns('lb'), ['node', '-e',
-      'fetch("http://127.0.0.1:9470/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
+    const metrics = await lab.metrics();
     const value = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? NaN);
     expect(value(new RegExp(`plb_service_new_flows_total\\{vip="${VIP}",port="80",protocol="TCP"\\} (\\d+)`)))
       .toBeGreaterThanOrEqual(3000);
@@ -237,8 +139,7 @@ if (failInCi) {
       for (const dev of narrow) await inNs(topo.node, ['ip', 'link', 'set', dev, 'mtu', '1500']);
     }
     if (dataPlane === 'xdp') {
-      const metrics = await inNs(topo.ns('lb'), ['node', '-e',
-        'fetch("http://127.0.0.1:9470/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
+      const metrics = await lab.metrics();
       expect(metrics).toMatch(/plb_dataplane_events_total\{kind="icmpTranslated"\} [1-9]/);
     }
   });

@@ -1,0 +1,71 @@
+// The XDP build of the same BPF source, attached as native XDP to the LB pod's veth. On a veth this only works
+// when the node cooperates (notes §1.2): GRO on the host-side peer so redirected frames are consumed, and tx
+// checksum offload off on same-node senders so no CHECKSUM_PARTIAL packet reaches the incremental update. The
+// test prepares exactly that, and checks the agent warns about it.
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { inNs, nstat } from './support/netns.js';
+import { gate, missingPrerequisites } from './support/prereqs.js';
+import { ARTIFACTS, LOAD, Lab, PODS, VIP, plbYaml } from './support/lab.js';
+import { expectShares, expectedBigSha256 } from './support/expect.js';
+
+jest.setTimeout(120_000);
+
+const reason = missingPrerequisites(ARTIFACTS, ['ethtool']);
+const { run, failInCi } = gate(reason);
+
+if (failInCi) {
+  test('xdp attach prerequisites (CI=true: a skip is a failure)', () => {
+    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
+  });
+}
+
+(run ? describe : describe.skip)('xdp data plane attached as native XDP on a prepared veth', () => {
+  const lab = new Lab(`plbdp-${process.pid}-nat-`);
+  const topo = lab.topo;
+
+  beforeAll(async () => {
+    try {
+      await lab.start(
+        plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 1 }] }),
+        async (t) => {
+          await inNs(t.node, ['ethtool', '-K', 'h-lb', 'gro', 'on']);
+          for (const pod of ['cli', 'b1', 'b2']) await inNs(t.ns(pod), ['ethtool', '-K', 'eth0', 'tx', 'off']);
+        },
+      );
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+  }, 175_000);
+
+  afterAll(() => lab.stop());
+
+  test('attaches as native XDP and warns what the node must provide', async () => {
+    const link = await inNs(topo.ns('lb'), ['ip', '-d', 'link', 'show', 'dev', 'eth0']);
+    expect(link).toMatch(/xdp id \d+/);
+    expect(await inNs(topo.ns('lb'), ['tc', 'filter', 'show', 'dev', 'eth0', 'ingress'])).toBe('');
+    expect(lab.agent.log()).toMatch(/warning: native XDP on veth eth0: .*host-side peer/);
+    expect(await lab.metrics()).toMatch(/plb_dataplane_attached\{data_plane="xdp",hook="native",interface="eth0"\} 1/);
+  });
+
+  test('balances short TCP connections and UDP, with no failures', async () => {
+    const tcp = await lab.http(topo.ns('cli'), 1000, 20);
+    expect(tcp.failed).toBe(0);
+    expectShares(tcp, { b1: 1, b2: 1 });
+    const udp = await lab.load(topo.ns('cli'), ['udp', VIP, '53', '600']);
+    expect(udp.failed).toBe(0);
+    expectShares(udp, { b1: 1, b2: 1 });
+  });
+
+  test('delivers a 1 MiB body intact', async () => {
+    const r = JSON.parse(await inNs(topo.ns('cli'), ['node', LOAD, 'big', `http://${VIP}/big`])) as { sha256: string };
+    expect(r.sha256).toBe(expectedBigSha256());
+  });
+
+  test('no namespace saw a checksum error', async () => {
+    for (const ns of [topo.node, topo.ns('cli'), topo.ns('lb'), topo.ns('b1'), topo.ns('b2')]) {
+      const c = await nstat(ns);
+      expect({ ns, tcp: c['TcpInCsumErrors'], udp: c['UdpInCsumErrors'] }).toEqual({ ns, tcp: 0, udp: 0 });
+    }
+  });
+});
