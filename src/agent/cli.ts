@@ -1,6 +1,7 @@
 // Command line of plb-agent. Pure: argv in, options or a usage error out.
 
 export const USAGE = `usage: plb-agent run --file <plb.yaml> [options]
+       plb-agent run --kubernetes [--interface <name>]   (in an LB pod; see src/agent/kubernetes/main.ts)
 
 Programs the current network namespace to balance a PortableLoadBalancer's VIP over spec.backends.addresses,
 and re-applies whenever the file changes.

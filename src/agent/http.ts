@@ -2,10 +2,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
-import type { Agent } from './agent.js';
-import { renderMetrics } from './metrics.js';
+import { renderMetrics, type AgentHealth } from './metrics.js';
 
-export async function serveHttp(agent: Agent, dataPlane: DataPlane, host: string, port: number): Promise<{ server: Server; port: number }> {
+/** What the endpoints report on: the file agent and the cluster agent both have it. */
+export interface HealthSource {
+  readonly health: AgentHealth;
+  readonly lastError: string | null;
+}
+
+export async function serveHttp(agent: HealthSource, dataPlane: DataPlane, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type });

@@ -8,7 +8,9 @@ import { defaultRouteInterface, primaryIpv4 } from '../dataplane/xdp/device.js';
 import { Agent } from './agent.js';
 import { USAGE, UsageError, parseArgs, type AgentOptions } from './cli.js';
 import { parseStandaloneFile } from './config.js';
+import { fileSource } from './file-source.js';
 import { serveHttp } from './http.js';
+import { isClusterMode, runCluster } from './kubernetes/main.js';
 
 const RESYNC_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -23,17 +25,13 @@ async function main(opts: AgentOptions): Promise<void> {
   const first = parseStandaloneFile(await readFile(file, 'utf8'), file);
   const pinDir = opts.pinDir ?? `/sys/fs/bpf/portable-lb/${first.name}`;
   const dataPlane = new XdpDataPlane({ pinDir, log });
-  const agent = new Agent({
-    dataPlane,
-    log,
-    readSource: async () => ({ text: await readFile(file, 'utf8'), source: file }),
-    environment: {
-      resolve: async () => {
-        const iface = opts.interface ?? (await defaultRouteInterface());
-        return { interface: iface, snatIp: await primaryIpv4(iface) };
-      },
+  const source = fileSource(async () => ({ text: await readFile(file, 'utf8'), source: file }), {
+    resolve: async () => {
+      const iface = opts.interface ?? (await defaultRouteInterface());
+      return { interface: iface, snatIp: await primaryIpv4(iface) };
     },
   });
+  const agent = new Agent({ dataPlane, log, source });
   await agent.sync();
   const { server, port } = await serveHttp(agent, dataPlane, opts.listenHost, opts.listenPort);
   log(`listening on ${opts.listenHost}:${port} (pin dir ${pinDir})`);
@@ -61,17 +59,29 @@ async function main(opts: AgentOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-let opts: AgentOptions;
-try {
-  opts = parseArgs(process.argv.slice(2));
-} catch (err) {
-  if (err instanceof UsageError) {
-    process.stderr.write(`plb-agent: ${err.message}\n\n${USAGE}`);
-    process.exit(2);
+function startFileAgent(argv: string[]): void {
+  let opts: AgentOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`plb-agent: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
   }
-  throw err;
+  main(opts).catch((err: Error) => {
+    log(`fatal: ${err.message}`);
+    process.exit(1);
+  });
 }
-main(opts).catch((err: Error) => {
-  log(`fatal: ${err.message}`);
-  process.exit(1);
-});
+
+const argv = process.argv.slice(2);
+if (isClusterMode(argv)) {
+  runCluster(argv, process.env, log).catch((err: Error) => {
+    log(`fatal: ${err.message}`);
+    process.exit(1);
+  });
+} else {
+  startFileAgent(argv);
+}

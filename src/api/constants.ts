@@ -16,7 +16,6 @@ export const APP_NAME = 'portable-lb';
 export const ANNOTATION_SPEC_HASH = 'portablelb.io/spec-hash';
 
 export const AGENT_HEALTH_PORT = 9095;
-export const AGENT_METRICS_PORT = 9464;
 
 export const ConditionType = {
   Ready: 'Ready',

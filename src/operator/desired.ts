@@ -8,9 +8,9 @@ import type {
   V1ServiceAccount,
   V1Toleration,
 } from '@kubernetes/client-node';
-import { AGENT_HEALTH_PORT, AGENT_METRICS_PORT, LABEL_PLB, PLB } from '../api/constants.js';
+import { AGENT_HEALTH_PORT, LABEL_PLB, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
-import { withDefaults } from './defaults.js';
+import { withDefaults } from '../api/defaults.js';
 import { childLabels, childName, ownerReference, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
@@ -50,8 +50,8 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
 
   const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: m };
 
-  // Exactly what the agent does: read its own PLB, write its own status entry, and resolve backends
-  // (EndpointSlices for ready endpoints, Pods for named target ports). Nothing cluster-wide.
+  // Exactly what the agent does: read its own PLB, write its own status entry, and watch the pods its selector
+  // picks (readiness, IPs and named target ports all live on the pod). Nothing cluster-wide.
   const role: V1Role = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -59,7 +59,6 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
     rules: [
       { apiGroups: [PLB.group], resources: [PLB.plural], resourceNames: [name], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [PLB.group], resources: [`${PLB.plural}/status`], resourceNames: [name], verbs: ['get', 'patch'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
     ],
   };
@@ -121,12 +120,11 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 // A data-plane switch must start from a clean kernel state, so it rolls the pods.
                 { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
                 { name: 'HEALTH_PORT', value: String(AGENT_HEALTH_PORT) },
-                { name: 'METRICS_PORT', value: String(AGENT_METRICS_PORT) },
                 { name: 'LOG_LEVEL', value: settings.agentLogLevel },
               ],
               ports: [
+                // One port for /healthz, /readyz and /metrics.
                 { name: 'health', containerPort: AGENT_HEALTH_PORT, protocol: 'TCP' },
-                { name: 'metrics', containerPort: AGENT_METRICS_PORT, protocol: 'TCP' },
               ],
               // Ready only when the kernel holds the desired state (the agent's /readyz says so).
               readinessProbe: {

@@ -5,7 +5,7 @@ import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
 import { childrenToApply, plannedChildren } from './apply-plan.js';
-import { countBackends } from './backends.js';
+import { countBackends } from '../api/selector.js';
 import type { OperatorSettings } from './desired.js';
 import { computeStatus } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';

@@ -3,8 +3,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionType } from '../api/constants.js';
 import { setConditions, type ConditionInput } from '../api/conditions.js';
 import type { PortableLoadBalancer, PortableLoadBalancerStatus } from '../api/generated.js';
-import { describeSelector, type BackendCount } from './backends.js';
-import { withDefaults } from './defaults.js';
+import { describeSelector, type BackendCount } from '../api/selector.js';
+import { withDefaults } from '../api/defaults.js';
 
 export type LoadBalancerEntry = NonNullable<PortableLoadBalancerStatus['loadBalancers']>[number];
 

@@ -18,6 +18,7 @@ export interface WatchOptions<T extends KubernetesObject> {
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string;
+  fieldSelector?: string;
   backoff?: BackoffOptions;
   clock?: Clock;
   onLifecycle?: (event: WatchLifecycle, error?: unknown) => void;
@@ -55,7 +56,7 @@ export function watchResource<T extends KubernetesObject>(
 ): WatchedResource<T> {
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc), options.list, false, options.labelSelector);
+  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc), options.list, false, options.labelSelector, options.fieldSelector);
   let synced = false;
   let stopped = false;
   let attempt = 0;

@@ -92,12 +92,11 @@ describe('desired Deployment', () => {
     }
   });
 
-  it('grants the agent only its own PLB, its status, EndpointSlices and Pods of the namespace', () => {
+  it('grants the agent only its own PLB, its status, and Pods of the namespace', () => {
     const { role } = desiredChildren(plb, settings);
     expect(role.rules).toEqual([
       expect.objectContaining({ resources: ['portableloadbalancers'], resourceNames: ['web'], verbs: ['get', 'list', 'watch'] }),
       expect.objectContaining({ resources: ['portableloadbalancers/status'], resourceNames: ['web'], verbs: ['get', 'patch'] }),
-      expect.objectContaining({ resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] }),
       expect.objectContaining({ resources: ['pods'], verbs: ['get', 'list', 'watch'] }),
     ]);
     expect(role.rules!.flatMap((r) => r.verbs)).not.toContain('delete');

@@ -1,8 +1,9 @@
-// Which pods a PortableLoadBalancer's selector picks, and how many of them can take traffic. Pure.
+// Which pods a PortableLoadBalancer's selector picks, and how many of them can take traffic. Pure; shared by
+// the operator (status.backends) and the agent (the backends it programs).
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PortableLoadBalancerSpec } from '../api/generated.js';
+import type { PortableLoadBalancerSpec } from './generated.js';
 
-type Selector = NonNullable<PortableLoadBalancerSpec['backends']['selector']>;
+export type Selector = NonNullable<PortableLoadBalancerSpec['backends']['selector']>;
 
 export interface BackendCount {
   ready: number;
@@ -23,7 +24,7 @@ export function matchesSelector(selector: Selector, labels: Record<string, strin
 }
 
 /** A pod that is going away or finished can no longer serve, whatever its labels say. */
-function isLive(pod: V1Pod): boolean {
+export function isLive(pod: V1Pod): boolean {
   const phase = pod.status?.phase;
   return !pod.metadata?.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
 }
@@ -47,4 +48,17 @@ export function describeSelector(selector: Selector): string {
     );
   }
   return parts.join(', ');
+}
+
+/** The selector as a label-selector query string, so a watch only carries the selected pods. */
+export function labelSelectorString(selector: Selector): string {
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
 }

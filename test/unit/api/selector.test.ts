@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { countBackends, describeSelector, matchesSelector } from '../../../src/operator/backends.js';
+import { countBackends, describeSelector, matchesSelector } from '../../../src/api/selector.js';
 import { pod } from '../support/builders.js';
 
 describe('matchesSelector', () => {
@@ -30,5 +30,22 @@ describe('countBackends', () => {
 
   it('describes a selector the way kubectl prints one', () => {
     expect(describeSelector({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] })).toBe('app=web, tier in (a,b)');
+  });
+});
+
+describe('labelSelectorString', () => {
+  it('renders a selector as a watch query', async () => {
+    const { labelSelectorString } = await import('../../../src/api/selector.js');
+    expect(
+      labelSelectorString({
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a', 'b'] },
+          { key: 'env', operator: 'NotIn', values: ['dev'] },
+          { key: 'canary', operator: 'Exists' },
+          { key: 'old', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe('app=web,tier in (a,b),env notin (dev),canary,!old');
   });
 });

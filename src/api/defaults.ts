@@ -1,7 +1,7 @@
 // Defaults the API server applies from the CRD schema, plus the ones that depend on another field (which a
 // schema default cannot express). Objects read from the API already carry the schema defaults; objects read
 // from a file (standalone agent, golden fixtures) do not, so both paths go through here.
-import type { PortableLoadBalancerSpec } from '../api/generated.js';
+import type { PortableLoadBalancerSpec } from './generated.js';
 
 type Scheduler = NonNullable<PortableLoadBalancerSpec['scheduler']>;
 type OverlayMode = NonNullable<NonNullable<PortableLoadBalancerSpec['overlay']>['mode']>;

@@ -1,0 +1,168 @@
+// The agent inside an LB pod: watch its PLB and backend pods, build one DesiredState, apply it (debounced, plus
+// a periodic repair pass), and report this pod's status.loadBalancers[] entry back. Kernel errors become the
+// entry's reason and message (the operator turns them into conditions); they never end the process.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { PLB, agentFieldManager } from '../../api/constants.js';
+import type { DataPlane } from '../../dataplane/types.js';
+import type { LoadBalancerEntry } from '../../operator/status.js';
+import { describeApiError } from '../../runtime/kube.js';
+import type { AgentHealth } from '../metrics.js';
+import { applyOverlayMtu } from '../overlay.js';
+import { applySpreading } from '../spreading.js';
+import { clusterDesired } from './desired.js';
+import { entryChanged, statusEntry, type ReportInput } from './report.js';
+import { ClusterSource } from './source.js';
+
+export interface ClusterAgentOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  plbName: string;
+  pod: string;
+  node: string;
+  podIP: string;
+  /** The device VIP traffic arrives on, e.g. eth0. */
+  interface: string;
+  dataPlane: DataPlane;
+  cpuCount: number;
+  log: (message: string) => void;
+  debounceMs?: number;
+  repairMs?: number;
+}
+
+/** An error a data plane throws when the node, not the user, must change something. */
+interface ReasonedError extends Error {
+  reason?: string;
+}
+
+export class ClusterAgent {
+  readonly health: AgentHealth = { ready: false, applies: 0, applyErrors: 0 };
+  lastError: string | null = null;
+  #source: ClusterSource | undefined;
+  #written: LoadBalancerEntry | undefined;
+  #spreadingKey: string | undefined;
+  #spreadingNotes: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #repair: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+  #pending = false;
+  /** When the last desired-state change was seen and when it was programmed (the lab reports the latency). */
+  lastProgrammedMs = 0;
+
+  constructor(private readonly o: ClusterAgentOptions) {}
+
+  start(): void {
+    this.#source = new ClusterSource(
+      this.o.kubeConfig,
+      this.o.namespace,
+      this.o.plbName,
+      () => this.#schedule(),
+      (what, event, error) => {
+        if (event === 'error') this.o.log(`watch of ${what} failed, restarting: ${describeApiError(error)}`);
+      },
+    );
+    this.#repair = setInterval(() => void this.sync(), this.o.repairMs ?? 30_000);
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.sync(), this.o.debounceMs ?? 100);
+  }
+
+  /** One sync at a time; calls during a sync fold into one follow-up. */
+  sync(): Promise<void> {
+    if (this.#running) {
+      this.#pending = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#pending = false;
+        await this.#syncOnce();
+      } while (this.#pending);
+    })().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const plb = this.#source?.plb();
+    if (!plb || !this.#source?.synced) return;
+    this.health.applies++;
+    const generation = plb.metadata?.generation;
+    const report: ReportInput = { pod: this.o.pod, node: this.o.node, podIP: this.o.podIP, attach: undefined, generation, backends: 0, ready: false };
+    try {
+      const notes: string[] = [];
+      const mtu = await applyOverlayMtu(plb.spec.overlay, this.o.interface);
+      if (mtu.problem) notes.push(mtu.problem);
+      // Spreading is written when its spec changes, not on every repair pass.
+      const key = JSON.stringify(plb.spec.cpuSpreading ?? null);
+      if (key !== this.#spreadingKey) {
+        const s = await applySpreading(plb.spec.cpuSpreading, this.o.interface, this.o.cpuCount);
+        this.#spreadingNotes = [...s.failed.map((f) => `CPU spreading: ${f}`), ...s.notes];
+        this.#spreadingKey = key;
+        if (s.applied > 0) this.o.log(`CPU spreading: ${s.applied} sysfs value(s) set and read back`);
+      }
+      const desired = clusterDesired({ plb, pods: this.#source.pods(), interface: this.o.interface, snatIp: this.o.podIP });
+      const result = await this.o.dataPlane.apply(desired.state);
+      if (result.changed) {
+        this.lastProgrammedMs = Date.now();
+        this.o.log(`programmed generation ${generation}: ${desired.state.backends.length} backend(s) via ${result.attach}`);
+      }
+      const problems = [...result.warnings, ...desired.problems, ...notes, ...this.#spreadingNotes];
+      Object.assign(report, { attach: result.attach, backends: desired.state.backends.length, ready: true });
+      if (result.warnings.length > 0 || desired.problems.length > 0 || notes.length > 0) {
+        Object.assign(report, { reason: result.warnings.length > 0 ? 'DataPlaneWarning' : 'BackendProblem', message: problems.join('; ') });
+      } else if (this.#spreadingNotes.length > 0) {
+        // Node-level advice only: worth showing, not worth a Degraded condition.
+        report.message = this.#spreadingNotes.join('; ');
+      }
+      this.health.ready = true;
+      this.lastError = null;
+    } catch (error) {
+      const e = error as ReasonedError;
+      this.health.applyErrors++;
+      this.health.ready = false;
+      this.lastError = e.message;
+      Object.assign(report, { ready: false, reason: e.reason ?? 'ProgrammingFailed', message: e.message });
+      this.o.log(`apply failed: ${e.message}`);
+    }
+    await this.#report(report);
+  }
+
+  async #report(input: ReportInput): Promise<void> {
+    const entry = statusEntry(input, new Date());
+    if (!entryChanged(this.#written, entry)) return;
+    try {
+      await this.o.kubeConfig.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+        {
+          group: PLB.group,
+          version: PLB.version,
+          plural: PLB.plural,
+          namespace: this.o.namespace,
+          name: this.o.plbName,
+          fieldManager: agentFieldManager(this.o.pod),
+          force: true,
+          body: {
+            apiVersion: PLB.apiVersion,
+            kind: PLB.kind,
+            metadata: { name: this.o.plbName, namespace: this.o.namespace },
+            status: { loadBalancers: [entry] },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      this.#written = entry;
+    } catch (error) {
+      // Reported again on the next sync or repair pass.
+      this.o.log(`status report failed: ${describeApiError(error)}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    clearInterval(this.#repair);
+    await this.#running;
+    await this.#source?.stop();
+  }
+}

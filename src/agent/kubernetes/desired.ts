@@ -1,0 +1,96 @@
+// The agent's view of the cluster -> one DesiredState. Pure. Backends are the selected pods that are ready and
+// not terminating (a terminating pod leaves the backend set, so new flows avoid it while the data plane lets
+// its established flows finish); named target ports are resolved per pod from its container ports.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { PortableLoadBalancer } from '../../api/generated.js';
+import { isLive, isPodReady, matchesSelector } from '../../api/selector.js';
+import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../../dataplane/types.js';
+
+export interface ClusterView {
+  plb: PortableLoadBalancer;
+  /** Pods of the PLB's namespace; the selector is applied here too (a watch may lag a selector change). */
+  pods: readonly V1Pod[];
+  /** The device and address of this LB pod. */
+  interface: string;
+  snatIp: string;
+}
+
+export interface ClusterDesired {
+  state: DesiredState;
+  /** Selected live pods, and how many of them became backends. */
+  selected: number;
+  /** Things the user should fix, e.g. a pod whose named port does not resolve. */
+  problems: string[];
+}
+
+type SpecPort = PortableLoadBalancer['spec']['ports'][number];
+
+/** The number a port name means on one pod, or undefined. */
+function containerPort(pod: V1Pod, name: string, protocol: L4Protocol): number | undefined {
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.name === name && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
+  }
+  return undefined;
+}
+
+function resolve(port: SpecPort, pod: V1Pod): number | undefined {
+  const target = port.targetPort ?? port.port;
+  return typeof target === 'number' ? target : containerPort(pod, target, port.protocol ?? 'TCP');
+}
+
+/** The most common value (ties: the smallest), so one odd pod cannot redirect a whole port. */
+function majority(values: number[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+}
+
+export function clusterDesired(view: ClusterView): ClusterDesired {
+  const { plb } = view;
+  const problems: string[] = [];
+  const selector = plb.spec.backends.selector;
+  const candidates = selector
+    ? view.pods.filter(
+        (p) => isLive(p) && matchesSelector(selector, p.metadata?.labels) && p.metadata?.labels?.['portablelb.io/name'] === undefined,
+      )
+    : [];
+  const ready = candidates.filter((p) => isPodReady(p) && p.status?.podIP);
+
+  // One data-plane port can only point at one backend port, so every port is resolved to the number most
+  // ready pods agree on; a pod that disagrees on any port is left out, and said so.
+  const ports: DesiredPort[] = plb.spec.ports.map((p) => {
+    const protocol = p.protocol ?? 'TCP';
+    const numbers = ready.map((pod) => resolve(p, pod)).filter((n): n is number => n !== undefined);
+    const targetPort = typeof (p.targetPort ?? p.port) === 'number' ? ((p.targetPort ?? p.port) as number) : majority(numbers);
+    return { port: p.port, protocol, targetPort: targetPort ?? 0, ...(p.name ? { name: p.name } : {}) };
+  });
+  for (const p of ports) {
+    if (p.targetPort === 0) problems.push(`no ready pod has a container port named ${String(plb.spec.ports.find((s) => s.port === p.port && (s.protocol ?? 'TCP') === p.protocol)?.targetPort)}`);
+  }
+  const usable = ports.every((p) => p.targetPort > 0) ? ready : [];
+  const backends = selector
+    ? usable
+        .filter((pod) => {
+          const ok = plb.spec.ports.every((sp, i) => resolve(sp, pod) === ports[i]!.targetPort);
+          if (!ok) problems.push(`pod ${pod.metadata?.name} resolves a named targetPort differently from the other pods; left out`);
+          return ok;
+        })
+        .map((pod) => ({ ip: pod.status!.podIP!, weight: 1 }))
+        .sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
+    : (plb.spec.backends.addresses ?? []).map((a) => ({ ip: a.ip, weight: a.weight ?? 1 }));
+
+  const attach: AttachRequest = plb.spec.xdp?.attach ?? 'auto';
+  return {
+    state: {
+      vip: plb.spec.vip,
+      ports: ports.filter((p) => p.targetPort > 0),
+      backends,
+      scheduler: 'maglev',
+      attach,
+      interface: view.interface,
+      snatIp: view.snatIp,
+    },
+    selected: selector ? candidates.length : backends.length,
+    problems,
+  };
+}

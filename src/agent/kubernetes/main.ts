@@ -1,0 +1,74 @@
+// `plb-agent run --kubernetes`: the agent in an LB pod. Wiring only: the operator's Deployment passes who and
+// where the pod is through the downward API (see src/operator/desired.ts).
+import { cpus } from 'node:os';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { AGENT_HEALTH_PORT } from '../../api/constants.js';
+import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
+import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
+import { defaultRouteInterface, primaryIpv4 } from '../../dataplane/xdp/device.js';
+import { serveHttp } from '../http.js';
+import { ClusterAgent } from './cluster-agent.js';
+
+export const isClusterMode = (argv: readonly string[]): boolean => argv[0] === 'run' && argv.includes('--kubernetes');
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`${name} is not set: the operator's Deployment sets it from the downward API`);
+  return v;
+}
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** The data plane the pod was started for; a change of spec.dataPlane rolls the pods. */
+export function makeDataPlane(name: string, pinDir: string, log: (m: string) => void): DataPlane {
+  const known: Record<DataPlaneName, (() => DataPlane) | undefined> = {
+    xdp: () => new XdpDataPlane({ pinDir, log }),
+    ipvs: undefined,
+    nftables: undefined,
+  };
+  const make = known[name as DataPlaneName];
+  if (!make) throw new Error(`data plane ${name} is not available in this agent build`);
+  return make();
+}
+
+export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<void> {
+  const namespace = required(env, 'POD_NAMESPACE');
+  const pod = required(env, 'POD_NAME');
+  const plbName = required(env, 'PLB_NAME');
+  const iface = flag(argv, '--interface') ?? (await defaultRouteInterface());
+  const podIP = env['POD_IP'] || (await primaryIpv4(iface));
+  const kc = new KubeConfig();
+  kc.loadFromDefault(); // in a pod: the service account; in the lab: KUBECONFIG
+  // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.
+  const pinDir = `/sys/fs/bpf/portable-lb/${namespace}/${pod}`;
+  const dataPlane = makeDataPlane(env['PLB_DATA_PLANE'] ?? 'xdp', pinDir, log);
+  const agent = new ClusterAgent({
+    kubeConfig: kc, namespace, plbName, pod, node: env['NODE_NAME'] ?? '', podIP, interface: iface, dataPlane,
+    cpuCount: cpus().length, log,
+  });
+  agent.start();
+  const port = Number(env['HEALTH_PORT'] ?? AGENT_HEALTH_PORT);
+  const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port);
+  log(`cluster agent for ${namespace}/${plbName} in pod ${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}`);
+
+  const stop = async (signal: string) => {
+    // A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive.
+    let deleting = false;
+    try {
+      const self = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name: pod });
+      deleting = Boolean(self.metadata?.deletionTimestamp);
+    } catch {
+      deleting = true; // the pod object is gone already
+    }
+    log(`${signal}: ${deleting ? 'pod is being deleted: removing programs and pinned maps' : 'leaving programs in place for the restart'}`);
+    await agent.stop();
+    server.close();
+    await dataPlane.close(deleting ? { detach: true, purge: true } : {});
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

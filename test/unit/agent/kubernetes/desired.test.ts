@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import type { V1Pod } from '@kubernetes/client-node';
+import { clusterDesired } from '../../../../src/agent/kubernetes/desired.js';
+import { entryChanged, statusEntry } from '../../../../src/agent/kubernetes/report.js';
+import { plb } from '../../support/builders.js';
+
+interface P {
+  name: string;
+  ip?: string;
+  ready?: boolean;
+  terminating?: boolean;
+  labels?: Record<string, string>;
+  ports?: { name: string; containerPort: number; protocol?: string }[];
+}
+const pod = (p: P): V1Pod => ({
+  metadata: { name: p.name, labels: p.labels ?? { app: 'web' }, ...(p.terminating ? { deletionTimestamp: new Date() } : {}) },
+  spec: { containers: [{ name: 'c', ports: p.ports ?? [] }] },
+  status: { phase: 'Running', ...(p.ip ? { podIP: p.ip } : {}), conditions: [{ type: 'Ready', status: p.ready === false ? 'False' : 'True' }] },
+});
+const view = (pods: V1Pod[], spec = {}) => ({ plb: plb(spec), pods, interface: 'eth0', snatIp: '10.244.0.9' });
+
+describe('clusterDesired', () => {
+  it('programs only ready, live, selected pods, sorted by IP, each with weight 1', () => {
+    const d = clusterDesired(
+      view([
+        pod({ name: 'b', ip: '10.244.1.2' }),
+        pod({ name: 'a', ip: '10.244.1.1' }),
+        pod({ name: 'not-ready', ip: '10.244.1.3', ready: false }),
+        pod({ name: 'terminating', ip: '10.244.1.4', terminating: true }),
+        pod({ name: 'other-app', ip: '10.244.1.5', labels: { app: 'db' } }),
+        pod({ name: 'no-ip-yet' }),
+        pod({ name: 'own-lb-pod', ip: '10.244.1.6', labels: { app: 'web', 'portablelb.io/name': 'web' } }),
+      ]),
+    );
+    expect(d.state.backends).toEqual([
+      { ip: '10.244.1.1', weight: 1 },
+      { ip: '10.244.1.2', weight: 1 },
+    ]);
+    expect(d.selected).toBe(4);
+    expect(d.state).toEqual(expect.objectContaining({ vip: '192.0.2.10', interface: 'eth0', snatIp: '10.244.0.9', attach: 'auto' }));
+  });
+
+  it('defaults targetPort to port and keeps numeric target ports', () => {
+    const d = clusterDesired(view([pod({ name: 'a', ip: '10.0.0.1' })], { ports: [{ name: 'a', port: 80 }, { name: 'b', port: 443, targetPort: 8443 }] }));
+    expect(d.state.ports.map((p) => [p.port, p.targetPort])).toEqual([[80, 80], [443, 8443]]);
+  });
+
+  it('resolves a named targetPort per pod and leaves out a pod that disagrees, saying so', () => {
+    const http = (n: number) => [{ name: 'http', containerPort: n }];
+    const d = clusterDesired(
+      view(
+        [
+          pod({ name: 'a', ip: '10.0.0.1', ports: http(8080) }),
+          pod({ name: 'b', ip: '10.0.0.2', ports: http(8080) }),
+          pod({ name: 'odd', ip: '10.0.0.3', ports: http(9090) }),
+        ],
+        { ports: [{ port: 80, targetPort: 'http' }] },
+      ),
+    );
+    expect(d.state.ports[0]?.targetPort).toBe(8080);
+    expect(d.state.backends.map((b) => b.ip)).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(d.problems).toEqual(['pod odd resolves a named targetPort differently from the other pods; left out']);
+  });
+
+  it('programs no backends, and says why, when no ready pod has the named port', () => {
+    const d = clusterDesired(view([pod({ name: 'a', ip: '10.0.0.1' })], { ports: [{ port: 80, targetPort: 'http' }] }));
+    expect(d.state.backends).toEqual([]);
+    expect(d.problems[0]).toMatch(/no ready pod has a container port named http/);
+  });
+
+  it('uses static addresses with their weights', () => {
+    const d = clusterDesired(view([], { backends: { addresses: [{ ip: '10.0.5.7', weight: 3 }, { ip: '10.0.5.8' }] } }));
+    expect(d.state.backends).toEqual([
+      { ip: '10.0.5.7', weight: 3 },
+      { ip: '10.0.5.8', weight: 1 },
+    ]);
+  });
+});
+
+describe('status entry', () => {
+  const base = { pod: 'p', node: 'n1', podIP: '10.0.0.9', attach: 'tc', generation: 4, backends: 2, ready: true };
+  it('carries the programmed generation only when ready', () => {
+    expect(statusEntry(base, new Date(0)).programmedGeneration).toBe(4);
+    expect(statusEntry({ ...base, ready: false, reason: 'KernelFeatureMissing' }, new Date(0)).programmedGeneration).toBeUndefined();
+  });
+  it('is not rewritten when only the timestamp would change', () => {
+    const a = statusEntry(base, new Date(0));
+    expect(entryChanged(a, statusEntry(base, new Date(60_000)))).toBe(false);
+    expect(entryChanged(a, statusEntry({ ...base, backends: 3 }, new Date(0)))).toBe(true);
+    expect(entryChanged(undefined, a)).toBe(true);
+  });
+});
