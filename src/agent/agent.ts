@@ -1,18 +1,14 @@
-// The agent's loop: file -> DesiredState -> DataPlane.apply, again whenever the file changes or a resync is due.
-// A bad file never tears down what is programmed: the last good state keeps serving and the error is reported.
+// The agent's loop: source -> DesiredState -> DataPlane.apply, again whenever the source changes or a resync is
+// due. A bad input never tears down what is programmed: the last good state keeps serving, the error is reported.
 import type { DataPlane, DesiredState } from '../dataplane/types.js';
-import { ConfigError, desiredState, parseStandaloneFile, type StandaloneSpec } from './config.js';
+import { ConfigError } from './config.js';
+import type { DesiredStateSource } from './file-source.js';
 import type { AgentHealth } from './metrics.js';
-
-export interface AgentEnvironment {
-  /** Where the agent runs: the VIP's device and the LB's own address (resolved per sync: addresses can change). */
-  resolve(spec: StandaloneSpec): Promise<{ interface: string; snatIp: string }>;
-}
 
 export interface AgentDeps {
   dataPlane: DataPlane;
-  readSource(): Promise<{ text: string; source: string }>;
-  environment: AgentEnvironment;
+  /** Throws ConfigError for what the user must fix, anything else for environment problems. */
+  source: DesiredStateSource;
   log(message: string): void;
 }
 
@@ -45,9 +41,7 @@ export class Agent {
   private async syncOnce(): Promise<void> {
     this.health.applies++;
     try {
-      const { text, source } = await this.deps.readSource();
-      const spec = parseStandaloneFile(text, source);
-      const desired = desiredState(spec, await this.deps.environment.resolve(spec));
+      const desired = await this.deps.source();
       const result = await this.deps.dataPlane.apply(desired);
       this.lastDesired = desired;
       this.lastError = null;

@@ -5,8 +5,10 @@ export type L4Protocol = 'TCP' | 'UDP';
 export type DataPlaneName = 'xdp' | 'ipvs' | 'nftables';
 /** What the user asked for; `auto` = TC on veth, native XDP on devices whose driver supports it. */
 export type AttachRequest = 'auto' | 'tc' | 'native' | 'generic';
-/** Where the program actually runs. */
-export type AttachPoint = 'tc' | 'native' | 'generic';
+/** Where the xdp data plane's program runs. */
+export type XdpHook = 'tc' | 'native' | 'generic';
+/** Where a data plane runs: the xdp plane's hooks, or netfilter for the nftables and ipvs planes. */
+export type AttachPoint = XdpHook | 'netfilter';
 
 export interface DesiredPort {
   name?: string;

@@ -62,6 +62,14 @@ if (failInCi) {
     expect(r.sha256).toBe(expectedBigSha256());
   });
 
+  test('SIGTERM exits cleanly and leaves the program serving (the documented default)', async () => {
+    expect(await lab.agent.kill('SIGTERM')).toBe(0);
+    expect(lab.agent.log()).toMatch(/SIGTERM: leaving the program and pinned maps in place/);
+    expect(await inNs(topo.ns('lb'), ['ip', '-d', 'link', 'show', 'dev', 'eth0'])).toMatch(/xdp id \d+/);
+    const t = await lab.http(topo.ns('cli'), 200, 10);
+    expect(t.failed).toBe(0);
+  });
+
   test('no namespace saw a checksum error', async () => {
     for (const ns of [topo.node, topo.ns('cli'), topo.ns('lb'), topo.ns('b1'), topo.ns('b2')]) {
       const c = await nstat(ns);

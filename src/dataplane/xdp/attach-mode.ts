@@ -1,5 +1,5 @@
 // Which hook to use on a device, and what the user must know about it. Pure.
-import type { AttachPoint, AttachRequest } from '../types.js';
+import type { XdpHook, AttachRequest } from '../types.js';
 
 export interface DeviceFacts {
   name: string;
@@ -9,7 +9,7 @@ export interface DeviceFacts {
 
 export interface AttachChoice {
   /** Hooks to try, in order; the first that attaches wins. */
-  candidates: AttachPoint[];
+  candidates: XdpHook[];
   warnings: string[];
 }
 

@@ -2,7 +2,7 @@
 // runs), converges the maps to the desired state and keeps the program attached to the interface.
 import { rm } from 'node:fs/promises';
 import type {
-  ApplyResult, AttachPoint, DataPlane, DataPlaneObservation, DesiredState,
+  ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState,
 } from '../types.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach } from './attach-mode.js';
@@ -18,13 +18,13 @@ export interface XdpDataPlaneOptions {
 }
 
 interface Attachment {
-  point: AttachPoint;
+  point: XdpHook;
   interface: string;
   ifindex: number;
 }
 
 type Hook = 'tc' | 'xdp';
-const hookOf = (p: AttachPoint): Hook => (p === 'tc' ? 'tc' : 'xdp');
+const hookOf = (p: XdpHook): Hook => (p === 'tc' ? 'tc' : 'xdp');
 
 export class XdpDataPlane implements DataPlane {
   readonly name = 'xdp' as const;
@@ -103,7 +103,7 @@ export class XdpDataPlane implements DataPlane {
   }
 
   /** Attaches (or atomically replaces) our program; moves it when the hook or interface changed. */
-  private attach(iface: string, candidates: AttachPoint[], warnings: string[]): { point: AttachPoint; changed: boolean } {
+  private attach(iface: string, candidates: XdpHook[], warnings: string[]): { point: XdpHook; changed: boolean } {
     const ifindex = this.addon.ifIndex(iface);
     const errors: string[] = [];
     for (const point of candidates) {
@@ -128,7 +128,7 @@ export class XdpDataPlane implements DataPlane {
     throw new Error(`cannot attach to ${iface}: ${errors.join('; ')}`);
   }
 
-  private attachedProgramId(point: AttachPoint, ifindex: number): number {
+  private attachedProgramId(point: XdpHook, ifindex: number): number {
     if (point === 'tc') return this.addon.tcQuery(ifindex);
     const q = this.addon.xdpQuery(ifindex);
     return point === 'native' ? q.nativeProgramId : q.genericProgramId;

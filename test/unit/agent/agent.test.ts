@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { Agent } from '../../../src/agent/agent.js';
+import { fileSource } from '../../../src/agent/file-source.js';
 import type { ApplyResult, DataPlane, DataPlaneObservation, DesiredState } from '../../../src/dataplane/types.js';
 
 class RecordingDataPlane implements DataPlane {
@@ -32,8 +33,9 @@ function setup(initial: string) {
   const agent = new Agent({
     dataPlane: dp,
     log: (m) => logs.push(m),
-    readSource: async () => ({ text: file.text, source: 'plb.yaml' }),
-    environment: { resolve: async () => ({ interface: 'eth0', snatIp: '10.0.0.3' }) },
+    source: fileSource(async () => ({ text: file.text, source: 'plb.yaml' }), {
+      resolve: async () => ({ interface: 'eth0', snatIp: '10.0.0.3' }),
+    }),
   });
   return { dp, logs, file, agent };
 }
