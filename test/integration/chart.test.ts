@@ -1,0 +1,164 @@
+// The Helm chart against a real kube-apiserver: lint, schema, a real `helm install`, a server-side dry run of
+// every optional feature, and the operator run with the rendered Deployment's arguments under the chart's own
+// ServiceAccount (so a missing RBAC rule fails here, not in a user's cluster).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { AppsV1Api, CoordinationV1Api, KubeConfig, loadAllYaml, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { LABEL_PLB } from '../../src/api/constants.js';
+import { childName } from '../../src/operator/naming.js';
+import { createTestNamespace, eventually, repoRoot, startControlPlane, type ControlPlane } from './harness/index.js';
+import { freePort } from './harness/ports.js';
+import { CHART, helm, renderChart } from './support/helm.js';
+import { ensureBuilt } from './support/operator-process.js';
+import { plbClient } from './support/plb-api.js';
+import { startRenderedOperator, type RunningOperator } from './support/rendered-operator.js';
+
+jest.setTimeout(180_000);
+
+const RELEASE = 'portable-lb'; // fullname == release name, so object names are predictable
+let cp: ControlPlane;
+let ns: string;
+let operator: RunningOperator | undefined;
+
+beforeAll(async () => {
+  ensureBuilt();
+  cp = await startControlPlane();
+  ns = await createTestNamespace(cp.kubeConfig, 'plb-system');
+  // A real install: helm creates the CRD from the chart's crds/ (waiting until it is established), then the rest.
+  const r = helm(['install', RELEASE, CHART, '--namespace', ns, '--kubeconfig', cp.kubeconfigPath]);
+  if (r.code !== 0) throw new Error(`helm install failed:\n${r.stderr}`);
+});
+afterAll(async () => {
+  await operator?.stop();
+  await cp?.stop();
+});
+
+const kinds = (yaml: string) => (loadAllYaml(yaml) as KubernetesObject[]).filter(Boolean).map((o) => `${o.kind}/${o.metadata?.name}`);
+
+describe('the Helm chart', () => {
+  test('passes helm lint --strict, with default values and with every optional feature on', () => {
+    for (const extra of [[], ['--set', 'metrics.serviceMonitor.enabled=true,tracing.enabled=true,tracing.endpoint=http://otel:4317']]) {
+      const r = helm(['lint', '--strict', CHART, ...extra]);
+      expect({ code: r.code, out: r.stdout + r.stderr }).toMatchObject({ code: 0 });
+    }
+  });
+
+  test('ships the CRD byte-identical to crds/', () => {
+    const file = 'portablelb.io_portableloadbalancers.yaml';
+    expect(readFileSync(join(CHART, 'crds', file), 'utf8')).toBe(readFileSync(join(repoRoot, 'crds', file), 'utf8'));
+  });
+
+  test.each([
+    ['an unknown top-level key', { replicas: '2' }, /additional properties 'replicas' not allowed/],
+    ['an unknown log level', { logLevel: 'verbose' }, /logLevel.*must be one of/],
+    ['a bad pull policy', { 'agent.image.pullPolicy': 'Sometimes' }, /pullPolicy.*must be one of/],
+    ['zero replicas', { replicaCount: '0' }, /replicaCount.*minimum/],
+    ['a tracing endpoint that is not a URL', { 'tracing.endpoint': 'otel:4317' }, /tracing\/endpoint/],
+    ['a sampler ratio above 1', { 'tracing.samplerRatio': '1.5' }, /tracing\/samplerRatio/],
+    ['two replicas without leader election', { 'leaderElection.enabled': 'false' }, /needs leaderElection.enabled=true/],
+    ['tracing without an endpoint', { 'tracing.enabled': 'true' }, /needs tracing.endpoint/],
+  ])('rejects %s before anything reaches the cluster', (_, set, message) => {
+    expect(() => renderChart(RELEASE, 'x', set)).toThrow(message);
+  });
+
+  test('helm install created every rendered object in the API server', async () => {
+    const rendered = kinds(renderChart(RELEASE, ns));
+    expect(rendered.sort()).toEqual([
+      'ClusterRole/portable-lb', 'ClusterRoleBinding/portable-lb', 'Deployment/portable-lb',
+      'Role/portable-lb-leader-election', 'RoleBinding/portable-lb-leader-election', 'Service/portable-lb-metrics',
+      'ServiceAccount/portable-lb',
+    ]);
+    const got = await cp.kubectl(['get', '-n', ns, 'deployment/portable-lb', 'serviceaccount/portable-lb',
+      'role/portable-lb-leader-election', 'rolebinding/portable-lb-leader-election', 'service/portable-lb-metrics',
+      'clusterrole/portable-lb', 'clusterrolebinding/portable-lb', 'crd/portableloadbalancers.portablelb.io', '-o', 'name']);
+    expect(got.stderr).toBe('');
+    expect(got.stdout.trim().split('\n')).toHaveLength(8);
+  });
+
+  test('a render with tracing, no leader election, a separate agent image and placement passes --dry-run=server', async () => {
+    const yaml = renderChart('other', ns, {
+      'tracing.enabled': 'true', 'tracing.endpoint': 'http://otel-collector.observability:4317', 'tracing.samplerRatio': '0.25',
+      'leaderElection.enabled': 'false', replicaCount: '1', 'agent.image.repository': 'registry.example/plb-agent',
+      'agent.image.tag': 'dev', 'agent.logLevel': 'debug', 'nodeSelector.kubernetes\\.io/os': 'linux',
+      'podAnnotations.example\\.com/team': 'net', 'imagePullSecrets[0].name': 'regcred', priorityClassName: 'system-cluster-critical',
+    });
+    const dep = (loadAllYaml(yaml) as KubernetesObject[]).find((o) => o?.kind === 'Deployment') as V1Deployment;
+    const c = dep.spec!.template.spec!.containers[0]!;
+    expect(c.args).toContain('--agent-image=registry.example/plb-agent:dev');
+    expect(c.args).not.toContain('--leader-elect');
+    expect(c.env).toEqual(expect.arrayContaining([{ name: 'LEADER_ELECT', value: 'false' }, { name: 'OTEL_TRACES_EXPORTER', value: 'otlp' },
+      { name: 'OTEL_TRACES_SAMPLER_ARG', value: '0.25' }]));
+    const file = join(cp.dir, 'other.yaml');
+    writeFileSync(file, yaml);
+    const r = await cp.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/deployment.apps\/other-portable-lb created \(server dry run\)/);
+  });
+
+  test('the optional ServiceMonitor selects the metrics Service by its labels', () => {
+    const objs = loadAllYaml(renderChart(RELEASE, ns, { 'metrics.serviceMonitor.enabled': 'true' })) as KubernetesObject[];
+    const sm = objs.find((o) => o?.kind === 'ServiceMonitor') as KubernetesObject & { spec: { selector: { matchLabels: Record<string, string> } } };
+    const svc = objs.find((o) => o?.kind === 'Service');
+    expect(sm).toBeDefined();
+    expect(svc?.metadata?.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(kinds(renderChart(RELEASE, ns))).not.toContainEqual(expect.stringMatching(/^ServiceMonitor/));
+  });
+});
+
+describe('the operator as the chart runs it', () => {
+  test("with the rendered Deployment's arguments and only the chart's RBAC, it becomes ready, leads and reconciles a PLB", async () => {
+    const deployment = await cp.kubeConfig.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: RELEASE, namespace: ns });
+    // The chart's ServiceAccount, not the test's admin: every permission the operator uses must come from the chart.
+    const token = await cp.kubectl(['create', 'token', RELEASE, '-n', ns, '--duration=1h']);
+    expect(token.code).toBe(0);
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [cp.kubeConfig.getCurrentCluster()!],
+      users: [{ name: 'chart-sa', token: token.stdout.trim() }],
+      contexts: [{ name: 'chart-sa', cluster: cp.kubeConfig.getCurrentCluster()!.name, user: 'chart-sa' }],
+      currentContext: 'chart-sa',
+    });
+    const kubeconfig = join(cp.dir, 'chart-sa.kubeconfig');
+    writeFileSync(kubeconfig, kc.exportConfig());
+
+    operator = startRenderedOperator(deployment, { name: 'portable-lb-7d9c-x2', namespace: ns }, kubeconfig, await freePort());
+    try {
+      await eventually(async () => expect(await operator!.ready()).toBe(true), 60_000);
+      await eventually(async () => {
+        const lease = await cp.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: ns, name: 'portable-lb-operator' });
+        expect(lease.spec?.holderIdentity).toMatch(/^portable-lb-7d9c-x2_/);
+      }, 30_000);
+
+      // Children include a Role granting EndpointSlice reads: the API server only lets the operator create it
+      // if the ClusterRole holds those permissions itself (RBAC escalation prevention).
+      const app = await createTestNamespace(cp.kubeConfig, 'app');
+      const plbs = plbClient(cp.kubeConfig);
+      await plbs.create(app, 'web', { vip: '192.0.2.10', ports: [{ port: 80, targetPort: 'http' }], backends: { selector: { matchLabels: { app: 'web' } } } });
+      await eventually(async () => expect((await plbs.get(app, 'web')).status?.observedGeneration).toBe(1), 60_000);
+      const children = await cp.kubectl(['get', '-n', app, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+      const child = childName('web');
+      expect(children.stdout.trim().split('\n').sort()).toEqual([
+        `deployment.apps/${child}`, `role.rbac.authorization.k8s.io/${child}`, `rolebinding.rbac.authorization.k8s.io/${child}`, `serviceaccount/${child}`,
+      ]);
+      expect(operator.logs.join('\n')).not.toMatch(/forbidden/i);
+    } catch (err) {
+      console.log(operator.logs.slice(-40).join('\n'));
+      throw err;
+    }
+  });
+
+  test.each([
+    ['patch', 'portableloadbalancers.portablelb.io/status', 'all', 'yes'],
+    ['update', 'leases.coordination.k8s.io', 'NS', 'yes'],
+    ['update', 'leases.coordination.k8s.io', 'default', 'no'],
+    ['delete', 'deployments.apps', 'all', 'no'],
+    ['get', 'secrets', 'all', 'no'],
+    ['create', 'clusterroles.rbac.authorization.k8s.io', 'all', 'no'],
+    ['delete', 'portableloadbalancers.portablelb.io', 'all', 'no'],
+  ])("the chart's ServiceAccount: can-i %s %s (namespace %s) -> %s", async (verb, resource, where, answer) => {
+    const scope = where === 'all' ? ['--all-namespaces'] : ['-n', where === 'NS' ? ns : where];
+    const r = await cp.kubectl(['auth', 'can-i', verb, resource, ...scope, `--as=system:serviceaccount:${ns}:${RELEASE}`]);
+    expect(r.stdout.trim()).toBe(answer);
+  });
+});
