@@ -130,8 +130,8 @@ describe('the operator as the chart runs it', () => {
         expect(lease.spec?.holderIdentity).toMatch(/^portable-lb-7d9c-x2_/);
       }, 30_000);
 
-      // Children include a Role granting EndpointSlice reads: the API server only lets the operator create it
-      // if the ClusterRole holds those permissions itself (RBAC escalation prevention).
+      // Children include the agent's Role: the API server only lets the operator create it if the ClusterRole
+      // holds every permission in it (RBAC escalation prevention), so a rule missing from the chart fails here.
       const app = await createTestNamespace(cp.kubeConfig, 'app');
       const plbs = plbClient(cp.kubeConfig);
       await plbs.create(app, 'web', { vip: '192.0.2.10', ports: [{ port: 80, targetPort: 'http' }], backends: { selector: { matchLabels: { app: 'web' } } } });
@@ -154,6 +154,7 @@ describe('the operator as the chart runs it', () => {
     ['update', 'leases.coordination.k8s.io', 'default', 'no'],
     ['delete', 'deployments.apps', 'all', 'no'],
     ['get', 'secrets', 'all', 'no'],
+    ['list', 'endpointslices.discovery.k8s.io', 'all', 'no'],
     ['create', 'clusterroles.rbac.authorization.k8s.io', 'all', 'no'],
     ['delete', 'portableloadbalancers.portablelb.io', 'all', 'no'],
   ])("the chart's ServiceAccount: can-i %s %s (namespace %s) -> %s", async (verb, resource, where, answer) => {
