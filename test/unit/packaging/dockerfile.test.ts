@@ -1,0 +1,89 @@
+// The Dockerfile cannot be built on this machine (no container engine), so these checks hold it to the
+// repository: every file it copies exists and survives .dockerignore, every script it runs exists, the runtime
+// stage installs what the agent executes and links, and the entrypoints and user match package.json and the chart.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+// jest runs from the repository root (as the other unit tests assume).
+const repoRoot = process.cwd();
+import { copyParts, ignoredBy, parseDockerfile } from './dockerfile-parse.js';
+
+const read = (p: string) => readFileSync(join(repoRoot, p), 'utf8');
+const { args, stages } = parseDockerfile(read('Dockerfile'));
+const [build, runtime] = stages;
+const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const runtimePackages = read('hack/image-runtime-packages.txt').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const runs = (s: typeof build) => s!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+
+describe('Dockerfile', () => {
+  test('has a named build stage and a slim runtime stage on the same Node and Debian release', () => {
+    expect(stages).toHaveLength(2);
+    expect(build?.name).toBe('build');
+    expect(build?.from).toBe('node:${NODE_VERSION}-${DEBIAN_RELEASE}');
+    expect(runtime?.from).toBe('node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim');
+    expect(args.map((a) => a.args)).toEqual(['NODE_VERSION=20', 'DEBIAN_RELEASE=bookworm']);
+    // CI builds with Node 20 on bookworm; the image must not drift from what the tests exercised.
+    expect(read('package.json')).toMatch(/"node": ">=20/);
+  });
+
+  test('every COPY source from the context exists and is not excluded by .dockerignore', () => {
+    const sources = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'COPY' || i.op === 'ADD'))
+      .map(copyParts).filter((c) => !c.flags['from']).flatMap((c) => c.sources);
+    expect(sources.length).toBeGreaterThan(4);
+    for (const src of sources) {
+      expect({ src, exists: existsSync(join(repoRoot, src)), ignored: ignoredBy(ignore, src) }).toEqual({ src, exists: true, ignored: false });
+    }
+  });
+
+  test('.dockerignore keeps host build output out of the context', () => {
+    for (const p of ['node_modules', 'dist', 'build/dataplane/plb_bpf.node', '.git', 'src/dataplane/xdp/addon/build/Release']) {
+      expect({ p, ignored: ignoredBy(ignore, p) }).toEqual({ p, ignored: true });
+    }
+  });
+
+  test('the build stage runs the repository build: npm ci, tsc and hack/build-dataplane.sh', () => {
+    const script = runs(build);
+    expect(script).toMatch(/npm ci/);
+    expect(script).toMatch(/tsc -p tsconfig\.build\.json/);
+    for (const [, path] of script.matchAll(/bash (hack\/\S+\.sh)/g)) expect(existsSync(join(repoRoot, path!))).toBe(true);
+    expect(script).toMatch(/bash hack\/build-dataplane\.sh/);
+    // The same toolchain as hack/install-dataplane-deps.sh's build part.
+    for (const pkg of ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'g++']) {
+      expect(read('hack/install-dataplane-deps.sh')).toContain(`:${pkg}"`);
+      expect(script).toMatch(new RegExp(`\\s${pkg.replace('+', '\\+')}\\s`));
+    }
+  });
+
+  test('the runtime stage copies what build-dataplane.sh and tsc produce, and puts both bin entries on PATH', () => {
+    const copied = runtime!.instructions.filter((i) => i.op === 'COPY').map(copyParts).filter((c) => c.flags['from'] === 'build').flatMap((c) => c.sources);
+    expect(copied).toEqual(expect.arrayContaining(['/src/package.json', '/src/node_modules', '/src/dist/src', '/src/build/dataplane']));
+    expect(read('hack/build-dataplane.sh')).toMatch(/OUT="\$ROOT\/build\/dataplane"/);
+    const bins = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin;
+    const script = runs(runtime);
+    for (const [name, target] of Object.entries(bins)) {
+      expect(script).toContain(`ln -s /opt/portable-lb/${target} /usr/local/bin/${name}`);
+      expect(runs(build)).toContain(target); // made executable in the build stage
+    }
+  });
+
+  test('the runtime packages cover every program the agent executes and every library the addon links', () => {
+    const programs = { ip: 'iproute2', nft: 'nftables', mount: 'mount' } as const;
+    const sources = readdirSync(join(repoRoot, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts')).map((f) => read(join('src', f))).join('\n');
+    const executed = new Set([...sources.matchAll(/(?:run|exec|spawn)\('([a-z]+)'/g)].map((m) => m[1]!));
+    expect([...executed].sort()).toEqual(Object.keys(programs).sort());
+    for (const p of executed) expect(runtimePackages).toContain(programs[p as keyof typeof programs]);
+    expect(read('src/dataplane/xdp/addon/binding.gyp')).toContain('"-lbpf"');
+    expect(runtimePackages).toEqual(expect.arrayContaining(['libbpf1', 'libelf1', 'zlib1g']));
+    expect(runs(runtime)).toContain('/tmp/packages.txt');
+  });
+
+  test('carries OCI labels and the plb user (uid 65532) that the chart runs the operator as', () => {
+    const labels = runtime!.instructions.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
+    for (const key of ['title', 'description', 'version', 'licenses', 'source']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    expect(runs(runtime)).toMatch(/useradd --system --uid 65532/);
+    const deployment = read('charts/portable-lb/templates/deployment.yaml');
+    expect(deployment).toMatch(/runAsNonRoot: true\s+runAsUser: 65532/);
+    expect(deployment).toContain('command: [plb-operator]');
+  });
+});
