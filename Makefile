@@ -1,5 +1,9 @@
-# The two commands of the README: `make lab` (the main job on one machine, once the lab lands) and `make test`.
-.PHONY: test unit deps build generate control-plane dataplane-demo
+# The two commands of the README: `make lab` (the main job on one machine) and `make test` (every test tier).
+.PHONY: lab test unit deps build generate control-plane dataplane-demo
+
+lab: ## the whole product on one machine: control plane, operator, agents in pod namespaces, traffic (root)
+	bash hack/lab.sh $(ARGS)
+
 
 test: ## every test tier, installing what it needs first
 	bash hack/test.sh

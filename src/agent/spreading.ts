@@ -86,6 +86,12 @@ export async function applySpreading(
   for (const w of spreadingPlan(spec, device, queues, cpuCount)) {
     const file = join(sysfs, w.path);
     try {
+      const before = (await readFile(file, 'utf8').catch(() => '')).trim();
+      // Writing a value that is already there can still fail (threaded=0 on a device without NAPI): skip it.
+      if (w.path.endsWith('_cpus') ? sameMask(before || 'x', w.value) : before === w.value) {
+        result.applied++;
+        continue;
+      }
       await writeFile(file, w.value);
       const back = (await readFile(file, 'utf8')).trim();
       const kept = w.path.endsWith('_cpus') ? sameMask(back, w.value) : back === w.value;

@@ -45,8 +45,13 @@ export class ClusterAgent {
   #repair: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #pending = false;
-  /** When the last desired-state change was seen and when it was programmed (the lab reports the latency). */
+  /** When the kernel last changed (the lab reports the latency from a backend change to here). */
   lastProgrammedMs = 0;
+  /**
+   * The newest generation whose spec.dataPlane is the one this pod runs. During a data-plane switch the old
+   * pods keep serving but must not claim the new generation: the operator's rollout replaces them.
+   */
+  #matchedGeneration: number | undefined;
 
   constructor(private readonly o: ClusterAgentOptions) {}
 
@@ -89,7 +94,8 @@ export class ClusterAgent {
     const plb = this.#source?.plb();
     if (!plb || !this.#source?.synced) return;
     this.health.applies++;
-    const generation = plb.metadata?.generation;
+    if ((plb.spec.dataPlane ?? 'xdp') === this.o.dataPlane.name) this.#matchedGeneration = plb.metadata?.generation;
+    const generation = this.#matchedGeneration;
     const report: ReportInput = { pod: this.o.pod, node: this.o.node, podIP: this.o.podIP, attach: undefined, generation, backends: 0, ready: false };
     try {
       const notes: string[] = [];

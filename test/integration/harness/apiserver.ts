@@ -22,6 +22,8 @@ export interface ApiServerOptions {
    * plugin would reject every pod, so it is disabled (envtest does the same).
    */
   withControllerManager: boolean;
+  /** Also serve on this address (binds 0.0.0.0 of the namespace); see ControlPlaneOptions. */
+  advertiseAddress?: string;
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -29,7 +31,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const url = `https://127.0.0.1:${port}`;
   const args = [
     `--etcd-servers=${options.etcdUrl}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${options.advertiseAddress ? '0.0.0.0' : '127.0.0.1'}`,
+    ...(options.advertiseAddress ? [`--advertise-address=${options.advertiseAddress}`] : []),
     `--secure-port=${port}`,
     `--cert-dir=${join(options.dir, 'apiserver-certs')}`,
     `--tls-cert-file=${pki.apiServer.cert}`,

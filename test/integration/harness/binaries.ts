@@ -2,14 +2,23 @@
 // and otherwise asks hack/build-control-plane.sh, which builds them once into a versioned cache directory
 // and afterwards only prints that directory.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { progress } from './progress.js';
 
 export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl';
 
-export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/** The checkout: the nearest directory with a package.json (this file also runs compiled, from dist/test/...). */
+export const repoRoot = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('portable-lb checkout not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir + '/';
+})();
 
 /** envtest's variable name: TEST_ASSET_ + the name upper-cased, every non-alphanumeric character as "_". */
 export function testAssetVariable(name: BinaryName): string {

@@ -19,6 +19,11 @@ import { createWorkDir } from './work-dir.js';
 export interface ControlPlaneOptions {
   /** Also run kube-controller-manager (ReplicaSets, Pods, garbage collection, namespace deletion). */
   controllerManager?: boolean;
+  /**
+   * An extra address kube-apiserver serves on (it then binds every address of its network namespace) and its
+   * certificate names: the lab's pods, in their own namespaces, reach it there. Loopback clients are unchanged.
+   */
+  advertiseAddress?: string;
 }
 
 export interface KubectlResult {
@@ -81,7 +86,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     if (withControllerManager) names.push('kube-controller-manager');
     const [binaries, pki] = await Promise.all([
       findBinaries(names),
-      timed('certificates (openssl)', () => createPki(join(dir, 'pki'))),
+      timed('certificates (openssl)', () => createPki(join(dir, 'pki'), options.advertiseAddress)),
     ]);
     const timeout = startTimeoutMs();
 
@@ -94,6 +99,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const apiServerPort = await freePort();
     const apiServer = createApiServer({
+      ...(options.advertiseAddress ? { advertiseAddress: options.advertiseAddress } : {}),
       binary: binaries['kube-apiserver'],
       dir,
       pki,

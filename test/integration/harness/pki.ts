@@ -46,7 +46,7 @@ async function issue(dir: string, name: string, subject: string, extensions: str
   return pair;
 }
 
-export async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string, extraIp?: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
   await openssl(dir, [
@@ -57,7 +57,7 @@ export async function createPki(dir: string): Promise<Pki> {
   // kubernetes.default names and 10.0.0.1 (first IP of --service-cluster-ip-range) are what in-cluster
   // clients would dial; harmless for loopback tests, and the same cert then serves both.
   const serving = [
-    'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1',
+    'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1' + (extraIp ? `,IP:${extraIp}` : ''),
     'extendedKeyUsage=serverAuth',
     'keyUsage=critical,digitalSignature,keyEncipherment',
   ].join('\n');

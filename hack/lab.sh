@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make lab: the whole product on one machine (root). Builds what it needs, then runs test/lab/main.ts inside a
+# fresh "node" network namespace: a real control plane, the operator, a stand-in kubelet that runs pods as
+# network namespaces, a router and a client. Options: --keep (stay up until Ctrl-C), --check (the system test).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, BPF)" >&2; exit 1; }
+say() { printf '[lab] %s\n' "$*" >&2; }
+
+say "installing dependencies (apt, npm, control-plane binaries; the first run builds Kubernetes: ~6 min)"
+bash hack/install-deps.sh
+say "building TypeScript (src and the lab), BPF objects and the native addon"
+npx tsc -p tsconfig.json
+bash hack/build-dataplane.sh
+
+# One bpffs for the lab's LB pods (a real node's /sys/fs/bpf): pinned maps outlive an agent restart.
+export PLB_LAB_BPFFS=/run/plblab-bpffs
+cleanup() {
+  for ns in $(ip netns list | awk '{print $1}' | grep '^plblab-' || true); do ip netns del "$ns" 2>/dev/null || true; done
+  if mountpoint -q "$PLB_LAB_BPFFS"; then umount "$PLB_LAB_BPFFS" || true; fi
+}
+trap cleanup EXIT INT TERM
+cleanup
+mkdir -p "$PLB_LAB_BPFFS" && mount -t bpf bpf "$PLB_LAB_BPFFS"
+ip netns add plblab-node
+ip netns exec plblab-node node dist/test/lab/main.js "$@"

@@ -1,0 +1,33 @@
+// What the lab applies: a web backend Deployment and a PortableLoadBalancer for it, as a user would.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { PortableLoadBalancerSpec } from '../../src/api/generated.js';
+
+export const NAMESPACE = 'shop';
+export const VIP = '10.243.200.10';
+
+export function webDeployment(replicas: number): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: NAMESPACE },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [{ name: 'web', image: 'lab/web-backend', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/', port: 'http' } } }],
+        },
+      },
+    },
+  };
+}
+
+export const plbSpec: PortableLoadBalancerSpec = {
+  vip: VIP,
+  ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+  backends: { selector: { matchLabels: { app: 'web' } } },
+  dataPlane: 'xdp',
+  replicas: 2,
+  cpuSpreading: { rps: true },
+};

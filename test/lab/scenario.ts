@@ -1,0 +1,154 @@
+// What the lab shows and, with --check, proves: Ready with the right generation, balanced traffic, the data
+// plane following backend scaling (latency measured), a live data-plane switch, and clean deletion.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { LABEL_PLB } from '../../src/api/constants.js';
+import { findCondition } from '../../src/api/conditions.js';
+import type { PortableLoadBalancer } from '../../src/api/generated.js';
+import { eventually, repoRoot, type ControlPlane } from '../integration/harness/index.js';
+import { plbClient } from '../integration/support/plb-api.js';
+import { NAMESPACE, VIP } from './objects.js';
+import type { PodNetwork } from './pod-network.js';
+
+const exec = promisify(execFile);
+
+export interface Lab {
+  cp: ControlPlane;
+  net: PodNetwork;
+  say: (m: string) => void;
+  logDir: string;
+}
+
+interface Tally {
+  counts: Record<string, number>;
+  failed: number;
+}
+
+/** The upstream router's part: the VIP goes to the pod IPs the agents reported ready. */
+async function routeToReadyPods(lab: Lab, plb: PortableLoadBalancer): Promise<string[]> {
+  const ips = (plb.status?.loadBalancers ?? []).filter((e) => e.ready && e.podIP).map((e) => e.podIP!);
+  await lab.net.routeVip(VIP, ips);
+  return ips;
+}
+
+async function waitReady(lab: Lab, what: (p: PortableLoadBalancer) => boolean, timeoutMs = 120_000): Promise<PortableLoadBalancer> {
+  const plbs = plbClient(lab.cp.kubeConfig);
+  return eventually(async () => {
+    const p = await plbs.get(NAMESPACE, 'web');
+    await routeToReadyPods(lab, p);
+    const ready = findCondition(p.status?.conditions, 'Ready');
+    if (ready?.status !== 'True' || ready.observedGeneration !== p.metadata?.generation || !what(p)) {
+      throw new Error(`not there yet: Ready=${ready?.status} ${ready?.reason}: ${ready?.message}`);
+    }
+    return p;
+  }, timeoutMs, 500);
+}
+
+async function traffic(lab: Lab, requests: number): Promise<Tally> {
+  const load = join(repoRoot, 'test/dataplane/support/load.mjs');
+  const { stdout } = await exec('ip', ['netns', 'exec', lab.net.client, process.execPath, load, 'http', `http://${VIP}/`, String(requests), '20', 'close']);
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Tally;
+}
+
+function printTally(lab: Lab, t: Tally): void {
+  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
+  lab.say(`traffic: ${total} responses, ${t.failed} failed`);
+  for (const [pod, n] of Object.entries(t.counts).sort()) {
+    process.stdout.write(`  ${pod.padEnd(24)} ${String(n).padStart(6)}  ${((100 * n) / total).toFixed(1)}%\n`);
+  }
+}
+
+/** Every backend within ±15 % of an even share, nothing failed. */
+function balanced(t: Tally, backends: number): boolean {
+  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
+  const share = total / backends;
+  return t.failed === 0 && Object.keys(t.counts).length === backends && Object.values(t.counts).every((n) => Math.abs(n - share) <= 0.15 * share);
+}
+
+export async function showState(lab: Lab, requests: number): Promise<boolean> {
+  lab.say('waiting for Ready=True (the agents program their kernels and report back)');
+  const plb = await waitReady(
+    lab,
+    (p) =>
+      findCondition(p.status?.conditions, 'DataPlaneProgrammed')?.reason === 'AllReplicasProgrammed' &&
+      p.status?.backends?.ready === 3 &&
+      (p.status?.loadBalancers ?? []).every((e) => e.backends === 3),
+  );
+  lab.say(`Ready at generation ${plb.metadata?.generation}; LB pods ${(plb.status?.loadBalancers ?? []).map((e) => `${e.pod} ${e.podIP} ${e.attach}`).join(', ')}`);
+  const t = await traffic(lab, requests);
+  printTally(lab, t);
+  const out = await lab.cp.kubectl(['get', 'plb', '-n', NAMESPACE, '-o', 'wide']);
+  process.stdout.write(`\n$ kubectl get plb -n ${NAMESPACE} -o wide\n${out.stdout}\n`);
+  for (const c of plb.status?.conditions ?? []) {
+    process.stdout.write(`  ${c.type.padEnd(20)} ${c.status.padEnd(6)} ${c.reason.padEnd(24)} ${c.message}\n`);
+  }
+  return balanced(t, 3);
+}
+
+async function scaleAndMeasure(lab: Lab, replicas: number): Promise<number> {
+  const apps = lab.cp.kubeConfig.makeApiClient(AppsV1Api);
+  await apps.patchNamespacedDeployment(
+    { namespace: NAMESPACE, name: 'web', body: { spec: { replicas } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  // The backend set has changed once the pods' readiness changed: measure from there to "programmed".
+  const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
+  await eventually(async () => {
+    const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=web' })).items;
+    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    if (ready.length !== replicas) throw new Error(`${ready.length} ready backends`);
+  }, 60_000, 50);
+  const changed = Date.now();
+  await eventually(async () => {
+    const p = await plbClient(lab.cp.kubeConfig).get(NAMESPACE, 'web');
+    const entries = (p.status?.loadBalancers ?? []).filter((e) => e.ready);
+    if (entries.length === 0 || !entries.every((e) => e.backends === replicas)) throw new Error('not programmed yet');
+  }, 60_000, 50);
+  return Date.now() - changed;
+}
+
+export async function runScenario(lab: Lab): Promise<boolean> {
+  const results: Record<string, unknown> = {};
+  const step = (name: string, ok: boolean, detail?: unknown) => {
+    results[name] = { ok, ...(detail !== undefined ? { detail } : {}) };
+    lab.say(`${ok ? 'PASS' : 'FAIL'} ${name}${detail !== undefined ? `: ${JSON.stringify(detail)}` : ''}`);
+    return ok;
+  };
+  let ok = step('ready and balanced over 3 backends', await showState(lab, 3000));
+
+  for (const replicas of [5, 2]) {
+    const ms = await scaleAndMeasure(lab, replicas);
+    const t = await traffic(lab, 1500);
+    printTally(lab, t);
+    ok = step(`scaled backends to ${replicas}: programmed ${ms} ms after the pods' readiness changed`, balanced(t, replicas), { latencyMs: ms }) && ok;
+  }
+
+  await plbClient(lab.cp.kubeConfig).patchSpec(NAMESPACE, 'web', { dataPlane: 'nftables' });
+  try {
+    const p = await waitReady(lab, (x) => (x.status?.loadBalancers ?? []).length > 0 && (x.status?.loadBalancers ?? []).every((e) => e.attach === 'nftables'), 180_000);
+    const t = await traffic(lab, 1500);
+    printTally(lab, t);
+    ok = step('switched dataPlane xdp -> nftables; traffic continues', balanced(t, 2), { generation: p.metadata?.generation }) && ok;
+  } catch (error) {
+    ok = step('switched dataPlane xdp -> nftables; traffic continues', false, (error as Error).message) && ok;
+  }
+
+  await plbClient(lab.cp.kubeConfig).delete(NAMESPACE, 'web');
+  const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
+  try {
+    await eventually(async () => {
+      const lbPods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABEL_PLB}=web` })).items;
+      if (lbPods.length > 0) throw new Error(`${lbPods.length} LB pods left`);
+    }, 90_000, 500);
+    const pins = join(process.env['PLB_LAB_BPFFS'] ?? '/sys/fs/bpf', 'portable-lb', NAMESPACE);
+    const leftover = existsSync(pins) ? readdirSync(pins) : [];
+    ok = step('deleted the PLB: LB pods and their kernel state are gone', leftover.length === 0, { leftoverPins: leftover }) && ok;
+  } catch (error) {
+    ok = step('deleted the PLB: LB pods and their kernel state are gone', false, (error as Error).message) && ok;
+  }
+  process.stdout.write(`${JSON.stringify({ lab: ok ? 'passed' : 'failed', results })}\n`);
+  return ok;
+}
