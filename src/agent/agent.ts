@@ -18,6 +18,7 @@ export class Agent {
   lastDesired: DesiredState | null = null;
   private running: Promise<void> | null = null;
   private pending = false;
+  private loggedWarnings = new Set<string>();
 
   constructor(private readonly deps: AgentDeps) {}
 
@@ -38,6 +39,15 @@ export class Agent {
     return this.running;
   }
 
+  /** Warnings found by observing (e.g. a stalled XDP hook) are logged once each; apply() logs its own. */
+  private async logNewObservedWarnings(): Promise<void> {
+    const { warnings } = await this.deps.dataPlane.observe();
+    for (const w of warnings) {
+      if (!this.loggedWarnings.has(w)) this.deps.log(`warning: ${w}`);
+    }
+    this.loggedWarnings = new Set(warnings);
+  }
+
   private async syncOnce(): Promise<void> {
     this.health.applies++;
     try {
@@ -46,6 +56,7 @@ export class Agent {
       this.lastDesired = desired;
       this.lastError = null;
       this.health.ready = true;
+      await this.logNewObservedWarnings();
       if (result.changed) {
         this.deps.log(`programmed ${desired.vip} ports ${desired.ports.map((p) => `${p.port}/${p.protocol}`).join(',')} ` +
           `-> ${desired.backends.map((b) => `${b.ip}*${b.weight}`).join(',')} via ${result.attach} on ${desired.interface}`);

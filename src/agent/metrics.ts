@@ -34,6 +34,8 @@ export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth): s
   e.family('plb_agent_apply_errors_total', 'counter', 'Applies that failed.', [[{}, health.applyErrors]]);
   e.family('plb_dataplane_attached', 'gauge', 'Where the data plane program runs (1 for the active hook).',
     obs.attach ? [[{ data_plane: obs.dataPlane, hook: obs.attach, interface: obs.interface ?? '' }, 1]] : []);
+  e.family('plb_dataplane_warnings', 'gauge', 'Problems the data plane reports that need a change by the user (see the agent log).',
+    [[{}, obs.warnings.length]]);
   const svc = (s: DataPlaneObservation['services'][number]) => ({ vip: s.vip, port: s.port, protocol: s.protocol });
   const serviceCounters: Array<[string, keyof DataPlaneObservation['services'][number], string]> = [
     ['plb_service_packets_total', 'packets', 'Packets from clients translated towards a backend.'],

@@ -77,3 +77,26 @@ if (failInCi) {
     }
   });
 });
+
+(run ? describe : describe.skip)('xdp data plane attached as native XDP on an unprepared veth', () => {
+  const lab = new Lab(`plbdp-${process.pid}-unp-`);
+
+  beforeAll(async () => {
+    try {
+      await lab.start(plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }] }));
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+  }, 175_000);
+
+  afterAll(() => lab.stop());
+
+  test('traffic stalls (nothing consumes the redirected frames) and the data plane says so', async () => {
+    const t = await lab.http(lab.topo.ns('cli'), 25, 25);
+    expect(t.failed).toBe(25);
+    const metrics = await lab.metrics();
+    expect(metrics).toMatch(/^plb_dataplane_warnings [1-9]/m);
+    expect(metrics).toMatch(/^plb_service_reply_packets_total\{vip="10\.240\.200\.10",port="80",protocol="TCP"\} 0$/m);
+  });
+});

@@ -1,5 +1,5 @@
 // Which hook to use on a device, and what the user must know about it. Pure.
-import type { XdpHook, AttachRequest } from '../types.js';
+import type { AttachRequest, ServiceObservation, XdpHook } from '../types.js';
 
 export interface DeviceFacts {
   name: string;
@@ -39,4 +39,20 @@ export function chooseAttach(request: AttachRequest, device: DeviceFacts): Attac
           `that this hook's incremental update makes wrong; use attach: tc for same-node clients or backends`],
       };
   }
+}
+
+/** New flows below this are too few to call a hook stalled (a client may simply not have been answered yet). */
+export const STALL_MIN_NEW_FLOWS = 20;
+
+/**
+ * The self-test the notes ask for: with XDP on a veth whose host-side peer does not consume redirected frames
+ * (no GRO, no XDP program there), requests are translated and sent but nothing ever comes back, and the pod sees
+ * no error counter. TCP services with many new flows and zero reply packets are that signature.
+ */
+export function stalledHookWarnings(hook: XdpHook | null, iface: string | null, services: ServiceObservation[]): string[] {
+  if (hook === null || hook === 'tc') return [];
+  return services
+    .filter((s) => s.protocol === 'TCP' && s.newFlows >= STALL_MIN_NEW_FLOWS && s.replyPackets === 0)
+    .map((s) => `${hook} XDP on ${iface ?? '?'}: ${s.newFlows} new flows to ${s.vip}:${s.port} and no reply packets; ` +
+      'the host-side peer is probably not taking redirected frames (it needs GRO or an XDP program), use attach: tc');
 }

@@ -5,7 +5,7 @@ import type {
   ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState,
 } from '../types.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
-import { chooseAttach } from './attach-mode.js';
+import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
 import { deviceFacts, enableForwarding, ensureBpffs } from './device.js';
 import { BACKEND_ACTIVE } from './layout.js';
 import { PinnedMaps, mapFdsOf } from './maps.js';
@@ -77,6 +77,7 @@ export class XdpDataPlane implements DataPlane {
       ...this.maps!.backendStats(id),
     }));
     obs.global = { ...this.maps.globalStats() };
+    obs.warnings.push(...stalledHookWarnings(this.attachment?.point ?? null, obs.interface, obs.services));
     return obs;
   }
 

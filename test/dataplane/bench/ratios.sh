@@ -4,7 +4,7 @@
 # backends directly, two wrk processes summed, no NAT) and then the configuration (client -> VIP) in the same
 # topology, ratio = config / baseline. Tests: ka (keep-alive req/s), close (Connection: close req/s), big (1 MiB
 # MB/s). Not a jest test: it takes minutes and its numbers are evidence, not pass/fail.
-#   usage: sudo test/dataplane/bench/ratios.sh [reps=3] [seconds=5] [configs="tc iptables"]
+#   usage: sudo test/dataplane/bench/ratios.sh [reps=3] [seconds=5] [configs="tc iptables"]   (also: xdp)
 # Needs: nginx-light, wrk, iptables (hack/install-dataplane-deps.sh) and build/dataplane (hack/build-dataplane.sh).
 set -euo pipefail
 REPS=${1:-3}
@@ -72,7 +72,15 @@ topology_down() {
 
 config_up() {
   case "$1" in
-    tc)
+    tc|xdp)
+      local attach=tc
+      if [[ $1 == xdp ]]; then
+        # native XDP on the LB's veth needs the node's cooperation (notes §1.2): GRO on the host-side peer, and
+        # tx checksum offload off on same-node senders
+        attach=native
+        nsx node ethtool -K h-lb gro on >/dev/null
+        for pod in cli b1 b2; do nsx "$pod" ethtool -K eth0 tx off >/dev/null; done
+      fi
       mkdir -p "$WORK/bpffs"; mount -t bpf bpf "$WORK/bpffs"
       cat > "$WORK/plb.yaml" <<YAML
 apiVersion: portablelb.io/v1alpha1
@@ -80,6 +88,7 @@ kind: PortableLoadBalancer
 metadata: {name: bench}
 spec:
   vip: $VIP
+  xdp: {attach: $attach}
   ports: [{port: 80, targetPort: 8080}]
   backends: {addresses: [{ip: ${IP[b1]}}, {ip: ${IP[b2]}}]}
 YAML

@@ -7,13 +7,14 @@ class RecordingDataPlane implements DataPlane {
   readonly name = 'xdp' as const;
   applied: DesiredState[] = [];
   failWith: Error | null = null;
+  warnings: string[] = [];
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (this.failWith) throw this.failWith;
     this.applied.push(desired);
     return { changed: true, attach: 'tc', warnings: [] };
   }
   async observe(): Promise<DataPlaneObservation> {
-    return { dataPlane: 'xdp', attach: 'tc', interface: 'eth0', warnings: [], services: [], backends: [], global: {} };
+    return { dataPlane: 'xdp', attach: 'tc', interface: 'eth0', warnings: this.warnings, services: [], backends: [], global: {} };
   }
   async close(): Promise<void> {}
 }
@@ -84,5 +85,17 @@ describe('Agent', () => {
     const third = agent.sync();
     await Promise.all([first, second, third]);
     expect(dp.applied.map((d) => d.backends[0]!.ip)).toEqual(['10.0.1.1', '10.0.1.2']);
+  });
+
+  test('logs each warning found by observing the data plane once, and again if it comes back', async () => {
+    const { dp, agent, logs } = setup(good('10.0.1.1'));
+    dp.warnings = ['native XDP on eth0: no reply packets'];
+    await agent.sync();
+    await agent.sync();
+    dp.warnings = [];
+    await agent.sync();
+    dp.warnings = ['native XDP on eth0: no reply packets'];
+    await agent.sync();
+    expect(logs.filter((l) => l === 'warning: native XDP on eth0: no reply packets')).toHaveLength(2);
   });
 });

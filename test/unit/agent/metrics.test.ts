@@ -28,6 +28,7 @@ describe('renderMetrics', () => {
     'plb_service_reply_bytes_total{vip="192.0.2.10",port="80",protocol="TCP"} 5000',
     'plb_backend_packets_total{backend="10.0.1.2",state="draining"} 4',
     'plb_dataplane_events_total{kind="passed"} 7',
+    'plb_dataplane_warnings 0',
   ])('has the sample %s', (line) => {
     expect(text.split('\n')).toContain(line);
   });
