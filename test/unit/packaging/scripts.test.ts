@@ -1,0 +1,42 @@
+// The packaging scripts: shellcheck-clean, and the kind e2e tier skips (exit 0, with its reason) where no
+// Docker engine answers, instead of failing or silently passing.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+
+const repoRoot = process.cwd();
+const SCRIPTS = ['hack/e2e-kind.sh', 'hack/build-helm.sh', 'hack/install-packaging-deps.sh', 'hack/image-rootfs.sh'];
+const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+if (!shellcheck && process.env['CI'] === 'true') throw new Error('shellcheck is missing: hack/install-packaging-deps.sh installs it');
+if (!shellcheck) console.log('skipping the shellcheck test: shellcheck is not installed (bash hack/install-packaging-deps.sh)');
+
+const fakeBin = mkdtempSync(join(tmpdir(), 'plb-fake-docker-'));
+afterAll(() => rmSync(fakeBin, { recursive: true, force: true }));
+
+describe('packaging scripts', () => {
+  (shellcheck ? test : test.skip).each(SCRIPTS)('%s passes shellcheck', (script) => {
+    // -x follows the `source` of hack/versions.env, which is resolved from the repository root.
+    const r = spawnSync('shellcheck', ['-x', script], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test.each([
+    ['a docker client whose engine does not answer', true, /SKIP: no Docker engine answers/],
+    ['no docker command at all', false, /SKIP: no docker command on PATH/],
+  ])('hack/e2e-kind.sh with %s exits 0 and says why it skipped', (_, withClient, reason) => {
+    const bin = join(fakeBin, withClient ? 'with' : 'without');
+    mkdirSync(bin, { recursive: true });
+    // The only command the script runs before the engine check; no other real tool is reachable.
+    symlinkSync(spawnSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'dirname'));
+    if (withClient) {
+      writeFileSync(join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n');
+      chmodSync(join(bin, 'docker'), 0o755);
+    }
+    const r = spawnSync('/bin/bash', ['hack/e2e-kind.sh'], { cwd: repoRoot, encoding: 'utf8', env: { PATH: bin, HOME: fakeBin } });
+    expect(r.stderr).toMatch(reason);
+    expect(r.status).toBe(0);
+  });
+});
