@@ -27,3 +27,6 @@ fi
 
 step "control plane (kube-apiserver, kube-controller-manager, kubectl, etcd)"
 bash hack/build-control-plane.sh >/dev/null
+
+step "packaging (shellcheck, debootstrap, helm from the Go module proxy)"
+bash hack/install-packaging-deps.sh
