@@ -154,6 +154,8 @@ describe('the operator as the chart runs it', () => {
     ['update', 'leases.coordination.k8s.io', 'default', 'no'],
     ['delete', 'deployments.apps', 'all', 'no'],
     ['get', 'secrets', 'all', 'no'],
+    ['create', 'events', 'NS', 'yes'],
+    ['list', 'events', 'all', 'no'],
     ['list', 'endpointslices.discovery.k8s.io', 'all', 'no'],
     ['create', 'clusterroles.rbac.authorization.k8s.io', 'all', 'no'],
     ['delete', 'portableloadbalancers.portablelb.io', 'all', 'no'],
