@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../src/api/generated.js';
+import { LABEL_PLB } from '../../src/api/constants.js';
 import { childName } from '../../src/operator/naming.js';
 import { Client } from './client.js';
 import { docker, e2eEnv, eventually, kindIp, kubectl, kubectlJson } from './cluster.js';
@@ -32,6 +33,9 @@ async function routeVip(): Promise<string[]> {
       hops.push('nexthop', 'via', pod, 'dev', dev, 'onlink');
     }
     await docker(['exec', node, 'ip', 'route', 'replace', `${VIP}/32`, ...hops]);
+    // When the LB pods go (their veths and routes with them) the VIP must fail here, not leak out of the node's
+    // default route towards the Docker host.
+    await docker(['exec', node, 'ip', 'route', 'replace', 'unreachable', `${VIP}/32`, 'metric', '1000']);
   }
   const nodeIps = await Promise.all([...byNode.keys()].map(kindIp));
   await client.routeVip(VIP, nodeIps);
@@ -61,7 +65,7 @@ describe(`a PortableLoadBalancer (${env.dataPlane}) on kind`, () => {
       return p;
     }, 240_000).catch(async (err: unknown) => {
       console.log(await kubectl(['-n', ns, 'describe', 'plb', 'web']).catch(String));
-      console.log(await kubectl(['-n', ns, 'logs', '-l', `portablelb.io/name=web`, '--tail=40']).catch(String));
+      console.log(await kubectl(['-n', ns, 'logs', '-l', `${LABEL_PLB}=web`, '--tail=40']).catch(String));
       throw err;
     });
     expect(ready.status?.backends).toMatchObject({ ready: 3, total: 3 });
@@ -96,7 +100,7 @@ describe(`a PortableLoadBalancer (${env.dataPlane}) on kind`, () => {
     await eventually(async () => {
       const deployments = await kubectlJson<{ items: V1Deployment[] }>(['-n', ns, 'get', 'deployments']);
       expect(deployments.items.map((d) => d.metadata?.name)).not.toContain(childName('web'));
-      expect(await kubectl(['-n', ns, 'get', 'pods', '-l', 'portablelb.io/name=web', '-o', 'name'])).toBe('');
+      expect(await kubectl(['-n', ns, 'get', 'pods', '-l', `${LABEL_PLB}=web`, '-o', 'name'])).toBe('');
     }, 120_000);
     const tally = await client.requests(`http://${VIP}/`, 5, 1000);
     expect(tally).toEqual({ counts: {}, errors: 5 });
