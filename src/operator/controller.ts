@@ -14,7 +14,7 @@ import { LABEL_PLB, OPERATOR_FIELD_MANAGER, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { watchResource, type WatchedResource } from '../runtime/informer.js';
-import { describeApiError, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
+import { describeApiError, eventRecorder, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
 import { LeaderElector } from '../runtime/leader.js';
 import type { Logger } from '../runtime/log.js';
 import { WorkQueue } from '../runtime/workqueue.js';
@@ -141,6 +141,7 @@ export class Controller {
 
     const apply = serverSideApply(kc, OPERATOR_FIELD_MANAGER);
     const patchStatus = patchResourceStatus(kc, PLB, OPERATOR_FIELD_MANAGER);
+    const record = eventRecorder(kc);
     const ports: ReconcilePorts = {
       getPlb: (ns, name) => this.#plbs.get(name, ns),
       listPods: (ns) => this.#pods.list(ns),
@@ -154,6 +155,13 @@ export class Controller {
         await patchStatus(ns, name, ops);
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: 'PortableLoadBalancer/status' });
+      },
+      recordEvent: async (plb, event) => {
+        try {
+          await record({ involved: plb, ...event, component: OPERATOR_FIELD_MANAGER });
+        } catch (error) {
+          this.#o.log.warn('could not record an event', { reason: event.reason, error: describeApiError(error) });
+        }
       },
       now: () => new Date((this.#o.clock ?? systemClock).now()),
     };

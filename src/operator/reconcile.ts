@@ -7,6 +7,7 @@ import type { PortableLoadBalancer } from '../api/generated.js';
 import { childrenToApply, plannedChildren } from './apply-plan.js';
 import { countBackends } from '../api/selector.js';
 import type { OperatorSettings } from './desired.js';
+import { transitionEvents, type PlbEvent } from './events.js';
 import { computeStatus } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
 
@@ -18,6 +19,8 @@ export interface ReconcilePorts {
   getChild(kind: string, namespace: string, name: string): KubernetesObject | undefined;
   applyChild(child: KubernetesObject): Promise<void>;
   patchStatus(namespace: string, name: string, ops: JsonPatchOp[]): Promise<void>;
+  /** Best effort: a failed event must not fail the pass (the status already says it). */
+  recordEvent(plb: PortableLoadBalancer, event: PlbEvent): Promise<void>;
   now(): Date;
 }
 
@@ -53,6 +56,7 @@ export async function reconcile(
   if (ops.length > 0) {
     await ports.patchStatus(namespace, name, ops);
     writes++;
+    for (const event of transitionEvents(plb.status?.conditions, status.conditions ?? [])) await ports.recordEvent(plb, event);
   }
   return { writes };
 }

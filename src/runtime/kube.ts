@@ -1,6 +1,7 @@
 // The thin I/O shell: client-node calls behind the narrow functions the pure code asks for.
 import {
   CoordinationV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
@@ -50,6 +51,38 @@ export function patchResourceStatus(kc: KubeConfig, ref: ResourceRef, fieldManag
       { ...ref, namespace, name, body: ops, fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
+  };
+}
+
+export interface EventInput {
+  involved: KubernetesObject;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  component: string;
+}
+
+/** A core/v1 Event about `involved` (what `kubectl describe` lists). */
+export function eventRecorder(kc: KubeConfig): (e: EventInput) => Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (e) => {
+    const m = e.involved.metadata ?? {};
+    const now = new Date();
+    await core.createNamespacedEvent({
+      namespace: m.namespace ?? 'default',
+      body: {
+        metadata: { generateName: `${m.name}.`, namespace: m.namespace ?? 'default' },
+        involvedObject: { apiVersion: e.involved.apiVersion, kind: e.involved.kind, name: m.name, namespace: m.namespace, uid: m.uid },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: e.component },
+        reportingComponent: e.component,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
   };
 }
 

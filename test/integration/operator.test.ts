@@ -130,6 +130,11 @@ describe('agent reports', () => {
     expect(condition(plb, 'Degraded')).toEqual(['False', 'AsExpected']);
     expect(plb.status?.conditions?.find((c) => c.type === 'Ready')?.observedGeneration).toBe(1);
     expect(plb.status?.loadBalancers?.map((e) => e.pod).sort()).toEqual(pods.map((p) => p.metadata!.name!).sort());
+    // The transition is told as an Event, as `kubectl describe plb` shows it.
+    await eventually(async () => {
+      const events = (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.name === 'web');
+      expect(events.map((e) => [e.type, e.reason])).toContainEqual(['Normal', 'AllReplicasProgrammed']);
+    });
   });
 
   test('a missing kernel feature turns into Degraded with the agent’s message', async () => {

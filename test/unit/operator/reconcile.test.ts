@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { OperatorSettings } from '../../../src/operator/desired.js';
+import type { PlbEvent } from '../../../src/operator/events.js';
 import { reconcile, type ReconcilePorts } from '../../../src/operator/reconcile.js';
 import type { JsonPatchOp } from '../../../src/runtime/json-patch.js';
 import { backendPod, lbPod, plb } from '../support/builders.js';
@@ -36,6 +37,8 @@ class FakeCluster implements ReconcilePorts {
     }
     this.plb = { ...this.plb!, status };
   };
+  events: PlbEvent[] = [];
+  recordEvent = async (_plb: PortableLoadBalancer, e: PlbEvent) => void this.events.push(e);
   now = () => new Date('2026-11-26T12:00:00Z');
 }
 
@@ -89,6 +92,15 @@ describe('reconcile', () => {
     deleting.metadata!.deletionTimestamp = new Date();
     const cluster = new FakeCluster(deleting);
     expect((await reconcile('shop', 'web', cluster, settings)).writes).toBe(0);
+  });
+
+  it('records an event when a condition changes, and none on a steady pass', async () => {
+    const cluster = new FakeCluster(plb({ backends: { addresses: [{ ip: '10.0.0.1' }] } }), [lbPod('web-lb-a', 'n1')]);
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'StaticBackends' })]);
+    cluster.events = [];
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.events).toEqual([]);
   });
 
   it('lets an apply error propagate, so the work queue retries with backoff', async () => {
