@@ -20,6 +20,7 @@ const RELEASE = 'portable-lb'; // fullname == release name, so object names are 
 let cp: ControlPlane;
 let ns: string;
 let operator: RunningOperator | undefined;
+let installOutput = '';
 
 beforeAll(async () => {
   ensureBuilt();
@@ -28,6 +29,7 @@ beforeAll(async () => {
   // A real install: helm creates the CRD from the chart's crds/ (waiting until it is established), then the rest.
   const r = helm(['install', RELEASE, CHART, '--namespace', ns, '--kubeconfig', cp.kubeconfigPath]);
   if (r.code !== 0) throw new Error(`helm install failed:\n${r.stderr}`);
+  installOutput = r.stdout;
 });
 afterAll(async () => {
   await operator?.stop();
@@ -74,6 +76,20 @@ describe('the Helm chart', () => {
       'clusterrole/portable-lb', 'clusterrolebinding/portable-lb', 'crd/portableloadbalancers.portablelb.io', '-o', 'name']);
     expect(got.stderr).toBe('');
     expect(got.stdout.trim().split('\n')).toHaveLength(8);
+  });
+
+  test("helm install's NOTES tell how to create a first PLB, and that PLB is accepted by the API server", async () => {
+    const notes = installOutput.slice(installOutput.indexOf('NOTES:'));
+    expect(notes).toContain(`rollout status deployment/${RELEASE}`);
+    const heredoc = /<<'PLB'\n([\s\S]*?)\n\s*PLB\n/.exec(notes)?.[1];
+    expect(heredoc).toBeDefined();
+    const indent = /^ */.exec(heredoc!)![0].length;
+    const file = join(cp.dir, 'notes-plb.yaml');
+    writeFileSync(file, heredoc!.split('\n').map((l) => l.slice(indent)).join('\n'));
+    const app = await createTestNamespace(cp.kubeConfig, 'notes');
+    const r = await cp.kubectl(['apply', '--dry-run=server', '-n', app, '-f', file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/portableloadbalancer.portablelb.io\/web created \(server dry run\)/);
   });
 
   test('a render with tracing, no leader election, a separate agent image and placement passes --dry-run=server', async () => {
