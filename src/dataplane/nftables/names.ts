@@ -1,0 +1,52 @@
+// Names of the objects in the agent's nftables table, and the metadata kept in counter comments. The table is
+// the only state the nftables data plane has: a restarted agent reads everything it needs back from it.
+import type { L4Protocol } from '../types.js';
+
+export const TABLE = 'portable_lb';
+export const FAMILY = 'ip';
+
+/** `tcp_80`: a service is one (protocol, port) of the VIP. */
+export const serviceKey = (protocol: L4Protocol, port: number): string => `${protocol.toLowerCase()}_${port}`;
+/** `10_240_1_1`: nft identifiers allow letters, digits and `_`, not dots. */
+export const backendKey = (ip: string): string => ip.replace(/\./g, '_');
+
+export const counters = {
+  /** Connections that entered the service chain (a new conntrack entry: only those traverse nat chains). */
+  serviceFlows: (svc: string) => `svc_${svc}_flows`,
+  serviceNoBackend: (svc: string) => `svc_${svc}_nobackend`,
+  serviceTx: (svc: string) => `svc_${svc}_tx`,
+  serviceRx: (svc: string) => `svc_${svc}_rx`,
+  backendFlows: (ip: string) => `be_${backendKey(ip)}_flows`,
+  backendTx: (ip: string) => `be_${backendKey(ip)}_tx`,
+  backendRx: (ip: string) => `be_${backendKey(ip)}_rx`,
+  /** Carries the fingerprint of the rendered rules, so an unchanged state is not replaced. */
+  meta: 'plb_meta',
+};
+
+export type BackendState = { state: 'active' } | { state: 'draining'; since: number };
+
+/** Comment on a backend's flows counter: its state survives agent restarts inside the table. */
+export function backendComment(b: BackendState): string {
+  return b.state === 'active' ? 'active' : `draining since ${b.since}`;
+}
+
+export function parseBackendComment(comment: string | undefined): BackendState | null {
+  if (comment === 'active') return { state: 'active' };
+  const m = /^draining since (\d+)$/.exec(comment ?? '');
+  return m ? { state: 'draining', since: Number(m[1]) } : null;
+}
+
+export interface ServiceMeta {
+  vip: string;
+  port: number;
+  protocol: L4Protocol;
+  targetPort: number;
+}
+
+/** Comment on a service's flows counter: `10.240.200.10 80 TCP 8080`. */
+export const serviceComment = (s: ServiceMeta): string => `${s.vip} ${s.port} ${s.protocol} ${s.targetPort}`;
+
+export function parseServiceComment(comment: string | undefined): ServiceMeta | null {
+  const m = /^(\S+) (\d+) (TCP|UDP) (\d+)$/.exec(comment ?? '');
+  return m ? { vip: m[1]!, port: Number(m[2]), protocol: m[3] as L4Protocol, targetPort: Number(m[4]) } : null;
+}

@@ -1,0 +1,39 @@
+// The table's counters -> the data-plane observation the agent turns into /metrics. Pure.
+import type { BackendObservation, ServiceObservation } from '../types.js';
+import { counters, parseServiceComment, serviceKey } from './names.js';
+import { recordedBackends, type TableState } from './state.js';
+
+const ZERO = { packets: 0, bytes: 0 };
+
+export function observeTable(table: TableState): { services: ServiceObservation[]; backends: BackendObservation[] } {
+  const get = (name: string) => table.counters.get(name) ?? ZERO;
+  const services: ServiceObservation[] = [];
+  for (const [name, value] of table.counters) {
+    if (!/^svc_.*_flows$/.test(name)) continue;
+    const meta = parseServiceComment(value.comment);
+    if (!meta) continue;
+    const svc = serviceKey(meta.protocol, meta.port);
+    const tx = get(counters.serviceTx(svc));
+    const rx = get(counters.serviceRx(svc));
+    const noBackend = get(counters.serviceNoBackend(svc)).packets;
+    services.push({
+      ...meta,
+      packets: tx.packets, bytes: tx.bytes, replyPackets: rx.packets, replyBytes: rx.bytes,
+      // every new connection enters the service chain once; the ones without a backend are dropped there
+      newFlows: value.packets - noBackend,
+      noBackend,
+      // nf_nat has no counter for a failed port allocation, and routing failures are not ours to count
+      snatExhausted: 0, fibFailures: 0,
+    });
+  }
+  const backends: BackendObservation[] = [...recordedBackends(table)].map(([ip, s]) => {
+    const tx = get(counters.backendTx(ip));
+    const rx = get(counters.backendRx(ip));
+    return {
+      ip, state: s.state, packets: tx.packets, bytes: tx.bytes, replyPackets: rx.packets, replyBytes: rx.bytes,
+      newFlows: get(counters.backendFlows(ip)).packets,
+    };
+  });
+  const byPort = (a: ServiceObservation, b: ServiceObservation) => a.port - b.port || a.protocol.localeCompare(b.protocol);
+  return { services: services.sort(byPort), backends: backends.sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true })) };
+}
