@@ -17,6 +17,8 @@ export interface BpfAddon {
   closeObject(handle: number): void;
   programId(fd: number): number;
   possibleCpus(): number;
+  /** BPF_PROG_TEST_RUN of a TC program on one frame (golden packet tests). */
+  testRun(programFd: number, packet: Buffer, ifindex: number): { retval: number; packet: Buffer };
   tcAttach(ifindex: number, programFd: number): number;
   tcDetach(ifindex: number): boolean;
   tcQuery(ifindex: number): number;

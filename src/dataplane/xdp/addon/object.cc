@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <map>
+#include <vector>
 
 #include "common.h"
 
@@ -63,6 +64,24 @@ static Napi::Value ProgramId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), progInfo.id);
 }
 
+// testRun(programFd, packet, ifindex) -> { retval, packet }: BPF_PROG_TEST_RUN of a TC program on one frame,
+// as if it arrived on `ifindex` (route lookups use the caller's network namespace). For golden packet tests.
+static Napi::Value TestRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto in = bufArg(info, 1, "packet");
+  std::vector<uint8_t> out(in.Length() + 512);
+  struct __sk_buff ctx = {};
+  ctx.ifindex = u32Arg(info, 2, "ifindex");
+  ctx.ingress_ifindex = ctx.ifindex;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.Data(), .data_out = out.data(), .data_size_in = static_cast<uint32_t>(in.Length()),
+              .data_size_out = static_cast<uint32_t>(out.size()), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+  if (bpf_prog_test_run_opts(i32Arg(info, 0, "programFd"), &opts)) throwErrno(env, "bpf_prog_test_run_opts", errno);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("retval", opts.retval);
+  result.Set("packet", Napi::Buffer<uint8_t>::Copy(env, out.data(), opts.data_size_out));
+  return result;
+}
+
 static Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   int n = libbpf_num_possible_cpus();
   if (n < 0) throwErrno(info.Env(), "libbpf_num_possible_cpus", n);
@@ -74,6 +93,7 @@ void initObject(Napi::Env env, Napi::Object exports) {
   exports.Set("closeObject", Napi::Function::New(env, CloseObject));
   exports.Set("programId", Napi::Function::New(env, ProgramId));
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
+  exports.Set("testRun", Napi::Function::New(env, TestRun));
 }
 
 }  // namespace plb

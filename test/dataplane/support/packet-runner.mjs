@@ -1,0 +1,26 @@
+// Runs inside the test's LB namespace: programs the xdp data plane (compiled agent sources in <buildDir>) and
+// feeds frames to a second instance of its TC program with BPF_PROG_TEST_RUN. Steps come as a JSON array on
+// stdin: {"apply": DesiredState} or {"packet": hex}; results go to stdout as a JSON array.
+//   node packet-runner.mjs <buildDir> <pinDir> <ifindex>
+import { readFileSync } from 'node:fs';
+
+const [buildDir, pinDir, ifindex] = process.argv.slice(2);
+const { XdpDataPlane } = await import(`${buildDir}/src/dataplane/xdp/xdp-dataplane.js`);
+const { loadAddon, bpfObjectPath } = await import(`${buildDir}/src/dataplane/xdp/addon.js`);
+
+const steps = JSON.parse(readFileSync(0, 'utf8'));
+const dataPlane = new XdpDataPlane({ pinDir });
+const addon = loadAddon();
+let program;
+const results = [];
+for (const step of steps) {
+  if (step.apply) {
+    results.push({ applied: (await dataPlane.apply(step.apply)).changed });
+    continue;
+  }
+  program ??= addon.openObject(bpfObjectPath('tc'), pinDir);
+  const { retval, packet } = addon.testRun(program.programFd, Buffer.from(step.packet, 'hex'), Number(ifindex));
+  results.push({ retval, packet: packet.toString('hex') });
+}
+process.stdout.write(JSON.stringify(results));
+await dataPlane.close();
