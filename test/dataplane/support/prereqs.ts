@@ -24,6 +24,6 @@ export function missingPrerequisites(artifactsDir: string, extra: string[] = [])
 export function gate(reason: string | null): { run: boolean; failInCi: boolean } {
   if (reason === null) return { run: true, failInCi: false };
   if (process.env['CI'] === 'true') return { run: false, failInCi: true };
-  process.stderr.write(`dataplane conformance skipped: ${reason}\n`);
+  process.stderr.write(`dataplane tests skipped: ${reason}\n`);
   return { run: false, failInCi: false };
 }
