@@ -53,6 +53,13 @@ afterEach(async () => {
 const spec = { vip: '192.0.2.10', ports: [{ port: 80 }], backends: { selector: { matchLabels: { app: 'web' } } } };
 const lbPods = async (name: string) =>
   (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_PLB}=${name}` })).items;
+/** Waits until the Deployment's ReplicaSet made `n` LB pods, and returns them. */
+const lbPodsCreated = (name: string, n: number) =>
+  eventually(async () => {
+    const p = await lbPods(name);
+    expect(p).toHaveLength(n);
+    return p;
+  });
 const backendPod = (name: string): V1Pod => ({
   metadata: { name, labels: { app: 'web' } },
   spec: { containers: [{ name: 'web', image: 'nginx:test' }] },
@@ -113,11 +120,7 @@ describe('agent reports', () => {
 
   test('all LB pods programmed: DataPlaneProgrammed and Ready become True at the current generation', async () => {
     await plbs.create(ns, 'web', addresses);
-    const pods = await eventually(async () => {
-      const p = await lbPods('web');
-      expect(p).toHaveLength(2);
-      return p;
-    });
+    const pods = await lbPodsCreated('web', 2);
     for (const p of pods) {
       await plbs.report(ns, 'web', { pod: p.metadata!.name!, node: 'n1', podIP: '10.244.1.5', attach: 'tc', programmedGeneration: 1, backends: 2, ready: true });
     }
@@ -157,11 +160,7 @@ describe('agent reports', () => {
 
   test('the entry of an LB pod that is gone is pruned; the others stay as their agents wrote them', async () => {
     await plbs.create(ns, 'web', addresses);
-    const pods = await eventually(async () => {
-      const p = await lbPods('web');
-      expect(p).toHaveLength(2);
-      return p;
-    });
+    const pods = await lbPodsCreated('web', 2);
     for (const p of pods) await plbs.report(ns, 'web', { pod: p.metadata!.name!, ready: true, programmedGeneration: 1 });
     const gone = pods[0]!.metadata!.name!;
     await core.deleteNamespacedPod({ namespace: ns, name: gone, gracePeriodSeconds: 0 });

@@ -31,32 +31,31 @@ function candidate(api: LeaseApi, clock: FakeClock, identity: string) {
   return { e, changes };
 }
 
+/** a starts first and wins; b starts right after. */
+async function twoCandidates() {
+  const clock = new FakeClock();
+  const api = new FakeLeases();
+  const a = candidate(api, clock, 'a');
+  const b = candidate(api, clock, 'b');
+  a.e.start();
+  await clock.advance(0);
+  b.e.start();
+  return { clock, api, a, b };
+}
+
 describe('LeaderElector', () => {
   it('lets exactly one of two candidates lead', async () => {
-    const clock = new FakeClock();
-    const api = new FakeLeases();
-    const a = candidate(api, clock, 'a');
-    const b = candidate(api, clock, 'b');
-    a.e.start();
-    await clock.advance(0);
-    b.e.start();
+    const { clock, api, a, b } = await twoCandidates();
     await clock.advance(10_000);
     expect([a.e.leading, b.e.leading]).toEqual([true, false]);
     expect(api.lease?.spec?.holderIdentity).toBe('a');
   });
 
   it('hands over within the lease duration when the leader stops renewing', async () => {
-    const clock = new FakeClock();
-    const api = new FakeLeases();
-    const a = candidate(api, clock, 'a');
-    const b = candidate(api, clock, 'b');
-    a.e.start();
-    await clock.advance(0);
-    b.e.start();
+    const { clock, api, a, b } = await twoCandidates();
     await clock.advance(4_000);
-    // a dies without releasing: its timers stop, the lease stays with its name on it.
-    (a.e as unknown as { start(): void }).start = () => undefined;
-    await a.e.stop().catch(() => undefined);
+    // a dies without releasing: its timers stop, and the lease keeps its name (stop() released it; undo that).
+    await a.e.stop();
     api.lease!.spec!.holderIdentity = 'a';
     await clock.advance(18_000);
     expect(b.e.leading).toBe(true);
@@ -64,13 +63,7 @@ describe('LeaderElector', () => {
   });
 
   it('gives the lease up on stop so the other replica takes over at once', async () => {
-    const clock = new FakeClock();
-    const api = new FakeLeases();
-    const a = candidate(api, clock, 'a');
-    const b = candidate(api, clock, 'b');
-    a.e.start();
-    await clock.advance(0);
-    b.e.start();
+    const { clock, a, b } = await twoCandidates();
     await clock.advance(2_000);
     await a.e.stop();
     await clock.advance(2_000);
