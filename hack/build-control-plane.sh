@@ -25,6 +25,8 @@ want=(etcd kube-apiserver kube-controller-manager kubectl)
 complete() { for b in "${want[@]}"; do [ -x "$out/$b" ] || return 1; done; }
 if complete; then log "reusing $out"; echo "$out"; exit 0; fi
 
+# The machines install Go under /usr/local/go; a non-login shell may not have it on PATH.
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { log "go is not installed (needed to build the control plane)"; exit 1; }
 mkdir -p "$out"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
