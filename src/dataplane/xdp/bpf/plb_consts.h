@@ -13,6 +13,7 @@
 /* Cilium's SNAT_COLLISION_RETRIES: enough to step over a few busy ports, small enough for the verifier. */
 #define PLB_SNAT_TRIES 32
 
+/* Backend states; user space writes them (layout.ts), the program only tests for ACTIVE. */
 #define PLB_BACKEND_FREE 0
 #define PLB_BACKEND_ACTIVE 1
 #define PLB_BACKEND_DRAINING 2
@@ -31,14 +32,11 @@
 #define PLB_ICMP_DEST_UNREACH 3
 #define PLB_ICMP_TIME_EXCEEDED 11
 
-#define PLB_TCP_FIN 0x01
 #define PLB_TCP_SYN 0x02
-#define PLB_TCP_RST 0x04
 #define PLB_TCP_ACK 0x10
 
 /* Verdicts of the stages: "continue" or a final action for the hook. */
 #define PLB_CONTINUE 0
 #define PLB_FINAL_PASS 1
-#define PLB_FINAL_DROP 2
 
 #endif
