@@ -1,0 +1,128 @@
+// The ipvs data plane: the kernel's IP Virtual Server in NAT mode inside the LB's own network namespace, the
+// study's original data plane. VIP on lo (IPVS works in LOCAL_IN, so the VIP must be a local address), services
+// and destinations programmed over generic netlink by diff, SNAT by a small nftables table.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { nftCommand, writeSysctls, type NftRunner } from '../nftables/nft.js';
+import { natSysctls } from '../nftables/nftables-dataplane.js';
+import type { ApplyResult, BackendObservation, DataPlane, DataPlaneObservation, DesiredState, ServiceObservation } from '../types.js';
+import { IpvsClient } from './client.js';
+import { MASQ_TABLE, renderMasquerade } from './masquerade.js';
+import { desiredServices, planSync, serviceId, type Op, type ServiceState } from './sync.js';
+import { openIpvsTransport, type GenlTransport } from './transport.js';
+
+const exec = promisify(execFile);
+
+/** Per-netns IPVS settings (notes §2.5); conn_reuse_mode stays at its default on kernels >= 5.9. */
+export const IPVS_SYSCTLS: Record<string, string> = {
+  // conntrack entries for IPVS connections: what lets nf_nat masquerade them
+  'net/ipv4/vs/conntrack': '1',
+  // a packet of a connection whose destination was deleted expires it instead of being black-holed
+  'net/ipv4/vs/expire_nodest_conn': '1',
+  'net/ipv4/vs/expire_quiescent_template': '1',
+};
+
+export interface IpvsOptions {
+  log(message: string): void;
+  /** For tests: a fake kernel instead of the netlink socket. */
+  openTransport?: () => Promise<GenlTransport>;
+  nft?: NftRunner;
+  /** `ip addr replace VIP/32 dev lo`; injectable for tests. */
+  addLocalAddress?: (cidr: string, dev: string) => Promise<void>;
+}
+
+const ipAddrReplace = async (cidr: string, dev: string): Promise<void> => {
+  await exec('ip', ['addr', 'replace', cidr, 'dev', dev]);
+};
+
+export class IpvsDataPlane implements DataPlane {
+  readonly name = 'ipvs' as const;
+  private client: IpvsClient | null = null;
+  private transport: GenlTransport | null = null;
+  private lastMasq = '';
+  private last: DesiredState | null = null;
+
+  constructor(private readonly opts: IpvsOptions) {}
+
+  /** Opened on first use and retried on every apply: a node that loads the modules later recovers. */
+  private async ipvs(): Promise<IpvsClient> {
+    if (!this.client) {
+      this.transport = await (this.opts.openTransport ?? openIpvsTransport)();
+      this.client = new IpvsClient(this.transport);
+    }
+    return this.client;
+  }
+
+  async apply(desired: DesiredState): Promise<ApplyResult> {
+    const ipvs = await this.ipvs();
+    const failed = await writeSysctls({ ...natSysctls(desired.interface), ...IPVS_SYSCTLS });
+    const warnings = failed.map((s) => `could not set sysctl ${s}`);
+    await (this.opts.addLocalAddress ?? ipAddrReplace)(`${desired.vip}/32`, 'lo');
+    const want = desiredServices(desired);
+    const current = await ipvs.dump();
+    const ops = planSync(want, current);
+    for (const op of ops) await ipvs.run(op);
+    const masq = renderMasquerade(desired, drainingDests(want, current, ops));
+    if (masq !== this.lastMasq) {
+      await (this.opts.nft ?? nftCommand).run(masq);
+      this.lastMasq = masq;
+    }
+    const changed = ops.length > 0 || this.last === null;
+    this.last = desired;
+    if (ops.length > 0) this.opts.log(`ipvs: ${ops.map((o) => `${o.op} ${serviceId(o.service)}${'dest' in o ? ` ${o.dest.ip}:${o.dest.port}*${o.dest.weight}` : ''}`).join('; ')}`);
+    return { changed, attach: 'netfilter', warnings };
+  }
+
+  async observe(): Promise<DataPlaneObservation> {
+    const base = { dataPlane: this.name, warnings: [], global: {} };
+    if (!this.client || !this.last) return { ...base, attach: null, interface: null, services: [], backends: [] };
+    const current = await this.client.dump();
+    return { ...base, attach: 'netfilter', interface: this.last.interface, ...observeIpvs(current, this.last) };
+  }
+
+  /** IPVS state stays unless `detach`/`purge`: established connections keep flowing while the agent restarts. */
+  async close(options: { detach?: boolean; purge?: boolean } = {}): Promise<void> {
+    if ((options.detach || options.purge) && this.client) {
+      for (const s of await this.client.dump()) {
+        if (s.vip === this.last?.vip) await this.client.run({ op: 'delService', service: s });
+      }
+      await (this.opts.nft ?? nftCommand).run(`add table ip ${MASQ_TABLE}\ndelete table ip ${MASQ_TABLE}\n`);
+    }
+    this.transport?.close();
+    this.client = null;
+    this.transport = null;
+  }
+}
+
+/** Destinations left draining after `ops` (in IPVS, not desired): their connections still need the masquerade. */
+function drainingDests(want: ReturnType<typeof desiredServices>, current: ServiceState[], ops: Op[]) {
+  const id = (protocol: string, d: { ip: string; port: number }) => `${protocol} ${d.ip}:${d.port}`;
+  const notDraining = new Set(want.flatMap((s) => s.dests.map((d) => id(s.protocol, d))));
+  for (const o of ops) if (o.op === 'delDest') notDraining.add(id(o.service.protocol, o.dest));
+  return current.flatMap((s) => s.dests
+    .filter((d) => !notDraining.has(id(s.protocol, d)))
+    .map((d) => ({ ip: d.ip, port: d.port, protocol: s.protocol })));
+}
+
+/** IPVS's own counters -> the observation. In NAT mode "in" is client -> backend, "out" the replies. */
+export function observeIpvs(current: ServiceState[], desired: DesiredState): { services: ServiceObservation[]; backends: BackendObservation[] } {
+  const services = current.filter((s) => s.vip === desired.vip).map((s): ServiceObservation => {
+    const targetPort = desired.ports.find((p) => p.port === s.port && p.protocol === s.protocol)?.targetPort ?? s.dests[0]?.port ?? 0;
+    return {
+      vip: s.vip, port: s.port, protocol: s.protocol, targetPort,
+      packets: s.stats.inPackets, bytes: s.stats.inBytes, replyPackets: s.stats.outPackets, replyBytes: s.stats.outBytes,
+      newFlows: s.stats.conns, noBackend: 0, snatExhausted: 0, fibFailures: 0,
+    };
+  });
+  const byIp = new Map<string, BackendObservation>();
+  for (const s of current.filter((x) => x.vip === desired.vip)) {
+    for (const d of s.dests) {
+      const b = byIp.get(d.ip) ?? { ip: d.ip, state: 'draining', packets: 0, bytes: 0, replyPackets: 0, replyBytes: 0, newFlows: 0 };
+      if (d.weight > 0) b.state = 'active';
+      b.packets += d.stats.inPackets; b.bytes += d.stats.inBytes;
+      b.replyPackets += d.stats.outPackets; b.replyBytes += d.stats.outBytes; b.newFlows += d.stats.conns;
+      byIp.set(d.ip, b);
+    }
+  }
+  return { services, backends: [...byIp.values()].sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true })) };
+}

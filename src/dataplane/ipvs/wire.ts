@@ -1,0 +1,202 @@
+// The IPVS generic-netlink family on the wire: attribute encoders for services and destinations, decoders for
+// dump replies. Pure (Buffers in and out), so every message is a golden byte test.
+//
+// Derivation, from the kernel's uapi header include/uapi/linux/ip_vs.h (and net/netfilter/ipvs/ip_vs_ctl.c for
+// what each command requires):
+// - family name "IPVS", version IPVS_GENL_VERSION = 1; commands are `enum { IPVS_CMD_UNSPEC = 0, ... }` below.
+// - a message carries top-level IPVS_CMD_ATTR_SERVICE (1) and/or IPVS_CMD_ATTR_DEST (2), each a nested list.
+// - an attribute is `struct nlattr { __u16 nla_len; __u16 nla_type; }` (host order, little endian on x86)
+//   followed by the payload, padded to 4 bytes (NLA_ALIGNTO); nla_len counts header + payload, not padding.
+// - addresses are `union nf_inet_addr` (16 bytes; an IPv4 address in the first 4, network order, rest zero),
+//   ports are __be16 (network order), weights/thresholds/forwarding method are host-order __u32,
+//   IPVS_SVC_ATTR_FLAGS is `struct ip_vs_flags { __u32 flags; __u32 mask; }`, IPVS_SVC_ATTR_NETMASK a __be32.
+// - NEW_SERVICE needs SCHED_NAME, FLAGS, TIMEOUT and NETMASK besides the key (ip_vs_genl_parse_service with
+//   full_entry); NEW_DEST/SET_DEST need FWD_METHOD, WEIGHT, U_THRESH and L_THRESH besides ADDR and PORT.
+// - the kernel marks nested attributes it sends with NLA_F_NESTED (0x8000); we send without it, as ipvsadm's
+//   libipvs and moby/ipvs do (the kernel parses IPVS attributes with nla_parse_nested_deprecated).
+import { ipv4Bytes, ipv4FromBytes } from '../ipv4.js';
+import type { L4Protocol } from '../types.js';
+
+export const IPVS_FAMILY = 'IPVS';
+export const IPVS_VERSION = 1;
+
+export const Cmd = {
+  NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4,
+  NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8,
+} as const;
+
+const CmdAttr = { SERVICE: 1, DEST: 2 } as const;
+const Svc = { AF: 1, PROTOCOL: 2, ADDR: 3, PORT: 4, SCHED_NAME: 6, FLAGS: 7, TIMEOUT: 8, NETMASK: 9, STATS: 10, STATS64: 12 } as const;
+const Dest = {
+  ADDR: 1, PORT: 2, FWD_METHOD: 3, WEIGHT: 4, U_THRESH: 5, L_THRESH: 6,
+  ACTIVE_CONNS: 7, INACT_CONNS: 8, PERSIST_CONNS: 9, STATS: 10, ADDR_FAMILY: 11, STATS64: 12,
+} as const;
+const Stats = { CONNS: 1, INPKTS: 2, OUTPKTS: 3, INBYTES: 4, OUTBYTES: 5 } as const;
+
+const AF_INET = 2;
+const IPPROTO = { TCP: 6, UDP: 17 } as const;
+/** IP_VS_CONN_F_MASQ: NAT, the only method that works when backends route replies elsewhere (via the LB's SNAT). */
+export const FWD_MASQ = 0;
+/** IP_VS_SVC_F_SCHED2: for sh and mh, hash the source port too (one client's connections spread). */
+export const SVC_F_SCHED_PORT = 0x0010;
+const NLA_TYPE_MASK = 0x3fff;
+
+export interface ServiceKey {
+  protocol: L4Protocol;
+  vip: string;
+  port: number;
+}
+
+export interface ServiceSpec extends ServiceKey {
+  scheduler: string;
+  flags: number;
+}
+
+export interface DestSpec {
+  ip: string;
+  port: number;
+  weight: number;
+}
+
+export interface DestStats {
+  conns: number;
+  inPackets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+export interface ServiceDump extends ServiceSpec {
+  stats: DestStats;
+}
+
+export interface DestDump extends DestSpec {
+  fwdMethod: number;
+  activeConns: number;
+  inactiveConns: number;
+  stats: DestStats;
+}
+
+// ---- encoding -------------------------------------------------------------------------------------------
+
+export function attr(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+const be16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
+const inetAddr = (ip: string) => { const b = Buffer.alloc(16); ipv4Bytes(ip).copy(b); return b; };
+const cString = (s: string) => Buffer.concat([Buffer.from(s, 'ascii'), Buffer.alloc(1)]);
+const nest = (type: number, children: Buffer[]) => attr(type, Buffer.concat(children));
+
+function serviceKeyAttrs(k: ServiceKey): Buffer[] {
+  return [
+    attr(Svc.AF, u16(AF_INET)),
+    attr(Svc.PROTOCOL, u16(IPPROTO[k.protocol])),
+    attr(Svc.ADDR, inetAddr(k.vip)),
+    attr(Svc.PORT, be16(k.port)),
+  ];
+}
+
+/** The service alone (GET_DEST dumps, DEL_SERVICE, and the service part of destination commands). */
+export const encodeServiceKey = (k: ServiceKey): Buffer => nest(CmdAttr.SERVICE, serviceKeyAttrs(k));
+
+/** NEW_SERVICE / SET_SERVICE: the key plus scheduler, flags (mask = all bits we own), no persistence. */
+export function encodeService(s: ServiceSpec): Buffer {
+  const flags = Buffer.concat([u32(s.flags), u32(0xffffffff)]);
+  return nest(CmdAttr.SERVICE, [
+    ...serviceKeyAttrs(s),
+    attr(Svc.SCHED_NAME, cString(s.scheduler)),
+    attr(Svc.FLAGS, flags),
+    attr(Svc.TIMEOUT, u32(0)),
+    attr(Svc.NETMASK, Buffer.from([0xff, 0xff, 0xff, 0xff])),
+  ]);
+}
+
+/** NEW_DEST / SET_DEST (full) or DEL_DEST (key only), always together with encodeServiceKey. */
+export function encodeDest(d: DestSpec, full = true): Buffer {
+  const key = [attr(Dest.ADDR, inetAddr(d.ip)), attr(Dest.PORT, be16(d.port))];
+  if (!full) return nest(CmdAttr.DEST, [...key, attr(Dest.ADDR_FAMILY, u16(AF_INET))]);
+  return nest(CmdAttr.DEST, [
+    ...key,
+    attr(Dest.FWD_METHOD, u32(FWD_MASQ)),
+    attr(Dest.WEIGHT, u32(d.weight)),
+    attr(Dest.U_THRESH, u32(0)),
+    attr(Dest.L_THRESH, u32(0)),
+    attr(Dest.ADDR_FAMILY, u16(AF_INET)),
+  ]);
+}
+
+// ---- decoding -------------------------------------------------------------------------------------------
+
+/** Attributes of one level by type (the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits masked off). */
+export function parseAttrs(buf: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  let off = 0;
+  while (off + 4 <= buf.length) {
+    const len = buf.readUInt16LE(off);
+    if (len < 4 || off + len > buf.length) break;
+    out.set(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, buf.subarray(off + 4, off + len));
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+const need = (m: Map<number, Buffer>, type: number, what: string): Buffer => {
+  const b = m.get(type);
+  if (!b) throw new Error(`IPVS reply without ${what}`);
+  return b;
+};
+const protocolOf = (n: number): L4Protocol | null => (n === IPPROTO.TCP ? 'TCP' : n === IPPROTO.UDP ? 'UDP' : null);
+
+function decodeStats(m: Map<number, Buffer>, stats64: number, stats32: number): DestStats {
+  const s64 = m.get(stats64);
+  if (s64) {
+    const a = parseAttrs(s64);
+    const n = (t: number) => Number(a.get(t)?.readBigUInt64LE(0) ?? 0n);
+    return { conns: n(Stats.CONNS), inPackets: n(Stats.INPKTS), outPackets: n(Stats.OUTPKTS), inBytes: n(Stats.INBYTES), outBytes: n(Stats.OUTBYTES) };
+  }
+  // Kernels before 4.1 send only the 32-bit counters (bytes are 64-bit there too).
+  const a = parseAttrs(m.get(stats32) ?? Buffer.alloc(0));
+  const n32 = (t: number) => a.get(t)?.readUInt32LE(0) ?? 0;
+  const n64 = (t: number) => Number(a.get(t)?.readBigUInt64LE(0) ?? 0n);
+  return { conns: n32(Stats.CONNS), inPackets: n32(Stats.INPKTS), outPackets: n32(Stats.OUTPKTS), inBytes: n64(Stats.INBYTES), outBytes: n64(Stats.OUTBYTES) };
+}
+
+/** One GET_SERVICE dump message; null for services we cannot own (IPv6, fwmark, SCTP). */
+export function decodeService(message: Buffer): ServiceDump | null {
+  const s = parseAttrs(need(parseAttrs(message), CmdAttr.SERVICE, 'a service'));
+  if (need(s, Svc.AF, 'AF').readUInt16LE(0) !== AF_INET || !s.has(Svc.ADDR)) return null;
+  const protocol = protocolOf(need(s, Svc.PROTOCOL, 'PROTOCOL').readUInt16LE(0));
+  if (!protocol) return null;
+  const sched = need(s, Svc.SCHED_NAME, 'SCHED_NAME');
+  return {
+    protocol,
+    vip: ipv4FromBytes(need(s, Svc.ADDR, 'ADDR')),
+    port: need(s, Svc.PORT, 'PORT').readUInt16BE(0),
+    scheduler: sched.subarray(0, sched.indexOf(0) >= 0 ? sched.indexOf(0) : sched.length).toString('ascii'),
+    flags: need(s, Svc.FLAGS, 'FLAGS').readUInt32LE(0),
+    stats: decodeStats(s, Svc.STATS64, Svc.STATS),
+  };
+}
+
+/** One GET_DEST dump message. */
+export function decodeDest(message: Buffer): DestDump {
+  const d = parseAttrs(need(parseAttrs(message), CmdAttr.DEST, 'a destination'));
+  const u = (t: number, what: string) => need(d, t, what).readUInt32LE(0);
+  return {
+    ip: ipv4FromBytes(need(d, Dest.ADDR, 'ADDR')),
+    port: need(d, Dest.PORT, 'PORT').readUInt16BE(0),
+    weight: u(Dest.WEIGHT, 'WEIGHT'),
+    fwdMethod: u(Dest.FWD_METHOD, 'FWD_METHOD') & 0x7,
+    activeConns: u(Dest.ACTIVE_CONNS, 'ACTIVE_CONNS'),
+    inactiveConns: u(Dest.INACT_CONNS, 'INACT_CONNS'),
+    stats: decodeStats(d, Dest.STATS64, Dest.STATS),
+  };
+}

@@ -1,0 +1,137 @@
+// The diff sync against a fake IPVS kernel that speaks the wire format: add, change weight, drain then delete,
+// adopt on restart; plus the scheduler mapping and a kernel without IPVS.
+import { beforeEach, describe, expect, test } from '@jest/globals';
+import { IpvsDataPlane } from '../../../../src/dataplane/ipvs/ipvs-dataplane.js';
+import { ipvsScheduler } from '../../../../src/dataplane/ipvs/sync.js';
+import { IPVS_MODULES, KernelFeatureMissing } from '../../../../src/dataplane/ipvs/transport.js';
+import type { DesiredState } from '../../../../src/dataplane/types.js';
+import { FakeIpvsKernel } from './fake-kernel.js';
+
+const VIP = '10.240.200.10';
+const desired = (backends: Array<[string, number]>, scheduler = 'maglev'): DesiredState => ({
+  vip: VIP,
+  ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }, { name: 'echo', port: 53, targetPort: 5353, protocol: 'UDP' }],
+  backends: backends.map(([ip, weight]) => ({ ip, weight })),
+  scheduler: scheduler as DesiredState['scheduler'], attach: 'auto', interface: 'eth0', snatIp: '10.240.0.3',
+});
+
+describe('IpvsDataPlane sync against a fake kernel', () => {
+  let kernel: FakeIpvsKernel;
+  let nftScripts: string[];
+  const plane = () => new IpvsDataPlane({
+    log: () => undefined,
+    openTransport: async () => kernel,
+    nft: { run: async (s) => { nftScripts.push(s); }, listTable: async () => null },
+    addLocalAddress: async () => undefined,
+  });
+  const mutations = async (p: IpvsDataPlane, d: DesiredState) => {
+    const from = kernel.log.length;
+    const result = await p.apply(d);
+    return { changed: result.changed, log: kernel.log.slice(from) };
+  };
+
+  beforeEach(() => {
+    kernel = new FakeIpvsKernel();
+    nftScripts = [];
+  });
+
+  test('adds both services (mh with the port hashed) and every destination, then a second apply changes nothing', async () => {
+    const p = plane();
+    expect(await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 2]]))).toEqual({
+      changed: true,
+      log: [
+        `NEW_SERVICE TCP ${VIP}:80 mh flags=16`, `NEW_DEST TCP ${VIP}:80 10.240.1.1:8080 w1`, `NEW_DEST TCP ${VIP}:80 10.240.1.2:8080 w2`,
+        `NEW_SERVICE UDP ${VIP}:53 mh flags=16`, `NEW_DEST UDP ${VIP}:53 10.240.1.1:5353 w1`, `NEW_DEST UDP ${VIP}:53 10.240.1.2:5353 w2`,
+      ],
+    });
+    expect(await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 2]]))).toEqual({ changed: false, log: [] });
+    expect(nftScripts).toHaveLength(1);
+    expect(nftScripts[0]).toContain('elements = { 10.240.1.1 . tcp . 8080, 10.240.1.1 . udp . 5353, 10.240.1.2 . tcp . 8080, 10.240.1.2 . udp . 5353 }');
+  });
+
+  test('a weight change is one SET_DEST per service', async () => {
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1], ['10.240.1.2', 2]]));
+    expect((await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 5]]))).log).toEqual([
+      `SET_DEST TCP ${VIP}:80 10.240.1.2:8080 w5`, `SET_DEST UDP ${VIP}:53 10.240.1.2:5353 w5`,
+    ]);
+  });
+
+  test('a removed TCP backend drains at weight 0 until IPVS counts no connection; UDP goes at once', async () => {
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1], ['10.240.1.2', 2]]));
+    kernel.setConns(`TCP ${VIP}:80`, '10.240.1.2:8080', 16, 2);
+    expect((await mutations(p, desired([['10.240.1.1', 1]]))).log).toEqual([
+      `SET_DEST TCP ${VIP}:80 10.240.1.2:8080 w0`, `DEL_DEST UDP ${VIP}:53 10.240.1.2:5353`,
+    ]);
+    // still draining: nothing to do, and the masquerade keeps covering its connections
+    expect((await mutations(p, desired([['10.240.1.1', 1]]))).log).toEqual([]);
+    expect(nftScripts.at(-1)).toContain('10.240.1.2 . tcp . 8080');
+    const obs = await p.observe();
+    expect(obs.backends.map((b) => [b.ip, b.state])).toEqual([['10.240.1.1', 'active'], ['10.240.1.2', 'draining']]);
+
+    kernel.setConns(`TCP ${VIP}:80`, '10.240.1.2:8080', 0, 0);
+    expect((await mutations(p, desired([['10.240.1.1', 1]]))).log).toEqual([`DEL_DEST TCP ${VIP}:80 10.240.1.2:8080`]);
+    expect(nftScripts.at(-1)).not.toContain('10.240.1.2');
+  });
+
+  test('a restarted agent adopts what IPVS holds: no flush, no re-add, draining continues', async () => {
+    await plane().apply(desired([['10.240.1.1', 1], ['10.240.1.2', 2]]));
+    kernel.setConns(`TCP ${VIP}:80`, '10.240.1.2:8080', 4);
+    await plane().apply(desired([['10.240.1.1', 1]]));
+    const restarted = plane();
+    const { log } = await mutations(restarted, desired([['10.240.1.1', 1]]));
+    expect(log).toEqual([]);
+    expect(kernel.weights()).toEqual({
+      [`TCP ${VIP}:80 -> 10.240.1.1:8080`]: 1, [`TCP ${VIP}:80 -> 10.240.1.2:8080`]: 0, [`UDP ${VIP}:53 -> 10.240.1.1:5353`]: 1,
+    });
+  });
+
+  test('a scheduler change is a SET_SERVICE, and services of an old port drain before they go', async () => {
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1], ['10.240.1.2', 1]]));
+    kernel.setConns(`UDP ${VIP}:53`, '10.240.1.1:5353', 1);
+    const d = { ...desired([['10.240.1.1', 1], ['10.240.1.2', 1]], 'roundRobin'), ports: [desired([]).ports[0]!] };
+    expect((await mutations(p, d)).log).toEqual([
+      `SET_SERVICE TCP ${VIP}:80 rr flags=0`,
+      `DEL_DEST UDP ${VIP}:53 10.240.1.1:5353`, `DEL_DEST UDP ${VIP}:53 10.240.1.2:5353`, `DEL_SERVICE UDP ${VIP}:53`,
+    ]);
+  });
+
+  test('detach removes our services and the masquerade table; a plain close leaves IPVS as it is', async () => {
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1]]));
+    await p.close();
+    expect(kernel.services.size).toBe(2);
+    const q = plane();
+    await q.apply(desired([['10.240.1.1', 1]]));
+    await q.close({ detach: true });
+    expect(kernel.services.size).toBe(0);
+    expect(nftScripts.at(-1)).toBe('add table ip portable_lb_ipvs\ndelete table ip portable_lb_ipvs\n');
+  });
+
+  test('a kernel without IPVS: apply rejects with KernelFeatureMissing naming the modules, and retries next time', async () => {
+    let opens = 0;
+    const p = new IpvsDataPlane({
+      log: () => undefined,
+      openTransport: async () => { opens++; throw new KernelFeatureMissing('IPVS', IPVS_MODULES, 'generic netlink family IPVS not found'); },
+    });
+    await expect(p.apply(desired([['10.240.1.1', 1]]))).rejects.toThrow('the node must load the modules ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc nf_conntrack');
+    await expect(p.apply(desired([['10.240.1.1', 1]]))).rejects.toBeInstanceOf(KernelFeatureMissing);
+    expect(opens).toBe(2);
+    expect((await p.observe()).attach).toBeNull();
+  });
+});
+
+describe('ipvsScheduler', () => {
+  test.each([
+    ['maglev', [1, 2], 'mh', 0x10],
+    ['roundRobin', [1, 1], 'rr', 0],
+    ['roundRobin', [1, 2], 'wrr', 0],
+    ['sourceHash', [1, 2], 'sh', 0],
+    ['leastConnection', [3, 3], 'lc', 0],
+    ['leastConnection', [1, 3], 'wlc', 0],
+  ])('%s with weights %j is %s (flags %d)', (scheduler, weights, name, flags) => {
+    expect(ipvsScheduler(scheduler, weights)).toEqual({ name, flags });
+  });
+});
