@@ -19,6 +19,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for ns in $(ip netns list | awk '{print $1}' | grep "^$p" || true); do ip netns del "$ns"; done
+  umount "$work/bpffs" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -72,7 +73,9 @@ spec:
   dataPlane: xdp
 YAML
 say "starting the agent in the LB pod: plb-agent run --file plb.yaml"
-ip netns exec "${p}lb" node dist/src/agent/main.js run --file "$work/plb.yaml" > "$work/agent.log" 2>&1 &
+# ip netns exec hides the host's /sys/fs/bpf; pin the maps on a bpffs of the demo's own (a pod mounts the node's).
+mkdir -p "$work/bpffs" && mount -t bpf bpf "$work/bpffs"
+ip netns exec "${p}lb" node dist/src/agent/main.js run --file "$work/plb.yaml" --pin-dir "$work/bpffs/demo" > "$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   grep -q ready "$work/b1.log" 2>/dev/null && grep -q ready "$work/b3.log" 2>/dev/null &&
