@@ -41,13 +41,21 @@ export class IpvsDataPlane implements DataPlane {
   private transport: GenlTransport | null = null;
   private lastMasq = '';
   private last: DesiredState | null = null;
+  /** Why IPVS could not be opened (e.g. KernelFeatureMissing), reported by observe() until it can. */
+  private unavailable: string | null = null;
 
   constructor(private readonly opts: IpvsOptions) {}
 
   /** Opened on first use and retried on every apply: a node that loads the modules later recovers. */
   private async ipvs(): Promise<IpvsClient> {
     if (!this.client) {
-      this.transport = await (this.opts.openTransport ?? openIpvsTransport)();
+      try {
+        this.transport = await (this.opts.openTransport ?? openIpvsTransport)();
+      } catch (err) {
+        this.unavailable = (err as Error).message;
+        throw err;
+      }
+      this.unavailable = null;
       this.client = new IpvsClient(this.transport);
     }
     return this.client;
@@ -74,7 +82,7 @@ export class IpvsDataPlane implements DataPlane {
   }
 
   async observe(): Promise<DataPlaneObservation> {
-    const base = { dataPlane: this.name, warnings: [], global: {} };
+    const base = { dataPlane: this.name, warnings: this.unavailable ? [this.unavailable] : [], global: {} };
     if (!this.client || !this.last) return { ...base, attach: null, interface: null, services: [], backends: [] };
     const current = await this.client.dump();
     return { ...base, attach: 'netfilter', interface: this.last.interface, ...observeIpvs(current, this.last) };
