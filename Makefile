@@ -1,5 +1,5 @@
 # The two commands of the README: `make lab` (the main job on one machine) and `make test` (every test tier).
-.PHONY: lab test unit deps build generate control-plane dataplane-demo
+.PHONY: lab test unit deps build generate control-plane dataplane-demo bench
 
 lab: ## the whole product on one machine: control plane, operator, agents in pod namespaces, traffic (root)
 	bash hack/lab.sh $(ARGS)
@@ -25,3 +25,6 @@ control-plane:
 
 dataplane-demo: ## the standalone agent balancing traffic in network namespaces (root)
 	bash hack/dataplane-demo.sh
+
+bench: ## data-plane ratios to a routed baseline and control-plane numbers -> docs/benchmarks, README (root; QUICK=1: CI smoke run into .tmp/bench)
+	bash hack/bench.sh $(if $(QUICK),--quick)

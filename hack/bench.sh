@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make bench`: the study's comparison on this machine (data-plane ratios to a routed baseline, side by side in
+# fresh namespaces) and the control-plane numbers, then results.json -> results.md, ratios.svg, README section.
+#   bash hack/bench.sh            full: 5 pairs x 5 s per cell -> docs/benchmarks/, README.md   (~20 min)
+#   bash hack/bench.sh --quick    CI: 1 pair x 2 s per cell, 100 PLBs -> .tmp/bench/ only       (~3 min)
+# BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS override the data-plane loop. Exit status 1 when a configuration
+# that this machine should run produced no number; there are no thresholds on the numbers themselves.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mode=full
+[[ ${1:-} == --quick || -n ${QUICK:-} ]] && mode=quick
+if [[ $mode == quick ]]; then reps=1 secs=2 out=.tmp/bench; else reps=5 secs=5 out=docs/benchmarks; fi
+reps=${BENCH_REPS:-$reps} secs=${BENCH_SECONDS:-$secs}
+configs=${BENCH_CONFIGS:-"xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"}
+tests="keepalive close bulk"
+start=$(date +%s)
+step() { printf '== [%ss] bench: %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
+
+if [[ $(id -u) -ne 0 ]]; then
+  # Network namespaces, bpffs and BPF programs need root: a laptop skips, CI (which runs as root) must not.
+  echo "bench: skipped: needs root (network namespaces, bpffs, BPF programs)" >&2
+  [[ ${CI:-} == true ]] && exit 1
+  exit 0
+fi
+for cmd in nginx wrk iptables ip ethtool; do
+  command -v "$cmd" >/dev/null || { echo "bench: $cmd missing: run bash hack/install-dataplane-deps.sh" >&2; exit 1; }
+done
+# nginx-light loads the stream (L4 proxy) module dynamically; the study's L4 comparator needs it.
+if [[ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ]] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnginx-mod-stream >/dev/null
+fi
+[[ -f build/dataplane/plb_tc.bpf.o && -f build/dataplane/plb_bpf.node ]] || bash hack/build-dataplane.sh
+
+# A private build: dist/ is shared with whoever else builds in this checkout at the same time.
+build=".tmp/bench-build-$$"
+tmp=".tmp/bench-run-$$"
+trap 'rm -rf "$build" "$tmp"' EXIT
+mkdir -p "$tmp" "$out"
+step "compiling the agent, the operator and the bench into $build"
+node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-main.ts test/bench/control-plane/main.ts \
+  test/bench/control-plane/xdp-apply.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
+  --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
+
+step "data plane ($mode: $reps pair(s) x ${secs} s per configuration and test)"
+bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js" --out "$tmp/samples.jsonl" \
+  --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests"
+
+step "control plane"
+quick=(); [[ $mode == quick ]] && quick=(--quick)
+node "$build/test/bench/control-plane/main.js" --out "$tmp/control-plane.json" \
+  --operator "$build/src/operator/main.js" "${quick[@]}"
+
+step "report"
+status=0
+node "$build/test/bench/report-main.js" build --samples "$tmp/samples.jsonl" --control-plane "$tmp/control-plane.json" \
+  --mode "$mode" --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests" --out "$out/results.json" || status=$?
+cp "$tmp/samples.jsonl" "$out/samples.jsonl"
+readme=(); [[ $mode == full ]] && readme=(--readme README.md)
+node "$build/test/bench/report-main.js" render --results "$out/results.json" --out-dir "$out" "${readme[@]}"
+step "wrote $out/{results.json,results.md,ratios.svg,samples.jsonl}$([[ $mode == full ]] && echo ' and the README section')"
+[[ $status -eq 0 ]] || { step "FAILED: a configuration that should run here produced no number (see above)"; exit 1; }

@@ -1,0 +1,55 @@
+// Control-plane numbers -> one JSON file (ControlPlaneResults). Wiring only.
+//   node main.js --out cp.json --operator <dist operator main.js> [--quick]
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ControlPlaneResults, Skip, Timing } from '../report/types.js';
+import { repoRoot } from '../../integration/harness/index.js';
+import { maglevBuildTimes } from './maglev.js';
+import { operatorThroughput } from './operator.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function flag(argv: readonly string[], k: string): string | undefined {
+  const i = argv.indexOf(k);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+async function main(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const out = flag(argv, '--out');
+  const operatorMain = flag(argv, '--operator');
+  if (!out || !operatorMain) throw new Error('--out and --operator are required');
+  const skipped: Skip[] = [];
+
+  const maglev = maglevBuildTimes([10, 100, 1000, 10000], quick ? 3 : 11);
+  log(`maglev build: ${maglev.map((t) => `${t.backends}: ${t.median_ms} ms`).join(', ')}`);
+
+  let xdp: Timing[] = [];
+  if (process.getuid?.() !== 0) {
+    skipped.push({ test: 'xdp-apply', reason: 'needs root (network namespace, bpffs, BPF programs)' });
+  } else {
+    const script = join(repoRoot, 'test/bench/control-plane/xdp-apply.sh');
+    const sizes = quick ? '10 1000' : '10 1000 10000';
+    const res = JSON.parse(execFileSync('bash', [script, join(here, 'xdp-apply.js'), sizes, quick ? '3' : '9'], { encoding: 'utf8' })) as {
+      timings: Timing[]; skipped: Skip[];
+    };
+    xdp = res.timings;
+    skipped.push(...res.skipped);
+    log(`xdp apply: ${xdp.map((t) => `${t.backends}: ${t.median_ms} ms`).join(', ')}${res.skipped.length ? `; ${res.skipped.map((s) => s.reason).join('; ')}` : ''}`);
+  }
+
+  const plbs = quick ? 100 : 1000;
+  const operator = await operatorThroughput(operatorMain, plbs, quick ? 120_000 : 600_000);
+  log(`operator: ${plbs} PLBs in ${operator.seconds} s (${operator.reconciles_per_second}/s), RSS ${operator.rss_mib} MiB, peak ${operator.peak_rss_mib} MiB`);
+
+  const results: ControlPlaneResults = { maglev_build: maglev, xdp_apply: xdp, operator, skipped };
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  process.stderr.write(`control-plane bench: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

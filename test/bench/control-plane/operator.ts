@@ -1,0 +1,70 @@
+// Operator reconcile throughput and memory against a real kube-apiserver + etcd (the integration harness).
+// N PLBs are created while no operator runs; then the built operator starts and works the backlog. Throughput
+// = N / (time from its start until every PLB's status.observedGeneration is its generation). RSS is read from
+// /proc after convergence, peak from VmHWM.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { createTestNamespace, installCrds, startControlPlane } from '../../integration/harness/index.js';
+import { freePort } from '../../integration/harness/ports.js';
+import { PLB, plbClient } from '../../integration/support/plb-api.js';
+import type { PortableLoadBalancer } from '../../../src/api/generated.js';
+import type { OperatorNumbers } from '../report/types.js';
+
+const CREATE_CONCURRENCY = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+export async function operatorThroughput(operatorMain: string, plbs: number, timeoutMs: number): Promise<OperatorNumbers> {
+  const cp = await startControlPlane();
+  try {
+    await installCrds(cp.kubeConfig);
+    const client = plbClient(cp.kubeConfig);
+    const ns = await createTestNamespace(cp.kubeConfig, 'bench');
+    const names = Array.from({ length: plbs }, (_, i) => `lb-${i}`);
+    for (let i = 0; i < names.length; i += CREATE_CONCURRENCY) {
+      await Promise.all(names.slice(i, i + CREATE_CONCURRENCY).map((name, j) => client.create(ns, name, {
+        vip: `192.0.2.${((i + j) % 250) + 1}`,
+        ports: [{ port: 80 }],
+        backends: { addresses: [{ ip: '10.0.5.7' }, { ip: '10.0.5.8' }] },
+        replicas: 1,
+      })));
+    }
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`],
+      { env: { ...process.env, POD_NAME: 'bench-operator', LOG_LEVEL: 'warn', NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: string[] = [];
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    try {
+      const api = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+      for (;;) {
+        const list = (await api.listNamespacedCustomObject({ ...PLB, namespace: ns })) as { items: PortableLoadBalancer[] };
+        const done = list.items.filter((p) => p.status?.observedGeneration === p.metadata?.generation).length;
+        if (done === plbs) break;
+        if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}: ${stderr.join('').slice(-500)}`);
+        if (performance.now() - started > timeoutMs) throw new Error(`only ${done}/${plbs} PLBs observed after ${timeoutMs} ms`);
+        await sleep(200);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const mem = memory(child.pid!);
+      return {
+        plbs,
+        seconds: Number(seconds.toFixed(2)),
+        reconciles_per_second: Number((plbs / seconds).toFixed(1)),
+        rss_mib: Number(mem.rss.toFixed(1)),
+        peak_rss_mib: Number(mem.peak.toFixed(1)),
+      };
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  } finally {
+    await cp.stop();
+  }
+}

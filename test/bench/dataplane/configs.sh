@@ -1,0 +1,119 @@
+# shellcheck shell=bash disable=SC2034  # sourced: sets variables its caller reads
+# Sourced by run.sh. config_up NAME turns the LB pod of a fresh topology into one load balancer configuration,
+# after the baseline has been measured. Returns 0 when the VIP answers, 2 with SKIP_REASON set when this
+# machine cannot run the configuration, 1 (message on stderr) when it should have worked and did not.
+# Expects topology.sh, and AGENT (path of the built plb-agent main.js).
+
+CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"
+SKIP_REASON=""
+
+# Our agent, standalone, with the PortableLoadBalancer file this configuration needs.
+agent_up() {  # dataPlane attach
+  mkdir -p "$WORK/bpffs"; mount -t bpf bpf "$WORK/bpffs"
+  cat >"$WORK/plb.yaml" <<YAML
+apiVersion: portablelb.io/v1alpha1
+kind: PortableLoadBalancer
+metadata: {name: bench}
+spec:
+  vip: $VIP
+  dataPlane: $1
+  xdp: {attach: $2}
+  ports: [{port: 80, targetPort: 8080}]
+  backends: {addresses: [{ip: ${IP[b1]}}, {ip: ${IP[b2]}}]}
+YAML
+  : >"$WORK/agent.log"
+  ip netns exec "${P}lb" node "$AGENT" run --file "$WORK/plb.yaml" --interface eth0 --pin-dir "$WORK/bpffs/lb" \
+    --listen 127.0.0.1:9470 2>>"$WORK/agent.log" & PIDS+=($!)
+  local pid=$! _i
+  for _i in $(seq 150); do
+    grep -q "listening on" "$WORK/agent.log" && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      # The agent names what it cannot do (e.g. "nftables is not available in the standalone agent yet").
+      if grep -q "not available" "$WORK/agent.log"; then
+        SKIP_REASON="the agent refuses dataPlane: $1: $(grep -o '[^:]*not available[^;]*' "$WORK/agent.log" | head -1 | sed 's/^ *//')"
+        return 2
+      fi
+      echo "bench: the agent exited: $(tail -3 "$WORK/agent.log")" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "bench: the agent did not start within 15 s: $(tail -3 "$WORK/agent.log")" >&2
+  return 1
+}
+
+# kube-proxy's iptables mode: random DNAT per endpoint (statistic), mark, port-preserving MASQUERADE
+# (--random-fully collapses the close test to 0.20x through backend TIME_WAIT: notes §5.3 pitfall 1).
+iptables_up() {
+  local i=0 b
+  nsx lb sysctl -qw net.ipv4.ip_forward=1
+  nsx lb iptables -t nat -N PLB-SVC
+  nsx lb iptables -t nat -A PREROUTING -d "$VIP/32" -p tcp --dport 80 -j PLB-SVC
+  for b in b1 b2; do
+    i=$((i + 1)); nsx lb iptables -t nat -N "PLB-SEP$i"
+    nsx lb iptables -t nat -A "PLB-SEP$i" -j MARK --set-xmark 0x4000/0x4000
+    nsx lb iptables -t nat -A "PLB-SEP$i" -p tcp -j DNAT --to-destination "${IP[$b]}:8080"
+  done
+  nsx lb iptables -t nat -A PLB-SVC -m statistic --mode random --probability 0.5 -j PLB-SEP1
+  nsx lb iptables -t nat -A PLB-SVC -j PLB-SEP2
+  nsx lb iptables -t nat -A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE
+}
+
+# nginx in the LB pod, listening on the VIP: the study's user-space comparator, as L4 (stream) or L7 (http
+# with an upstream keep-alive pool, which is what makes it competitive on Connection: close).
+nginx_up() {  # l4|l7
+  local d="$WORK/lbnginx" body
+  mkdir -p "$d"; chmod 755 "$d"
+  nsx lb ip addr add "$VIP/32" dev lo
+  if [[ $1 == l4 ]]; then
+    body="stream { upstream be { server ${IP[b1]}:8080; server ${IP[b2]}:8080; }
+  server { listen $VIP:80 backlog=4096; proxy_pass be; } }"
+  else
+    body="http { access_log off;
+  client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+  upstream be { server ${IP[b1]}:8080; server ${IP[b2]}:8080; keepalive 64; }
+  server { listen $VIP:80 backlog=4096; location / { proxy_pass http://be; proxy_http_version 1.1;
+    proxy_set_header Connection \"\"; proxy_buffering off; } } }"
+  fi
+  cat >"$d/nginx.conf" <<CONF
+$( [[ $1 == l4 ]] && echo "load_module $NGINX_STREAM_MODULE;" )
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 8192; }
+$body
+CONF
+  nsx lb sysctl -qw net.core.somaxconn=4096
+  ip netns exec "${P}lb" nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' 2>>"$d/error.log" & PIDS+=($!)
+}
+
+NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
+
+config_up() {
+  SKIP_REASON=""
+  case "$1" in
+    xdp-tc) agent_up xdp tc || return ;;
+    xdp-native)
+      # Native XDP on the LB pod's veth works only with the node's cooperation (docs/dataplane-xdp.md "Attach
+      # modes"): GRO on the host-side peer so redirected frames are taken, tx checksum offload off on the
+      # same-node senders (XDP cannot finish partial checksums). Both are part of this configuration's cost.
+      nsx node ethtool -K h-lb gro on >/dev/null
+      local pod; for pod in cli b1 b2; do nsx "$pod" ethtool -K eth0 tx off >/dev/null; done
+      agent_up xdp native || return ;;
+    nftables) agent_up nftables auto || return ;;
+    ipvs)
+      if ! modprobe -n ip_vs 2>/dev/null && [[ ! -d /proc/sys/net/ipv4/vs ]] && ! grep -qw ip_vs /proc/modules; then
+        SKIP_REASON="this kernel ($(uname -r)) has no IPVS (no ip_vs module, no /proc/sys/net/ipv4/vs)"
+        return 2
+      fi
+      SKIP_REASON="the kernel has IPVS but the agent has no ipvs data plane yet (src/dataplane/ipvs/ is empty)"
+      return 2 ;;
+    iptables-dnat) iptables_up ;;
+    nginx-l4)
+      if [[ ! -f $NGINX_STREAM_MODULE ]]; then SKIP_REASON="no nginx stream module (apt-get install libnginx-mod-stream)"; return 2; fi
+      nginx_up l4 ;;
+    nginx-l7) nginx_up l7 ;;
+    *) echo "bench: unknown configuration $1 (known: $CONFIGS_ALL)" >&2; return 1 ;;
+  esac
+  wait_tcp "$VIP" 80
+}

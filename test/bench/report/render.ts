@@ -1,0 +1,167 @@
+// results.json -> Markdown: docs/benchmarks/results.md and the README's performance section. Pure.
+import { CONFIG_ORDER, TEST_ORDER, relative } from './aggregate.js';
+import type { ControlPlaneResults, Result, ResultsFile } from './types.js';
+
+export const README_BEGIN = '<!-- bench:begin -->';
+export const README_END = '<!-- bench:end -->';
+
+const TEST_TITLE: Record<string, string> = {
+  keepalive: 'keep-alive req/s',
+  close: '`Connection: close` req/s',
+  bulk: '1 MiB transfer',
+  'udp-pps': 'UDP packets/s',
+  latency: 'latency',
+};
+const COMPARATORS = ['iptables-dnat', 'nginx-l4', 'nginx-l7'];
+
+const fmt = (v: number, digits = 2): string => v.toFixed(digits);
+const abs = (v: number): string => (v >= 10_000 ? `${(v / 1000).toFixed(0)}k` : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+function presentTests(results: readonly Result[]): string[] {
+  const tests = [...new Set(results.map((r) => r.test))];
+  return tests.sort((a, b) => TEST_ORDER.indexOf(a) - TEST_ORDER.indexOf(b));
+}
+function presentConfigs(results: readonly Result[]): string[] {
+  const configs = [...new Set(results.map((r) => r.config))];
+  return configs.sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
+}
+
+/** Configurations x tests: "median (min–max)" of the ratio to the routed baseline. */
+export function ratioTable(results: readonly Result[]): string {
+  const tests = presentTests(results);
+  const rows = presentConfigs(results).map((config) => {
+    const cells = tests.map((test) => {
+      const r = results.find((x) => x.config === config && x.test === test);
+      return r ? `**${fmt(r.median_ratio_to_baseline)}** (${fmt(r.min)}–${fmt(r.max)}, n=${r.runs})` : '–';
+    });
+    return `| ${config} | ${cells.join(' | ')} |`;
+  });
+  return [`| configuration | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
+}
+
+/** Absolute medians, so that a reader can see what the ratios were taken of (baseline -> configuration). */
+export function absoluteTable(results: readonly Result[]): string {
+  const tests = presentTests(results);
+  const rows = presentConfigs(results).map((config) => {
+    const cells = tests.map((test) => {
+      const r = results.find((x) => x.config === config && x.test === test);
+      if (!r) return '–';
+      return `${abs(r.baseline_abs)} → ${abs(r.value_abs)} ${r.unit}${r.errors ? ` (${r.errors} errors)` : ''}`;
+    });
+    return `| ${config} | ${cells.join(' | ')} |`;
+  });
+  return [`| configuration | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
+}
+
+/** Each of our xdp configurations against each comparator: ratio of their median ratios (>1 = ours ahead). */
+export function comparisonTable(results: readonly Result[]): string {
+  const tests = presentTests(results);
+  const ours = presentConfigs(results).filter((c) => c.startsWith('xdp') || c === 'nftables');
+  const others = COMPARATORS.filter((c) => results.some((r) => r.config === c));
+  const rows: string[] = [];
+  for (const a of ours) {
+    for (const b of others) {
+      const cells = tests.map((t) => {
+        const v = relative(results, t, a, b);
+        return v === null ? '–' : fmt(v);
+      });
+      rows.push(`| ${a} vs ${b} | ${cells.join(' | ')} |`);
+    }
+  }
+  return [`| comparison | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
+}
+
+export function controlPlaneTables(cp: ControlPlaneResults): string {
+  const out: string[] = [];
+  const timingRows = (rows: ControlPlaneResults['maglev_build']) =>
+    rows.map((t) => `| ${t.backends} | ${fmt(t.median_ms, 3)} | ${fmt(t.min_ms, 3)}–${fmt(t.max_ms, 3)} | ${t.runs} |`);
+  if (cp.maglev_build.length) {
+    out.push('Maglev table build (M = 16381, in-process):', '', '| backends | median ms | range ms | runs |', '|---|---|---|---|',
+      ...timingRows(cp.maglev_build), '');
+  }
+  if (cp.xdp_apply.length) {
+    out.push('xdp data plane, desired-state change to programmed (`apply`: diff, maps, ring flip; veth in a fresh netns):', '',
+      '| backends | median ms | range ms | runs |', '|---|---|---|---|', ...timingRows(cp.xdp_apply), '');
+  }
+  if (cp.operator) {
+    const o = cp.operator;
+    out.push(`Operator against a real kube-apiserver + etcd: ${o.plbs} PLBs created before the operator starts, all ` +
+      `observed in **${fmt(o.seconds, 1)} s** (**${fmt(o.reconciles_per_second, 0)} reconciles/s**); RSS ` +
+      `${fmt(o.rss_mib, 0)} MiB afterwards, peak ${fmt(o.peak_rss_mib, 0)} MiB.`, '');
+  }
+  for (const s of cp.skipped) out.push(`- not measured: ${s.test ?? s.config ?? ''}: ${s.reason}`);
+  return out.join('\n').trimEnd();
+}
+
+function skippedList(file: ResultsFile): string {
+  const lines = file.skipped.map((s) => `- ${[s.config, s.test].filter(Boolean).join(' / ')}: ${s.reason}`);
+  const failed = file.failures.map((f) => `- FAILED ${f.config} / ${f.test} #${f.rep}: ${f.error}`);
+  return [...lines, ...failed].join('\n');
+}
+
+const methodLine = (file: ResultsFile): string =>
+  `${file.method.mode} mode: ${file.method.reps} fresh-topology pair(s) per cell, ${file.method.seconds} s per wrk run ` +
+  '(two wrk -t1 at once on each side, 25 connections each for req/s, 2 each for the 1 MiB transfer)';
+
+export function resultsMarkdown(file: ResultsFile): string {
+  return `# Benchmarks
+
+Generated by \`make bench\` (test/bench/, hack/bench.sh) on **${file.machine}**, ${file.date}. Do not edit: rerun.
+
+Method (notes/dataplane-findings.md §5): every cell is a set of *pairs*; each pair builds a fresh pod network in
+network namespaces (node router, client, LB pod, two nginx backends), measures the **routed no-NAT baseline**
+(client -> both backends directly, two wrk at once, summed), then switches the configuration on in the same
+topology and measures it through the VIP with the same two wrk processes. The number is configuration / baseline (1.00 = as fast as plain
+routing; the baseline fans out to both backends like the LB does). Client, LB and backends share the machine's
+CPUs, so a ratio is "end-to-end request capacity left" rather than the LB's own cost. ${methodLine(file)}.
+
+## Ratio to the routed baseline (median, min–max)
+
+${ratioTable(file.results)}
+
+![ratios](ratios.svg)
+
+## Ours against the study's comparators (ratio of median ratios; > 1 means ours is ahead)
+
+${comparisonTable(file.results)}
+
+## Absolute medians (baseline → configuration)
+
+${absoluteTable(file.results)}
+
+## Not measured here
+
+${skippedList(file) || '- nothing'}
+
+## Control plane
+
+${controlPlaneTables(file.control_plane)}
+`;
+}
+
+/** The README's performance section: the headline table and where the rest is. */
+export function readmeSection(file: ResultsFile): string {
+  return `${README_BEGIN}
+<!-- generated by \`make bench\` from docs/benchmarks/results.json; do not edit by hand -->
+Measured on **${file.machine}**, ${file.date} (${methodLine(file)}). Ratios to a routed no-NAT baseline taken side
+by side in the same fresh namespaces, median (min–max) over the pairs; the machine is shared, so single runs vary.
+
+${ratioTable(file.results)}
+
+${skippedList(file)}
+
+Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
+[docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for
+the CI smoke run, which writes to .tmp/bench/ only).
+${README_END}`;
+}
+
+/** Replaces the text between the markers (inclusive) with `section`; fails loudly if they are not there once. */
+export function replaceSection(readme: string, section: string): string {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin < 0 || end < begin || readme.indexOf(README_BEGIN, begin + 1) >= 0) {
+    throw new Error(`README must contain ${README_BEGIN} ... ${README_END} exactly once`);
+  }
+  return readme.slice(0, begin) + section + readme.slice(end + README_END.length);
+}

@@ -1,0 +1,83 @@
+// The shapes of docs/benchmarks/results.json and of what the measuring scripts hand over to the report.
+
+/** One measurement pair from test/bench/dataplane/run.sh: baseline and configuration in one fresh topology. */
+export interface Sample {
+  config: string;
+  test: string;
+  rep: number;
+  baseline: number;
+  value: number;
+  unit: string;
+  errors: number;
+  connectionsPerSecond?: number;
+  seconds?: number;
+}
+
+/** A pair that should have produced a number and did not. */
+export interface Failure {
+  config: string;
+  test: string;
+  rep: number;
+  error: string;
+}
+
+/** A configuration (or test) this machine cannot run, with the reason. */
+export interface Skip {
+  config?: string;
+  test?: string;
+  reason: string;
+}
+
+export interface Result {
+  test: string;
+  config: string;
+  /** Median over the pairs of value / baseline (each pair shares one topology and one moment of machine load). */
+  median_ratio_to_baseline: number;
+  min: number;
+  max: number;
+  runs: number;
+  /** Median of the baselines' absolute rate, in `unit`. */
+  baseline_abs: number;
+  /** Median of the configuration's absolute rate, in `unit`. */
+  value_abs: number;
+  unit: string;
+  /** Socket errors and non-2xx responses over all runs of the configuration. */
+  errors: number;
+}
+
+export interface Timing {
+  /** Problem size: number of backends. */
+  backends: number;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  runs: number;
+}
+
+export interface OperatorNumbers {
+  plbs: number;
+  /** From the operator's start until every PLB had status.observedGeneration == its generation. */
+  seconds: number;
+  reconciles_per_second: number;
+  rss_mib: number;
+  peak_rss_mib: number;
+}
+
+export interface ControlPlaneResults {
+  maglev_build: Timing[];
+  /** Desired-state change -> programmed, xdp data plane (DataPlane.apply with N backends). */
+  xdp_apply: Timing[];
+  operator: OperatorNumbers | null;
+  skipped: Skip[];
+}
+
+export interface ResultsFile {
+  machine: string;
+  date: string;
+  /** How the data-plane numbers were taken (reps, seconds per run, mode). */
+  method: { mode: 'full' | 'quick'; reps: number; seconds: number };
+  results: Result[];
+  skipped: Skip[];
+  failures: Failure[];
+  control_plane: ControlPlaneResults;
+}

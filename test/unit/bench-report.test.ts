@@ -1,0 +1,119 @@
+// The benchmark report (test/bench/report/): samples -> ratios -> results.json -> Markdown, SVG, README.
+import { describe, expect, test } from '@jest/globals';
+import {
+  aggregate, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
+  replaceSection, resultsMarkdown, README_BEGIN, README_END, type ResultsFile, type Sample,
+} from '../bench/report/index.js';
+
+const sample = (config: string, test: string, rep: number, baseline: number, value: number): Sample =>
+  ({ config, test, rep, baseline, value, unit: test === 'bulk' ? 'MiB/s' : 'req/s', errors: 0 });
+const line = (o: object) => JSON.stringify(o);
+const controlPlane = {
+  maglev_build: [{ backends: 10, median_ms: 1.5, min_ms: 1, max_ms: 2, runs: 3 }],
+  xdp_apply: [{ backends: 1000, median_ms: 80, min_ms: 70, max_ms: 90, runs: 3 }],
+  operator: { plbs: 1000, seconds: 50, reconciles_per_second: 20, rss_mib: 150, peak_rss_mib: 170 },
+  skipped: [{ test: 'xdp-apply 10000 backends', reason: 'more than 1024 backends' }],
+};
+const jsonl = [
+  line(sample('iptables-dnat', 'keepalive', 1, 100, 80)),
+  line(sample('xdp-tc', 'keepalive', 1, 100, 90)),
+  line(sample('xdp-tc', 'keepalive', 2, 200, 190)),
+  line(sample('xdp-tc', 'keepalive', 3, 100, 70)),
+  line({ config: 'nftables', reason: 'the agent refuses dataPlane: nftables' }),
+  line({ config: 'nginx-l4', test: 'close', rep: 1, error: 'no traffic through the VIP' }),
+  '',
+].join('\n');
+const file = (): ResultsFile => buildResults({
+  machine: 'Test CPU, 2 CPUs', date: '2026-11-26T15:00:00Z', method: { mode: 'full', reps: 3, seconds: 5 }, samplesJsonl: jsonl, controlPlane,
+});
+
+describe('bench report', () => {
+  test('median of an odd and an even number of values', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(() => median([])).toThrow();
+  });
+
+  test('run.sh lines are told apart as samples, failures and skipped configurations; garbage is an error', () => {
+    const parsed = parseSamples(jsonl);
+    expect(parsed.samples).toHaveLength(4);
+    expect(parsed.failures).toEqual([{ config: 'nginx-l4', test: 'close', rep: 1, error: 'no traffic through the VIP' }]);
+    expect(parsed.skipped).toEqual([{ config: 'nftables', reason: 'the agent refuses dataPlane: nftables' }]);
+    expect(() => parseSamples('{"config": "x"}')).toThrow(/line 1/);
+    expect(() => parseSamples('wrk: oops')).toThrow(/not JSON/);
+  });
+
+  test('ratios are taken per pair, then the median and range over the pairs; ours are listed first', () => {
+    const results = aggregate(parseSamples(jsonl).samples);
+    expect(results.map((r) => r.config)).toEqual(['xdp-tc', 'iptables-dnat']);
+    expect(results[0]).toEqual({
+      test: 'keepalive', config: 'xdp-tc', median_ratio_to_baseline: 0.9, min: 0.7, max: 0.95, runs: 3,
+      baseline_abs: 100, value_abs: 90, unit: 'req/s', errors: 0,
+    });
+  });
+
+  test('a pair whose baseline measured nothing is left out rather than dividing by zero', () => {
+    expect(aggregate([sample('xdp-tc', 'close', 1, 0, 5), sample('xdp-tc', 'close', 2, 10, 5)])[0]?.runs).toBe(1);
+  });
+
+  test('a requested configuration without a number is a hole; skipped configurations and tests are not', () => {
+    const { results, skipped } = file();
+    expect(missing(results, skipped, ['xdp-tc', 'nftables', 'nginx-l4'], ['keepalive'])).toEqual(['nginx-l4/keepalive: no number']);
+    expect(missing(results, [...skipped, { test: 'keepalive', reason: 'n/a' }], ['nginx-l4'], ['keepalive'])).toEqual([]);
+    expect(missing(results, skipped, ['xdp-tc'], ['keepalive'])).toEqual([]);
+  });
+
+  test('ours against a comparator is the ratio of the two median ratios', () => {
+    const { results } = file();
+    expect(relative(results, 'keepalive', 'xdp-tc', 'iptables-dnat')).toBe(1.13);
+    expect(relative(results, 'close', 'xdp-tc', 'iptables-dnat')).toBeNull();
+  });
+
+  test('the ratio table shows median (min–max, n) per configuration and test, and a dash where nothing ran', () => {
+    const results = [...file().results, ...aggregate([sample('xdp-tc', 'bulk', 1, 10, 5)])];
+    expect(ratioTable(results)).toBe([
+      '| configuration | keep-alive req/s | 1 MiB transfer |',
+      '|---|---|---|',
+      '| xdp-tc | **0.90** (0.70–0.95, n=3) | **0.50** (0.50–0.50, n=1) |',
+      '| iptables-dnat | **0.80** (0.80–0.80, n=1) | – |',
+    ].join('\n'));
+  });
+
+  test('results.md names the machine and date, the skipped configuration with its reason, failures and control-plane numbers', () => {
+    const md = resultsMarkdown(file());
+    expect(md).toContain('**Test CPU, 2 CPUs**, 2026-11-26T15:00:00Z');
+    expect(md).toContain('- nftables: the agent refuses dataPlane: nftables');
+    expect(md).toContain('- FAILED nginx-l4 / close #1: no traffic through the VIP');
+    expect(md).toContain('| xdp-tc vs iptables-dnat | 1.13 |');
+    expect(md).toContain('**20 reconciles/s**');
+    expect(md).toContain('- not measured: xdp-apply 10000 backends: more than 1024 backends');
+  });
+
+  test('the plot has one bar with a whisker per result, a legend entry per configuration and the 1.0 line', () => {
+    const svg = ratiosSvg(file().results, 'a <title>');
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2);
+    expect(svg).toContain('routed baseline = 1.0');
+    expect(svg).toContain('a &lt;title&gt;');
+    expect(svg).toContain('>xdp-tc</text>');
+    expect(ratiosSvg(file().results, 'x')).toBe(svg.replace('a &lt;title&gt;', 'x'));
+  });
+
+  test('the README section replaces exactly what is between the markers, and a README without them is refused', () => {
+    const readme = `# x\n## Performance\n${README_BEGIN}\nold\n${README_END}\n## Next\n`;
+    const out = replaceSection(readme, readmeSection(file()));
+    expect(out.startsWith('# x\n## Performance\n<!-- bench:begin -->')).toBe(true);
+    expect(out.endsWith('<!-- bench:end -->\n## Next\n')).toBe(true);
+    expect(out).not.toContain('old');
+    expect(out).toContain('Measured on **Test CPU, 2 CPUs**, 2026-11-26T15:00:00Z');
+    expect(replaceSection(out, readmeSection(file()))).toBe(out);
+    expect(() => replaceSection('# no markers', 'x')).toThrow(/exactly once/);
+    expect(() => replaceSection(`${readme}${README_BEGIN}`, 'x')).toThrow(/exactly once/);
+  });
+
+  test('render produces the three generated texts from one results file', () => {
+    const out = render(file(), `${README_BEGIN}${README_END}`);
+    expect(out.markdown).toMatch(/^# Benchmarks/);
+    expect(out.svg).toMatch(/^<svg /);
+    expect(out.readme).toContain('docs/benchmarks/results.md');
+  });
+});
