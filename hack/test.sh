@@ -27,4 +27,5 @@ KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" 
 # One plain summary line for CI: "tests: N passed, N failed, N skipped".
 node -e 'const r=require("./.tmp/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
 [ "$status" -eq 0 ] || { step "FAILED (jest exit $status)"; exit "$status"; }
+step "bench, quick mode: every configuration this machine runs produces a number (no thresholds)"; bash hack/bench.sh --quick
 step "all tiers passed"
