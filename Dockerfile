@@ -48,10 +48,9 @@ COPY --from=build /src/build/dataplane ./build/dataplane
 # The package.json bin entries, on PATH (node resolves the symlinks, so imports stay relative to /opt).
 RUN ln -s /opt/portable-lb/dist/src/operator/main.js /usr/local/bin/plb-operator \
  && ln -s /opt/portable-lb/dist/src/agent/main.js /usr/local/bin/plb-agent
-# Root by default on purpose: the LB pods the operator creates (src/operator/desired.ts) are privileged but set
-# no runAsUser, and a non-root process gets no effective capabilities from `privileged`. The operator never runs
-# as root: the chart runs it as the plb user (runAsUser 65532, runAsNonRoot). Set USER 65532 here once the
-# agent's pod spec says runAsUser: 0.
+# Non-root by default: the operator runs as the plb user. The LB pods the operator creates
+# (src/operator/desired.ts) ask for root explicitly (privileged, runAsUser: 0), because they program the kernel.
+USER 65532
 ENV NODE_ENV=production
 # 8080: the operator's /healthz /readyz /metrics; 9095: the agent's (AGENT_HEALTH_PORT in src/api/constants.ts).
 EXPOSE 8080 9095

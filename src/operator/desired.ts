@@ -142,7 +142,8 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 limits: { memory: '256Mi' },
               },
               // Programs the kernel of its own network namespace: BPF, netlink (IPVS), nftables, sysfs (RPS).
-              securityContext: { privileged: true },
+              // Root explicitly: the image defaults to a non-root user, which `privileged` gives no capabilities.
+              securityContext: { privileged: true, runAsUser: 0 },
               volumeMounts: [{ name: 'bpffs', mountPath: '/sys/fs/bpf' }],
             },
           ],
