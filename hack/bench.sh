@@ -13,7 +13,7 @@ mode=full
 if [[ $mode == quick ]]; then reps=1 secs=2 out=.tmp/bench; else reps=5 secs=5 out=docs/benchmarks; fi
 reps=${BENCH_REPS:-$reps} secs=${BENCH_SECONDS:-$secs}
 configs=${BENCH_CONFIGS:-"xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"}
-tests="keepalive close bulk"
+tests="keepalive close bulk latency"
 start=$(date +%s)
 step() { printf '== [%ss] bench: %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 

@@ -110,6 +110,23 @@ describe('bench report', () => {
     expect(() => replaceSection(`${readme}${README_BEGIN}`, 'x')).toThrow(/exactly once/);
   });
 
+  test('latency ratios are lower-is-better: compared the other way round, tabled apart and left out of the plot', () => {
+    const results = aggregate([
+      sample('xdp-tc', 'keepalive', 1, 100, 90),
+      { ...sample('xdp-tc', 'latency-p50', 1, 0.1, 0.12), unit: 'ms' },
+      { ...sample('nginx-l7', 'latency-p50', 1, 0.1, 0.3), unit: 'ms' },
+    ]);
+    expect(relative(results, 'latency-p50', 'xdp-tc', 'nginx-l7')).toBe(2.5);
+    expect(ratioTable(results)).not.toContain('latency');
+    expect(ratioTable(results, true)).toContain('| xdp-tc | **1.20** (1.20–1.20, n=1) |');
+    expect(ratiosSvg(results, 't').match(/<rect [^>]*><title>/g)).toHaveLength(1);
+  });
+
+  test('a requested latency run must yield its three percentiles', () => {
+    const results = aggregate([{ ...sample('xdp-tc', 'latency-p50', 1, 0.1, 0.12), unit: 'ms' }]);
+    expect(missing(results, [], ['xdp-tc'], ['latency'])).toEqual(['xdp-tc/latency-p90: no number', 'xdp-tc/latency-p99: no number']);
+  });
+
   test('render produces the three generated texts from one results file', () => {
     const out = render(file(), `${README_BEGIN}${README_END}`);
     expect(out.markdown).toMatch(/^# Benchmarks/);

@@ -36,26 +36,36 @@ CONFIGS=${CONFIGS:-$CONFIGS_ALL}
 trap 'topology_down; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-# wrk's rate: "Requests/sec: N" for keepalive/close, "Transfer/sec: N[KMG]B" as MiB/s for bulk
-rate() {  # test file
-  if [[ $1 == bulk ]]; then
-    awk '/Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; print n }' "$2"
-  else
-    awk '/Requests\/sec/ { print $2 }' "$2"
-  fi
+# What one wrk run measured, as "metric value" lines: req/s for keepalive/close, MiB/s for bulk ("Transfer/sec:
+# N[KMG]B"), and the 50th, 90th and 99th percentile in ms for latency (wrk --latency).
+metrics() {  # test file
+  case $1 in
+    bulk) awk '/Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; print "bulk", n }' "$2" ;;
+    latency) awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v + 0 }
+      /^ +(50|90|99)%/ { p = $1; sub(/%/, "", p); print "latency-p" p, ms($2) }' "$2" ;;
+    *) awk -v t="$1" '/Requests\/sec/ { print t, $2 }' "$2" ;;
+  esac
+}
+# Two wrk processes ran side by side: rates add up, percentiles (equal load on both) are averaged.
+combine() {  # test file1 file2
+  { metrics "$1" "$2"; metrics "$1" "$3"; } | awk '{ s[$1] += $2; n[$1]++ } END { for (k in s) print k, (k ~ /^latency/ ? s[k] / n[k] : s[k]) }' | sort
 }
 # Socket errors and non-2xx responses, summed (reported next to the number, never hidden).
 errors() { awk '/Socket errors/ { gsub(/,/, ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }' "$1"; }
 
 wrk_run() {  # test url connections outfile
-  local path=/ hdr=()
+  local path=/ opts=()
   [[ $1 == bulk ]] && path=/big
   # With the space: -H Connection:close is silently ignored by wrk (notes §5.3 pitfall 2).
-  [[ $1 == close ]] && hdr=(-H 'Connection: close')
-  nsx cli wrk -t1 -c"$3" -d"${DUR}s" "${hdr[@]}" "$2$path" >"$4" 2>&1
+  [[ $1 == close ]] && opts=(-H 'Connection: close')
+  [[ $1 == latency ]] && opts=(--latency -s "$HERE/paced.lua")
+  # Percentiles are taken after a discarded 1 s warm-up: the first connections after a start (ARP, cold caches,
+  # nginx workers) otherwise own the 99th percentile of whichever side runs first.
+  [[ $1 == latency ]] && PACE_MS=4 nsx cli wrk -t1 -c"$3" -d1s "${opts[@]}" "$2$path" >/dev/null 2>&1
+  PACE_MS=4 nsx cli wrk -t1 -c"$3" -d"${DUR}s" "${opts[@]}" "$2$path" >"$4" 2>&1
 }
-connections() { [[ $1 == bulk ]] && echo 4 || echo 50; }
-unit() { [[ $1 == bulk ]] && echo MiB/s || echo req/s; }
+connections() { case $1 in bulk) echo 4 ;; latency) echo 20 ;; *) echo 50 ;; esac; }
+unit() { case $1 in bulk) echo MiB/s ;; latency*) echo ms ;; *) echo req/s ;; esac; }
 # shellcheck disable=SC2016  # an awk program, not shell
 active_opens() { nsx cli awk '/^Tcp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
 
@@ -67,13 +77,13 @@ fail() {  # config test rep message
 }
 
 pair() {  # config test rep -> 0 measured, 1 failed, 2 skipped
-  local config=$1 test=$2 rep=$3 c base value rc=0 opens0 opens1 err w1 w2
+  local config=$1 test=$2 rep=$3 c rc=0 opens0 opens1 err w1 w2
   c=$(connections "$test")
   topology_up
   wrk_run "$test" "http://${VIA_LB[b1]}:8080" $((c / 2)) "$WORK/base1" & w1=$!
   wrk_run "$test" "http://${VIA_LB[b2]}:8080" $((c / 2)) "$WORK/base2" & w2=$!
   wait "$w1" "$w2"
-  base=$(awk -v a="$(rate "$test" "$WORK/base1")" -v b="$(rate "$test" "$WORK/base2")" 'BEGIN { print a + b }')
+  combine "$test" "$WORK/base1" "$WORK/base2" >"$WORK/base"
   config_up "$config" 2>"$WORK/config.err" || rc=$?
   if [[ $rc -eq 2 ]]; then topology_down; return 2; fi
   if [[ $rc -ne 0 ]]; then fail "$config" "$test" "$rep" "setup failed: $(tail -3 "$WORK/config.err")"; topology_down; return 1; fi
@@ -84,17 +94,21 @@ pair() {  # config test rep -> 0 measured, 1 failed, 2 skipped
   wrk_run "$test" "http://$VIP" $((c / 2)) "$WORK/value2" & w2=$!
   wait "$w1" "$w2"
   opens1=$(active_opens)
-  value=$(awk -v a="$(rate "$test" "$WORK/value1")" -v b="$(rate "$test" "$WORK/value2")" 'BEGIN { print a + b }')
+  combine "$test" "$WORK/value1" "$WORK/value2" >"$WORK/value"
   err=$(( $(errors "$WORK/value1") + $(errors "$WORK/value2") ))
-  if [[ -z $value || $value == 0 ]]; then
+  if [[ ! -s $WORK/value ]] || awk '$2 == 0 { z = 1 } END { exit !z }' "$WORK/value"; then
     fail "$config" "$test" "$rep" "no traffic through the VIP: $(cat "$WORK/value1" "$WORK/value2" | tr '\n' ' ' | cut -c1-300)"
     topology_down; return 1
   fi
-  # new TCP connections per second of the configuration run: equals req/s only when Connection: close took
-  emit "$(printf '{"config":"%s","test":"%s","rep":%d,"baseline":%s,"value":%s,"unit":"%s","errors":%d,"connectionsPerSecond":%.1f,"seconds":%d}' \
-    "$config" "$test" "$rep" "$base" "$value" "$(unit "$test")" "$err" "$(awk -v a="$opens0" -v b="$opens1" -v d="$DUR" 'BEGIN { print (b - a) / d }')" "$DUR")"
-  printf 'bench: %-13s %-9s #%d  baseline %10.1f  config %10.1f  ratio %.3f %s\n' "$config" "$test" "$rep" "$base" "$value" \
-    "$(awk -v a="$value" -v b="$base" 'BEGIN { print a / b }')" "$(unit "$test")" >&2
+  # connectionsPerSecond: new TCP connections of the configuration run; equals req/s only when Connection: close took
+  local metric base value
+  while read -r metric value; do
+    base=$(awk -v m="$metric" '$1 == m { print $2 }' "$WORK/base")
+    emit "$(printf '{"config":"%s","test":"%s","rep":%d,"baseline":%s,"value":%s,"unit":"%s","errors":%d,"connectionsPerSecond":%.1f,"seconds":%d}' \
+      "$config" "$metric" "$rep" "${base:-0}" "$value" "$(unit "$metric")" "$err" "$(awk -v a="$opens0" -v b="$opens1" -v d="$DUR" 'BEGIN { print (b - a) / d }')" "$DUR")"
+    printf 'bench: %-13s %-11s #%d  baseline %10.2f  config %10.2f  ratio %.3f %s\n' "$config" "$metric" "$rep" "${base:-0}" "$value" \
+      "$(awk -v a="$value" -v b="${base:-0}" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(unit "$metric")" >&2
+  done <"$WORK/value"
   topology_down
 }
 

@@ -5,7 +5,14 @@ import type { Failure, Result, Sample, Skip, Timing } from './types.js';
 
 /** Display and plot order: ours first, then the comparators of the study. */
 export const CONFIG_ORDER = ['xdp-tc', 'xdp-native', 'nftables', 'ipvs', 'iptables-dnat', 'nginx-l4', 'nginx-l7'];
-export const TEST_ORDER = ['keepalive', 'close', 'bulk', 'udp-pps', 'latency'];
+export const TEST_ORDER = ['keepalive', 'close', 'bulk', 'udp-pps', 'latency-p50', 'latency-p90', 'latency-p99'];
+
+/** Latency ratios are config / baseline of a time: there, lower is better (1.10 = 10 % slower than routing). */
+export const lowerIsBetter = (test: string): boolean => test.startsWith('latency');
+
+/** The result names one requested test produces: run.sh's latency run yields three percentiles. */
+export const metricsOf = (test: string): string[] =>
+  test === 'latency' ? ['latency-p50', 'latency-p90', 'latency-p99'] : [test];
 
 const rank = (order: readonly string[], v: string): number => {
   const i = order.indexOf(v);
@@ -78,7 +85,7 @@ export function missing(results: readonly Result[], skipped: readonly Skip[], co
   const holes: string[] = [];
   for (const config of configs) {
     if (skipped.some((s) => s.config === config && s.test === undefined)) continue;
-    for (const test of tests) {
+    for (const test of tests.flatMap(metricsOf)) {
       if (skipped.some((s) => s.test === test && (s.config === undefined || s.config === config))) continue;
       if (!results.some((r) => r.config === config && r.test === test)) holes.push(`${config}/${test}: no number`);
     }
@@ -98,12 +105,14 @@ export function timing(backends: number, ms: readonly number[]): Timing {
 }
 
 /**
- * How one configuration compares with another on a test: the ratio of their median ratios. Both are
- * normalised by baselines of the same run, so this is the comparison the study made (e.g. xdp vs iptables).
+ * How one configuration compares with another on a test: the ratio of their median ratios, oriented so that
+ * > 1 means `config` is ahead (for latency: other / config). Both are normalised by baselines of the same run,
+ * so this is the comparison the study made (e.g. xdp vs iptables).
  */
 export function relative(results: readonly Result[], test: string, config: string, other: string): number | null {
   const a = results.find((r) => r.test === test && r.config === config);
   const b = results.find((r) => r.test === test && r.config === other);
-  if (!a || !b || b.median_ratio_to_baseline === 0) return null;
-  return round(a.median_ratio_to_baseline / b.median_ratio_to_baseline, 2);
+  if (!a || !b || a.median_ratio_to_baseline === 0 || b.median_ratio_to_baseline === 0) return null;
+  const [num, den] = lowerIsBetter(test) ? [b, a] : [a, b];
+  return round(num.median_ratio_to_baseline / den.median_ratio_to_baseline, 2);
 }

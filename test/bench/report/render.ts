@@ -1,5 +1,5 @@
 // results.json -> Markdown: docs/benchmarks/results.md and the README's performance section. Pure.
-import { CONFIG_ORDER, TEST_ORDER, relative } from './aggregate.js';
+import { CONFIG_ORDER, TEST_ORDER, lowerIsBetter, relative } from './aggregate.js';
 import type { ControlPlaneResults, Result, ResultsFile } from './types.js';
 
 export const README_BEGIN = '<!-- bench:begin -->';
@@ -10,7 +10,9 @@ const TEST_TITLE: Record<string, string> = {
   close: '`Connection: close` req/s',
   bulk: '1 MiB transfer',
   'udp-pps': 'UDP packets/s',
-  latency: 'latency',
+  'latency-p50': 'latency p50',
+  'latency-p90': 'latency p90',
+  'latency-p99': 'latency p99',
 };
 const COMPARATORS = ['iptables-dnat', 'nginx-l4', 'nginx-l7'];
 
@@ -26,9 +28,10 @@ function presentConfigs(results: readonly Result[]): string[] {
   return configs.sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
 }
 
-/** Configurations x tests: "median (min–max)" of the ratio to the routed baseline. */
-export function ratioTable(results: readonly Result[]): string {
-  const tests = presentTests(results);
+/** Configurations x tests: "median (min–max)" of the ratio to the routed baseline; `latency` picks which tests. */
+export function ratioTable(results: readonly Result[], latency = false): string {
+  const tests = presentTests(results).filter((t) => lowerIsBetter(t) === latency);
+  if (tests.length === 0) return '';
   const rows = presentConfigs(results).map((config) => {
     const cells = tests.map((test) => {
       const r = results.find((x) => x.config === config && x.test === test);
@@ -115,13 +118,20 @@ topology and measures it through the VIP with the same two wrk processes. The nu
 routing; the baseline fans out to both backends like the LB does). Client, LB and backends share the machine's
 CPUs, so a ratio is "end-to-end request capacity left" rather than the LB's own cost. ${methodLine(file)}.
 
-## Ratio to the routed baseline (median, min–max)
+## Ratio to the routed baseline (median, min–max; higher is better)
 
 ${ratioTable(file.results)}
 
 ![ratios](ratios.svg)
 
-## Ours against the study's comparators (ratio of median ratios; > 1 means ours is ahead)
+## Latency at a fixed offered load, ratio to the baseline (median, min–max; lower is better)
+
+wrk --latency, 20 connections each pausing 4 ms between requests (about 4–5k req/s offered to both sides), after a
+discarded 1 s warm-up. The 99th percentile on a shared 2-CPU machine is dominated by scheduling noise (see ranges).
+
+${ratioTable(file.results, true) || 'not measured in this run'}
+
+## Ours against the study's comparators (ratio of median ratios, latency inverted; > 1 means ours is ahead)
 
 ${comparisonTable(file.results)}
 
@@ -148,7 +158,7 @@ by side in the same fresh namespaces, median (min–max) over the pairs; the mac
 
 ${ratioTable(file.results)}
 
-${skippedList(file)}
+${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${skippedList(file)}
 
 Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
 [docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for

@@ -1,6 +1,7 @@
 // results.json -> docs/benchmarks/ratios.svg: grouped bars (one group per test, one bar per configuration),
-// min–max whiskers, a line at 1.0 = the routed baseline. Pure, hand-written SVG: no plotting dependency.
-import { CONFIG_ORDER, TEST_ORDER } from './aggregate.js';
+// min–max whiskers, a line at 1.0 = the routed baseline. Throughput tests only: latency ratios point the other
+// way (lower is better) and live in the tables. Pure, hand-written SVG: no plotting dependency.
+import { CONFIG_ORDER, TEST_ORDER, lowerIsBetter } from './aggregate.js';
 import type { Result } from './types.js';
 
 const COLORS: Record<string, string> = {
@@ -17,7 +18,8 @@ const FALLBACK = '#7f7f7f';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const n = (v: number): string => v.toFixed(1);
 
-export function ratiosSvg(results: readonly Result[], title: string): string {
+export function ratiosSvg(all: readonly Result[], title: string): string {
+  const results = all.filter((r) => !lowerIsBetter(r.test));
   const tests = [...new Set(results.map((r) => r.test))].sort((a, b) => TEST_ORDER.indexOf(a) - TEST_ORDER.indexOf(b));
   const configs = [...new Set(results.map((r) => r.config))].sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
   const bar = 18;
