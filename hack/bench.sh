@@ -2,7 +2,7 @@
 # `make bench`: the study's comparison on this machine (data-plane ratios to a routed baseline, side by side in
 # fresh namespaces) and the control-plane numbers, then results.json -> results.md, ratios.svg, README section.
 #   bash hack/bench.sh            full: 5 pairs x 5 s per cell -> docs/benchmarks/, README.md   (~20 min)
-#   bash hack/bench.sh --quick    CI: 1 pair x 2 s per cell, 100 PLBs -> .tmp/bench/ only       (~3 min)
+#   bash hack/bench.sh --quick    CI: 1 pair x 1 s per cell, 100 PLBs -> .tmp/bench/ only       (~3 min)
 # BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS override the data-plane loop. Exit status 1 when a configuration
 # that this machine should run produced no number; there are no thresholds on the numbers themselves.
 set -euo pipefail
@@ -10,10 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mode=full
 [[ ${1:-} == --quick || -n ${QUICK:-} ]] && mode=quick
-if [[ $mode == quick ]]; then reps=1 secs=2 out=.tmp/bench; else reps=5 secs=5 out=docs/benchmarks; fi
+if [[ $mode == quick ]]; then reps=1 secs=1 out=.tmp/bench; else reps=5 secs=5 out=docs/benchmarks; fi
 reps=${BENCH_REPS:-$reps} secs=${BENCH_SECONDS:-$secs}
 configs=${BENCH_CONFIGS:-"xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"}
-tests="keepalive close bulk latency"
+tests="keepalive close bulk latency udp-pps"
 start=$(date +%s)
 step() { printf '== [%ss] bench: %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
@@ -26,9 +26,13 @@ fi
 for cmd in nginx wrk iptables ip ethtool; do
   command -v "$cmd" >/dev/null || { echo "bench: $cmd missing: run bash hack/install-dataplane-deps.sh" >&2; exit 1; }
 done
-# nginx-light loads the stream (L4 proxy) module dynamically; the study's L4 comparator needs it.
-if [[ ! -f /usr/lib/nginx/modules/ngx_stream_module.so ]] && command -v apt-get >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnginx-mod-stream >/dev/null
+# nginx-light loads the stream (L4 proxy) module dynamically, and the study's L4 comparator needs it; trafgen
+# (netsniff-ng) generates the udp-pps test's small packets.
+pkgs=()
+[[ -f /usr/lib/nginx/modules/ngx_stream_module.so ]] || pkgs+=(libnginx-mod-stream)
+command -v trafgen >/dev/null || [[ -x /usr/sbin/trafgen ]] || pkgs+=(netsniff-ng)
+if [[ ${#pkgs[@]} -gt 0 ]] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${pkgs[@]}" >/dev/null
 fi
 [[ -f build/dataplane/plb_tc.bpf.o && -f build/dataplane/plb_bpf.node ]] || bash hack/build-dataplane.sh
 

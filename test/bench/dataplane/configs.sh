@@ -5,6 +5,7 @@
 # Expects topology.sh, and AGENT (path of the built plb-agent main.js).
 
 CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"
+UDP_PORT=5001  # the udp-pps test's service port (VIP:5001 -> backend:5001)
 SKIP_REASON=""
 
 # Our agent, standalone, with the PortableLoadBalancer file this configuration needs.
@@ -18,7 +19,7 @@ spec:
   vip: $VIP
   dataPlane: $1
   xdp: {attach: $2}
-  ports: [{port: 80, targetPort: 8080}]
+  ports: [{name: http, port: 80, targetPort: 8080}, {name: udp, port: $UDP_PORT, targetPort: $UDP_PORT, protocol: UDP}]
   backends: {addresses: [{ip: ${IP[b1]}}, {ip: ${IP[b2]}}]}
 YAML
   : >"$WORK/agent.log"
@@ -45,17 +46,21 @@ YAML
 # kube-proxy's iptables mode: random DNAT per endpoint (statistic), mark, port-preserving MASQUERADE
 # (--random-fully collapses the close test to 0.20x through backend TIME_WAIT: notes §5.3 pitfall 1).
 iptables_up() {
-  local i=0 b
+  local b proto i
   nsx lb sysctl -qw net.ipv4.ip_forward=1
-  nsx lb iptables -t nat -N PLB-SVC
-  nsx lb iptables -t nat -A PREROUTING -d "$VIP/32" -p tcp --dport 80 -j PLB-SVC
-  for b in b1 b2; do
-    i=$((i + 1)); nsx lb iptables -t nat -N "PLB-SEP$i"
-    nsx lb iptables -t nat -A "PLB-SEP$i" -j MARK --set-xmark 0x4000/0x4000
-    nsx lb iptables -t nat -A "PLB-SEP$i" -p tcp -j DNAT --to-destination "${IP[$b]}:8080"
+  for proto in tcp udp; do
+    nsx lb iptables -t nat -N "PLB-SVC-$proto"
+    i=0
+    for b in b1 b2; do
+      i=$((i + 1)); nsx lb iptables -t nat -N "PLB-SEP$i-$proto"
+      nsx lb iptables -t nat -A "PLB-SEP$i-$proto" -j MARK --set-xmark 0x4000/0x4000
+      nsx lb iptables -t nat -A "PLB-SEP$i-$proto" -p "$proto" -j DNAT --to-destination "${IP[$b]}:$( [[ $proto == tcp ]] && echo 8080 || echo "$UDP_PORT")"
+    done
+    nsx lb iptables -t nat -A "PLB-SVC-$proto" -m statistic --mode random --probability 0.5 -j "PLB-SEP1-$proto"
+    nsx lb iptables -t nat -A "PLB-SVC-$proto" -j "PLB-SEP2-$proto"
   done
-  nsx lb iptables -t nat -A PLB-SVC -m statistic --mode random --probability 0.5 -j PLB-SEP1
-  nsx lb iptables -t nat -A PLB-SVC -j PLB-SEP2
+  nsx lb iptables -t nat -A PREROUTING -d "$VIP/32" -p tcp --dport 80 -j PLB-SVC-tcp
+  nsx lb iptables -t nat -A PREROUTING -d "$VIP/32" -p udp --dport "$UDP_PORT" -j PLB-SVC-udp
   nsx lb iptables -t nat -A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE
 }
 
@@ -67,7 +72,9 @@ nginx_up() {  # l4|l7
   nsx lb ip addr add "$VIP/32" dev lo
   if [[ $1 == l4 ]]; then
     body="stream { upstream be { server ${IP[b1]}:8080; server ${IP[b2]}:8080; }
-  server { listen $VIP:80 backlog=4096; proxy_pass be; } }"
+  upstream beu { server ${IP[b1]}:$UDP_PORT; server ${IP[b2]}:$UDP_PORT; }
+  server { listen $VIP:80 backlog=4096; proxy_pass be; }
+  server { listen $VIP:$UDP_PORT udp; proxy_pass beu; proxy_responses 0; } }"
   else
     body="http { access_log off;
   client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;

@@ -65,7 +65,7 @@ wrk_run() {  # test url connections outfile
   PACE_MS=4 nsx cli wrk -t1 -c"$3" -d"${DUR}s" "${opts[@]}" "$2$path" >"$4" 2>&1
 }
 connections() { case $1 in bulk) echo 4 ;; latency) echo 20 ;; *) echo 50 ;; esac; }
-unit() { case $1 in bulk) echo MiB/s ;; latency*) echo ms ;; *) echo req/s ;; esac; }
+unit() { case $1 in bulk) echo MiB/s ;; latency*) echo ms ;; udp-pps) echo pps ;; *) echo req/s ;; esac; }
 # shellcheck disable=SC2016  # an awk program, not shell
 active_opens() { nsx cli awk '/^Tcp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
 
@@ -76,28 +76,64 @@ fail() {  # config test rep message
   echo "bench: $1 $2 #$3 FAILED: $4" >&2
 }
 
-pair() {  # config test rep -> 0 measured, 1 failed, 2 skipped
-  local config=$1 test=$2 rep=$3 c rc=0 opens0 opens1 err w1 w2
-  c=$(connections "$test")
-  topology_up
-  wrk_run "$test" "http://${VIA_LB[b1]}:8080" $((c / 2)) "$WORK/base1" & w1=$!
-  wrk_run "$test" "http://${VIA_LB[b2]}:8080" $((c / 2)) "$WORK/base2" & w2=$!
+# Small-packet forwarding rate with many flows (notes §5.1's per-packet test): trafgen sends 64-byte UDP
+# datagrams with a random source port each (65k flows) from one CPU for DUR seconds; the rate is what reached
+# the backends' eth0 (rx_packets), where a raw-table rule drops them before any socket lookup.
+udp_cfg() {  # destination addresses... -> trafgen packet description, one packet per destination, sent in turn
+  local da sa d
+  da=$(nsx node cat /sys/class/net/h-cli/address); sa=$(nsx cli cat /sys/class/net/eth0/address)
+  for d in "$@"; do
+    printf '{ eth(da=%s, sa=%s), ipv4(saddr=%s, daddr=%s, ttl=64), udp(sport=drnd(), dport=%d), fill(0x41, 18) }\n' \
+      "$da" "$sa" "${IP[cli]}" "$d" "$UDP_PORT"
+  done
+}
+backend_rx() { echo $(( $(nsx b1 cat /sys/class/net/eth0/statistics/rx_packets) + $(nsx b2 cat /sys/class/net/eth0/statistics/rx_packets) )); }
+udp_run() {  # outfile destination...
+  local out=$1 rx0 rx1; shift
+  udp_cfg "$@" >"$WORK/trafgen.cfg"
+  rx0=$(backend_rx)
+  # trafgen warns that it cannot raise the (not namespaced) socket buffer sysctls: harmless here
+  timeout "$DUR" ip netns exec "${P}cli" trafgen -i "$WORK/trafgen.cfg" -o eth0 -P 1 -q >/dev/null 2>&1 || true
+  sleep 0.2
+  rx1=$(backend_rx)
+  awk -v a="$rx0" -v b="$rx1" -v d="$DUR" 'BEGIN { print "udp-pps", (b - a) / d }' >"$out"
+}
+
+# One side of a pair (the baseline or the configuration): the test's load, metrics into $WORK/<side>.
+measure() {  # test side connections targets...
+  local test=$1 side=$2 c=$3 w1 w2; shift 3
+  if [[ $test == udp-pps ]]; then udp_run "$WORK/$side" "$@"; return; fi
+  # Two wrk processes, half the connections each, on both sides: on two cores the client is a large share of
+  # the CPU, and one wrk against two would make every configuration look slower than the baseline.
+  wrk_run "$test" "http://$1" $((c / 2)) "$WORK/${side}1" & w1=$!
+  wrk_run "$test" "http://$2" $((c / 2)) "$WORK/${side}2" & w2=$!
   wait "$w1" "$w2"
-  combine "$test" "$WORK/base1" "$WORK/base2" >"$WORK/base"
+  combine "$test" "$WORK/${side}1" "$WORK/${side}2" >"$WORK/$side"
+}
+
+pair() {  # config test rep -> 0 measured, 1 failed, 2 configuration skipped, 3 test skipped for it
+  local config=$1 test=$2 rep=$3 c rc=0 opens0 opens1 err=0 f
+  c=$(connections "$test")
+  if [[ $test == udp-pps ]]; then
+    if [[ $config == nginx-l7 ]]; then SKIP_REASON="an HTTP proxy carries no UDP"; return 3; fi
+    if ! command -v trafgen >/dev/null; then SKIP_REASON="no trafgen (apt-get install netsniff-ng)"; return 3; fi
+  fi
+  topology_up
+  if [[ $test == udp-pps ]]; then
+    for f in b1 b2; do nsx "$f" iptables -t raw -A PREROUTING -p udp --dport "$UDP_PORT" -j DROP; done
+    measure "$test" base "$c" "${VIA_LB[b1]}" "${VIA_LB[b2]}"
+  else
+    measure "$test" base "$c" "${VIA_LB[b1]}:8080" "${VIA_LB[b2]}:8080"
+  fi
   config_up "$config" 2>"$WORK/config.err" || rc=$?
   if [[ $rc -eq 2 ]]; then topology_down; return 2; fi
   if [[ $rc -ne 0 ]]; then fail "$config" "$test" "$rep" "setup failed: $(tail -3 "$WORK/config.err")"; topology_down; return 1; fi
-  # The same client shape as the baseline (two wrk processes, half the connections each): on two cores the
-  # client is a large share of the CPU, and one wrk against two would make every configuration look slower.
   opens0=$(active_opens)
-  wrk_run "$test" "http://$VIP" $((c / 2)) "$WORK/value1" & w1=$!
-  wrk_run "$test" "http://$VIP" $((c / 2)) "$WORK/value2" & w2=$!
-  wait "$w1" "$w2"
+  measure "$test" value "$c" "$VIP" "$VIP"
   opens1=$(active_opens)
-  combine "$test" "$WORK/value1" "$WORK/value2" >"$WORK/value"
-  err=$(( $(errors "$WORK/value1") + $(errors "$WORK/value2") ))
+  [[ $test == udp-pps ]] || err=$(( $(errors "$WORK/value1") + $(errors "$WORK/value2") ))
   if [[ ! -s $WORK/value ]] || awk '$2 == 0 { z = 1 } END { exit !z }' "$WORK/value"; then
-    fail "$config" "$test" "$rep" "no traffic through the VIP: $(cat "$WORK/value1" "$WORK/value2" | tr '\n' ' ' | cut -c1-300)"
+    fail "$config" "$test" "$rep" "no traffic through the VIP: $(cat "$WORK/value"* | tr '\n' ' ' | cut -c1-300)"
     topology_down; return 1
   fi
   # connectionsPerSecond: new TCP connections of the configuration run; equals req/s only when Connection: close took
@@ -118,6 +154,11 @@ for config in $CONFIGS; do
     for rep in $(seq "$REPS"); do
       rc=0; pair "$config" "$test" "$rep" || rc=$?
       if [[ $rc -eq 2 ]]; then skipped=1; break 2; fi
+      if [[ $rc -eq 3 ]]; then
+        emit "$(printf '{"config":"%s","test":"%s","reason":"%s"}' "$config" "$test" "${SKIP_REASON//\"/\'}")"
+        echo "bench: $config $test skipped: $SKIP_REASON" >&2
+        break
+      fi
     done
   done
   if [[ -n $skipped ]]; then
