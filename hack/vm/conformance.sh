@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The data-plane conformance suite under Debian's kernel (hack/vm/run.sh), for the data planes named:
+#   hack/vm/conformance.sh ipvs            # what CI runs: this machine's kernel has no IPVS
+#   hack/vm/conformance.sh nftables,xdp    # the kernel matrix
+# The agent is compiled here, on the host, first: tsc under software emulation takes minutes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+planes=${1:-ipvs}
+agent_dir="$root/.tmp/vm-agent"
+rm -rf "$agent_dir"
+mkdir -p "$agent_dir"
+echo "vm/conformance: compiling the agent on the host" >&2
+node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" --module nodenext \
+  --moduleResolution nodenext --target es2022 --lib es2023 --types node --strict --skipLibCheck \
+  --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
+# veth for the pod network; conntrack + nf_tables pieces for the nftables plane and the ipvs masquerade;
+# the ipvs schedulers; clsact + cls_bpf for the xdp plane's TC hook.
+modules="veth nf_conntrack nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_numgen nft_hash nft_objref"
+modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
+export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" CI=${CI:-true}
+export NODE_OPTIONS=--experimental-vm-modules
+exec bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_AGENT_MAIN --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
+  --modules "$modules" -- node_modules/.bin/jest --selectProjects dataplane --testPathPatterns 'conformance\.test' --runInBand
