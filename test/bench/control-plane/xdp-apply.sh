@@ -8,7 +8,8 @@ P="plbbench-$$-"
 WORK="$(mktemp -d "/tmp/${P}XXXX")"
 cleanup() {
   if mountpoint -q "$WORK/bpffs" 2>/dev/null; then umount "$WORK/bpffs"; fi
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns"; done
+  # 2>/dev/null: ip complains about namespaces of others it cannot resolve an id for; not ours to judge
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns"; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -23,7 +23,8 @@ topology_down() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns"; done
+  # 2>/dev/null: ip complains about namespaces of others it cannot resolve an id for; not ours to judge
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns"; done
   if mountpoint -q "$WORK/bpffs" 2>/dev/null; then umount "$WORK/bpffs"; fi
 }
 
