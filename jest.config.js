@@ -19,6 +19,7 @@ export default {
     tier('unit'),
     tier('integration'),
     tier('dataplane'),
+    tier('lab'),
   ],
   // A global option: jest ignores testTimeout inside a `projects` entry. Real control planes and kernels are slow.
   testTimeout: 180_000,

@@ -23,11 +23,14 @@ export interface DesiredBackend {
   weight: number;
 }
 
+/** How a backend is chosen for a new connection (the CRD's spec.scheduler, defaulted per data plane). */
+export type Scheduler = 'maglev' | 'roundRobin' | 'sourceHash' | 'leastConnection';
+
 export interface DesiredState {
   vip: string;
   ports: DesiredPort[];
   backends: DesiredBackend[];
-  scheduler: 'maglev';
+  scheduler: Scheduler;
   attach: AttachRequest;
   /** The device traffic for the VIP arrives on (a pod's eth0). */
   interface: string;

@@ -68,6 +68,7 @@ export function watchResource<T extends KubernetesObject>(
   lw.on('delete', (object) => onEvent({ type: 'DELETED', object }));
   lw.on('connect', () => options.onLifecycle?.('connect'));
   lw.on('error', (error) => {
+    if (stopped) return; // stop() aborts the watch request; that is not a failure
     errors++;
     options.onLifecycle?.('error', error);
     scheduleRestart();

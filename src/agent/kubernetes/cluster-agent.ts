@@ -116,7 +116,9 @@ export class ClusterAgent {
         this.o.log(`programmed generation ${generation}: ${desired.state.backends.length} backend(s) via ${result.attach}`);
       }
       const problems = [...result.warnings, ...desired.problems, ...notes, ...this.#spreadingNotes];
-      Object.assign(report, { attach: result.attach, backends: desired.state.backends.length, ready: true });
+      // status.loadBalancers[].attach: the hook for xdp, the data plane's name for the netfilter-based ones.
+      const attach = this.o.dataPlane.name === 'xdp' ? result.attach : this.o.dataPlane.name;
+      Object.assign(report, { attach, backends: desired.state.backends.length, ready: true });
       if (result.warnings.length > 0 || desired.problems.length > 0 || notes.length > 0) {
         Object.assign(report, { reason: result.warnings.length > 0 ? 'DataPlaneWarning' : 'BackendProblem', message: problems.join('; ') });
       } else if (this.#spreadingNotes.length > 0) {

@@ -2,6 +2,7 @@
 // not terminating (a terminating pod leaves the backend set, so new flows avoid it while the data plane lets
 // its established flows finish); named target ports are resolved per pod from its container ports.
 import type { V1Pod } from '@kubernetes/client-node';
+import { withDefaults } from '../../api/defaults.js';
 import type { PortableLoadBalancer } from '../../api/generated.js';
 import { isLive, isPodReady, matchesSelector } from '../../api/selector.js';
 import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../../dataplane/types.js';
@@ -85,7 +86,7 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
       vip: plb.spec.vip,
       ports: ports.filter((p) => p.targetPort > 0),
       backends,
-      scheduler: 'maglev',
+      scheduler: withDefaults(plb.spec).scheduler,
       attach,
       interface: view.interface,
       snatIp: view.snatIp,

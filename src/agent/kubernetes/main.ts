@@ -4,6 +4,8 @@ import { cpus } from 'node:os';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT } from '../../api/constants.js';
 import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
+import { IpvsDataPlane } from '../../dataplane/ipvs/ipvs-dataplane.js';
+import { NftablesDataPlane } from '../../dataplane/nftables/nftables-dataplane.js';
 import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryIpv4 } from '../../dataplane/xdp/device.js';
 import { serveHttp } from '../http.js';
@@ -24,13 +26,13 @@ function flag(argv: readonly string[], name: string): string | undefined {
 
 /** The data plane the pod was started for; a change of spec.dataPlane rolls the pods. */
 export function makeDataPlane(name: string, pinDir: string, log: (m: string) => void): DataPlane {
-  const known: Record<DataPlaneName, (() => DataPlane) | undefined> = {
+  const known: Record<DataPlaneName, () => DataPlane> = {
     xdp: () => new XdpDataPlane({ pinDir, log }),
-    ipvs: undefined,
-    nftables: undefined,
+    ipvs: () => new IpvsDataPlane({ log }),
+    nftables: () => new NftablesDataPlane({ log }),
   };
-  const make = known[name as DataPlaneName];
-  if (!make) throw new Error(`data plane ${name} is not available in this agent build`);
+  const make = known[name as DataPlaneName] as (() => DataPlane) | undefined;
+  if (!make) throw new Error(`unknown data plane ${name}: expected xdp, ipvs or nftables`);
   return make();
 }
 
