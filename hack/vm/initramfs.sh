@@ -40,8 +40,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in ${order[*]}; do insmod /modules/\$m.ko || echo "vm: insmod \$m failed"; done
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host || { echo "vm: cannot mount the host root"; poweroff -f; }
-mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=512000,cache=none checkout /host$checkout
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=1048576,cache=loose hostroot /host || { echo "vm: cannot mount the host root"; poweroff -f; }
+mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=1048576,cache=loose checkout /host$checkout
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
