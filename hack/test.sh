@@ -3,6 +3,7 @@
 #   unit         pure functions                          (no root)
 #   integration  real kube-apiserver + etcd + controller-manager built from source
 #   dataplane    real kernel in network namespaces       (root)
+#   lab          the system test: make lab --check       (root)
 # Under CI=true a tier this machine supports must not skip.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,7 @@ npm run --silent typecheck
 step "build (TypeScript, BPF objects, native addon)"
 npm run --silent build
 bash hack/build-dataplane.sh
-step "tests: unit, integration, dataplane"
+step "tests: unit, integration, dataplane, lab"
 mkdir -p .tmp
 status=0
 KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" \
