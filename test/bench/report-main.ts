@@ -1,6 +1,7 @@
 // CLI around test/bench/report/ (wiring and file I/O only).
 //   report-main.js build  --samples S.jsonl --control-plane C.json --mode full|quick --reps N --seconds N
 //                         --configs "..." --tests "..." --out results.json     (exit 1 when a cell has no number)
+//                         [--date ISO]  (the measurement's date when rebuilding from a kept samples.jsonl)
 //   report-main.js render --results results.json --out-dir DIR [--readme README.md]
 import { cpus, release, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ function build(a: Map<string, string>): number {
   const controlPlane = JSON.parse(readFileSync(need(a, 'control-plane'), 'utf8')) as ControlPlaneResults;
   const file = buildResults({
     machine: machine(),
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    date: a.get('date') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     method: { mode: need(a, 'mode') === 'quick' ? 'quick' : 'full', reps: Number(need(a, 'reps')), seconds: Number(need(a, 'seconds')) },
     samplesJsonl: readFileSync(need(a, 'samples'), 'utf8'),
     controlPlane,

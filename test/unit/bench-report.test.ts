@@ -117,6 +117,8 @@ describe('bench report', () => {
       { ...sample('nginx-l7', 'latency-p50', 1, 0.1, 0.3), unit: 'ms' },
     ]);
     expect(relative(results, 'latency-p50', 'xdp-tc', 'nginx-l7')).toBe(2.5);
+    const small = aggregate([{ ...sample('xdp-tc', 'latency-p99', 1, 0.12345, 2.17049), unit: 'ms' }])[0];
+    expect([small?.baseline_abs, small?.value_abs]).toEqual([0.1235, 2.1705]); // ms keep their digits
     expect(ratioTable(results)).not.toContain('latency');
     expect(ratioTable(results, true)).toContain('| xdp-tc | **1.20** (1.20–1.20, n=1) |');
     expect(ratiosSvg(results, 't').match(/<rect [^>]*><title>/g)).toHaveLength(1);

@@ -27,6 +27,8 @@ export function median(values: readonly number[]): number {
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+/** Rates keep one decimal; small quantities (latencies in ms) keep four, or they would round to nothing. */
+const absolute = (v: number): number => round(v, Math.abs(v) < 10 ? 4 : 1);
 
 /** Parses run.sh's JSON lines into what they are: measured pairs, failed pairs, skipped configurations. */
 export function parseSamples(jsonl: string): { samples: Sample[]; failures: Failure[]; skipped: Skip[] } {
@@ -67,8 +69,8 @@ export function aggregate(samples: readonly Sample[]): Result[] {
       min: round(Math.min(...ratios), 3),
       max: round(Math.max(...ratios), 3),
       runs: g.length,
-      baseline_abs: round(median(g.map((s) => s.baseline)), 1),
-      value_abs: round(median(g.map((s) => s.value)), 1),
+      baseline_abs: absolute(median(g.map((s) => s.baseline))),
+      value_abs: absolute(median(g.map((s) => s.value))),
       unit: first.unit,
       errors: g.reduce((n, s) => n + (s.errors || 0), 0),
     };

@@ -18,17 +18,17 @@ const FALLBACK = '#7f7f7f';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const n = (v: number): string => v.toFixed(1);
 
-export function ratiosSvg(all: readonly Result[], title: string): string {
+export function ratiosSvg(all: readonly Result[], title: string, subtitle = ''): string {
   const results = all.filter((r) => !lowerIsBetter(r.test));
   const tests = [...new Set(results.map((r) => r.test))].sort((a, b) => TEST_ORDER.indexOf(a) - TEST_ORDER.indexOf(b));
   const configs = [...new Set(results.map((r) => r.config))].sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
   const bar = 18;
   const gap = 28;
   const left = 50;
-  const top = 40;
+  const top = 52;
   const plotH = 260;
   const groupW = Math.max(1, configs.length) * bar + gap;
-  const width = Math.max(420, left + tests.length * groupW + 20);
+  const width = Math.max(660, left + tests.length * groupW + 20); // the legend needs 4 x 150
   const legendY = top + plotH + 40;
   const height = legendY + Math.ceil(configs.length / 4) * 18 + 10;
   // The axis reaches past the largest whisker and always shows 1.0, rounded up to a quarter.
@@ -37,6 +37,7 @@ export function ratiosSvg(all: readonly Result[], title: string): string {
 
   const parts: string[] = [];
   parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`);
+  if (subtitle) parts.push(`<text x="${width / 2}" y="36" text-anchor="middle" font-size="10">${esc(subtitle)}</text>`);
   for (let t = 0; t <= yMax + 1e-9; t += 0.25) {
     parts.push(`<line x1="${left}" x2="${width - 10}" y1="${n(y(t))}" y2="${n(y(t))}" stroke="#eee"/>`);
     parts.push(`<text x="${left - 6}" y="${n(y(t) + 4)}" text-anchor="end" font-size="10">${t.toFixed(2)}</text>`);
