@@ -57,7 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
       timings.push(await measure(`${flag('--pin-root')}/n${n}`, n, runs));
     } catch (err) {
       // e.g. more backends than the BPF backend map holds: reported, with the data plane's own words
-      skipped.push({ test: `xdp-apply ${n} backends`, reason: (err as Error).message.split('\n')[0]! });
+      skipped.push({ test: `xdp-apply ${n} backends`, reason: `apply refused: ${(err as Error).message.split('\n')[0]!}` });
     }
   }
   process.stdout.write(`${JSON.stringify({ timings, skipped })}\n`);
