@@ -2,7 +2,7 @@
 # Sourced by run.sh. config_up NAME turns the LB pod of a fresh topology into one load balancer configuration,
 # after the baseline has been measured. Returns 0 when the VIP answers, 2 with SKIP_REASON set when this
 # machine cannot run the configuration, 1 (message on stderr) when it should have worked and did not.
-# Expects topology.sh, and AGENT (path of the built plb-agent main.js).
+# Expects topology.sh, AGENT (path of the built plb-agent main.js) and APPLY (apply.js, or empty).
 
 CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"
 UDP_PORT=5001  # the udp-pps test's service port (VIP:5001 -> backend:5001)
@@ -107,7 +107,14 @@ config_up() {
       nsx node ethtool -K h-lb gro on >/dev/null
       local pod; for pod in cli b1 b2; do nsx "$pod" ethtool -K eth0 tx off >/dev/null; done
       agent_up xdp native || return ;;
-    nftables) agent_up nftables auto || return ;;
+    nftables)
+      # The standalone agent refuses nftables so far; the cluster agent's factory does not (APPLY: apply.js).
+      if [[ -n ${APPLY:-} ]]; then
+        ip netns exec "${P}lb" node "$APPLY" --data-plane nftables --scheduler roundRobin --vip "$VIP" \
+          --backends "${IP[b1]} ${IP[b2]}" --interface eth0 --snat-ip "${IP[lb]}" --ports "80:8080/TCP $UDP_PORT:$UDP_PORT/UDP" || return 1
+      else
+        agent_up nftables auto || return
+      fi ;;
     ipvs)
       if ! modprobe -n ip_vs 2>/dev/null && [[ ! -d /proc/sys/net/ipv4/vs ]] && ! grep -qw ip_vs /proc/modules; then
         SKIP_REASON="this kernel ($(uname -r)) has no IPVS (no ip_vs module, no /proc/sys/net/ipv4/vs)"

@@ -5,11 +5,11 @@
 #   {"test","config","rep","baseline","value","unit","errors",...}   or   {"test","config","rep","error"}
 # and one line per configuration this machine cannot run: {"config","reason"}. Ratios and tables are made
 # from these lines by test/bench/report/ (TypeScript); this script only measures.
-#   usage: run.sh --agent main.js --out samples.jsonl [--reps 5] [--seconds 5] [--configs "..."] [--tests "..."]
+#   usage: run.sh --agent main.js [--apply apply.js] --out samples.jsonl [--reps 5] [--seconds 5] [--configs "..."] [--tests "..."]
 # Root only (namespaces, bpffs, iptables). Needs nginx-light (+ libnginx-mod-stream), wrk, iptables.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPS=5 DUR=5 OUT="" AGENT="" TESTS="keepalive close bulk"
+REPS=5 DUR=5 OUT="" AGENT="" APPLY="" TESTS="keepalive close bulk"
 CONFIGS=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -19,6 +19,7 @@ while [[ $# -gt 0 ]]; do
     --tests) TESTS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --agent) AGENT=$2; shift 2 ;;
+    --apply) APPLY=$2; shift 2 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
