@@ -124,6 +124,18 @@ Tests: keep-alive and \`Connection: close\` (new connection per request) req/s a
 processes on each side), UDP packets/s (trafgen, 64-byte datagrams with a random source port each, one CPU,
 counted at the backends), and latency percentiles at a fixed offered load.
 
+Configurations, all in the LB pod's namespace:
+- **xdp-tc**: our agent (\`plb-agent run --file\`), xdp data plane on the TC hook of eth0 (the default on a veth):
+  Maglev, full NAT keeping the client port.
+- **xdp-native**: the same program as native XDP on the veth, with the node prepared as docs/dataplane-xdp.md
+  requires (GRO on the host-side peer, tx checksum offload off on client and backends; part of its cost).
+- **nftables**: our nftables data plane (numgen round robin, port-preserving masquerade), programmed through
+  the cluster agent's data-plane factory (test/bench/dataplane/apply.ts) while the standalone agent refuses it.
+- **iptables-dnat**: kube-proxy's iptables mode by hand: \`statistic\` random DNAT per endpoint, mark,
+  port-preserving MASQUERADE.
+- **nginx-l4** / **nginx-l7**: nginx 1.22 with 2 workers as a stream proxy (UDP with \`proxy_responses 0\`) / an
+  HTTP proxy with an upstream keep-alive pool.
+
 ## Ratio to the routed baseline (median, min–max; higher is better)
 
 ${ratioTable(file.results)}
