@@ -3,7 +3,7 @@
 // so this module applies the same defaults and the rules that matter for static backends, naming the field.
 import { load as parseYaml } from 'js-yaml';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
-import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../dataplane/types.js';
+import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
 
 export interface ConfigIssue {
@@ -26,10 +26,18 @@ export interface StandaloneSpec {
   ports: DesiredPort[];
   backends: Array<{ ip: string; weight: number }>;
   attach: AttachRequest;
+  dataPlane: DataPlaneName;
+  scheduler: Scheduler;
 }
 
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ATTACH: readonly AttachRequest[] = ['auto', 'tc', 'native', 'generic'];
+// The CRD's CEL rules and defaults, repeated: the standalone agent has no API server to apply them.
+const SCHEDULERS: Record<DataPlaneName, readonly Scheduler[]> = {
+  xdp: ['maglev'], nftables: ['roundRobin', 'sourceHash'], ipvs: ['maglev', 'roundRobin', 'sourceHash', 'leastConnection'],
+};
+const schedulerRule = (d: DataPlaneName): string =>
+  d === 'xdp' ? 'dataPlane xdp supports scheduler maglev only' : `dataPlane ${d} supports scheduler ${SCHEDULERS[d].join(', ')}`;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
@@ -139,13 +147,15 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   }
   const ports = validatePorts(s.ports, issues);
   const backends = validateBackends(s.backends, issues);
-  const dataPlane = s.dataPlane ?? 'xdp';
-  if (dataPlane !== 'xdp') issues.push({ field: 'spec.dataPlane', message: `${String(dataPlane)} is not available in the standalone agent yet; use xdp` });
-  if (s.scheduler !== undefined && s.scheduler !== 'maglev') issues.push({ field: 'spec.scheduler', message: 'dataPlane xdp supports scheduler maglev only' });
+  const dataPlane = (s.dataPlane ?? 'xdp') as DataPlaneName;
+  const knownPlane = Object.hasOwn(SCHEDULERS, dataPlane);
+  if (!knownPlane) issues.push({ field: 'spec.dataPlane', message: 'must be one of xdp, ipvs, nftables' });
+  const scheduler = (s.scheduler ?? (dataPlane === 'nftables' ? 'roundRobin' : 'maglev')) as Scheduler;
+  if (knownPlane && !SCHEDULERS[dataPlane].includes(scheduler)) issues.push({ field: 'spec.scheduler', message: schedulerRule(dataPlane) });
   const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
   if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return { name: name as string, vip, ports, backends, attach: attach as AttachRequest };
+  return { name: name as string, vip, ports, backends, attach: attach as AttachRequest, dataPlane, scheduler };
 }
 
 export function parseStandaloneFile(text: string, source: string): StandaloneSpec {
@@ -161,7 +171,7 @@ export function parseStandaloneFile(text: string, source: string): StandaloneSpe
 /** Where the agent runs adds what the spec cannot know: the device and the LB's own address. */
 export function desiredState(spec: StandaloneSpec, env: { interface: string; snatIp: string }): DesiredState {
   return {
-    vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: 'maglev', attach: spec.attach,
+    vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: spec.scheduler, attach: spec.attach,
     interface: env.interface, snatIp: env.snatIp,
   };
 }

@@ -3,14 +3,13 @@
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { XdpDataPlane } from '../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryIpv4 } from '../dataplane/xdp/device.js';
 import { Agent } from './agent.js';
 import { USAGE, UsageError, parseArgs, type AgentOptions } from './cli.js';
 import { parseStandaloneFile } from './config.js';
 import { fileSource } from './file-source.js';
 import { serveHttp } from './http.js';
-import { isClusterMode, runCluster } from './kubernetes/main.js';
+import { isClusterMode, makeDataPlane, runCluster } from './kubernetes/main.js';
 
 const RESYNC_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -24,7 +23,8 @@ async function main(opts: AgentOptions): Promise<void> {
   // The pin directory is fixed at start from the file's metadata.name (a rename needs a restart).
   const first = parseStandaloneFile(await readFile(file, 'utf8'), file);
   const pinDir = opts.pinDir ?? `/sys/fs/bpf/portable-lb/${first.name}`;
-  const dataPlane = new XdpDataPlane({ pinDir, log });
+  // spec.dataPlane is fixed at start too: switching data planes is a restart (a new pod, in a cluster).
+  const dataPlane = makeDataPlane(first.dataPlane, pinDir, log);
   const source = fileSource(async () => ({ text: await readFile(file, 'utf8'), source: file }), {
     resolve: async () => {
       const iface = opts.interface ?? (await defaultRouteInterface());

@@ -7,10 +7,11 @@ import { gate, missingPrerequisites } from './support/prereqs.js';
 import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
 
-const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp').split(',').filter((d) => d !== '');
+const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp,nftables').split(',').filter((d) => d !== '');
 
 // Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
-jest.setTimeout(120_000);
+// PLB_TEST_TIMEOUT_MS: hack/vm/conformance.sh raises it, everything is several times slower under emulation.
+jest.setTimeout(Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000));
 
 const reason = missingPrerequisites(ARTIFACTS);
 const { run, failInCi } = gate(reason);

@@ -20,14 +20,20 @@ function issues(text: string): string[] {
 }
 
 describe('parseStandaloneFile', () => {
-  test('applies the CRD defaults: TCP, targetPort = port, weight 1, attach auto', () => {
+  test('applies the CRD defaults: TCP, targetPort = port, weight 1, attach auto, xdp with maglev', () => {
     expect(parseStandaloneFile(file(minimal), 'plb.yaml')).toEqual({
       name: 'web',
       vip: '192.0.2.10',
       ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
       backends: [{ ip: '10.0.1.1', weight: 1 }, { ip: '10.0.1.2', weight: 3 }],
       attach: 'auto',
+      dataPlane: 'xdp',
+      scheduler: 'maglev',
     });
+  });
+
+  test('defaults the scheduler of nftables to roundRobin', () => {
+    expect(parseStandaloneFile(file(`${minimal}  dataPlane: nftables\n`), 'plb.yaml')).toMatchObject({ dataPlane: 'nftables', scheduler: 'roundRobin' });
   });
 
   test('keeps explicit values', () => {
@@ -61,7 +67,8 @@ describe('parseStandaloneFile', () => {
     ['a duplicate backend', minimal.replace('10.0.1.2', '10.0.1.1'), 'spec.backends.addresses[1].ip: 10.0.1.1 is listed twice'],
     ['weight 0', minimal.replace('weight: 3', 'weight: 0'), 'spec.backends.addresses[1].weight: must be an integer from 1 to 100'],
     ['weight 101', minimal.replace('weight: 3', 'weight: 101'), 'spec.backends.addresses[1].weight: must be an integer from 1 to 100'],
-    ['dataPlane ipvs', `${minimal}  dataPlane: ipvs\n`, 'spec.dataPlane: ipvs is not available in the standalone agent yet'],
+    ['dataPlane bogus', `${minimal}  dataPlane: bogus\n`, 'spec.dataPlane: must be one of xdp, ipvs, nftables'],
+    ['nftables with maglev', `${minimal}  dataPlane: nftables\n  scheduler: maglev\n`, 'spec.scheduler: dataPlane nftables supports scheduler roundRobin, sourceHash'],
     ['scheduler roundRobin', `${minimal}  scheduler: roundRobin\n`, 'spec.scheduler: dataPlane xdp supports scheduler maglev only'],
     ['attach bogus', `${minimal}  xdp: {attach: bogus}\n`, 'spec.xdp.attach: must be one of auto, tc, native, generic'],
   ])('rejects %s, naming the field', (_name, spec, expected) => {
