@@ -18,7 +18,7 @@ node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" 
 # the ipvs schedulers; clsact + cls_bpf for the xdp plane's TC hook.
 modules="veth nf_conntrack nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_numgen nft_hash nft_objref"
 modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
-export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 CI=${CI:-true}
+export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 PLB_TEST_TIMEOUT_MS=600000 CI=${CI:-true}
 export NODE_OPTIONS=--experimental-vm-modules
-exec bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_AGENT_MAIN --env PLB_AGENT_START_MS --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
+exec bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_AGENT_MAIN --env PLB_AGENT_START_MS --env PLB_TEST_TIMEOUT_MS --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
   --modules "$modules" -- node_modules/.bin/jest --selectProjects dataplane --testPathPatterns 'conformance\.test' --runInBand
