@@ -4,7 +4,7 @@
 // connections; IPVS keeps forwarding its established ones) and is deleted once IPVS counts no connections
 // to it; UDP destinations are deleted at once (with net.ipv4.vs.expire_nodest_conn=1 their entries expire).
 import type { DesiredState, L4Protocol } from '../types.js';
-import { SVC_F_SCHED_PORT, type DestDump, type DestSpec, type ServiceDump, type ServiceKey, type ServiceSpec } from './wire.js';
+import { SVC_F_SCHED_FALLBACK, SVC_F_SCHED_PORT, type DestDump, type DestSpec, type ServiceDump, type ServiceKey, type ServiceSpec } from './wire.js';
 
 export interface ServiceState extends ServiceDump {
   dests: DestDump[];
@@ -20,15 +20,15 @@ const SVC_F_HASHED = 0x0002;
 
 /**
  * The CRD's scheduler -> an IPVS scheduler module. maglev is mh with the source port hashed too (as the xdp plane
- * hashes the 5-tuple), sourceHash is sh on the address only (client affinity); rr/lc become their weighted
- * variants when weights differ.
+ * hashes the 5-tuple), sourceHash is sh on the address only (client affinity), both with fallback past
+ * draining destinations; rr/lc become their weighted variants when weights differ.
  */
 export function ipvsScheduler(scheduler: string, weights: number[]): { name: string; flags: number } {
   const weighted = new Set(weights).size > 1;
   switch (scheduler) {
-    case 'maglev': return { name: 'mh', flags: SVC_F_SCHED_PORT };
+    case 'maglev': return { name: 'mh', flags: SVC_F_SCHED_PORT | SVC_F_SCHED_FALLBACK };
     case 'roundRobin': return { name: weighted ? 'wrr' : 'rr', flags: 0 };
-    case 'sourceHash': return { name: 'sh', flags: 0 };
+    case 'sourceHash': return { name: 'sh', flags: SVC_F_SCHED_FALLBACK };
     case 'leastConnection': return { name: weighted ? 'wlc' : 'lc', flags: 0 };
     default: throw new Error(`dataPlane ipvs supports scheduler maglev, roundRobin, sourceHash or leastConnection, not ${scheduler}`);
   }

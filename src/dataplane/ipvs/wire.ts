@@ -39,6 +39,12 @@ const IPPROTO = { TCP: 6, UDP: 17 } as const;
 export const FWD_MASQ = 0;
 /** IP_VS_SVC_F_SCHED2: for sh and mh, hash the source port too (one client's connections spread). */
 export const SVC_F_SCHED_PORT = 0x0010;
+/**
+ * IP_VS_SVC_F_SCHED1: for sh and mh, skip to the next destination when the hashed one has weight 0. Without it
+ * a draining (weight 0) destination keeps its slots (the kernel builds the table from the last non-zero
+ * weight, to keep it stable) and new connections hashed there are refused.
+ */
+export const SVC_F_SCHED_FALLBACK = 0x0008;
 const NLA_TYPE_MASK = 0x3fff;
 
 export interface ServiceKey {

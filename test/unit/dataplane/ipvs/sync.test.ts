@@ -35,13 +35,13 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
     nftScripts = [];
   });
 
-  test('adds both services (mh with the port hashed) and every destination, then a second apply changes nothing', async () => {
+  test('adds both services (mh hashing the port, falling back past weight 0) and every destination, then a second apply changes nothing', async () => {
     const p = plane();
     expect(await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 2]]))).toEqual({
       changed: true,
       log: [
-        `NEW_SERVICE TCP ${VIP}:80 mh flags=16`, `NEW_DEST TCP ${VIP}:80 10.240.1.1:8080 w1`, `NEW_DEST TCP ${VIP}:80 10.240.1.2:8080 w2`,
-        `NEW_SERVICE UDP ${VIP}:53 mh flags=16`, `NEW_DEST UDP ${VIP}:53 10.240.1.1:5353 w1`, `NEW_DEST UDP ${VIP}:53 10.240.1.2:5353 w2`,
+        `NEW_SERVICE TCP ${VIP}:80 mh flags=24`, `NEW_DEST TCP ${VIP}:80 10.240.1.1:8080 w1`, `NEW_DEST TCP ${VIP}:80 10.240.1.2:8080 w2`,
+        `NEW_SERVICE UDP ${VIP}:53 mh flags=24`, `NEW_DEST UDP ${VIP}:53 10.240.1.1:5353 w1`, `NEW_DEST UDP ${VIP}:53 10.240.1.2:5353 w2`,
       ],
     });
     expect(await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 2]]))).toEqual({ changed: false, log: [] });
@@ -125,10 +125,10 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
 
 describe('ipvsScheduler', () => {
   test.each([
-    ['maglev', [1, 2], 'mh', 0x10],
+    ['maglev', [1, 2], 'mh', 0x18],
     ['roundRobin', [1, 1], 'rr', 0],
     ['roundRobin', [1, 2], 'wrr', 0],
-    ['sourceHash', [1, 2], 'sh', 0],
+    ['sourceHash', [1, 2], 'sh', 0x08],
     ['leastConnection', [3, 3], 'lc', 0],
     ['leastConnection', [1, 3], 'wlc', 0],
   ])('%s with weights %j is %s (flags %d)', (scheduler, weights, name, flags) => {
