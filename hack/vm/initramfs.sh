@@ -41,7 +41,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in ${order[*]}; do insmod /modules/\$m.ko || echo "vm: insmod \$m failed"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=1048576,cache=loose hostroot /host || { echo "vm: cannot mount the host root"; poweroff -f; }
-mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=1048576,cache=loose checkout /host$checkout
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
@@ -51,6 +50,9 @@ mount -t tmpfs tmpfs /host/dev/shm
 ln -sf /proc/self/fd /host/dev/fd
 ln -sf /proc/self/fd/0 /host/dev/stdin; ln -sf /proc/self/fd/1 /host/dev/stdout; ln -sf /proc/self/fd/2 /host/dev/stderr
 for d in /tmp /run /var/tmp /root; do mount -t tmpfs tmpfs /host\$d; done
+# The checkout after the tmpfs mounts: a clone under /tmp or /root (CI's may be) would be hidden otherwise.
+mkdir -p /host$checkout 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=1048576,cache=loose checkout /host$checkout || { echo "vm: cannot mount the checkout"; poweroff -f; }
 mount -t bpf bpf /host/sys/fs/bpf
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 for m in ${modules}; do chroot /host /usr/sbin/modprobe \$m || echo "vm: modprobe \$m failed"; done
