@@ -2,6 +2,7 @@
 // (KUBECONFIG points at the cluster), and the kind network's addresses.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { eventually as pollUntil } from '../integration/harness/eventually.js';
 
 const run = promisify(execFile);
 
@@ -43,17 +44,6 @@ export function kindIp(container: string): Promise<string> {
   return docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "kind").IPAddress}}', container]);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns without throwing; rethrows its last error after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs: number, intervalMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() + intervalMs > deadline) throw err;
-    }
-    await sleep(intervalMs);
-  }
-}
+/** The harness's poller, at a pace suited to a real cluster (every 2 s). */
+export const eventually = <T>(check: () => Promise<T>, timeoutMs: number, intervalMs = 2000): Promise<T> =>
+  pollUntil(check, timeoutMs, intervalMs);
