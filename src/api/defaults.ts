@@ -26,6 +26,15 @@ export function overlayMtu(overlay: PortableLoadBalancerSpec['overlay']): number
   return mode === 'none' ? undefined : OVERLAY_MTU[mode];
 }
 
+/** IPv4 (20) + TCP (20) header bytes: an MSS above MTU - 40 makes full-sized segments too big for the path. */
+const IPV4_TCP_HEADERS = 40;
+
+/** The MSS the LB clamps SYNs and SYN-ACKs to for spec.overlay; undefined when the overlay is left alone. */
+export function tcpMssClamp(overlay: PortableLoadBalancerSpec['overlay']): number | undefined {
+  const mtu = overlayMtu(overlay);
+  return mtu === undefined ? undefined : mtu - IPV4_TCP_HEADERS;
+}
+
 export type ResolvedSpec = PortableLoadBalancerSpec &
   Required<Pick<PortableLoadBalancerSpec, 'dataPlane' | 'scheduler' | 'replicas'>>;
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applySpreading, cpuMask, parseCpuList, sameMask, spreadingPlan } from '../../../src/agent/spreading.js';
-import { OVERLAY_MTU, overlayMtu } from '../../../src/api/defaults.js';
+import { OVERLAY_MTU, overlayMtu, tcpMssClamp } from '../../../src/api/defaults.js';
 
 describe('CPU masks', () => {
   it.each([
@@ -75,5 +75,10 @@ describe('overlay MTU', () => {
     expect(overlayMtu({ mode: 'none' })).toBeUndefined();
     expect(overlayMtu(undefined)).toBeUndefined();
     expect(overlayMtu({ mode: 'vxlan', mtu: 1400 })).toBe(1400);
+  });
+  it('clamps MSS to the MTU minus the IPv4 and TCP headers', () => {
+    expect(tcpMssClamp({ mode: 'host-gw' })).toBe(1460);
+    expect(tcpMssClamp({ mode: 'udp' })).toBe(1432);
+    expect(tcpMssClamp({ mode: 'none' })).toBeUndefined();
   });
 });

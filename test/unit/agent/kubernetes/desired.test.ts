@@ -40,6 +40,14 @@ describe('clusterDesired', () => {
     expect(d.state).toEqual(expect.objectContaining({ vip: '192.0.2.10', interface: 'eth0', snatIp: '10.244.0.9', attach: 'auto' }));
   });
 
+  it('clamps TCP MSS to the overlay MTU minus 40, and leaves MSS alone without an overlay', () => {
+    const pods = [pod({ name: 'a', ip: '10.0.0.1' })];
+    expect(clusterDesired(view(pods, { overlay: { mode: 'vxlan' } })).state.tcpMssClamp).toBe(1410);
+    expect(clusterDesired(view(pods, { overlay: { mode: 'wireguard', mtu: 1380 } })).state.tcpMssClamp).toBe(1340);
+    expect(clusterDesired(view(pods, { overlay: { mode: 'none' } })).state).not.toHaveProperty('tcpMssClamp');
+    expect(clusterDesired(view(pods)).state).not.toHaveProperty('tcpMssClamp');
+  });
+
   it('defaults targetPort to port and keeps numeric target ports', () => {
     const d = clusterDesired(view([pod({ name: 'a', ip: '10.0.0.1' })], { ports: [{ name: 'a', port: 80 }, { name: 'b', port: 443, targetPort: 8443 }] }));
     expect(d.state.ports.map((p) => [p.port, p.targetPort])).toEqual([[80, 80], [443, 8443]]);
