@@ -2,6 +2,7 @@
 // In a cluster the API server applies the CRD's defaults and CEL rules; the standalone agent has no API server,
 // so this module applies the same defaults and the rules that matter for static backends, naming the field.
 import { load as parseYaml } from 'js-yaml';
+import { tcpMssClamp } from '../api/defaults.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
 import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
@@ -28,6 +29,14 @@ export interface StandaloneSpec {
   attach: AttachRequest;
   dataPlane: DataPlaneName;
   scheduler: Scheduler;
+  /** spec.overlay as given (absent: leave MTU and MSS alone); sets the MSS clamp of the data plane. */
+  overlay?: StandaloneOverlay;
+}
+
+type OverlayMode = NonNullable<NonNullable<PortableLoadBalancerSpec['overlay']>['mode']>;
+export interface StandaloneOverlay {
+  mode: OverlayMode;
+  mtu?: number;
 }
 
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -38,6 +47,11 @@ const SCHEDULERS: Record<DataPlaneName, readonly Scheduler[]> = {
 };
 const schedulerRule = (d: DataPlaneName): string =>
   d === 'xdp' ? 'dataPlane xdp supports scheduler maglev only' : `dataPlane ${d} supports scheduler ${SCHEDULERS[d].join(', ')}`;
+
+const OVERLAY_MODES: readonly OverlayMode[] = ['none', 'host-gw', 'vxlan', 'udp', 'ipip', 'wireguard'];
+// The CRD's bounds on spec.overlay.mtu (minimum 576: the IPv4 minimum datagram size every host must accept).
+const MTU_MIN = 576;
+const MTU_MAX = 9216;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
@@ -124,6 +138,21 @@ function validateBackends(raw: unknown, issues: ConfigIssue[]): StandaloneSpec['
   return out;
 }
 
+function validateOverlay(raw: unknown, issues: ConfigIssue[]): StandaloneOverlay | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) {
+    issues.push({ field: 'spec.overlay', message: 'must be an object with mode and optionally mtu' });
+    return undefined;
+  }
+  const mode = (raw['mode'] ?? 'none') as OverlayMode;
+  if (!OVERLAY_MODES.includes(mode)) issues.push({ field: 'spec.overlay.mode', message: `must be one of ${OVERLAY_MODES.join(', ')}` });
+  const mtu = raw['mtu'];
+  if (mtu !== undefined && (!Number.isInteger(mtu) || (mtu as number) < MTU_MIN || (mtu as number) > MTU_MAX)) {
+    issues.push({ field: 'spec.overlay.mtu', message: `must be an integer from ${MTU_MIN} to ${MTU_MAX}` });
+  }
+  return { mode, ...(mtu !== undefined ? { mtu: mtu as number } : {}) };
+}
+
 /** Validates and defaults the spec of a parsed PortableLoadBalancer document. */
 export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpec {
   const issues: ConfigIssue[] = [];
@@ -154,8 +183,12 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   if (knownPlane && !SCHEDULERS[dataPlane].includes(scheduler)) issues.push({ field: 'spec.scheduler', message: schedulerRule(dataPlane) });
   const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
   if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });
+  const overlay = validateOverlay(s.overlay, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return { name: name as string, vip, ports, backends, attach: attach as AttachRequest, dataPlane, scheduler };
+  return {
+    name: name as string, vip, ports, backends, attach: attach as AttachRequest, dataPlane, scheduler,
+    ...(overlay ? { overlay } : {}),
+  };
 }
 
 export function parseStandaloneFile(text: string, source: string): StandaloneSpec {
@@ -170,8 +203,9 @@ export function parseStandaloneFile(text: string, source: string): StandaloneSpe
 
 /** Where the agent runs adds what the spec cannot know: the device and the LB's own address. */
 export function desiredState(spec: StandaloneSpec, env: { interface: string; snatIp: string }): DesiredState {
+  const mss = tcpMssClamp(spec.overlay);
   return {
     vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: spec.scheduler, attach: spec.attach,
-    interface: env.interface, snatIp: env.snatIp,
+    interface: env.interface, snatIp: env.snatIp, ...(mss !== undefined ? { tcpMssClamp: mss } : {}),
   };
 }

@@ -71,6 +71,11 @@ describe('parseStandaloneFile', () => {
     ['nftables with maglev', `${minimal}  dataPlane: nftables\n  scheduler: maglev\n`, 'spec.scheduler: dataPlane nftables supports scheduler roundRobin, sourceHash'],
     ['scheduler roundRobin', `${minimal}  scheduler: roundRobin\n`, 'spec.scheduler: dataPlane xdp supports scheduler maglev only'],
     ['attach bogus', `${minimal}  xdp: {attach: bogus}\n`, 'spec.xdp.attach: must be one of auto, tc, native, generic'],
+    ['overlay mode bogus', `${minimal}  overlay: {mode: geneve}\n`, 'spec.overlay.mode: must be one of none, host-gw, vxlan, udp, ipip, wireguard'],
+    ['overlay mtu 575 (the CRD\'s minimum is 576)', `${minimal}  overlay: {mode: vxlan, mtu: 575}\n`, 'spec.overlay.mtu: must be an integer from 576 to 9216'],
+    ['overlay mtu 9217', `${minimal}  overlay: {mtu: 9217}\n`, 'spec.overlay.mtu: must be an integer from 576 to 9216'],
+    ['overlay mtu 1450.5', `${minimal}  overlay: {mtu: 1450.5}\n`, 'spec.overlay.mtu: must be an integer from 576 to 9216'],
+    ['overlay not an object', `${minimal}  overlay: vxlan\n`, 'spec.overlay: must be an object with mode and optionally mtu'],
   ])('rejects %s, naming the field', (_name, spec, expected) => {
     expect(issues(file(spec)).join('\n')).toContain(expected);
   });
@@ -98,6 +103,22 @@ describe('parseStandaloneFile', () => {
 });
 
 describe('desiredState', () => {
+  test.each([
+    ['no overlay: MSS options left alone', '', undefined],
+    ['overlay none: left alone', '  overlay: {mode: none}\n', undefined],
+    ['vxlan: 1450 - 40', '  overlay: {mode: vxlan}\n', 1410],
+    ['wireguard: 1440 - 40', '  overlay: {mode: wireguard}\n', 1400],
+    ['an explicit mtu overrides the mode', '  overlay: {mode: vxlan, mtu: 1400}\n', 1360],
+    ['an mtu without a mode', '  overlay: {mtu: 9000}\n', 8960],
+  ])('tcpMssClamp with %s', (_name, overlay, mss) => {
+    const spec = parseStandaloneFile(file(`${minimal}${overlay}`), 'plb.yaml');
+    expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' }).tcpMssClamp).toBe(mss);
+  });
+
+  test('keeps spec.overlay as given', () => {
+    expect(parseStandaloneFile(file(`${minimal}  overlay: {mode: vxlan, mtu: 1400}\n`), 'plb.yaml').overlay).toEqual({ mode: 'vxlan', mtu: 1400 });
+  });
+
   test('adds the interface and SNAT address of where the agent runs', () => {
     const spec = parseStandaloneFile(file(minimal), 'plb.yaml');
     expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' })).toEqual({
