@@ -3,7 +3,7 @@
 // sent to the same backend again.
 
 /** A prime; the BPF side uses the same constant (PLB_RING_SIZE). */
-export const MAGLEV_RING_SIZE = 16381;
+export const MAGLEV_RING_SIZE = 65537;
 
 export interface MaglevEntry {
   /** Stable identity of the backend (its address): a backend's permutation must not depend on the others. */

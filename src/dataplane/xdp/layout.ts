@@ -3,9 +3,9 @@
 import type { L4Protocol } from '../types.js';
 import { ipv4Bytes, ipv4FromBytes } from '../ipv4.js';
 
-export const RING_SIZE = 16381;
+export const RING_SIZE = 65537;
 export const MAX_SERVICES = 64;
-export const MAX_BACKENDS = 1024;
+export const MAX_BACKENDS = 16384;
 
 export const BACKEND_FREE = 0;
 export const BACKEND_ACTIVE = 1;
@@ -44,6 +44,8 @@ export interface ServiceValue {
   id: number;
   ringGen: 0 | 1;
   targetPort: number;
+  /** Largest MSS a translated TCP SYN or SYN-ACK may announce; 0 leaves the option alone. */
+  mssClamp: number;
 }
 
 export interface BackendValue {
@@ -70,17 +72,23 @@ export function decodeServiceKey(b: Buffer): ServiceKey {
   return { vip: ipv4FromBytes(b, 0), port: b.readUInt16BE(4), protocol: protocolName(b.readUInt8(6)) };
 }
 
-// struct plb_service { __u16 id; __u8 ring_gen; __u8 pad; __be16 target_port; __u16 pad2; }
+// struct plb_service { __u16 id; __u8 ring_gen; __u8 pad; __be16 target_port; __u16 mss_clamp; }
+// mss_clamp took the place of padding: the size stays 8, so libbpf still adopts maps pinned by older agents
+// (a changed value size would make it refuse them), and their zero there reads as "no clamp".
 export const SERVICE_VALUE_SIZE = 8;
 export function encodeServiceValue(v: ServiceValue): Buffer {
   const b = Buffer.alloc(SERVICE_VALUE_SIZE);
   b.writeUInt16LE(v.id, 0);
   b.writeUInt8(v.ringGen, 2);
   b.writeUInt16BE(v.targetPort, 4);
+  b.writeUInt16LE(v.mssClamp, 6);
   return b;
 }
 export function decodeServiceValue(b: Buffer): ServiceValue {
-  return { id: b.readUInt16LE(0), ringGen: (b.readUInt8(2) & 1) as 0 | 1, targetPort: b.readUInt16BE(4) };
+  return {
+    id: b.readUInt16LE(0), ringGen: (b.readUInt8(2) & 1) as 0 | 1, targetPort: b.readUInt16BE(4),
+    mssClamp: b.readUInt16LE(6),
+  };
 }
 
 // struct plb_backend { __be32 ip; __u32 state; }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { DesiredState } from '../../../src/dataplane/types.js';
 import { buildMaglevTable } from '../../../src/dataplane/maglev.js';
-import { BACKEND_ACTIVE, BACKEND_DRAINING, type BackendValue } from '../../../src/dataplane/xdp/layout.js';
+import { BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, type BackendValue } from '../../../src/dataplane/xdp/layout.js';
 import { isEmptyPlan, planApply, type Plan, type ProgrammedState } from '../../../src/dataplane/xdp/plan.js';
 
 const desired = (over: Partial<DesiredState> = {}): DesiredState => ({
@@ -100,16 +100,16 @@ describe('planApply', () => {
 
   test('when ids run out, the lowest draining backend nobody wants is reclaimed', () => {
     const backends = new Map<number, BackendValue>();
-    for (let id = 1; id < 1024; id++) backends.set(id, { ip: `10.9.${id >> 8}.${id & 255}`, state: BACKEND_DRAINING });
+    for (let id = 1; id < MAX_BACKENDS; id++) backends.set(id, { ip: `10.${9 + (id >> 16)}.${(id >> 8) & 255}.${id & 255}`, state: BACKEND_DRAINING });
     const plan = planApply({ config: null, backends, services: [] }, desired({ backends: [{ ip: '10.0.1.1', weight: 1 }] }));
     expect(plan.activate).toEqual([{ id: 1, value: { ip: '10.0.1.1', state: BACKEND_ACTIVE } }]);
   });
 
   test('with no id to reclaim it refuses instead of overwriting a live backend', () => {
     const backends = new Map<number, BackendValue>();
-    for (let id = 1; id < 1024; id++) backends.set(id, { ip: `10.9.${id >> 8}.${id & 255}`, state: BACKEND_ACTIVE });
+    for (let id = 1; id < MAX_BACKENDS; id++) backends.set(id, { ip: `10.${9 + (id >> 16)}.${(id >> 8) & 255}.${id & 255}`, state: BACKEND_ACTIVE });
     const want = [...backends.values()].map((b) => ({ ip: b.ip, weight: 1 }));
     expect(() => planApply({ config: null, backends, services: [] }, desired({ backends: [...want, { ip: '10.0.1.1', weight: 1 }] })))
-      .toThrow(/more than 1023 backends/);
+      .toThrow(new RegExp(`more than ${MAX_BACKENDS - 1} backends`));
   });
 });
