@@ -56,6 +56,15 @@ export function isEmptyPlan(p: Plan): boolean {
     p.drain.length === 0 && p.deleteServices.length === 0;
 }
 
+/** The service value's MSS clamp for a port: the desired clamp on TCP ports, 0 (none) elsewhere. */
+export function mssClampFor(protocol: ServiceKey['protocol'], tcpMssClamp: number | undefined): number {
+  if (protocol !== 'TCP' || tcpMssClamp === undefined) return 0;
+  if (!Number.isInteger(tcpMssClamp) || tcpMssClamp < 1 || tcpMssClamp > 0xffff) {
+    throw new Error(`tcpMssClamp must be an integer in 1..65535, got ${tcpMssClamp}`);
+  }
+  return tcpMssClamp;
+}
+
 function sameTable(a: Uint32Array, b: Uint32Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -117,13 +126,14 @@ export function planApply(current: ProgrammedState, desired: DesiredState): Plan
     const key: ServiceKey = { vip: desired.vip, port: p.port, protocol: p.protocol };
     const ks = serviceKeyString(key);
     wantedKeys.add(ks);
+    const mssClamp = mssClampFor(p.protocol, desired.tcpMssClamp);
     const have = existing.get(ks);
     if (have) {
       const ringSame = sameTable(have.ring, table);
-      if (ringSame && have.value.targetPort === p.targetPort) continue;
+      if (ringSame && have.value.targetPort === p.targetPort && have.value.mssClamp === mssClamp) continue;
       const gen: 0 | 1 = ringSame ? have.value.ringGen : have.value.ringGen === 0 ? 1 : 0;
       if (!ringSame) rings.push({ serviceId: have.value.id, gen, table });
-      services.push({ key, value: { id: have.value.id, ringGen: gen, targetPort: p.targetPort } });
+      services.push({ key, value: { id: have.value.id, ringGen: gen, targetPort: p.targetPort, mssClamp } });
       continue;
     }
     const id = lowestFree(usedServiceIds, MAX_SERVICES);
@@ -131,7 +141,7 @@ export function planApply(current: ProgrammedState, desired: DesiredState): Plan
     usedServiceIds.add(id);
     resetServiceStats.push(id);
     rings.push({ serviceId: id, gen: 0, table });
-    services.push({ key, value: { id, ringGen: 0, targetPort: p.targetPort } });
+    services.push({ key, value: { id, ringGen: 0, targetPort: p.targetPort, mssClamp } });
   }
   const deleteServices = current.services.filter((s) => !wantedKeys.has(serviceKeyString(s.key))).map((s) => s.key);
   return {

@@ -13,10 +13,15 @@ describe('map layouts', () => {
     expect(decodeServiceKey(b)).toEqual({ vip: '192.0.2.10', port: 80, protocol: 'TCP' });
   });
 
-  test('service value: host-order id, ring generation, network-order target port', () => {
-    const b = encodeServiceValue({ id: 3, ringGen: 1, targetPort: 8080 });
-    expect(b.toString('hex')).toBe('0300' + '01' + '00' + '1f90' + '0000');
-    expect(decodeServiceValue(b)).toEqual({ id: 3, ringGen: 1, targetPort: 8080 });
+  test('service value: host-order id, ring generation, network-order target port, host-order MSS clamp', () => {
+    const b = encodeServiceValue({ id: 3, ringGen: 1, targetPort: 8080, mssClamp: 1410 });
+    expect(b.toString('hex')).toBe('0300' + '01' + '00' + '1f90' + '8205');
+    expect(decodeServiceValue(b)).toEqual({ id: 3, ringGen: 1, targetPort: 8080, mssClamp: 1410 });
+  });
+
+  test('a service value written before the MSS clamp existed (zero padding) reads as "no clamp"', () => {
+    const old = Buffer.from('0300' + '01' + '00' + '1f90' + '0000', 'hex');
+    expect(decodeServiceValue(old)).toEqual({ id: 3, ringGen: 1, targetPort: 8080, mssClamp: 0 });
   });
 
   test('backend, config and ring round-trip', () => {

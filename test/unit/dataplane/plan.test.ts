@@ -48,7 +48,7 @@ describe('planApply', () => {
     expect(plan.rings[0]!.table).toEqual(buildMaglevTable([
       { key: '10.0.1.1', id: 1, weight: 1 }, { key: '10.0.1.2', id: 2, weight: 2 },
     ]));
-    expect(plan.services).toEqual([{ key: { vip: '192.0.2.10', port: 80, protocol: 'TCP' }, value: { id: 1, ringGen: 0, targetPort: 8080 } }]);
+    expect(plan.services).toEqual([{ key: { vip: '192.0.2.10', port: 80, protocol: 'TCP' }, value: { id: 1, ringGen: 0, targetPort: 8080, mssClamp: 0 } }]);
     expect(plan.resetServiceStats).toEqual([1]);
     expect(plan.resetBackendStats).toEqual([1, 2]);
   });
@@ -62,7 +62,7 @@ describe('planApply', () => {
     const once = converge(empty, desired());
     const plan = planApply(once, desired({ backends: [{ ip: '10.0.1.1', weight: 1 }] }));
     expect(plan.rings).toEqual([{ serviceId: 1, gen: 1, table: buildMaglevTable([{ key: '10.0.1.1', id: 1, weight: 1 }]) }]);
-    expect(plan.services[0]!.value).toEqual({ id: 1, ringGen: 1, targetPort: 8080 });
+    expect(plan.services[0]!.value).toEqual({ id: 1, ringGen: 1, targetPort: 8080, mssClamp: 0 });
     expect(plan.drain).toEqual([{ id: 2, value: { ip: '10.0.1.2', state: BACKEND_DRAINING } }]);
     expect(plan.activate).toEqual([]);
   });
@@ -79,7 +79,7 @@ describe('planApply', () => {
     const once = converge(empty, desired());
     const plan = planApply(once, desired({ ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }] }));
     expect(plan.rings).toEqual([]);
-    expect(plan.services).toEqual([{ key: { vip: '192.0.2.10', port: 80, protocol: 'TCP' }, value: { id: 1, ringGen: 0, targetPort: 9090 } }]);
+    expect(plan.services).toEqual([{ key: { vip: '192.0.2.10', port: 80, protocol: 'TCP' }, value: { id: 1, ringGen: 0, targetPort: 9090, mssClamp: 0 } }]);
   });
 
   test('a changed VIP adds the new services and deletes the old ones last', () => {

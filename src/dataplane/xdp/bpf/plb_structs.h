@@ -19,7 +19,10 @@ struct plb_service {
 	__u8 ring_gen;
 	__u8 pad;
 	__be16 target_port;
-	__u16 pad2;
+	/* TCP services: largest MSS option a translated SYN or SYN-ACK may carry (host order), 0 = leave it.
+	 * This was padding, so the value size is unchanged and maps pinned by an older agent are still adopted
+	 * (their zero reads as "no clamp"). */
+	__u16 mss_clamp;
 };
 
 struct plb_backend {
