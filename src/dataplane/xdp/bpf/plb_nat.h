@@ -92,6 +92,9 @@ static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, con
 	__u16 port = bpf_ntohs(pkt->sport);
 	int i;
 
+	/* Unrolled: 6.1's check_cfg only accepts a back-edge on a jump instruction, and clang rotates this loop so
+	 * that the edge closing it is the fall-through into the body ("back-edge from insn X to X+1"). */
+#pragma unroll
 	for (i = 0; i < PLB_SNAT_TRIES; i++) {
 		fwd->sport = bpf_htons(port);
 		plb_reverse_of(pkt, fwd, &rkey, &rev);
