@@ -12,12 +12,18 @@ OUT="$ROOT/build/dataplane"
 mkdir -p "$OUT"
 
 MULTIARCH="$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)"
+
+# Every artifact is written next to its final name and renamed over it. Copying onto the old file rewrites
+# the pages that running agents and test processes have mapped: their next call into the addon executes a
+# mix of old and new code (seen as "trap invalid opcode ... in plb_bpf.node" in several processes at once).
+install_atomic() { cp "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"; }
 for hook in tc xdp; do
   define=""
   [[ "$hook" == xdp ]] && define="-DPLB_HOOK_XDP"
   echo "build-dataplane: clang plb_${hook}.bpf.o"
   clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$MULTIARCH" $define \
-    -c "$SRC/bpf/plb_main.bpf.c" -o "$OUT/plb_${hook}.bpf.o"
+    -c "$SRC/bpf/plb_main.bpf.c" -o "$OUT/plb_${hook}.bpf.o.tmp.$$"
+  mv -f "$OUT/plb_${hook}.bpf.o.tmp.$$" "$OUT/plb_${hook}.bpf.o"
 done
 
 # The headers that belong to the running node: <prefix>/include/node (e.g. /usr for Debian's nodejs, or
@@ -31,5 +37,5 @@ NODE_GYP="$ROOT/node_modules/.bin/node-gyp"
 [[ -x "$NODE_GYP" ]] || { echo "build-dataplane: run npm install first (node-gyp is a devDependency)" >&2; exit 1; }
 echo "build-dataplane: node-gyp (nodedir $NODE_PREFIX)"
 (cd "$SRC/addon" && "$NODE_GYP" rebuild --nodedir="$NODE_PREFIX" -j 2 --loglevel=warn)
-cp "$SRC/addon/build/Release/plb_bpf.node" "$OUT/plb_bpf.node"
+install_atomic "$SRC/addon/build/Release/plb_bpf.node" "$OUT/plb_bpf.node"
 echo "build-dataplane: done -> $OUT"
