@@ -1,7 +1,8 @@
 // watchResource: @dot-i/k8s-operator's API shape on client-node 1.4's ListWatch, without its faults.
 // client-node's informer stops for good after a network error, and a watch that cannot reconnect rejects a
 // promise nobody awaits; here every error restarts the informer with jittered backoff, 410 relists (ListWatch
-// does that itself), and lifecycle events are reported for metrics and logs.
+// does that itself), a watch on a silently dead connection is aborted (see ReportingWatch), and lifecycle events
+// are reported for metrics and logs.
 import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
 
@@ -22,6 +23,7 @@ export interface WatchOptions<T extends KubernetesObject> {
   backoff?: BackoffOptions;
   clock?: Clock;
   onLifecycle?: (event: WatchLifecycle, error?: unknown) => void;
+  liveness?: WatchLiveness;
 }
 
 export interface WatchedResource<T extends KubernetesObject> extends ObjectCache<T> {
@@ -30,18 +32,60 @@ export interface WatchedResource<T extends KubernetesObject> extends ObjectCache
   stop(): Promise<void>;
 }
 
-/** A Watch whose failures to (re)connect end in the done callback instead of an unhandled rejection. */
+/** How long a watch may live, and how long past that the client waits before calling the connection dead. */
+export interface WatchLiveness {
+  /** Server-side timeoutSeconds of each watch request; client-go picks 5–10 min at random, so do we. */
+  timeoutSeconds: () => number;
+  /** Silence allowed past timeoutSeconds before the request is aborted as stalled. */
+  graceMs: number;
+}
+
+const DEFAULT_LIVENESS: WatchLiveness = { timeoutSeconds: () => 300 + Math.floor(Math.random() * 300), graceMs: 30_000 };
+
+/**
+ * A Watch that (1) ends failures to (re)connect in the done callback instead of an unhandled rejection, and
+ * (2) never waits forever on a half-open connection: every request asks the server to end it after
+ * timeoutSeconds (and to send bookmarks, so a relist is rarely needed); a request still open
+ * timeoutSeconds + grace later has lost its peer without a FIN or RST (a NAT or node that vanished), so it is
+ * aborted with an error and the informer restarts. TCP keep-alive alone would take minutes more.
+ */
 class ReportingWatch extends Watch {
+  constructor(
+    kc: KubeConfig,
+    private readonly liveness: WatchLiveness,
+    private readonly clock: Clock,
+  ) {
+    super(kc);
+  }
+
   override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
+    const timeoutSeconds = this.liveness.timeoutSeconds();
+    let finished = false;
+    let controller: AbortController | undefined;
+    const finish = (err: unknown): void => {
+      if (finished) return;
+      finished = true;
+      this.clock.clearTimeout(deadline);
+      done(err);
+    };
+    const limitMs = timeoutSeconds * 1000 + this.liveness.graceMs;
+    const deadline = this.clock.setTimeout(() => {
+      // Report first: aborting makes the response body fail with a generic AbortError of its own.
+      finish(new Error(`watch of ${path} still open ${Math.round(limitMs / 1000)}s after asking the server to end it at ${timeoutSeconds}s: connection presumed dead`));
+      controller?.abort();
+    }, limitMs);
     try {
-      return await super.watch(path, queryParams, callback, done);
+      controller = await super.watch(path, { ...queryParams, timeoutSeconds, allowWatchBookmarks: true }, callback, finish);
+      // The deadline fired while the request was still waiting for response headers.
+      if (finished) controller.abort();
+      return controller;
     } catch (error) {
-      setImmediate(() => done(error));
+      setImmediate(() => finish(error));
       return new AbortController();
     }
   }
@@ -56,7 +100,7 @@ export function watchResource<T extends KubernetesObject>(
 ): WatchedResource<T> {
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc), options.list, false, options.labelSelector, options.fieldSelector);
+  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc, options.liveness ?? DEFAULT_LIVENESS, clock), options.list, false, options.labelSelector, options.fieldSelector);
   let synced = false;
   let stopped = false;
   let attempt = 0;
