@@ -8,12 +8,9 @@ cd "$root"
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "apt packages for the operator tiers (openssl, jq)"
-need=()
-command -v openssl >/dev/null || need+=(openssl)
-command -v jq >/dev/null || need+=(jq)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+# shellcheck source=hack/lib/apt.sh
+source hack/lib/apt.sh
+ensure_packages install-deps "openssl:openssl" "jq:jq"
 
 step "apt packages for the data planes"
 bash hack/install-dataplane-deps.sh
