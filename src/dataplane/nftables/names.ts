@@ -1,5 +1,7 @@
-// Names of the objects in the agent's nftables table, and the metadata kept in counter comments. The table is
-// the only state the nftables data plane has: a restarted agent reads everything it needs back from it.
+// Names of the objects in the agent's nftables table, and the metadata kept in element comments of two sets.
+// The table is the only state the nftables data plane has: a restarted agent reads everything it needs back
+// from it. The metadata is not kept on the counters: a counter object survives a replace only if it is never
+// redefined, and its comment cannot change without redefining it.
 import type { L4Protocol } from '../types.js';
 
 export const TABLE = 'portable_lb';
@@ -23,9 +25,15 @@ export const counters = {
   meta: 'plb_meta',
 };
 
+/** Sets no rule matches: their element comments carry the metadata (`10.240.1.1 comment "active"`). */
+export const sets = {
+  backends: 'backends',
+  services: 'services',
+};
+
 export type BackendState = { state: 'active' } | { state: 'draining'; since: number };
 
-/** Comment on a backend's flows counter: its state survives agent restarts inside the table. */
+/** Comment on a backend's element of the `backends` set: its state survives agent restarts inside the table. */
 export function backendComment(b: BackendState): string {
   return b.state === 'active' ? 'active' : `draining since ${b.since}`;
 }
@@ -43,7 +51,7 @@ export interface ServiceMeta {
   targetPort: number;
 }
 
-/** Comment on a service's flows counter: `10.240.200.10 80 TCP 8080`. */
+/** Comment on a service's element of the `services` set: `10.240.200.10 80 TCP 8080`. */
 export const serviceComment = (s: ServiceMeta): string => `${s.vip} ${s.port} ${s.protocol} ${s.targetPort}`;
 
 export function parseServiceComment(comment: string | undefined): ServiceMeta | null {

@@ -1,7 +1,8 @@
 // The nftables data plane: kube-proxy's modern mode for one VIP, in the LB's own network namespace.
 // Each apply reads the table back, plans active/draining backends, renders the whole table and, when the
-// rendering differs from what is there, replaces it in one `nft -f` transaction. Established connections are
-// conntrack's: they keep their translation across replaces and agent restarts.
+// rendering differs from what is there, replaces its rules, sets and maps in one `nft -f` transaction; counter
+// objects stay and keep counting. Established connections are conntrack's: they keep their translation across
+// replaces and agent restarts.
 import type { ApplyResult, DataPlane, DataPlaneObservation, DesiredState } from '../types.js';
 import { FAMILY, TABLE, counters } from './names.js';
 import { nftCommand, writeSysctls, type NftRunner } from './nft.js';
@@ -39,7 +40,7 @@ export class NftablesDataPlane implements DataPlane {
 
   private async table(): Promise<TableState> {
     const json = await this.nft.listTable(FAMILY, TABLE);
-    return json === null ? { counters: new Map() } : parseTable(json, TABLE);
+    return json === null ? { counters: new Map(), objects: null } : parseTable(json, TABLE);
   }
 
   async apply(desired: DesiredState): Promise<ApplyResult> {
@@ -47,7 +48,7 @@ export class NftablesDataPlane implements DataPlane {
     const current = await this.table();
     const now = Math.floor((this.opts.now ?? Date.now)() / 1000);
     const backends = planBackends(desired, recordedBackends(current), now, this.opts.drainSeconds ?? 300);
-    const input = { desired, backends, carried: current.counters };
+    const input = { desired, backends, existing: current.objects ?? null };
     const programmed = current.counters.get(counters.meta)?.comment;
     this.iface = desired.interface;
     if (programmed === `fingerprint ${fingerprint(input)}`) return { changed: false, attach: 'netfilter', warnings };

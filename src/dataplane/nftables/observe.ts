@@ -1,18 +1,16 @@
 // The table's counters -> the data-plane observation the agent turns into /metrics. Pure.
 import type { BackendObservation, ServiceObservation } from '../types.js';
-import { counters, parseServiceComment, serviceKey } from './names.js';
-import { recordedBackends, type TableState } from './state.js';
+import { counters, serviceKey } from './names.js';
+import { recordedBackends, recordedServices, type TableState } from './state.js';
 
 const ZERO = { packets: 0, bytes: 0 };
 
 export function observeTable(table: TableState): { services: ServiceObservation[]; backends: BackendObservation[] } {
   const get = (name: string) => table.counters.get(name) ?? ZERO;
   const services: ServiceObservation[] = [];
-  for (const [name, value] of table.counters) {
-    if (!/^svc_.*_flows$/.test(name)) continue;
-    const meta = parseServiceComment(value.comment);
-    if (!meta) continue;
+  for (const meta of recordedServices(table).values()) {
     const svc = serviceKey(meta.protocol, meta.port);
+    const flows = get(counters.serviceFlows(svc));
     const tx = get(counters.serviceTx(svc));
     const rx = get(counters.serviceRx(svc));
     const noBackend = get(counters.serviceNoBackend(svc)).packets;
@@ -20,7 +18,7 @@ export function observeTable(table: TableState): { services: ServiceObservation[
       ...meta,
       packets: tx.packets, bytes: tx.bytes, replyPackets: rx.packets, replyBytes: rx.bytes,
       // every new connection enters the service chain once; the ones without a backend are dropped there
-      newFlows: value.packets - noBackend,
+      newFlows: flows.packets - noBackend,
       noBackend,
       // nf_nat has no counter for a failed port allocation, and routing failures are not ours to count
       snatExhausted: 0, fibFailures: 0,

@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import type { DesiredBackend, DesiredPort, DesiredState } from '../types.js';
 import {
-  FAMILY, TABLE, backendComment, counters, serviceComment, serviceKey, type BackendState,
+  FAMILY, TABLE, backendComment, counters, serviceComment, serviceKey, sets, type BackendState,
 } from './names.js';
-import type { CounterValue } from './state.js';
+import type { TableObjects } from './state.js';
 
 export type NftScheduler = 'roundRobin' | 'sourceHash';
 
@@ -36,19 +36,15 @@ export interface RenderInput {
   desired: DesiredState;
   /** Active and draining backends (planBackends). */
   backends: Map<string, BackendState>;
-  /** Counter values to carry over: replacing the table would otherwise reset them. */
-  carried: Map<string, CounterValue>;
+  /** The objects the table holds now (parseTable); null or absent when it does not exist yet. */
+  existing?: TableObjects | null;
 }
 
-function counterObject(name: string, comment: string | null, carried: Map<string, CounterValue>): string[] {
-  const v = carried.get(name);
-  return [
-    `  counter ${name} {`,
-    ...(comment !== null ? [`    comment "${comment}"`] : []),
-    `    packets ${v?.packets ?? 0} bytes ${v?.bytes ?? 0}`,
-    '  }',
-  ];
-}
+/**
+ * A counter object. Declaring one that exists changes nothing (counters have no update operation in the
+ * kernel: neither values nor comment), which is what keeps every count across a replace.
+ */
+const counterObject = (name: string): string[] => [`  counter ${name} {}`];
 
 const proto = (p: DesiredPort) => p.protocol.toLowerCase();
 
@@ -75,7 +71,12 @@ function counterMap(name: string, names: Array<[string, string]>): string[] {
   return [`  map ${name} {`, '    type ipv4_addr : counter', ...elements, '  }'];
 }
 
-/** The table's body (everything between the braces), with counters at the carried values. */
+function metadataSet(name: string, type: string, elements: Array<[string, string]>): string[] {
+  const list = elements.length > 0 ? [`    elements = { ${elements.map(([key, c]) => `${key} comment "${c}"`).join(', ')} }`] : [];
+  return [`  set ${name} {`, `    type ${type}`, ...list, '  }'];
+}
+
+/** The table's objects and rules (everything between the braces except plb_meta). */
 function body(input: RenderInput): string[] {
   const { desired } = input;
   const scheduler = nftScheduler(desired.scheduler as string);
@@ -83,15 +84,16 @@ function body(input: RenderInput): string[] {
   const lines: string[] = [];
   for (const p of desired.ports) {
     const svc = serviceKey(p.protocol, p.port);
-    lines.push(...counterObject(counters.serviceFlows(svc), serviceComment({ vip: desired.vip, ...p }), input.carried));
-    for (const name of [counters.serviceNoBackend(svc), counters.serviceTx(svc), counters.serviceRx(svc)]) {
-      lines.push(...counterObject(name, null, input.carried));
+    for (const name of [counters.serviceFlows(svc), counters.serviceNoBackend(svc), counters.serviceTx(svc), counters.serviceRx(svc)]) {
+      lines.push(...counterObject(name));
     }
   }
-  for (const [ip, state] of backends) {
-    lines.push(...counterObject(counters.backendFlows(ip), backendComment(state), input.carried));
-    lines.push(...counterObject(counters.backendTx(ip), null, input.carried), ...counterObject(counters.backendRx(ip), null, input.carried));
+  for (const [ip] of backends) {
+    lines.push(...counterObject(counters.backendFlows(ip)), ...counterObject(counters.backendTx(ip)), ...counterObject(counters.backendRx(ip)));
   }
+  lines.push(...metadataSet(sets.services, 'inet_proto . inet_service',
+    desired.ports.map((p) => [`${proto(p)} . ${p.port}`, serviceComment({ vip: desired.vip, ...p })])));
+  lines.push(...metadataSet(sets.backends, 'ipv4_addr', backends.map(([ip, state]) => [ip, backendComment(state)])));
   lines.push(...counterMap('backend_tx', backends.map(([ip]) => [ip, counters.backendTx(ip)])));
   lines.push(...counterMap('backend_rx', backends.map(([ip]) => [ip, counters.backendRx(ip)])));
   for (const p of desired.ports) lines.push(...serviceChains(desired, p, scheduler));
@@ -105,6 +107,12 @@ function body(input: RenderInput): string[] {
   // has the backend as saddr here (its source is rewritten back to the VIP only in postrouting).
   const ours = `ct original ip daddr ${desired.vip}`;
   lines.push('  chain forward {', '    type filter hook forward priority filter; policy accept;');
+  if (desired.tcpMssClamp !== undefined) {
+    // Both the client's SYN and the backend's SYN-ACK pass here (`tcp flags syn` matches SYN-ACK too). Only
+    // lowered: a smaller MSS a peer announces (a narrower path of its own) is kept.
+    const mss = desired.tcpMssClamp;
+    lines.push(`    ${ours} tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`);
+  }
   for (const p of desired.ports) {
     const svc = serviceKey(p.protocol, p.port);
     const match = `${ours} meta l4proto ${proto(p)} ct original proto-dst ${p.port}`;
@@ -116,22 +124,47 @@ function body(input: RenderInput): string[] {
   return lines;
 }
 
+/** Names declared by `kind` (`chain`, `set`, `map`, `counter`) in rendered lines. */
+const declared = (lines: string[], kind: string): Set<string> =>
+  new Set(lines.map((l) => new RegExp(`^  ${kind} (\\S+) \\{`).exec(l)?.[1]).filter((n) => n !== undefined));
+
+/**
+ * Before the new definitions: empty every rule, set and map (releasing their references to chains and
+ * counters), then delete the objects the new rendering no longer has. Counters that stay are not touched.
+ */
+function clearExisting(existing: TableObjects, rendered: string[]): string[] {
+  const t = `${FAMILY} ${TABLE}`;
+  const lines = [`flush table ${t}`];
+  for (const s of existing.sets) lines.push(`flush set ${t} ${s}`);
+  for (const m of existing.maps) lines.push(`flush map ${t} ${m}`);
+  // The fingerprint is the one counter redefined on every replace: its comment changes, its values mean nothing.
+  for (const kind of ['chain', 'set', 'map', 'counter'] as const) {
+    const kept = declared(rendered, kind);
+    kept.delete(counters.meta);
+    for (const name of existing[`${kind}s`]) if (!kept.has(name)) lines.push(`delete ${kind} ${t} ${name}`);
+  }
+  return lines;
+}
+
 /** Identifies the rules and backend states, not the counter values: equal fingerprints need no replace. */
 export function fingerprint(input: RenderInput): string {
-  return createHash('sha256').update(body({ ...input, carried: new Map() }).join('\n')).digest('hex').slice(0, 16);
+  return createHash('sha256').update(body(input).join('\n')).digest('hex').slice(0, 16);
 }
 
 /**
- * One atomic transaction: `add` makes the `delete` valid when the table does not exist yet, and the new table
- * replaces the old one in the same commit, so no packet ever sees a half-written ruleset.
+ * One atomic transaction that turns whatever the table holds into the rendering: rules, sets and maps are
+ * emptied and redefined, objects no longer rendered deleted, and counter objects that stay are left alone, so
+ * they keep counting across the replace (re-rendering them with values read earlier would lose the increments
+ * between that read and the commit). No packet sees a half-written ruleset: the kernel commits it all or nothing.
  */
 export function renderRuleset(input: RenderInput): string {
+  const rendered = body(input);
   return [
     `add table ${FAMILY} ${TABLE}`,
-    `delete table ${FAMILY} ${TABLE}`,
+    ...(input.existing ? clearExisting(input.existing, rendered) : []),
     `table ${FAMILY} ${TABLE} {`,
-    ...counterObject(counters.meta, `fingerprint ${fingerprint(input)}`, new Map()),
-    ...body(input),
+    `  counter ${counters.meta} {`, `    comment "fingerprint ${fingerprint(input)}"`, '  }',
+    ...rendered,
     '}',
     '',
   ].join('\n');

@@ -23,15 +23,17 @@ export const PODS = {
 export interface Backend { ip: string; weight: number }
 export interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number> }
 
-export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: string }): string {
+/** `overlay`: the YAML flow mapping of spec.overlay (e.g. `{mode: vxlan}`); `vip` defaults to VIP. */
+export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: string; overlay?: string; vip?: string }): string {
   return [
     'apiVersion: portablelb.io/v1alpha1',
     'kind: PortableLoadBalancer',
     'metadata: {name: conformance}',
     'spec:',
-    `  vip: ${VIP}`,
+    `  vip: ${o.vip ?? VIP}`,
     `  dataPlane: ${o.dataPlane}`,
     ...(o.attach ? [`  xdp: {attach: ${o.attach}}`] : []),
+    ...(o.overlay ? [`  overlay: ${o.overlay}`] : []),
     '  ports:',
     '  - {name: http, port: 80, targetPort: 8080, protocol: TCP}',
     '  - {name: echo, port: 53, targetPort: 5353, protocol: UDP}',

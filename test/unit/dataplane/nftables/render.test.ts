@@ -1,15 +1,20 @@
-// The nftables ruleset is a pure function of (desired state, backend states, carried counters): golden files
+// The nftables ruleset is a pure function of (desired state, backend states, what the table holds): golden files
 // pin the whole text (the same text the conformance suite loads into a real kernel), rows pin the rules.
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DesiredState } from '../../../../src/dataplane/types.js';
 import { fingerprint, nftScheduler, renderRuleset, weightSlots, type RenderInput } from '../../../../src/dataplane/nftables/render.js';
 import type { BackendState } from '../../../../src/dataplane/nftables/names.js';
+import type { TableObjects } from '../../../../src/dataplane/nftables/state.js';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
-const golden = (name: string) => readFileSync(join(GOLDEN, name), 'utf8');
+/** UPDATE_GOLDEN=1 rewrites the file; review the diff like code. */
+const golden = (name: string, text: string) => {
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(join(GOLDEN, name), text);
+  expect(text).toBe(readFileSync(join(GOLDEN, name), 'utf8'));
+};
 
 const desired = (over: Partial<DesiredState> = {}): DesiredState => ({
   vip: '10.240.200.10',
@@ -24,19 +29,18 @@ const desired = (over: Partial<DesiredState> = {}): DesiredState => ({
 });
 
 const active = (...ips: string[]) => new Map<string, BackendState>(ips.map((ip) => [ip, { state: 'active' }]));
-const input = (d: DesiredState, backends = active(...d.backends.map((b) => b.ip)), carried = new Map()): RenderInput =>
-  ({ desired: d, backends, carried });
+const input = (d: DesiredState, backends = active(...d.backends.map((b) => b.ip)), existing: TableObjects | null = null): RenderInput =>
+  ({ desired: d, backends, existing });
 
 describe('renderRuleset', () => {
   test('round robin over weights 1:2, a TCP and a UDP port: the golden ruleset', () => {
-    expect(renderRuleset(input(desired()))).toBe(golden('round-robin.nft'));
+    golden('round-robin.nft', renderRuleset(input(desired())));
   });
 
   test('a draining backend keeps its counters and reply accounting but gets no endpoint chain', () => {
     const d = desired({ backends: [{ ip: '10.240.1.1', weight: 1 }] });
     const backends = new Map<string, BackendState>([['10.240.1.1', { state: 'active' }], ['10.240.1.2', { state: 'draining', since: 1700000000 }]]);
-    const text = renderRuleset(input(d, backends, new Map([['be_10_240_1_2_flows', { packets: 7, bytes: 420 }]])));
-    expect(text).toBe(golden('draining.nft'));
+    golden('draining.nft', renderRuleset(input(d, backends)));
   });
 
   test('source hash picks by jhash of the client address with a fixed seed', () => {
@@ -51,15 +55,48 @@ describe('renderRuleset', () => {
     expect(text).not.toMatch(/random|persistent/);
   });
 
-  test('replaces the table in one transaction that also works when it does not exist yet', () => {
+  test('creates the table in one transaction when it does not exist yet', () => {
     expect(renderRuleset(input(desired())).split('\n').slice(0, 3))
-      .toEqual(['add table ip portable_lb', 'delete table ip portable_lb', 'table ip portable_lb {']);
+      .toEqual(['add table ip portable_lb', 'table ip portable_lb {', '  counter plb_meta {']);
   });
 
-  test('carries counter values over the replace', () => {
-    const carried = new Map([['svc_tcp_80_flows', { packets: 3000, bytes: 180000 }]]);
-    expect(renderRuleset(input(desired(), undefined, carried)))
-      .toContain('  counter svc_tcp_80_flows {\n    comment "10.240.200.10 80 TCP 8080"\n    packets 3000 bytes 180000\n  }');
+  test('replaces an existing table\'s rules, sets and maps, and deletes what is no longer rendered, in one transaction', () => {
+    const existing: TableObjects = {
+      chains: ['ep_tcp_80_0', 'ep_tcp_80_1', 'ep_tcp_80_2', 'svc_tcp_80', 'svc_udp_53', 'prerouting', 'output', 'postrouting', 'forward'],
+      sets: ['backends', 'services'],
+      maps: ['backend_tx', 'backend_rx'],
+      counters: ['plb_meta', 'svc_tcp_80_flows', 'be_10_240_1_1_flows', 'be_10_240_1_9_flows', 'be_10_240_1_9_tx'],
+    };
+    const lines = renderRuleset(input(desired(), undefined, existing)).split('\n');
+    expect(lines.slice(0, lines.indexOf('table ip portable_lb {'))).toEqual([
+      'add table ip portable_lb',
+      'flush table ip portable_lb',
+      'flush set ip portable_lb backends', 'flush set ip portable_lb services',
+      'flush map ip portable_lb backend_tx', 'flush map ip portable_lb backend_rx',
+      'delete chain ip portable_lb ep_tcp_80_2',
+      'delete counter ip portable_lb plb_meta',
+      'delete counter ip portable_lb be_10_240_1_9_flows', 'delete counter ip portable_lb be_10_240_1_9_tx',
+    ]);
+  });
+
+  test('never gives a counter a value: one that exists keeps counting through the replace', () => {
+    const text = renderRuleset(input(desired()));
+    expect(text).toContain('  counter svc_tcp_80_flows {}\n');
+    expect(text).not.toMatch(/packets \d+ bytes/);
+  });
+
+  test('keeps service and backend metadata in element comments of two sets no rule reads', () => {
+    const backends = new Map<string, BackendState>([['10.240.1.1', { state: 'active' }], ['10.240.1.2', { state: 'draining', since: 1700000000 }]]);
+    const text = renderRuleset(input(desired({ backends: [{ ip: '10.240.1.1', weight: 1 }] }), backends));
+    expect(text).toContain('    elements = { tcp . 80 comment "10.240.200.10 80 TCP 8080", udp . 53 comment "10.240.200.10 53 UDP 5353" }');
+    expect(text).toContain('    elements = { 10.240.1.1 comment "active", 10.240.1.2 comment "draining since 1700000000" }');
+  });
+
+  test('clamps the MSS of SYNs and SYN-ACKs of the VIP\'s connections, lowering only', () => {
+    const text = renderRuleset(input(desired({ tcpMssClamp: 1410 })));
+    expect(text).toContain('    ct original ip daddr 10.240.200.10 tcp flags syn tcp option maxseg size > 1410 tcp option maxseg size set 1410\n');
+    expect(text).not.toContain('rt mtu');
+    expect(renderRuleset(input(desired()))).not.toContain('maxseg');
   });
 
   test.each([
@@ -82,15 +119,16 @@ describe('weightSlots', () => {
 });
 
 describe('fingerprint', () => {
-  test('ignores counter values: an unchanged state is not replaced', () => {
-    const carried = new Map([['be_10_240_1_1_flows', { packets: 99, bytes: 1 }]]);
-    expect(fingerprint(input(desired(), undefined, carried))).toBe(fingerprint(input(desired())));
+  test('ignores what the table holds: an unchanged state is not replaced', () => {
+    const existing: TableObjects = { chains: ['prerouting'], sets: [], maps: [], counters: ['plb_meta'] };
+    expect(fingerprint(input(desired(), undefined, existing))).toBe(fingerprint(input(desired())));
   });
 
   test.each([
     ['a weight', desired({ backends: [{ ip: '10.240.1.1', weight: 1 }, { ip: '10.240.1.2', weight: 3 }] })],
     ['a target port', desired({ ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }] })],
     ['the scheduler', desired({ scheduler: 'sourceHash' as DesiredState['scheduler'] })],
+    ['the MSS clamp', desired({ tcpMssClamp: 1410 })],
   ])('changes with %s', (_what, changed) => {
     expect(fingerprint(input(changed))).not.toBe(fingerprint(input(desired())));
   });
