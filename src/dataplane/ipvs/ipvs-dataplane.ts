@@ -1,17 +1,14 @@
 // The ipvs data plane: the kernel's IP Virtual Server in NAT mode inside the LB's own network namespace, the
 // study's original data plane. VIP on lo (IPVS works in LOCAL_IN, so the VIP must be a local address), services
 // and destinations programmed over generic netlink by diff, SNAT by a small nftables table.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { nftCommand, writeSysctls, type NftRunner } from '../nftables/nft.js';
 import { natSysctls } from '../nftables/nftables-dataplane.js';
 import type { ApplyResult, BackendObservation, DataPlane, DataPlaneObservation, DesiredState, ServiceObservation } from '../types.js';
 import { IpvsClient } from './client.js';
+import { ipCommand, planLocalAddresses, VIP_DEVICE, VIP_LABEL, type LocalAddresses } from './local-addresses.js';
 import { MASQ_TABLE, renderMasquerade } from './masquerade.js';
 import { desiredServices, planSync, serviceId, type Op, type ServiceState } from './sync.js';
 import { openIpvsTransport, type GenlTransport } from './transport.js';
-
-const exec = promisify(execFile);
 
 /** Per-netns IPVS settings (notes §2.5); conn_reuse_mode stays at its default on kernels >= 5.9. */
 export const IPVS_SYSCTLS: Record<string, string> = {
@@ -27,13 +24,9 @@ export interface IpvsOptions {
   /** For tests: a fake kernel instead of the netlink socket. */
   openTransport?: () => Promise<GenlTransport>;
   nft?: NftRunner;
-  /** `ip addr replace VIP/32 dev lo`; injectable for tests. */
-  addLocalAddress?: (cidr: string, dev: string) => Promise<void>;
+  /** The VIPs on lo (`ip addr`); injectable for tests. */
+  addresses?: LocalAddresses;
 }
-
-const ipAddrReplace = async (cidr: string, dev: string): Promise<void> => {
-  await exec('ip', ['addr', 'replace', cidr, 'dev', dev]);
-};
 
 export class IpvsDataPlane implements DataPlane {
   readonly name = 'ipvs' as const;
@@ -65,18 +58,26 @@ export class IpvsDataPlane implements DataPlane {
     const ipvs = await this.ipvs();
     const failed = await writeSysctls({ ...natSysctls(desired.interface), ...IPVS_SYSCTLS });
     const warnings = failed.map((s) => `could not set sysctl ${s}`);
-    await (this.opts.addLocalAddress ?? ipAddrReplace)(`${desired.vip}/32`, 'lo');
     const want = desiredServices(desired);
     const current = await ipvs.dump();
     const ops = planSync(want, current);
+    const addrs = this.opts.addresses ?? ipCommand;
+    // The desired VIP goes on lo before its services exist; an old VIP goes once no service drains through it
+    // any more (until then its established connections still arrive at it).
+    const deleted = new Set(ops.filter((o) => o.op === 'delService').map((o) => serviceId(o.service)));
+    const needed = new Set([desired.vip, ...current.filter((s) => !deleted.has(serviceId(s))).map((s) => s.vip)]);
+    const local = planLocalAddresses(await addrs.list(VIP_DEVICE), needed);
+    for (const cidr of local.add) await addrs.add(cidr, VIP_DEVICE, VIP_LABEL);
     for (const op of ops) await ipvs.run(op);
+    for (const cidr of local.del) await addrs.del(cidr, VIP_DEVICE);
     const masq = renderMasquerade(desired, drainingDests(want, current, ops));
     if (masq !== this.lastMasq) {
       await (this.opts.nft ?? nftCommand).run(masq);
       this.lastMasq = masq;
     }
-    const changed = ops.length > 0 || this.last === null;
+    const changed = ops.length > 0 || local.add.length > 0 || local.del.length > 0 || this.last === null;
     this.last = desired;
+    if (local.add.length + local.del.length > 0) this.opts.log(`ipvs: ${VIP_DEVICE} ${[...local.add.map((c) => `+${c}`), ...local.del.map((c) => `-${c}`)].join(' ')}`);
     if (ops.length > 0) this.opts.log(`ipvs: ${ops.map((o) => `${o.op} ${serviceId(o.service)}${'dest' in o ? ` ${o.dest.ip}:${o.dest.port}*${o.dest.weight}` : ''}`).join('; ')}`);
     return { changed, attach: 'netfilter', warnings };
   }
@@ -88,13 +89,19 @@ export class IpvsDataPlane implements DataPlane {
     return { ...base, attach: 'netfilter', interface: this.last.interface, ...observeIpvs(current, this.last) };
   }
 
-  /** IPVS state stays unless `detach`/`purge`: established connections keep flowing while the agent restarts. */
+  /**
+   * IPVS state stays unless `detach`/`purge`: established connections keep flowing while the agent restarts.
+   * Detaching removes our services, the masquerade table and the VIPs this plane put on lo.
+   */
   async close(options: { detach?: boolean; purge?: boolean } = {}): Promise<void> {
     if ((options.detach || options.purge) && this.client) {
       for (const s of await this.client.dump()) {
         if (s.vip === this.last?.vip) await this.client.run({ op: 'delService', service: s });
       }
       await (this.opts.nft ?? nftCommand).run(`add table ip ${MASQ_TABLE}\ndelete table ip ${MASQ_TABLE}\n`);
+      const addrs = this.opts.addresses ?? ipCommand;
+      const remaining = new Set((await this.client.dump()).map((s) => s.vip));
+      for (const cidr of planLocalAddresses(await addrs.list(VIP_DEVICE), remaining).del) await addrs.del(cidr, VIP_DEVICE);
     }
     this.transport?.close();
     this.client = null;

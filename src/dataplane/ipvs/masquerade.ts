@@ -27,7 +27,26 @@ export function renderMasquerade(desired: DesiredState, drainingBackends: Array<
     '    type nat hook postrouting priority srcnat; policy accept;',
     '    ip daddr . meta l4proto . th dport @backends masquerade',
     '  }',
+    ...mssClamp(desired),
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * Lowers the MSS option of SYNs to the backends and SYN-ACKs back to clients to desired.tcpMssClamp. Both leave
+ * through postrouting: the SYN after IPVS sent it on (LOCAL_OUT), the SYN-ACK after IPVS's reply handling in
+ * FORWARD rewrote its source to the VIP. Each rule counts what it clamped.
+ */
+function mssClamp(desired: DesiredState): string[] {
+  const mss = desired.tcpMssClamp;
+  if (mss === undefined) return [];
+  const clamp = `tcp flags syn tcp option maxseg size > ${mss} counter tcp option maxseg size set ${mss}`;
+  return [
+    '  chain mss {',
+    '    type filter hook postrouting priority mangle; policy accept;',
+    `    ip daddr . meta l4proto . th dport @backends ${clamp}`,
+    `    ip saddr ${desired.vip} ${clamp}`,
+    '  }',
+  ];
 }

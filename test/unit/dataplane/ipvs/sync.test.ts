@@ -4,25 +4,44 @@ import { beforeEach, describe, expect, test } from '@jest/globals';
 import { IpvsDataPlane } from '../../../../src/dataplane/ipvs/ipvs-dataplane.js';
 import { ipvsScheduler } from '../../../../src/dataplane/ipvs/sync.js';
 import { IPVS_MODULES, KernelFeatureMissing } from '../../../../src/dataplane/ipvs/transport.js';
+import type { LocalAddress, LocalAddresses } from '../../../../src/dataplane/ipvs/local-addresses.js';
 import type { DesiredState } from '../../../../src/dataplane/types.js';
 import { FakeIpvsKernel } from './fake-kernel.js';
 
 const VIP = '10.240.200.10';
-const desired = (backends: Array<[string, number]>, scheduler = 'maglev'): DesiredState => ({
-  vip: VIP,
+const desired = (backends: Array<[string, number]>, scheduler = 'maglev', vip = VIP): DesiredState => ({
+  vip,
   ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }, { name: 'echo', port: 53, targetPort: 5353, protocol: 'UDP' }],
   backends: backends.map(([ip, weight]) => ({ ip, weight })),
   scheduler: scheduler as DesiredState['scheduler'], attach: 'auto', interface: 'eth0', snatIp: '10.240.0.3',
 });
 
+/** lo's addresses as the kernel keeps them (label included), with `ip addr add/del`'s errors. */
+class FakeAddresses implements LocalAddresses {
+  constructor(readonly addrs: LocalAddress[] = [{ ip: '127.0.0.1', prefixLen: 8, label: 'lo' }]) {}
+  async list(): Promise<LocalAddress[]> { return this.addrs.map((a) => ({ ...a })); }
+  async add(cidr: string, _dev: string, label: string): Promise<void> {
+    const [ip, len] = cidr.split('/');
+    if (this.addrs.some((a) => a.ip === ip)) throw new Error('RTNETLINK answers: File exists');
+    this.addrs.push({ ip: ip!, prefixLen: Number(len), label });
+  }
+  async del(cidr: string): Promise<void> {
+    const i = this.addrs.findIndex((a) => `${a.ip}/${a.prefixLen}` === cidr);
+    if (i < 0) throw new Error('RTNETLINK answers: Cannot assign requested address');
+    this.addrs.splice(i, 1);
+  }
+  show(): string[] { return this.addrs.map((a) => `${a.ip}/${a.prefixLen} ${a.label}`); }
+}
+
 describe('IpvsDataPlane sync against a fake kernel', () => {
   let kernel: FakeIpvsKernel;
   let nftScripts: string[];
+  let lo: FakeAddresses;
   const plane = () => new IpvsDataPlane({
     log: () => undefined,
     openTransport: async () => kernel,
     nft: { run: async (s) => { nftScripts.push(s); }, listTable: async () => null },
-    addLocalAddress: async () => undefined,
+    addresses: lo,
   });
   const mutations = async (p: IpvsDataPlane, d: DesiredState) => {
     const from = kernel.log.length;
@@ -33,6 +52,7 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
   beforeEach(() => {
     kernel = new FakeIpvsKernel();
     nftScripts = [];
+    lo = new FakeAddresses();
   });
 
   test('adds both services (mh hashing the port, falling back past weight 0) and every destination, then a second apply changes nothing', async () => {
@@ -108,6 +128,51 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
     await q.close({ detach: true });
     expect(kernel.services.size).toBe(0);
     expect(nftScripts.at(-1)).toBe('add table ip portable_lb_ipvs\ndelete table ip portable_lb_ipvs\n');
+  });
+
+  test('the VIP goes on lo labelled lo:plb; an address already there under another label is left alone', async () => {
+    lo.addrs.push({ ip: '10.240.250.1', prefixLen: 32, label: 'lo' });
+    await plane().apply(desired([['10.240.1.1', 1]]));
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', '10.240.250.1/32 lo', `${VIP}/32 lo:plb`]);
+    await plane().apply(desired([['10.240.1.1', 1]], 'maglev', '10.240.250.1'));
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', '10.240.250.1/32 lo']);
+    // ours no more, the user's never: going back adds the VIP again and leaves 10.240.250.1 as it was
+    await plane().apply(desired([['10.240.1.1', 1]]));
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', '10.240.250.1/32 lo', `${VIP}/32 lo:plb`]);
+  });
+
+  test('a VIP change removes the old VIP from lo once no service drains through it, also after an agent restart', async () => {
+    const NEW = '10.240.200.20';
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1]]));
+    kernel.setConns(`TCP ${VIP}:80`, '10.240.1.1:8080', 3);
+    await p.apply(desired([['10.240.1.1', 1]], 'maglev', NEW));
+    // old TCP service drains (its connections still arrive at the old VIP), old UDP service is gone
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${VIP}/32 lo:plb`, `${NEW}/32 lo:plb`]);
+    expect(Object.keys(kernel.weights())).toEqual([
+      `TCP ${VIP}:80 -> 10.240.1.1:8080`, `TCP ${NEW}:80 -> 10.240.1.1:8080`, `UDP ${NEW}:53 -> 10.240.1.1:5353`,
+    ]);
+
+    kernel.setConns(`TCP ${VIP}:80`, '10.240.1.1:8080', 0);
+    // a fresh process knows nothing of the old VIP but the label the kernel keeps
+    const { log } = await mutations(plane(), desired([['10.240.1.1', 1]], 'maglev', NEW));
+    expect(log).toEqual([`DEL_DEST TCP ${VIP}:80 10.240.1.1:8080`, `DEL_SERVICE TCP ${VIP}:80`]);
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${NEW}/32 lo:plb`]);
+  });
+
+  test('an old VIP on lo without our label (not ours) stays after the VIP changes', async () => {
+    lo.addrs.push({ ip: VIP, prefixLen: 32, label: 'lo' });
+    await plane().apply(desired([['10.240.1.1', 1]]));
+    await plane().apply(desired([['10.240.1.1', 1]], 'maglev', '10.240.200.20'));
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${VIP}/32 lo`, '10.240.200.20/32 lo:plb']);
+  });
+
+  test('detach removes the VIPs this plane added, and only those', async () => {
+    lo.addrs.push({ ip: '10.240.250.1', prefixLen: 32, label: 'lo' });
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1]]));
+    await p.close({ detach: true });
+    expect(lo.show()).toEqual(['127.0.0.1/8 lo', '10.240.250.1/32 lo']);
   });
 
   test('a kernel without IPVS: apply rejects with KernelFeatureMissing naming the modules, and retries next time', async () => {
