@@ -1,6 +1,7 @@
 // Runs inside the test's LB namespace: programs the xdp data plane (compiled agent sources in <buildDir>) and
-// feeds frames to a second instance of its TC program with BPF_PROG_TEST_RUN. Steps come as a JSON array on
-// stdin: {"apply": DesiredState} or {"packet": hex}; results go to stdout as a JSON array.
+// feeds frames to a second instance of its TC program (or, with "hook": "xdp", its XDP program) with
+// BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState} or {"packet": hex, "hook"?};
+// results go to stdout as a JSON array.
 //   node packet-runner.mjs <buildDir> <pinDir> <ifindex>
 import { readFileSync } from 'node:fs';
 
@@ -11,15 +12,16 @@ const { loadAddon, bpfObjectPath } = await import(`${buildDir}/src/dataplane/xdp
 const steps = JSON.parse(readFileSync(0, 'utf8'));
 const dataPlane = new XdpDataPlane({ pinDir });
 const addon = loadAddon();
-let program;
+const programs = {};
 const results = [];
 for (const step of steps) {
   if (step.apply) {
     results.push({ applied: (await dataPlane.apply(step.apply)).changed });
     continue;
   }
-  program ??= addon.openObject(bpfObjectPath('tc'), pinDir);
-  const { retval, packet } = addon.testRun(program.programFd, Buffer.from(step.packet, 'hex'), Number(ifindex));
+  const hook = step.hook ?? 'tc';
+  programs[hook] ??= addon.openObject(bpfObjectPath(hook), pinDir);
+  const { retval, packet } = addon.testRun(programs[hook].programFd, Buffer.from(step.packet, 'hex'), Number(ifindex));
   results.push({ retval, packet: packet.toString('hex') });
 }
 process.stdout.write(JSON.stringify(results));

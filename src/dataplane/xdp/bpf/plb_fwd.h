@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include "plb_csum.h"
 #include "plb_icmp.h"
+#include "plb_mss.h"
 #include "plb_stats.h"
 
 /* Looks the route up before the packet is modified, so a packet we cannot route is dropped untouched. */
@@ -50,8 +51,12 @@ static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pk
 		return PLB_VERDICT_DROP;
 	}
 #endif
-	if ((icmp ? plb_icmp_rewrite(ctx, pkt, icmp, to) : plb_rewrite(ctx, pkt, to)) < 0)
+	if (icmp) {
+		if (plb_icmp_rewrite(ctx, pkt, icmp, to) < 0)
+			return PLB_VERDICT_DROP;
+	} else if (plb_rewrite(ctx, pkt, to) < 0 || plb_clamp_mss(ctx, pkt, to) < 0) {
 		return PLB_VERDICT_DROP;
+	}
 #ifndef PLB_HOOK_XDP
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct bpf_redir_neigh nh = {};
