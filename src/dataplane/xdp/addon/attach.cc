@@ -27,8 +27,7 @@ static Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   if (err && err != -EEXIST) throwErrno(env, "create clsact qdisc", err);
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = i32Arg(info, 1, "programFd"), .flags = BPF_TC_F_REPLACE,
               .handle = kTcHandle, .priority = kTcPriority);
-  err = bpf_tc_attach(&hook, &opts);
-  if (err) throwErrno(env, "attach tc ingress filter", err);
+  check(env, bpf_tc_attach(&hook, &opts), "attach tc ingress filter");
   return Napi::Number::New(env, opts.prog_id);
 }
 
@@ -51,7 +50,7 @@ static Napi::Value TcQuery(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
   int err = bpf_tc_query(&hook, &opts);
   if (err == -ENOENT || err == -EINVAL) return Napi::Number::New(env, 0);
-  if (err) throwErrno(env, "query tc ingress filter", err);
+  check(env, err, "query tc ingress filter");
   return Napi::Number::New(env, opts.prog_id);
 }
 
@@ -59,8 +58,8 @@ static Napi::Value TcQuery(const Napi::CallbackInfo& info) {
 static Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t flags = xdpFlags(env, strArg(info, 2, "mode"));
-  int err = bpf_xdp_attach(static_cast<int>(u32Arg(info, 0, "ifindex")), i32Arg(info, 1, "programFd"), flags, nullptr);
-  if (err) throwErrno(env, "attach xdp (" + strArg(info, 2, "mode") + ")", err);
+  check(env, bpf_xdp_attach(static_cast<int>(u32Arg(info, 0, "ifindex")), i32Arg(info, 1, "programFd"), flags, nullptr),
+        "attach xdp (" + strArg(info, 2, "mode") + ")");
   return env.Undefined();
 }
 
@@ -77,8 +76,7 @@ static Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
 static Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LIBBPF_OPTS(bpf_xdp_query_opts, opts);
-  int err = bpf_xdp_query(static_cast<int>(u32Arg(info, 0, "ifindex")), 0, &opts);
-  if (err) throwErrno(env, "query xdp", err);
+  check(env, bpf_xdp_query(static_cast<int>(u32Arg(info, 0, "ifindex")), 0, &opts), "query xdp");
   Napi::Object result = Napi::Object::New(env);
   result.Set("nativeProgramId", opts.drv_prog_id);
   result.Set("genericProgramId", opts.skb_prog_id);

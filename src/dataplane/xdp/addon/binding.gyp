@@ -7,7 +7,7 @@
       "sources": ["module.cc", "object.cc", "attach.cc", "maps.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "libraries": ["-lbpf"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror=return-type"],
       "cflags_cc!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"]
     }

@@ -20,6 +20,11 @@ std::string libbpfLog();
   throw e;
 }
 
+// libbpf 1.x (strict mode) returns -errno from every call and also sets errno: one check for all of them.
+inline void check(Napi::Env env, int rc, const std::string& what) {
+  if (rc < 0) throwErrno(env, what, rc);
+}
+
 inline uint32_t u32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (info.Length() <= i || !info[i].IsNumber())
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
@@ -43,6 +48,13 @@ inline Napi::Buffer<uint8_t> bufArg(const Napi::CallbackInfo& info, size_t i, co
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Buffer");
   return info[i].As<Napi::Buffer<uint8_t>>();
 }
+
+// A map's key size and the bytes one lookup writes (all CPUs' copies for per-CPU maps), from the kernel.
+struct MapShape {
+  uint32_t keySize;
+  uint32_t valueSize;
+};
+MapShape mapShape(Napi::Env env, int fd);
 
 void initObject(Napi::Env env, Napi::Object exports);
 void initAttach(Napi::Env env, Napi::Object exports);

@@ -1,40 +1,80 @@
-// Map access by fd with keys and values as Buffers; TypeScript owns the byte layouts (layout.ts).
+// Map access by fd with keys and values as Buffers; TypeScript owns the byte layouts (layout.ts). The kernel
+// copies the map's own key and value sizes to and from these buffers, so every size the caller states is checked
+// against the map first: a layout.ts out of step with the BPF object must be an exception, not a write past the
+// end of a Buffer (heap corruption in node).
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <vector>
 
 #include "common.h"
 
 namespace plb {
 
+static bool isPerCpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+MapShape mapShape(Napi::Env env, int fd) {
+  bpf_map_info info = {};
+  uint32_t len = sizeof(info);
+  check(env, bpf_obj_get_info_by_fd(fd, &info, &len), "bpf_obj_get_info_by_fd (map)");
+  MapShape shape{info.key_size, info.value_size};
+  if (isPerCpu(info.type)) {
+    int cpus = libbpf_num_possible_cpus();
+    check(env, cpus, "libbpf_num_possible_cpus");
+    shape.valueSize = ((info.value_size + 7) / 8 * 8) * static_cast<uint32_t>(cpus);
+  }
+  return shape;
+}
+
+static void expectSize(Napi::Env env, const char* what, size_t got, uint32_t want) {
+  if (got != want) {
+    throw Napi::RangeError::New(env, std::string(what) + " is " + std::to_string(got) + " bytes, the map's is " +
+                                         std::to_string(want) + " (layout.ts out of step with the BPF object?)");
+  }
+}
+
 // mapUpdate(fd, key, value, flags)
 static Napi::Value MapUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
   auto key = bufArg(info, 1, "key");
   auto value = bufArg(info, 2, "value");
-  if (bpf_map_update_elem(i32Arg(info, 0, "fd"), key.Data(), value.Data(), u32Arg(info, 3, "flags")))
-    throwErrno(info.Env(), "bpf_map_update_elem", errno);
-  return info.Env().Undefined();
+  MapShape shape = mapShape(env, fd);
+  expectSize(env, "key", key.Length(), shape.keySize);
+  expectSize(env, "value", value.Length(), shape.valueSize);
+  check(env, bpf_map_update_elem(fd, key.Data(), value.Data(), u32Arg(info, 3, "flags")), "bpf_map_update_elem");
+  return env.Undefined();
 }
 
 // mapLookup(fd, key, valueSize) -> Buffer | null. valueSize includes all CPUs for per-CPU maps.
 static Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
   auto key = bufArg(info, 1, "key");
-  auto value = Napi::Buffer<uint8_t>::New(env, u32Arg(info, 2, "valueSize"));
-  if (bpf_map_lookup_elem(i32Arg(info, 0, "fd"), key.Data(), value.Data())) {
-    if (errno == ENOENT) return env.Null();
-    throwErrno(env, "bpf_map_lookup_elem", errno);
-  }
+  uint32_t valueSize = u32Arg(info, 2, "valueSize");
+  MapShape shape = mapShape(env, fd);
+  expectSize(env, "key", key.Length(), shape.keySize);
+  expectSize(env, "valueSize", valueSize, shape.valueSize);
+  auto value = Napi::Buffer<uint8_t>::New(env, valueSize);
+  int rc = bpf_map_lookup_elem(fd, key.Data(), value.Data());
+  if (rc == -ENOENT) return env.Null();
+  check(env, rc, "bpf_map_lookup_elem");
   return value;
 }
 
 // mapDelete(fd, key) -> whether it existed
 static Napi::Value MapDelete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
   auto key = bufArg(info, 1, "key");
-  if (bpf_map_delete_elem(i32Arg(info, 0, "fd"), key.Data())) {
-    if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
-    throwErrno(info.Env(), "bpf_map_delete_elem", errno);
-  }
-  return Napi::Boolean::New(info.Env(), true);
+  expectSize(env, "key", key.Length(), mapShape(env, fd).keySize);
+  int rc = bpf_map_delete_elem(fd, key.Data());
+  if (rc == -ENOENT) return Napi::Boolean::New(env, false);
+  check(env, rc, "bpf_map_delete_elem");
+  return Napi::Boolean::New(env, true);
 }
 
 // mapKeys(fd, keySize) -> Buffer[]: all keys of a hash map (small maps only: services).
@@ -42,32 +82,40 @@ static Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = i32Arg(info, 0, "fd");
   uint32_t keySize = u32Arg(info, 1, "keySize");
+  expectSize(env, "keySize", keySize, mapShape(env, fd).keySize);
   std::vector<uint8_t> cur(keySize), next(keySize);
   Napi::Array keys = Napi::Array::New(env);
   const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+  int rc;
+  while ((rc = bpf_map_get_next_key(fd, prev, next.data())) == 0) {
     keys.Set(keys.Length(), Napi::Buffer<uint8_t>::Copy(env, next.data(), keySize));
     cur.swap(next);
     prev = cur.data();
   }
-  if (errno != ENOENT) throwErrno(env, "bpf_map_get_next_key", errno);
+  if (rc != -ENOENT) check(env, rc, "bpf_map_get_next_key");
   return keys;
 }
 
 // arrayWrite(fd, firstIndex, values, valueSize): one batch syscall for a run of array slots (a Maglev ring).
 static Napi::Value ArrayWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   int fd = i32Arg(info, 0, "fd");
   uint32_t first = u32Arg(info, 1, "firstIndex");
   auto values = bufArg(info, 2, "values");
   uint32_t valueSize = u32Arg(info, 3, "valueSize");
+  MapShape shape = mapShape(env, fd);
+  expectSize(env, "keySize of an array", sizeof(uint32_t), shape.keySize);
+  expectSize(env, "valueSize", valueSize, shape.valueSize);
+  if (values.Length() % valueSize != 0) {
+    throw Napi::RangeError::New(env, "values is not a whole number of " + std::to_string(valueSize) + "-byte values");
+  }
   uint32_t count = values.Length() / valueSize;
   std::vector<uint32_t> keys(count);
   for (uint32_t i = 0; i < count; i++) keys[i] = first + i;
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   uint32_t done = count;
-  if (bpf_map_update_batch(fd, keys.data(), values.Data(), &done, &opts))
-    throwErrno(info.Env(), "bpf_map_update_batch", errno);
-  return info.Env().Undefined();
+  check(env, bpf_map_update_batch(fd, keys.data(), values.Data(), &done, &opts), "bpf_map_update_batch");
+  return env.Undefined();
 }
 
 // arrayRead(fd, firstIndex, count, valueSize) -> Buffer
@@ -77,11 +125,22 @@ static Napi::Value ArrayRead(const Napi::CallbackInfo& info) {
   uint32_t first = u32Arg(info, 1, "firstIndex");
   uint32_t count = u32Arg(info, 2, "count");
   uint32_t valueSize = u32Arg(info, 3, "valueSize");
+  MapShape shape = mapShape(env, fd);
+  expectSize(env, "keySize of an array", sizeof(uint32_t), shape.keySize);
+  expectSize(env, "valueSize", valueSize, shape.valueSize);
   auto out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(count) * valueSize);
+  if (count == 0) return out;
+  // One syscall for the run (a 65537-slot ring is 65537 lookups otherwise). The batch starts after in_batch.
+  std::vector<uint32_t> keys(count);
+  uint32_t prev = first - 1, next = 0, done = count;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int rc = bpf_map_lookup_batch(fd, first == 0 ? nullptr : &prev, &next, keys.data(), out.Data(), &done, &opts);
+  // ENOENT: the run reached the array's end, which is fine if it got everything asked for. Anything else
+  // (a kernel without batch ops, say) falls back to one lookup per slot, which reports its own errors.
+  if ((rc == 0 || rc == -ENOENT) && done == count && keys[0] == first) return out;
   for (uint32_t i = 0; i < count; i++) {
     uint32_t key = first + i;
-    if (bpf_map_lookup_elem(fd, &key, out.Data() + static_cast<size_t>(i) * valueSize))
-      throwErrno(env, "bpf_map_lookup_elem", errno);
+    check(env, bpf_map_lookup_elem(fd, &key, out.Data() + static_cast<size_t>(i) * valueSize), "bpf_map_lookup_elem");
   }
   return out;
 }

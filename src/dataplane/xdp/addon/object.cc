@@ -56,26 +56,43 @@ static Napi::Value CloseObject(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-static Napi::Value ProgramId(const Napi::CallbackInfo& info) {
+static bpf_prog_info programInfo(Napi::Env env, int fd) {
   bpf_prog_info progInfo = {};
   uint32_t len = sizeof(progInfo);
-  int err = bpf_obj_get_info_by_fd(i32Arg(info, 0, "fd"), &progInfo, &len);
-  if (err) throwErrno(info.Env(), "bpf_obj_get_info_by_fd", errno);
-  return Napi::Number::New(info.Env(), progInfo.id);
+  check(env, bpf_obj_get_info_by_fd(fd, &progInfo, &len), "bpf_obj_get_info_by_fd");
+  return progInfo;
 }
 
-// testRun(programFd, packet, ifindex) -> { retval, packet }: BPF_PROG_TEST_RUN of a TC program on one frame,
-// as if it arrived on `ifindex` (route lookups use the caller's network namespace). For golden packet tests.
+static Napi::Value ProgramId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), programInfo(info.Env(), i32Arg(info, 0, "fd")).id);
+}
+
+// testRun(programFd, packet, ifindex) -> { retval, packet }: BPF_PROG_TEST_RUN of the TC or the XDP program on
+// one frame, as if it arrived on `ifindex` (route lookups use the caller's network namespace; XDP uses the
+// device's rx queue 0). For golden packet tests.
 static Napi::Value TestRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "programFd");
   auto in = bufArg(info, 1, "packet");
+  uint32_t ifindex = u32Arg(info, 2, "ifindex");
   std::vector<uint8_t> out(in.Length() + 512);
-  struct __sk_buff ctx = {};
-  ctx.ifindex = u32Arg(info, 2, "ifindex");
-  ctx.ingress_ifindex = ctx.ifindex;
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.Data(), .data_out = out.data(), .data_size_in = static_cast<uint32_t>(in.Length()),
-              .data_size_out = static_cast<uint32_t>(out.size()), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-  if (bpf_prog_test_run_opts(i32Arg(info, 0, "programFd"), &opts)) throwErrno(env, "bpf_prog_test_run_opts", errno);
+  struct __sk_buff skb = {};
+  struct xdp_md xdp = {};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.Data(), .data_out = out.data(),
+              .data_size_in = static_cast<uint32_t>(in.Length()), .data_size_out = static_cast<uint32_t>(out.size()),
+              .repeat = 1);
+  if (programInfo(env, fd).type == BPF_PROG_TYPE_XDP) {
+    xdp.data_end = static_cast<uint32_t>(in.Length());
+    xdp.ingress_ifindex = ifindex;
+    opts.ctx_in = &xdp;
+    opts.ctx_size_in = sizeof(xdp);
+  } else {
+    skb.ifindex = ifindex;
+    skb.ingress_ifindex = ifindex;
+    opts.ctx_in = &skb;
+    opts.ctx_size_in = sizeof(skb);
+  }
+  check(env, bpf_prog_test_run_opts(fd, &opts), "bpf_prog_test_run_opts");
   Napi::Object result = Napi::Object::New(env);
   result.Set("retval", opts.retval);
   result.Set("packet", Napi::Buffer<uint8_t>::Copy(env, out.data(), opts.data_size_out));
@@ -84,7 +101,7 @@ static Napi::Value TestRun(const Napi::CallbackInfo& info) {
 
 static Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   int n = libbpf_num_possible_cpus();
-  if (n < 0) throwErrno(info.Env(), "libbpf_num_possible_cpus", n);
+  check(info.Env(), n, "libbpf_num_possible_cpus");
   return Napi::Number::New(info.Env(), n);
 }
 
