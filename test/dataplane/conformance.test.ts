@@ -6,8 +6,11 @@ import { inNs, nstat, type Spawned } from './support/netns.js';
 import { gate, missingPrerequisites } from './support/prereqs.js';
 import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
+import { installMssProbes, readMssProbes } from './support/mss-counters.js';
 
 const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp,nftables').split(',').filter((d) => d !== '');
+/** Data planes that clamp the TCP MSS to spec.overlay's MTU - 40 (the xdp plane's BPF clamp is separate work). */
+const MSS_CLAMPING = new Set(['nftables', 'ipvs']);
 
 // Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
 // PLB_TEST_TIMEOUT_MS: hack/vm/conformance.sh raises it, everything is several times slower under emulation.
@@ -125,6 +128,46 @@ if (failInCi) {
     expect(metrics).toMatch(new RegExp(`plb_dataplane_attached\\{data_plane="${dataPlane}",hook="${hook}",interface="eth0"\\} 1`));
   });
 
+  if (MSS_CLAMPING.has(dataPlane)) {
+    test('clamps the MSS of SYNs and SYN-ACKs to spec.overlay\'s MTU - 40 (vxlan: 1410), only lowering it', async () => {
+      // Counted where the segments are sent and received: the client's SYN leaves with 1460 (MTU 1500), arrives
+      // at the backend with 1410; the backend's SYN-ACK leaves with 1460 and reaches the client with 1410.
+      // Before the path-MTU test: the PMTU it leaves cached (1200) would make the MSS sent smaller than 1410.
+      const syn = 'tcp flags & (syn | ack) == syn';
+      const synAck = 'tcp flags & (syn | ack) == syn | ack';
+      await installMssProbes(topo.ns('cli'), [
+        { name: 'syn_sent', hook: 'output', match: `tcp dport 80 ${syn}`, mss: 1460 },
+        { name: 'synack_received', hook: 'input', match: `tcp sport 80 ${synAck}`, mss: 1410 },
+      ]);
+      for (const b of ['b1', 'b3']) {
+        await installMssProbes(topo.ns(b), [
+          { name: 'syn_received', hook: 'input', match: `tcp dport 8080 ${syn}`, mss: 1410 },
+          { name: 'synack_sent', hook: 'output', match: `tcp sport 8080 ${synAck}`, mss: 1460 },
+        ]);
+      }
+      await lab.reconfigure(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b3, weight: 1 }], overlay: '{mode: vxlan}' }));
+      const t = await http(topo.ns('cli'), 20, 4);
+      expect(t.failed).toBe(0);
+      const cli = await readMssProbes(topo.ns('cli'));
+      const backends = [await readMssProbes(topo.ns('b1')), await readMssProbes(topo.ns('b3'))];
+      const sum = (name: string) => backends.reduce((n, c) => n + (c[name] ?? 0), 0);
+      const got = {
+        clientSynsWith1460: cli['syn_sent_1460'] === cli['syn_sent_all'],
+        backendSyns: sum('syn_received_all'), backendSynsWith1410: sum('syn_received_1410'),
+        backendSynAcksWith1460: sum('synack_sent_1460') === sum('synack_sent_all'),
+        clientSynAcks: cli['synack_received_all'], clientSynAcksWith1410: cli['synack_received_1410'],
+      };
+      if (dataPlane === 'ipvs') process.stderr.write(await inNs(topo.ns('lb'), ['nft', 'list', 'table', 'ip', 'portable_lb_ipvs']));
+      expect(got).toEqual({
+        clientSynsWith1460: true, backendSyns: got.backendSyns, backendSynsWith1410: got.backendSyns,
+        backendSynAcksWith1460: true, clientSynAcks: got.clientSynAcks, clientSynAcksWith1410: got.clientSynAcks,
+      });
+      expect(got.backendSyns).toBeGreaterThanOrEqual(20);
+      expect(got.clientSynAcks).toBeGreaterThanOrEqual(20);
+      await lab.reconfigure(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b3, weight: 1 }] }));
+    });
+  }
+
   test('path MTU discovery works through the LB in both directions (ICMP errors translated)', async () => {
     // Narrow links on the node: towards the backends (frag-needed goes to the LB's SNAT address) and towards
     // the client (frag-needed goes to the VIP). Without translation both transfers stall.
@@ -144,6 +187,24 @@ if (failInCi) {
       expect(metrics).toMatch(/plb_dataplane_events_total\{kind="icmpTranslated"\} [1-9]/);
     }
   });
+
+  if (dataPlane === 'ipvs') {
+    test('a VIP change moves the VIP on lo: a VIP without connections goes at once, one with connections drains, others\' addresses stay', async () => {
+      const lo = async () => (JSON.parse(await inNs(topo.ns('lb'), ['ip', '-j', '-4', 'addr', 'show', 'dev', 'lo'])) as
+        Array<{ addr_info: Array<{ local: string; label: string }> }>).flatMap((l) => l.addr_info.map((a) => `${a.local} ${a.label}`)).sort();
+      const backends = [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b3, weight: 1 }];
+      const vip = (v: string) => lab.reconfigure(plbYaml({ dataPlane, backends, vip: v }));
+      await inNs(topo.ns('lb'), ['ip', 'addr', 'add', '10.240.250.1/32', 'dev', 'lo']);
+      await vip('10.240.200.20');
+      // the old VIP still carries the held connections (and IPVS's TIME_WAIT ones): it stays while they drain
+      expect(await lo()).toEqual(['10.240.200.10 lo:plb', '10.240.200.20 lo:plb', '10.240.250.1 lo', '127.0.0.1 lo']);
+      await vip('10.240.200.30');
+      expect(await lo()).toEqual(['10.240.200.10 lo:plb', '10.240.200.30 lo:plb', '10.240.250.1 lo', '127.0.0.1 lo']);
+      await vip(VIP);
+      expect(await lo()).toEqual(['10.240.200.10 lo:plb', '10.240.250.1 lo', '127.0.0.1 lo']);
+      expect((await holdRound()).every((r) => r.ok)).toBe(true);
+    });
+  }
 
   test('no namespace saw a TCP, UDP or ICMP checksum error', async () => {
     const errors: Record<string, number> = {};
