@@ -7,8 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 planes=${1:-ipvs}
-agent_dir="$root/.tmp/vm-agent"
-rm -rf "$agent_dir"
+# Per run: two runs at once (engineers sharing a checkout) must not delete each other's agent.
+agent_dir="$root/.tmp/vm-agent.$$"
+trap 'rm -rf "$agent_dir"' EXIT
 mkdir -p "$agent_dir"
 echo "vm/conformance: compiling the agent on the host" >&2
 node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" --module nodenext \
@@ -20,5 +21,7 @@ modules="veth nf_conntrack nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_n
 modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
 export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 PLB_TEST_TIMEOUT_MS=600000 CI=${CI:-true}
 export NODE_OPTIONS=--experimental-vm-modules
-exec bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_AGENT_MAIN --env PLB_AGENT_START_MS --env PLB_TEST_TIMEOUT_MS --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
+# PLB_DATAPLANE_ARTIFACTS (optional): BPF objects and addon from another directory than build/dataplane, e.g. a
+# copy that a rebuild in the shared checkout cannot change under a running suite.
+bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_DATAPLANE_ARTIFACTS --env PLB_AGENT_MAIN --env PLB_AGENT_START_MS --env PLB_TEST_TIMEOUT_MS --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
   --modules "$modules" -- node_modules/.bin/jest --selectProjects dataplane --testPathPatterns 'conformance\.test' --runInBand
