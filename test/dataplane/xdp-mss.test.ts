@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DesiredState } from '../../src/dataplane/types.js';
 import { ipv4Bytes } from '../../src/dataplane/ipv4.js';
 import { buildAgent } from './support/agent-process.js';
@@ -129,11 +129,12 @@ if (failInCi) {
       mounted = true;
       await mkdir(join(ROOT, '.tmp'), { recursive: true });
       buildDir = await mkdtemp(join(ROOT, '.tmp', 'plbdp-mss-'));
-      await buildAgent(ROOT, buildDir);
+      // The compiled sources' root: buildDir, or the VM runner's agent compiled on the host (PLB_AGENT_MAIN).
+      const compiled = dirname(dirname(dirname(await buildAgent(ROOT, buildDir))));
       await topo.create([{ name: 'lb', ip: POD }]);
       const lb = topo.ns('lb');
       const ifindex = (await inNs(lb, ['cat', '/sys/class/net/eth0/ifindex'])).trim();
-      const results = await runSteps(lb, [buildDir, join(work, 'bpffs', 'lb'), ifindex]);
+      const results = await runSteps(lb, [compiled, join(work, 'bpffs', 'lb'), ifindex]);
       steps.forEach((s, i) => {
         const r = results[i] as { retval: number; packet: string } | undefined;
         if (s.packet && r) out.set(s.name, { retval: r.retval, output: Buffer.from(r.packet, 'hex'), input: s.packet });
