@@ -58,6 +58,7 @@ if (failInCi) {
 
   test('balances UDP by the same weights (a new flow per datagram)', async () => {
     const t = await load(topo.ns('cli'), ['udp', VIP, '53', '1200']);
+    if (t.late) process.stderr.write(`${dataPlane} udp: ${t.late} of 1200 replies came after 2 s (answered, so not lost)\n`);
     expect(t.failed).toBe(0);
     expectShares(t, { b1: 1, b2: 2 });
   });
@@ -73,13 +74,39 @@ if (failInCi) {
     expect(Object.keys(t.counts).sort()).toEqual(['b1', 'b2']);
   });
 
-  test('a burst of Connection: close requests causes no SYN retransmits (SNAT keeps client ports)', async () => {
+  test('a burst of Connection: close requests loses no SYN or SYN-ACK and meets no backend TIME_WAIT (SNAT keeps client ports)', async () => {
+    // Counted exactly where handshakes are sent and received, not inferred from retransmits: under software
+    // emulation (hack/vm) a vCPU can stall past the 1 s initial RTO, and the client then retransmits a SYN whose
+    // SYN-ACK was merely late (seen once in a 6.1 VM run). A real loss shows as a SYN the backends never got or a
+    // SYN-ACK the client never got; a SNAT port colliding with a backend's TIME_WAIT socket shows as the client
+    // resetting the TIME_WAIT's ACK (notes §5.3: SYN retransmits ≈ client RSTs).
+    const backends = ['b1', 'b2', 'b3'];
+    await installProbes(topo.ns('cli'), [
+      { name: 'syn', hook: 'output', match: `tcp dport 80 ${SYN}` },
+      { name: 'synack', hook: 'input', match: `tcp sport 80 ${SYN_ACK}` },
+      { name: 'rst', hook: 'output', match: 'tcp dport 80 tcp flags rst' },
+    ]);
+    for (const b of backends) {
+      await installProbes(topo.ns(b), [
+        { name: 'syn', hook: 'input', match: `tcp dport 8080 ${SYN}` },
+        { name: 'synack', hook: 'output', match: `tcp sport 8080 ${SYN_ACK}` },
+      ]);
+    }
     const before = await nstat(topo.ns('cli'));
     const t = await http(topo.ns('cli'), 3000, 50);
     const after = await nstat(topo.ns('cli'));
-    expect(t.failed).toBe(0);
+    const cli = await readProbes(topo.ns('cli'));
+    const at = await Promise.all(backends.map((b) => readProbes(topo.ns(b))));
+    const sum = (name: string) => at.reduce((n, c) => n + (c[name] ?? 0), 0);
+    const got = {
+      failed: t.failed,
+      synsLost: cli['syn']! - sum('syn'), synAcksLost: sum('synack') - cli['synack']!, clientResets: cli['rst']!,
+    };
+    process.stderr.write(`${dataPlane} burst: ${JSON.stringify({ ...got, synsSent: cli['syn'], synRetransmits:
+      after['TcpExtTCPSynRetrans']! - before['TcpExtTCPSynRetrans']! })}\n`);
     expect(after['TcpActiveOpens']! - before['TcpActiveOpens']!).toBeGreaterThanOrEqual(3000);
-    expect(after['TcpExtTCPSynRetrans']! - before['TcpExtTCPSynRetrans']!).toBe(0);
+    expect(cli['syn']).toBeGreaterThanOrEqual(3000);
+    expect(got).toEqual({ failed: 0, synsLost: 0, synAcksLost: 0, clientResets: 0 });
   });
 
   test('a removed backend gets no new flows while its established connections finish', async () => {

@@ -21,7 +21,8 @@ export const PODS = {
 } as const;
 
 export interface Backend { ip: string; weight: number }
-export interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number> }
+/** `late`: UDP replies that came after the pacing interval but before the end (load.mjs: counted, not failed). */
+export interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number>; late?: number }
 
 /** `overlay`: the YAML flow mapping of spec.overlay (e.g. `{mode: vxlan}`); `vip` defaults to VIP. */
 export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: string; overlay?: string; vip?: string }): string {
