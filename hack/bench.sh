@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # `make bench`: the study's comparison on this machine (data-plane ratios to a routed baseline, side by side in
 # fresh namespaces) and the control-plane numbers, then results.json -> results.md, ratios.svg, README section.
-#   bash hack/bench.sh            full: 5 pairs x 5 s per cell -> docs/benchmarks/, README.md   (~20 min)
-#   bash hack/bench.sh --quick    CI: 1 pair x 1 s per cell, 100 PLBs -> .tmp/bench/ only       (~3 min)
-# BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS override the data-plane loop. Exit status 1 when a configuration
-# that this machine should run produced no number; there are no thresholds on the numbers themselves.
+#   bash hack/bench.sh            full: 5 pairs x 5 s per side per cell -> docs/benchmarks/, README.md
+#   bash hack/bench.sh --quick    CI: 1 pair x 1 s per cell, no warm-up, the axes keep-alive only, 100 PLBs
+#                                 -> .tmp/bench/ only
+# BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS / BENCH_TESTS override the data-plane loop, BENCH_AXES /
+# BENCH_AXIS_TESTS the study's two axes (overlay mode, RPS; "" skips them), BENCH_PIN=1 pins wrk and the
+# backends (docs/benchmarks/method.md), BENCH_OUT writes elsewhere (full mode: with a copy of the README). Exit status 1 when a configuration that this machine should run
+# produced no number; there are no thresholds on the numbers themselves.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mode=full
 [[ ${1:-} == --quick || -n ${QUICK:-} ]] && mode=quick
-if [[ $mode == quick ]]; then reps=1 secs=1 out=.tmp/bench; else reps=5 secs=5 out=docs/benchmarks; fi
-reps=${BENCH_REPS:-$reps} secs=${BENCH_SECONDS:-$secs}
-configs=${BENCH_CONFIGS:-"xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"}
-tests="keepalive close bulk latency udp-pps"
+axes="xdp-tc/host-gw xdp-tc/vxlan iptables-dnat/host-gw iptables-dnat/vxlan vxlan-vs-host-gw xdp-tc/rps iptables-dnat/rps"
+configs="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"
+if [[ $mode == quick ]]; then
+  # The A/A pair (null) and the axes run once each, keep-alive only: CI checks that they produce a number.
+  reps=1 secs=1 warmup=0 out=.tmp/bench axis_tests="keepalive" axes="null $axes"
+else
+  reps=5 secs=5 warmup=1 out=docs/benchmarks axis_tests="keepalive close bulk" configs="$configs null"
+fi
+reps=${BENCH_REPS:-$reps} secs=${BENCH_SECONDS:-$secs} out=${BENCH_OUT:-$out}
+configs=${BENCH_CONFIGS:-$configs}
+tests=${BENCH_TESTS:-"keepalive close bulk latency udp-pps"}
+axes=${BENCH_AXES-$axes}
+axis_tests=${BENCH_AXIS_TESTS:-$axis_tests}
+pinned=$([[ ${BENCH_PIN:-0} == 1 ]] && echo 1 || echo 0)
 start=$(date +%s)
 step() { printf '== [%ss] bench: %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
@@ -46,9 +59,14 @@ node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-m
   test/bench/control-plane/xdp-apply.ts test/bench/dataplane/apply.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
 
-step "data plane ($mode: $reps pair(s) x ${secs} s per configuration and test)"
-bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js" --apply "$build/test/bench/dataplane/apply.js" --out "$tmp/samples.jsonl" \
-  --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests"
+step "data plane ($mode: $reps pair(s) x ${secs} s per side per configuration and test)"
+run=(bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js" --apply "$build/test/bench/dataplane/apply.js"
+  --out "$tmp/samples.jsonl" --reps "$reps" --seconds "$secs" --warmup "$warmup")
+"${run[@]}" --configs "$configs" --tests "$tests"
+if [[ -n $axes ]]; then
+  step "the study's axes: overlay mode and RPS ($axis_tests)"
+  "${run[@]}" --configs "$axes" --tests "$axis_tests"
+fi
 
 step "control plane"
 quick=(); [[ $mode == quick ]] && quick=(--quick)
@@ -58,9 +76,14 @@ node "$build/test/bench/control-plane/main.js" --out "$tmp/control-plane.json" \
 step "report"
 status=0
 node "$build/test/bench/report-main.js" build --samples "$tmp/samples.jsonl" --control-plane "$tmp/control-plane.json" \
-  --mode "$mode" --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests" --out "$out/results.json" || status=$?
+  --mode "$mode" --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests" \
+  --axis-configs "$axes" --axis-tests "$axis_tests" --segment-seconds 1 --warmup "$warmup" --pinned "$pinned" \
+  --out "$out/results.json" || status=$?
 cp "$tmp/samples.jsonl" "$out/samples.jsonl"
-readme=(); [[ $mode == full ]] && readme=(--readme README.md)
+# BENCH_OUT (a trial of the full mode elsewhere) gets a copy of the README instead of the README itself.
+readme=()
+if [[ $mode == full && $out == docs/benchmarks ]]; then readme=(--readme README.md)
+elif [[ $mode == full ]]; then cp README.md "$out/README.md"; readme=(--readme "$out/README.md"); fi
 node "$build/test/bench/report-main.js" render --results "$out/results.json" --out-dir "$out" "${readme[@]}"
-step "wrote $out/{results.json,results.md,ratios.svg,samples.jsonl}$([[ $mode == full ]] && echo ' and the README section')"
+step "wrote $out/{results.json,results.md,ratios.svg,samples.jsonl}$([[ ${#readme[@]} -gt 0 ]] && echo " and the README section (${readme[1]})")"
 [[ $status -eq 0 ]] || { step "FAILED: a configuration that should run here produced no number (see above)"; exit 1; }

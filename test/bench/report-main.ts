@@ -1,6 +1,8 @@
 // CLI around test/bench/report/ (wiring and file I/O only).
 //   report-main.js build  --samples S.jsonl --control-plane C.json --mode full|quick --reps N --seconds N
 //                         --configs "..." --tests "..." --out results.json     (exit 1 when a cell has no number)
+//                         [--axis-configs "..." --axis-tests "..."]  (the study's axes, with their own tests)
+//                         [--segment-seconds N --warmup 1|0 --pinned 1|0]  (how the pairs were alternated)
 //                         [--date ISO]  (the measurement's date when rebuilding from a kept samples.jsonl)
 //   report-main.js render --results results.json --out-dir DIR [--readme README.md]
 import { cpus, release, totalmem } from 'node:os';
@@ -32,13 +34,21 @@ function build(a: Map<string, string>): number {
   const file = buildResults({
     machine: machine(),
     date: a.get('date') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    method: { mode: need(a, 'mode') === 'quick' ? 'quick' : 'full', reps: Number(need(a, 'reps')), seconds: Number(need(a, 'seconds')) },
+    method: {
+      mode: need(a, 'mode') === 'quick' ? 'quick' : 'full', reps: Number(need(a, 'reps')), seconds: Number(need(a, 'seconds')),
+      ...(a.has('segment-seconds') ? { segment_seconds: Number(a.get('segment-seconds')) } : {}),
+      ...(a.has('warmup') ? { warmup: a.get('warmup') === '1' } : {}),
+      ...(a.has('pinned') ? { pinned: a.get('pinned') === '1' } : {}),
+    },
     samplesJsonl: readFileSync(need(a, 'samples'), 'utf8'),
     controlPlane,
   });
   writeFileSync(need(a, 'out'), `${JSON.stringify(file, null, 2)}\n`);
-  const words = (k: string) => need(a, k).split(/\s+/).filter(Boolean);
-  const holes = missing(file.results, file.skipped, words('configs'), words('tests'));
+  const words = (k: string) => (a.get(k) ?? '').split(/\s+/).filter(Boolean);
+  const holes = [
+    ...missing(file.results, file.skipped, words('configs'), words('tests')),
+    ...missing(file.results, file.skipped, words('axis-configs'), words('axis-tests')),
+  ];
   for (const f of file.failures) console.error(`bench: FAILED ${f.config}/${f.test} #${f.rep}: ${f.error}`);
   for (const h of holes) console.error(`bench: ${h}`);
   return holes.length ? 1 : 0;

@@ -1,7 +1,7 @@
 // The benchmark report (test/bench/report/): samples -> ratios -> results.json -> Markdown, SVG, README.
 import { describe, expect, test } from '@jest/globals';
 import {
-  aggregate, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
+  aggregate, axisTable, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
   replaceSection, resultsMarkdown, README_BEGIN, README_END, type ResultsFile, type Sample,
 } from '../bench/report/index.js';
 
@@ -14,6 +14,8 @@ const controlPlane = {
   operator: { plbs: 1000, seconds: 50, reconciles_per_second: 20, rss_mib: 150, peak_rss_mib: 170 },
   skipped: [{ test: 'xdp-apply 10000 backends', reason: 'more than 1024 backends' }],
 };
+const axisSample = (config: string, test: string, rep: number, baseline: number, value: number, axis: string, against: string): Sample =>
+  ({ ...sample(config, test, rep, baseline, value), axis, against });
 const jsonl = [
   line(sample('iptables-dnat', 'keepalive', 1, 100, 80)),
   line(sample('xdp-tc', 'keepalive', 1, 100, 90)),
@@ -127,6 +129,43 @@ describe('bench report', () => {
   test('a requested latency run must yield its three percentiles', () => {
     const results = aggregate([{ ...sample('xdp-tc', 'latency-p50', 1, 0.1, 0.12), unit: 'ms' }]);
     expect(missing(results, [], ['xdp-tc'], ['latency'])).toEqual(['xdp-tc/latency-p90: no number', 'xdp-tc/latency-p99: no number']);
+  });
+
+  test('the axes keep their own denominators: apart from the main table, each row says what it is a ratio to', () => {
+    const results = aggregate([
+      sample('xdp-tc', 'keepalive', 1, 100, 90),
+      sample('null', 'keepalive', 1, 100, 101),
+      axisSample('xdp-tc/vxlan', 'keepalive', 1, 100, 80, 'overlay', 'routed baseline over vxlan'),
+      axisSample('vxlan-vs-host-gw', 'keepalive', 1, 100, 70, 'overlay', 'routed baseline over host-gw'),
+      axisSample('xdp-tc/rps', 'keepalive', 1, 100, 110, 'cpu-spreading', 'the same configuration with RPS off'),
+      axisSample('xdp-tc/rps', 'keepalive', 2, 100, 130, 'cpu-spreading', 'the same configuration with RPS off'),
+    ]);
+    expect(results.map((r) => r.config)).toEqual(['xdp-tc', 'null', 'xdp-tc/vxlan', 'vxlan-vs-host-gw', 'xdp-tc/rps']);
+    expect(results.find((r) => r.config === 'xdp-tc')).not.toHaveProperty('against');
+    expect(results.find((r) => r.config === 'xdp-tc/rps')).toMatchObject({ axis: 'cpu-spreading', median_ratio_to_baseline: 1.2, runs: 2 });
+    expect(ratioTable(results)).not.toMatch(/vxlan|rps/);
+    expect(ratioTable(results)).toContain('| null | **1.01**');
+    expect(axisTable(results, 'overlay')).toBe([
+      '| configuration | ratio to | keep-alive req/s |',
+      '|---|---|---|',
+      '| xdp-tc/vxlan | routed baseline over vxlan | **0.80** (0.80–0.80, n=1) |',
+      '| vxlan-vs-host-gw | routed baseline over host-gw | **0.70** (0.70–0.70, n=1) |',
+    ].join('\n'));
+    expect(axisTable(results, 'cpu-spreading')).toContain('| xdp-tc/rps | the same configuration with RPS off | **1.20** (1.10–1.30, n=2) |');
+    const md = resultsMarkdown({ ...file(), results });
+    expect(md).toContain('## Overlay mode: host-gw vs VXLAN');
+    expect(md).toContain('## CPU spreading: RPS on vs off');
+    expect(readmeSection({ ...file(), results })).toContain('#### Overlay mode');
+    expect(ratiosSvg(results, 't')).toContain('>xdp-tc/rps</text>');
+    expect(missing(results, [], ['xdp-tc/host-gw', 'xdp-tc/vxlan'], ['keepalive'])).toEqual(['xdp-tc/host-gw/keepalive: no number']);
+  });
+
+  test('the method line says how the sides were alternated, and an older file without it still renders', () => {
+    const f = file();
+    expect(resultsMarkdown(f)).toContain('5 s per run, baseline first');
+    const alternated = { ...f, method: { ...f.method, segment_seconds: 1, warmup: true, pinned: false } };
+    expect(resultsMarkdown(alternated)).toContain('5 s per side, alternated in 1 s segments (a b b a ...) after a discarded warm-up of each side;');
+    expect(resultsMarkdown({ ...f, control_plane: { ...controlPlane, maglev_ring_size: 65537 } })).toContain('Maglev table build (M = 65537');
   });
 
   test('render produces the three generated texts from one results file', () => {

@@ -1,4 +1,4 @@
-// Maglev table build time (src/dataplane/maglev.ts, M = 16381) per backend count, in-process.
+// Maglev table build time (src/dataplane/maglev.ts, M = MAGLEV_RING_SIZE) per backend count, in-process.
 import { buildMaglevTable, type MaglevEntry } from '../../../src/dataplane/maglev.js';
 import { timing } from '../report/aggregate.js';
 import type { Timing } from '../report/types.js';

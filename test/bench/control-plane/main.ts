@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ControlPlaneResults, Skip, Timing } from '../report/types.js';
 import { repoRoot } from '../../integration/harness/index.js';
 import { maglevBuildTimes } from './maglev.js';
+import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
 import { operatorThroughput } from './operator.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,7 +46,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const operator = await operatorThroughput(operatorMain, plbs, quick ? 120_000 : 600_000);
   log(`operator: ${plbs} PLBs in ${operator.seconds} s (${operator.reconciles_per_second}/s), RSS ${operator.rss_mib} MiB, peak ${operator.peak_rss_mib} MiB`);
 
-  const results: ControlPlaneResults = { maglev_build: maglev, xdp_apply: xdp, operator, skipped };
+  const results: ControlPlaneResults = { maglev_ring_size: MAGLEV_RING_SIZE, maglev_build: maglev, xdp_apply: xdp, operator, skipped };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -1,10 +1,14 @@
 # shellcheck shell=bash disable=SC2034  # sourced: sets variables its caller reads
-# Sourced by run.sh. config_up NAME turns the LB pod of a fresh topology into one load balancer configuration,
-# after the baseline has been measured. Returns 0 when the VIP answers, 2 with SKIP_REASON set when this
-# machine cannot run the configuration, 1 (message on stderr) when it should have worked and did not.
+# Sourced by run.sh. config_up NAME turns the LB pod of a fresh topology into one load balancer configuration
+# (the baseline runs through the lb0 pod, so it is measured with the configuration in place). Returns 0 when
+# the VIP answers, 2 with SKIP_REASON set when this machine cannot run the configuration, 1 (message on
+# stderr) when it should have worked and did not.
 # Expects topology.sh, AGENT (path of the built plb-agent main.js) and APPLY (apply.js, or empty).
 
-CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7"
+CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7 null"
+# The study's two axes (own pairs, own denominators; see pair_plan): the LB under each overlay against the routed
+# baseline under the same overlay, the overlay's own cost, and RPS on against RPS off for the LB.
+AXES_ALL="xdp-tc/host-gw xdp-tc/vxlan iptables-dnat/host-gw iptables-dnat/vxlan vxlan-vs-host-gw xdp-tc/rps iptables-dnat/rps"
 UDP_PORT=5001  # the udp-pps test's service port (VIP:5001 -> backend:5001)
 SKIP_REASON=""
 
@@ -103,9 +107,10 @@ config_up() {
     xdp-native)
       # Native XDP on the LB pod's veth works only with the node's cooperation (docs/dataplane-xdp.md "Attach
       # modes"): GRO on the host-side peer so redirected frames are taken, tx checksum offload off on the
-      # same-node senders (XDP cannot finish partial checksums). Both are part of this configuration's cost.
+      # same-node senders (XDP cannot finish partial checksums; side_state switches that per side). Both are
+      # part of this configuration's cost.
       nsx node ethtool -K h-lb gro on >/dev/null
-      local pod; for pod in cli b1 b2; do nsx "$pod" ethtool -K eth0 tx off >/dev/null; done
+      side_state xdp-native b
       agent_up xdp native || return ;;
     nftables)
       # The standalone agent refuses nftables so far; the cluster agent's factory does not (APPLY: apply.js).
@@ -127,7 +132,44 @@ config_up() {
       if [[ ! -f $NGINX_STREAM_MODULE ]]; then SKIP_REASON="no nginx stream module (apt-get install libnginx-mod-stream)"; return 2; fi
       nginx_up l4 ;;
     nginx-l7) nginx_up l7 ;;
-    *) echo "bench: unknown configuration $1 (known: $CONFIGS_ALL)" >&2; return 1 ;;
+    # A/A: the "configuration" is the baseline again. Its ratios show the method's own noise and order bias.
+    null|"") return 0 ;;
+    *) echo "bench: unknown configuration $1 (known: $CONFIGS_ALL $AXES_ALL)" >&2; return 1 ;;
   esac
   wait_tcp "$VIP" 80
+}
+
+# What a pair of NAME compares. Sets BASE_CONFIG (what config_up programs into the LB pod), OVERLAY, MQ, the
+# targets of side a (the denominator) and side b ("via": the backends' addresses routed through lb0, "vip"),
+# AGAINST (the denominator in words) and AXIS (empty, overlay or cpu-spreading).
+pair_plan() {
+  local name=$1 x=${1%%/*} mod=""
+  [[ $name == */* ]] && mod=${name#*/}
+  BASE_CONFIG=$x OVERLAY="" MQ="" SIDE_A=via SIDE_B=vip AGAINST="routed baseline" AXIS=""
+  case $mod in
+    "") [[ $name == null ]] && SIDE_B=via
+        if [[ $name == vxlan-vs-host-gw ]]; then
+          BASE_CONFIG="" OVERLAY=host-gw SIDE_B=via AGAINST="routed baseline over host-gw" AXIS=overlay
+        fi ;;
+    host-gw|vxlan) OVERLAY=$mod AGAINST="routed baseline over $mod" AXIS=overlay ;;
+    # Queues for every CPU on every veth, explicitly (the default is the CPU count too, but a CNI may differ).
+    rps) MQ=$(( $(nproc) < 2 ? 2 : $(nproc) )) SIDE_A=vip AGAINST="the same configuration with RPS off" AXIS=cpu-spreading ;;
+    *) echo "bench: unknown modifier /$mod in $name (known: /host-gw /vxlan /rps)" >&2; return 1 ;;
+  esac
+}
+
+# Puts the topology into the state of one side of the pair; run.sh calls it before every segment. Only the
+# pairs that compare two states of one topology switch anything; for the rest side a and b differ by target.
+side_state() {  # name a|b
+  local pod mask=0 q
+  case $1 in
+    xdp-native)
+      # tx checksum offload off on the same-node senders is part of xdp-native's cost, not the baseline's.
+      for pod in cli b1 b2; do nsx "$pod" ethtool -K eth0 tx "$([[ $2 == a ]] && echo on || echo off)" >/dev/null; done ;;
+    vxlan-vs-host-gw) overlay_mode "$([[ $2 == a ]] && echo host-gw || echo vxlan)" ;;
+    */rps)
+      # RPS in the LB pod, on every rx queue of its eth0, to every CPU: what the pod can do by itself (notes §3).
+      [[ $2 == b ]] && mask=$(printf '%x' $(( (1 << $(nproc)) - 1 )))
+      for q in $(nsx lb sh -c 'ls -d /sys/class/net/eth0/queues/rx-*'); do nsx lb sh -c "echo $mask >$q/rps_cpus"; done ;;
+  esac
 }

@@ -3,8 +3,9 @@
 // absolute rates are only context and the ratio of each pair is what gets aggregated.
 import type { Failure, Result, Sample, Skip, Timing } from './types.js';
 
-/** Display and plot order: ours first, then the comparators of the study. */
-export const CONFIG_ORDER = ['xdp-tc', 'xdp-native', 'nftables', 'ipvs', 'iptables-dnat', 'nginx-l4', 'nginx-l7'];
+/** Display and plot order: ours first, then the comparators of the study, the A/A pair, then the two axes. */
+export const CONFIG_ORDER = ['xdp-tc', 'xdp-native', 'nftables', 'ipvs', 'iptables-dnat', 'nginx-l4', 'nginx-l7', 'null',
+  'xdp-tc/host-gw', 'xdp-tc/vxlan', 'iptables-dnat/host-gw', 'iptables-dnat/vxlan', 'vxlan-vs-host-gw', 'xdp-tc/rps', 'iptables-dnat/rps'];
 export const TEST_ORDER = ['keepalive', 'close', 'bulk', 'udp-pps', 'latency-p50', 'latency-p90', 'latency-p99'];
 
 /** Latency ratios are config / baseline of a time: there, lower is better (1.10 = 10 % slower than routing). */
@@ -62,6 +63,7 @@ export function aggregate(samples: readonly Sample[]): Result[] {
   const results = [...groups.values()].map((g): Result => {
     const ratios = g.map((s) => s.value / s.baseline);
     const first = g[0]!;
+    const denominator = first.against && first.against !== 'routed baseline' ? { against: first.against } : {};
     return {
       test: first.test,
       config: first.config,
@@ -73,6 +75,8 @@ export function aggregate(samples: readonly Sample[]): Result[] {
       value_abs: absolute(median(g.map((s) => s.value))),
       unit: first.unit,
       errors: g.reduce((n, s) => n + (s.errors || 0), 0),
+      ...denominator,
+      ...(first.axis ? { axis: first.axis } : {}),
     };
   });
   return results.sort((a, b) => rank(CONFIG_ORDER, a.config) - rank(CONFIG_ORDER, b.config) ||

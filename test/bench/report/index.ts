@@ -41,7 +41,8 @@ export interface Rendered {
 export function render(file: ResultsFile, readme: string): Rendered {
   return {
     markdown: resultsMarkdown(file),
-    svg: ratiosSvg(file.results, 'Ratio to the routed baseline (bar: median, whisker: min–max)', `${file.machine}, ${file.date}`),
+    svg: ratiosSvg(file.results, 'Ratio to the routed baseline; axes: to RPS off / to host-gw (bar: median, whisker: min–max)',
+      `${file.machine}, ${file.date}`),
     readme: replaceSection(readme, readmeSection(file)),
   };
 }

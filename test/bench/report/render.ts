@@ -26,21 +26,36 @@ function presentTests(results: readonly Result[]): string[] {
 }
 function presentConfigs(results: readonly Result[]): string[] {
   const configs = [...new Set(results.map((r) => r.config))];
-  return configs.sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
+  const rank = (c: string) => (CONFIG_ORDER.includes(c) ? CONFIG_ORDER.indexOf(c) : CONFIG_ORDER.length);
+  return configs.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Configurations x tests: "median (min–max)" of the ratio to the routed baseline; `latency` picks which tests. */
-export function ratioTable(results: readonly Result[], latency = false): string {
+const cell = (r: Result | undefined): string =>
+  r ? `**${fmt(r.median_ratio_to_baseline)}** (${fmt(r.min)}–${fmt(r.max)}, n=${r.runs})` : '–';
+
+/**
+ * Configurations x tests: "median (min–max)" of the ratio to the routed baseline; `latency` picks which tests.
+ * The data-plane comparison only: the axes (results with an `axis`) have other denominators, see axisTable.
+ */
+export function ratioTable(all: readonly Result[], latency = false): string {
+  const results = all.filter((r) => !r.axis);
   const tests = presentTests(results).filter((t) => lowerIsBetter(t) === latency);
   if (tests.length === 0) return '';
-  const rows = presentConfigs(results).map((config) => {
-    const cells = tests.map((test) => {
-      const r = results.find((x) => x.config === config && x.test === test);
-      return r ? `**${fmt(r.median_ratio_to_baseline)}** (${fmt(r.min)}–${fmt(r.max)}, n=${r.runs})` : '–';
-    });
-    return `| ${config} | ${cells.join(' | ')} |`;
-  });
+  const rows = presentConfigs(results).map((config) =>
+    `| ${config} | ${tests.map((test) => cell(results.find((x) => x.config === config && x.test === test))).join(' | ')} |`);
   return [`| configuration | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
+}
+
+/** One of the study's axes: each row names its denominator ("against"), since they differ. Throughput tests. */
+export function axisTable(all: readonly Result[], axis: string): string {
+  const results = all.filter((r) => r.axis === axis && !lowerIsBetter(r.test));
+  const tests = presentTests(results);
+  if (tests.length === 0) return '';
+  const rows = presentConfigs(results).map((config) => {
+    const against = results.find((r) => r.config === config)?.against ?? 'routed baseline';
+    return `| ${config} | ${against} | ${tests.map((test) => cell(results.find((x) => x.config === config && x.test === test))).join(' | ')} |`;
+  });
+  return [`| configuration | ratio to | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
 }
 
 /** Absolute medians, so that a reader can see what the ratios were taken of (baseline -> configuration). */
@@ -50,6 +65,7 @@ export function absoluteTable(results: readonly Result[]): string {
     const cells = tests.map((test) => {
       const r = results.find((x) => x.config === config && x.test === test);
       if (!r) return '–';
+      // a -> b: for the axes a is their own denominator (RPS off, host-gw), not the routed baseline
       return `${abs(r.baseline_abs)} → ${abs(r.value_abs)} ${r.unit}${r.errors ? ` (${r.errors} errors)` : ''}`;
     });
     return `| ${config} | ${cells.join(' | ')} |`;
@@ -60,7 +76,7 @@ export function absoluteTable(results: readonly Result[]): string {
 /** Each of our xdp configurations against each comparator: ratio of their median ratios (>1 = ours ahead). */
 export function comparisonTable(results: readonly Result[]): string {
   const tests = presentTests(results);
-  const ours = presentConfigs(results).filter((c) => c.startsWith('xdp') || c === 'nftables');
+  const ours = presentConfigs(results.filter((r) => !r.axis)).filter((c) => c.startsWith('xdp') || c === 'nftables');
   const others = COMPARATORS.filter((c) => results.some((r) => r.config === c));
   const rows: string[] = [];
   for (const a of ours) {
@@ -80,7 +96,7 @@ export function controlPlaneTables(cp: ControlPlaneResults): string {
   const timingRows = (rows: ControlPlaneResults['maglev_build']) =>
     rows.map((t) => `| ${t.backends} | ${fmt(t.median_ms, 3)} | ${fmt(t.min_ms, 3)}–${fmt(t.max_ms, 3)} | ${t.runs} |`);
   if (cp.maglev_build.length) {
-    out.push('Maglev table build (M = 16381, in-process):', '', '| backends | median ms | range ms | runs |', '|---|---|---|---|',
+    out.push(`Maglev table build (M = ${cp.maglev_ring_size ?? 'not recorded'}, in-process):`, '', '| backends | median ms | range ms | runs |', '|---|---|---|---|',
       ...timingRows(cp.maglev_build), '');
   }
   if (cp.xdp_apply.length) {
@@ -103,23 +119,51 @@ function skippedList(file: ResultsFile): string {
   return [...lines, ...failed].join('\n');
 }
 
-const methodLine = (file: ResultsFile): string =>
-  `${file.method.mode === 'full' ? 'Full' : 'Quick'} mode: ${file.method.reps} fresh-topology pair(s) per cell, ` +
-  `${file.method.seconds} s per run; two wrk -t1 at once on each side, 25 connections each for req/s, 2 each for ` +
-  'the 1 MiB transfer';
+const methodLine = (file: ResultsFile): string => {
+  const m = file.method;
+  const alternated = m.segment_seconds
+    ? `${m.seconds} s per side, alternated in ${m.segment_seconds} s segments (a b b a ...)${m.warmup ? ' after a discarded warm-up of each side' : ''}` +
+      `${m.pinned ? ', wrk and the backends pinned to CPUs' : ''}`
+    : `${m.seconds} s per run, baseline first`;
+  return `${m.mode === 'full' ? 'Full' : 'Quick'} mode: ${m.reps} fresh-topology pair(s) per cell, ${alternated}; two wrk -t1 ` +
+    'at once on each side, 25 connections each for req/s, 2 each for the 1 MiB transfer';
+};
+
+const axesSection = (file: ResultsFile, heading: string): string => {
+  const overlay = axisTable(file.results, 'overlay');
+  const rps = axisTable(file.results, 'cpu-spreading');
+  if (!overlay && !rps) return '';
+  const parts: string[] = [];
+  if (overlay) {
+    parts.push(`${heading} Overlay mode: host-gw vs VXLAN (median, min–max; higher is better)`, '',
+      'Client pod on a second node namespace, joined to the LB/backend node by a veth underlay: host-gw routes pod ' +
+      'addresses via the other node, vxlan through a VXLAN tunnel with every pod at MTU 1450 (flannel\'s two modes). ' +
+      '`X/host-gw`, `X/vxlan`: the LB against the routed baseline under the *same* overlay; `vxlan-vs-host-gw`: ' +
+      "the overlay's own cost (the routed baseline over vxlan / over host-gw, alternated in one topology). " +
+      'flannel\'s userspace `udp` backend is not measured (it needs flanneld\'s TUN daemon, not a kernel device).', '', overlay, '');
+  }
+  if (rps) {
+    parts.push(`${heading} CPU spreading: RPS on vs off (median, min–max; > 1 means RPS helped)`, '',
+      'Every veth with one rx and one tx queue per CPU (`numrxqueues`/`numtxqueues`); the LB pod writes all CPUs into ' +
+      '`rps_cpus` of every rx queue of its eth0 for side b and 0 for side a, alternated in one topology with the ' +
+      'configuration programmed (the knob a pod can set by itself; RFS needs a node-wide sysctl and is left off).', '', rps, '');
+  }
+  return parts.join('\n');
+};
 
 export function resultsMarkdown(file: ResultsFile): string {
   return `# Benchmarks
 
 Generated by \`make bench\` (test/bench/, hack/bench.sh) on **${file.machine}**, ${file.date}. Do not edit: rerun.
 
-Method (notes/dataplane-findings.md §5): every cell is a set of *pairs*; each pair builds a fresh pod network in
-network namespaces (node router, client, LB pod, two nginx backends), measures the **routed no-NAT baseline**
-(client -> both backends at a second address each that the node routes through the LB pod, plain forwarding
-both ways), then switches the configuration on in the same topology and measures it through the VIP with the
-same load. The number is configuration / baseline: 1.00 = the LB pod costs no more than forwarding. Client, LB
-and backends share the machine's CPUs, so a ratio is "end-to-end capacity left" rather than the LB's own cost,
-and the machine is shared with other work: single pairs vary, hence medians and ranges. ${methodLine(file)}.
+Method (notes/dataplane-findings.md §5, [method.md](method.md)): every cell is a set of *pairs*; each pair
+builds a fresh pod network in network namespaces (node router, client, LB pod, a forwarding-only twin of the LB
+pod, two nginx backends) with the configuration programmed into the LB pod, and then measures, alternately in
+short segments, the **routed no-NAT baseline** (client -> both backends at a second address each that the node
+routes through the twin pod, plain forwarding both ways) and the configuration through the VIP, with the same
+load. The number is configuration / baseline: 1.00 = the LB pod costs no more than forwarding. Client, LB and
+backends share the machine's CPUs, so a ratio is "end-to-end capacity left" rather than the LB's own cost, and
+the machine is shared with other work: single pairs vary, hence medians and ranges. ${methodLine(file)}.
 Tests: keep-alive and \`Connection: close\` (new connection per request) req/s and a 1 MiB transfer (wrk, two
 processes on each side), UDP packets/s (trafgen, 64-byte datagrams with a random source port each, one CPU,
 counted at the backends), and latency percentiles at a fixed offered load.
@@ -135,6 +179,10 @@ Configurations, all in the LB pod's namespace:
   port-preserving MASQUERADE.
 - **nginx-l4** / **nginx-l7**: nginx 1.22 with 2 workers as a stream proxy (UDP with \`proxy_responses 0\`) / an
   HTTP proxy with an upstream keep-alive pool.
+- **null**: nothing programmed, both sides are the routed baseline (an A/A pair). Its median says whether the
+  method favours a side (it should be 1.00), its range how far a single pair strays by noise alone.
+
+How the pairs are taken and why: [method.md](method.md).
 
 ## Ratio to the routed baseline (median, min–max; higher is better)
 
@@ -149,6 +197,7 @@ discarded 1 s warm-up. The 99th percentile on a shared 2-CPU machine is dominate
 
 ${ratioTable(file.results, true) || 'not measured in this run'}
 
+${axesSection(file, '##')}
 ## Ours against the study's comparators (ratio of median ratios, latency inverted; > 1 means ours is ahead)
 
 ${comparisonTable(file.results)}
@@ -172,12 +221,12 @@ export function readmeSection(file: ResultsFile): string {
   return `${README_BEGIN}
 <!-- generated by \`make bench\` from docs/benchmarks/results.json; do not edit by hand -->
 Measured on **${file.machine}**, ${file.date}. ${methodLine(file)}. Ratios to a routed no-NAT baseline through
-the LB pod, taken side by side in the same fresh namespaces; median (min–max) over the pairs. The machine is
-shared, so single pairs vary.
+a twin of the LB pod, taken alternately in the same fresh namespaces; median (min–max) over the pairs. The
+machine is shared, so single pairs vary: the \`null\` row (baseline against itself) shows by how much.
 
 ${ratioTable(file.results)}
 
-${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${skippedList(file)}
+${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${axesSection(file, '####')}${skippedList(file)}
 
 Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
 [docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for

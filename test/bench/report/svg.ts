@@ -12,6 +12,14 @@ const COLORS: Record<string, string> = {
   'iptables-dnat': '#ff7f0e',
   'nginx-l4': '#9467bd',
   'nginx-l7': '#c5b0d5',
+  null: '#bbbbbb',
+  'xdp-tc/host-gw': '#17becf',
+  'xdp-tc/vxlan': '#0b6f7a',
+  'iptables-dnat/host-gw': '#e6b34d',
+  'iptables-dnat/vxlan': '#a0522d',
+  'vxlan-vs-host-gw': '#d62728',
+  'xdp-tc/rps': '#393b79',
+  'iptables-dnat/rps': '#bcbd22',
 };
 const FALLBACK = '#7f7f7f';
 
@@ -21,14 +29,15 @@ const n = (v: number): string => v.toFixed(1);
 export function ratiosSvg(all: readonly Result[], title: string, subtitle = ''): string {
   const results = all.filter((r) => !lowerIsBetter(r.test));
   const tests = [...new Set(results.map((r) => r.test))].sort((a, b) => TEST_ORDER.indexOf(a) - TEST_ORDER.indexOf(b));
-  const configs = [...new Set(results.map((r) => r.config))].sort((a, b) => CONFIG_ORDER.indexOf(a) - CONFIG_ORDER.indexOf(b));
+  const rank = (c: string) => (CONFIG_ORDER.includes(c) ? CONFIG_ORDER.indexOf(c) : CONFIG_ORDER.length);
+  const configs = [...new Set(results.map((r) => r.config))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const bar = 18;
   const gap = 28;
   const left = 50;
   const top = 52;
   const plotH = 260;
   const groupW = Math.max(1, configs.length) * bar + gap;
-  const width = Math.max(660, left + tests.length * groupW + 20); // the legend needs 4 x 150
+  const width = Math.max(660, left + tests.length * groupW + 20); // the legend needs 4 x 150 per row
   const legendY = top + plotH + 40;
   const height = legendY + Math.ceil(configs.length / 4) * 18 + 10;
   // The axis reaches past the largest whisker and always shows 1.0, rounded up to a quarter.

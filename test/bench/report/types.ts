@@ -11,6 +11,16 @@ export interface Sample {
   errors: number;
   connectionsPerSecond?: number;
   seconds?: number;
+  /** What side a (the denominator) was, in words; run.sh's default is the routed baseline. */
+  against?: string;
+  /** Empty for the data-plane comparison; `overlay` or `cpu-spreading` for the study's two axes. */
+  axis?: string;
+  overlay?: string;
+  /** Segments per side (alternated a b b a ...), their order, whether wrk/nginx were pinned, load average at start and end. */
+  rounds?: number;
+  order?: string;
+  pinned?: boolean;
+  load?: number[];
 }
 
 /** A pair that should have produced a number and did not. */
@@ -43,6 +53,10 @@ export interface Result {
   unit: string;
   /** Socket errors and non-2xx responses over all runs of the configuration. */
   errors: number;
+  /** The denominator when it is not the routed baseline (the axes: RPS off, the host-gw overlay, ...). */
+  against?: string;
+  /** `overlay` or `cpu-spreading` for the study's axes; absent for the data-plane comparison. */
+  axis?: string;
 }
 
 export interface Timing {
@@ -64,6 +78,8 @@ export interface OperatorNumbers {
 }
 
 export interface ControlPlaneResults {
+  /** M, the Maglev table size the build times were taken with. */
+  maglev_ring_size?: number;
   maglev_build: Timing[];
   /** Desired-state change -> programmed, xdp data plane (DataPlane.apply with N backends). */
   xdp_apply: Timing[];
@@ -75,7 +91,11 @@ export interface ResultsFile {
   machine: string;
   date: string;
   /** How the data-plane numbers were taken (reps, seconds per run, mode). */
-  method: { mode: 'full' | 'quick'; reps: number; seconds: number };
+  method: {
+    mode: 'full' | 'quick'; reps: number; seconds: number;
+    /** Seconds per alternated segment, whether a discarded warm-up ran, whether wrk/nginx were pinned. */
+    segment_seconds?: number; warmup?: boolean; pinned?: boolean;
+  };
   results: Result[];
   skipped: Skip[];
   failures: Failure[];
