@@ -29,6 +29,11 @@ export interface KubeletOptions {
   /** A kubeconfig for a pod's service account, reachable from inside the pod. */
   podKubeconfig(pod: V1Pod): Promise<string>;
   log(message: string): void;
+  /**
+   * Runs when a pod starts terminating, before its containers get SIGTERM: what a preStop delay buys in a
+   * real cluster (the lab uses it to withdraw an LB pod's route first, as a BGP speaker would on termination).
+   */
+  beforeStop?(pod: V1Pod, ip: string): Promise<void>;
 }
 
 export class Kubelet {
@@ -197,6 +202,7 @@ export class Kubelet {
   async #terminate(key: string, pod: V1Pod, r: Running | undefined, deleted: boolean): Promise<void> {
     if (r && !r.stopping) {
       r.stopping = true;
+      await this.#o.beforeStop?.(pod, r.ip).catch((e: Error) => this.#o.log(`kubelet: before stopping ${key}: ${e.message}`));
       await Promise.all(r.procs.map((p) => stopProcess(p)));
       await this.#o.net.removePod(r.ns);
       this.#pods.delete(key);

@@ -14,7 +14,9 @@ import { startCluster, startOperator, podKubeconfigs } from './cluster.js';
 import { Kubelet } from './kubelet.js';
 import { NAMESPACE, VIP, plbSpec, webDeployment } from './objects.js';
 import { PodNetwork } from './pod-network.js';
+import { Router } from './router.js';
 import { runScenario, showState, type Lab } from './scenario.js';
+import { LABEL_PLB } from '../../src/api/constants.js';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
@@ -35,8 +37,14 @@ async function main(): Promise<number> {
     cp = await startCluster();
     say('operator');
     operator = await startOperator(cp, repoRoot, logDir);
+    const router = new Router(cp, net);
     say('stand-in kubelet');
-    kubelet = new Kubelet({ kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say });
+    kubelet = new Kubelet({
+      kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say,
+      beforeStop: async (pod, ip) => {
+        if (pod.metadata?.labels?.[LABEL_PLB]) say(`router: withdrew ${ip} (LB pod ${pod.metadata.name} terminating): next hops ${(await router.withdraw(ip)).join(' ') || 'none'}`);
+      },
+    });
     await kubelet.start();
 
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
@@ -44,7 +52,7 @@ async function main(): Promise<number> {
     say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP})`);
     await cp.kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NAMESPACE, body: webDeployment(3) });
     await plbClient(cp.kubeConfig).create(NAMESPACE, 'web', plbSpec);
-    const lab: Lab = { cp, net, say, logDir };
+    const lab: Lab = { cp, net, say, logDir, router };
     const ok = check ? await runScenario(lab) : await showState(lab, 3000);
     if (keep) {
       say(`staying up (--keep); logs in ${logDir}; kubectl --kubeconfig ${cp.kubeconfigPath} get plb -A; Ctrl-C ends`);
