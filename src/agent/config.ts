@@ -2,10 +2,11 @@
 // In a cluster the API server applies the CRD's defaults and CEL rules; the standalone agent has no API server,
 // so this module applies the same defaults and the rules that matter for static backends, naming the field.
 import { load as parseYaml } from 'js-yaml';
-import { tcpMssClamp } from '../api/defaults.js';
+import { ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
 import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
+import { IPV6_NEEDS_NFTABLES, canonicalIpv6, isGlobalUnicastIpv6, isIpv6 } from '../dataplane/ipv6.js';
 
 export interface ConfigIssue {
   field: string;
@@ -56,12 +57,13 @@ const MTU_MAX = 9216;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
-function vipIssue(vip: string): string | null {
-  if (!isIpv4(vip)) {
-    return vip.includes(':')
-      ? 'IPv6 VIPs are not supported by the xdp data plane yet; use an IPv4 address'
-      : `"${vip}" is not an IPv4 address literal (e.g. 192.0.2.10, no prefix length)`;
+function vipIssue(vip: string, dataPlane: DataPlaneName): string | null {
+  if (isIpv6(vip)) {
+    if (!isGlobalUnicastIpv6(vip)) return 'must be a routable unicast address (not ::, loopback, link-local or multicast)';
+    if (canonicalIpv6(vip) !== vip) return `must be written in canonical form: ${canonicalIpv6(vip)}`;
+    return dataPlane === 'nftables' ? null : IPV6_NEEDS_NFTABLES;
   }
+  if (!isIpv4(vip)) return `"${vip}" is not an IPv4 or IPv6 address literal (e.g. 192.0.2.10 or 2001:db8::10, no prefix length)`;
   const [a] = vip.split('.').map(Number);
   if (a === 0 || a === 127 || (a !== undefined && a >= 224)) return 'must be a routable unicast address (not 0.x, loopback, multicast or reserved)';
   if (vip.endsWith('.0') || vip.endsWith('.255')) return 'must not end in .0 or .255';
@@ -106,7 +108,7 @@ function validatePorts(raw: unknown, issues: ConfigIssue[]): DesiredPort[] {
   return ports;
 }
 
-function validateBackends(raw: unknown, issues: ConfigIssue[]): StandaloneSpec['backends'] {
+function validateBackends(raw: unknown, family: IpFamily, issues: ConfigIssue[]): StandaloneSpec['backends'] {
   if (!isObject(raw)) {
     issues.push({ field: 'spec.backends', message: 'is required, with addresses: [{ip, weight}]' });
     return [];
@@ -126,7 +128,8 @@ function validateBackends(raw: unknown, issues: ConfigIssue[]): StandaloneSpec['
     const f = `spec.backends.addresses[${i}]`;
     if (!isObject(a) || typeof a['ip'] !== 'string') return issues.push({ field: `${f}.ip`, message: 'is required' });
     const ip = a['ip'];
-    if (!isIpv4(ip)) return issues.push({ field: `${f}.ip`, message: `"${ip}" is not an IPv4 address (the VIP is IPv4)` });
+    if (family === 4 && !isIpv4(ip)) return issues.push({ field: `${f}.ip`, message: `"${ip}" is not an IPv4 address (the VIP is IPv4)` });
+    if (family === 6 && !isIpv6(ip)) return issues.push({ field: `${f}.ip`, message: `"${ip}" is not an IPv6 address (the VIP is IPv6)` });
     if (seen.has(ip)) return issues.push({ field: `${f}.ip`, message: `${ip} is listed twice` });
     seen.add(ip);
     const weight = a['weight'] ?? 1;
@@ -167,16 +170,16 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   const spec = doc['spec'];
   if (!isObject(spec)) throw new ConfigError(source, [...issues, { field: 'spec', message: 'is required' }]);
   const s = spec as Partial<PortableLoadBalancerSpec> & Record<string, unknown>;
+  const dataPlane = (s.dataPlane ?? 'xdp') as DataPlaneName;
   let vip = '';
-  if (typeof s.vip !== 'string') issues.push({ field: 'spec.vip', message: 'is required (an IPv4 address)' });
+  if (typeof s.vip !== 'string') issues.push({ field: 'spec.vip', message: 'is required (an IPv4 or IPv6 address)' });
   else {
-    const problem = vipIssue(s.vip);
+    const problem = vipIssue(s.vip, dataPlane);
     if (problem) issues.push({ field: 'spec.vip', message: problem });
     vip = s.vip;
   }
   const ports = validatePorts(s.ports, issues);
-  const backends = validateBackends(s.backends, issues);
-  const dataPlane = (s.dataPlane ?? 'xdp') as DataPlaneName;
+  const backends = validateBackends(s.backends, ipFamily(vip), issues);
   const knownPlane = Object.hasOwn(SCHEDULERS, dataPlane);
   if (!knownPlane) issues.push({ field: 'spec.dataPlane', message: 'must be one of xdp, ipvs, nftables' });
   const scheduler = (s.scheduler ?? (dataPlane === 'nftables' ? 'roundRobin' : 'maglev')) as Scheduler;
@@ -203,7 +206,7 @@ export function parseStandaloneFile(text: string, source: string): StandaloneSpe
 
 /** Where the agent runs adds what the spec cannot know: the device and the LB's own address. */
 export function desiredState(spec: StandaloneSpec, env: { interface: string; snatIp: string }): DesiredState {
-  const mss = tcpMssClamp(spec.overlay);
+  const mss = tcpMssClamp(spec.overlay, ipFamily(spec.vip));
   return {
     vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: spec.scheduler, attach: spec.attach,
     interface: env.interface, snatIp: env.snatIp, ...(mss !== undefined ? { tcpMssClamp: mss } : {}),

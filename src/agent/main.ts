@@ -3,7 +3,8 @@
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { defaultRouteInterface, primaryIpv4 } from '../dataplane/xdp/device.js';
+import { ipFamily } from '../api/defaults.js';
+import { defaultRouteInterface, primaryAddress } from '../dataplane/xdp/device.js';
 import { Agent } from './agent.js';
 import { USAGE, UsageError, parseArgs, type AgentOptions } from './cli.js';
 import { parseStandaloneFile } from './config.js';
@@ -26,9 +27,9 @@ async function main(opts: AgentOptions): Promise<void> {
   // spec.dataPlane is fixed at start too: switching data planes is a restart (a new pod, in a cluster).
   const dataPlane = makeDataPlane(first.dataPlane, pinDir, log);
   const source = fileSource(async () => ({ text: await readFile(file, 'utf8'), source: file }), {
-    resolve: async () => {
+    resolve: async (spec) => {
       const iface = opts.interface ?? (await defaultRouteInterface());
-      return { interface: iface, snatIp: await primaryIpv4(iface) };
+      return { interface: iface, snatIp: await primaryAddress(iface, ipFamily(spec.vip)) };
     },
   });
   const agent = new Agent({ dataPlane, log, source });

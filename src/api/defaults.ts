@@ -26,13 +26,24 @@ export function overlayMtu(overlay: PortableLoadBalancerSpec['overlay']): number
   return mode === 'none' ? undefined : OVERLAY_MTU[mode];
 }
 
-/** IPv4 (20) + TCP (20) header bytes: an MSS above MTU - 40 makes full-sized segments too big for the path. */
-const IPV4_TCP_HEADERS = 40;
+/** IP + TCP header bytes: an MSS above MTU minus these makes full-sized segments too big for the path. */
+const TCP_HEADERS: Record<IpFamily, number> = {
+  4: 20 + 20,
+  6: 40 + 20,
+};
 
-/** The MSS the LB clamps SYNs and SYN-ACKs to for spec.overlay; undefined when the overlay is left alone. */
-export function tcpMssClamp(overlay: PortableLoadBalancerSpec['overlay']): number | undefined {
+export type IpFamily = 4 | 6;
+
+/** The family of a VIP literal (the CRD admits IPv4 and IPv6 literals only). */
+export const ipFamily = (vip: string): IpFamily => (vip.includes(':') ? 6 : 4);
+
+/**
+ * The MSS the LB clamps SYNs and SYN-ACKs to for spec.overlay and the VIP's family (the clients' and backends'
+ * segments carry that family's header); undefined when the overlay is left alone.
+ */
+export function tcpMssClamp(overlay: PortableLoadBalancerSpec['overlay'], family: IpFamily): number | undefined {
   const mtu = overlayMtu(overlay);
-  return mtu === undefined ? undefined : mtu - IPV4_TCP_HEADERS;
+  return mtu === undefined ? undefined : mtu - TCP_HEADERS[family];
 }
 
 export type ResolvedSpec = PortableLoadBalancerSpec &

@@ -8,7 +8,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
  */
 export interface PortableLoadBalancerSpec {
   /**
-   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length). Route it to the LB pods' IPs (listed in status.loadBalancers) from your router, statically or with ECMP.
+   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables). Route it to the LB pods' IPs (listed in status.loadBalancers) from your router, statically or with ECMP.
    */
   vip: string;
   /**
@@ -85,7 +85,7 @@ export interface PortableLoadBalancerSpec {
     }[];
   };
   /**
-   * The kernel machinery that balances: xdp (eBPF full NAT at the TC or XDP hook, the default), ipvs (the kernel's IP Virtual Server; the node must have the ip_vs modules), or nftables (kube-proxy's modern mode; works on any kernel with nf_tables).
+   * The kernel machinery that balances: xdp (eBPF full NAT at the TC or XDP hook, the default), ipvs (the kernel's IP Virtual Server; the node must have the ip_vs modules), or nftables (kube-proxy's modern mode; works on any kernel with nf_tables). Only nftables balances an IPv6 vip in this release.
    */
   dataPlane?: "xdp" | "ipvs" | "nftables";
   /**

@@ -37,8 +37,8 @@ export interface DesiredState {
   /** Source address for the backend side of each flow: the LB's own routable address (the pod IP). */
   snatIp: string;
   /**
-   * Largest TCP MSS a SYN or SYN-ACK through the LB may announce (the overlay MTU minus 40 bytes of IPv4 and
-   * TCP headers); undefined: leave MSS options alone. Larger values are lowered, smaller ones kept.
+   * Largest TCP MSS a SYN or SYN-ACK through the LB may announce (the overlay MTU minus the IP and TCP headers:
+   * 40 bytes for an IPv4 VIP, 60 for IPv6); undefined: leave MSS options alone. Larger values are lowered, smaller ones kept.
    */
   tcpMssClamp?: number;
 }

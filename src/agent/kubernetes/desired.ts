@@ -2,7 +2,7 @@
 // not terminating (a terminating pod leaves the backend set, so new flows avoid it while the data plane lets
 // its established flows finish); named target ports are resolved per pod from its container ports.
 import type { V1Pod } from '@kubernetes/client-node';
-import { tcpMssClamp, withDefaults } from '../../api/defaults.js';
+import { ipFamily, tcpMssClamp, withDefaults } from '../../api/defaults.js';
 import type { PortableLoadBalancer } from '../../api/generated.js';
 import { isLive, isPodReady, matchesSelector } from '../../api/selector.js';
 import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../../dataplane/types.js';
@@ -81,7 +81,7 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
     : (plb.spec.backends.addresses ?? []).map((a) => ({ ip: a.ip, weight: a.weight ?? 1 }));
 
   const attach: AttachRequest = plb.spec.xdp?.attach ?? 'auto';
-  const mss = tcpMssClamp(plb.spec.overlay);
+  const mss = tcpMssClamp(plb.spec.overlay, ipFamily(plb.spec.vip));
   return {
     state: {
       vip: plb.spec.vip,

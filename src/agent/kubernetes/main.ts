@@ -7,7 +7,7 @@ import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
 import { IpvsDataPlane } from '../../dataplane/ipvs/ipvs-dataplane.js';
 import { NftablesDataPlane } from '../../dataplane/nftables/nftables-dataplane.js';
 import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
-import { defaultRouteInterface, primaryIpv4 } from '../../dataplane/xdp/device.js';
+import { defaultRouteInterface, primaryAddress } from '../../dataplane/xdp/device.js';
 import { serveHttp } from '../http.js';
 import { ClusterAgent } from './cluster-agent.js';
 
@@ -41,7 +41,7 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   const pod = required(env, 'POD_NAME');
   const plbName = required(env, 'PLB_NAME');
   const iface = flag(argv, '--interface') ?? (await defaultRouteInterface());
-  const podIP = env['POD_IP'] || (await primaryIpv4(iface));
+  const podIP = env['POD_IP'] || (await primaryAddress(iface, 4));
   const kc = new KubeConfig();
   kc.loadFromDefault(); // in a pod: the service account; in the lab: KUBECONFIG
   // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.

@@ -17,12 +17,16 @@ export async function deviceFacts(name: string): Promise<DeviceFacts> {
   return { name, kind: link.linkinfo?.info_kind ?? null };
 }
 
-/** The interface's first global IPv4 address: in a pod, the pod IP, which is what backends can reply to. */
-export async function primaryIpv4(name: string): Promise<string> {
+/**
+ * The interface's first global address of the family (a VIP's family): in a pod, the pod IP, which is what
+ * backends can reply to.
+ */
+export async function primaryAddress(name: string, family: 4 | 6): Promise<string> {
   const { stdout } = await run('ip', ['-j', 'addr', 'show', 'dev', name]);
   const entries = JSON.parse(stdout) as IpAddrJson[];
-  const addr = entries[0]?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global');
-  if (!addr) throw new Error(`interface ${name} has no global IPv4 address to use as the SNAT source`);
+  const inet = family === 4 ? 'inet' : 'inet6';
+  const addr = entries[0]?.addr_info?.find((a) => a.family === inet && a.scope === 'global');
+  if (!addr) throw new Error(`interface ${name} has no global IPv${family} address to use as the SNAT source`);
   return addr.local;
 }
 

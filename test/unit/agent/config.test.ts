@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { ConfigError, desiredState, parseStandaloneFile } from '../../../src/agent/config.js';
+import { IPV6_NEEDS_NFTABLES } from '../../../src/dataplane/ipv6.js';
 
 const file = (spec: string, head = 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\nmetadata: {name: web}\n') =>
   `${head}spec:\n${spec}`;
@@ -7,6 +8,11 @@ const file = (spec: string, head = 'apiVersion: portablelb.io/v1alpha1\nkind: Po
 const minimal = `  vip: 192.0.2.10
   ports: [{port: 80}]
   backends: {addresses: [{ip: 10.0.1.1}, {ip: 10.0.1.2, weight: 3}]}
+`;
+const minimal6 = `  vip: 2001:db8::10
+  ports: [{port: 80}]
+  backends: {addresses: [{ip: '2001:db8:1::1'}, {ip: '2001:db8:1::2', weight: 3}]}
+  dataPlane: nftables
 `;
 
 function issues(text: string): string[] {
@@ -32,6 +38,13 @@ describe('parseStandaloneFile', () => {
     });
   });
 
+  test('accepts an IPv6 vip with IPv6 backends on nftables', () => {
+    expect(parseStandaloneFile(file(minimal6), 'plb.yaml')).toMatchObject({
+      vip: '2001:db8::10', dataPlane: 'nftables', scheduler: 'roundRobin',
+      backends: [{ ip: '2001:db8:1::1', weight: 1 }, { ip: '2001:db8:1::2', weight: 3 }],
+    });
+  });
+
   test('defaults the scheduler of nftables to roundRobin', () => {
     expect(parseStandaloneFile(file(`${minimal}  dataPlane: nftables\n`), 'plb.yaml')).toMatchObject({ dataPlane: 'nftables', scheduler: 'roundRobin' });
   });
@@ -53,8 +66,13 @@ describe('parseStandaloneFile', () => {
 
   test.each([
     ['a missing vip', minimal.replace('  vip: 192.0.2.10\n', ''), 'spec.vip: is required'],
-    ['an IPv6 vip', minimal.replace('192.0.2.10', '"2001:db8::1"'), 'spec.vip: IPv6 VIPs are not supported'],
-    ['a vip with a prefix', minimal.replace('192.0.2.10', '192.0.2.10/32'), 'spec.vip: "192.0.2.10/32" is not an IPv4'],
+    ['an IPv6 vip on xdp (the default)', minimal6.replace('  dataPlane: nftables\n', ''), `spec.vip: ${IPV6_NEEDS_NFTABLES}`],
+    ['an IPv6 vip on ipvs', minimal6.replace('nftables', 'ipvs'), `spec.vip: ${IPV6_NEEDS_NFTABLES}`],
+    ['an IPv6 vip not in canonical form', minimal6.replace('2001:db8::10', '2001:DB8:0::10'), 'spec.vip: must be written in canonical form: 2001:db8::10'],
+    ['a link-local IPv6 vip', minimal6.replace('2001:db8::10', 'fe80::10'), 'spec.vip: must be a routable unicast address'],
+    ['an IPv4 backend of an IPv6 vip', minimal6.replace("'2001:db8:1::1'", '10.0.1.1'), 'spec.backends.addresses[0].ip: "10.0.1.1" is not an IPv6 address (the VIP is IPv6)'],
+    ['an IPv6 backend of an IPv4 vip', minimal.replace('10.0.1.1', "'2001:db8:1::1'"), 'spec.backends.addresses[0].ip: "2001:db8:1::1" is not an IPv4 address (the VIP is IPv4)'],
+    ['a vip with a prefix', minimal.replace('192.0.2.10', '192.0.2.10/32'), 'spec.vip: "192.0.2.10/32" is not an IPv4 or IPv6 address literal'],
     ['a broadcast-looking vip', minimal.replace('192.0.2.10', '192.0.2.255'), 'spec.vip: must not end in .0 or .255'],
     ['no ports', minimal.replace('[{port: 80}]', '[]'), 'spec.ports: must list 1 to 32 ports'],
     ['port 0', minimal.replace('{port: 80}', '{port: 0}'), 'spec.ports[0].port: must be an integer'],
@@ -113,6 +131,15 @@ describe('desiredState', () => {
   ])('tcpMssClamp with %s', (_name, overlay, mss) => {
     const spec = parseStandaloneFile(file(`${minimal}${overlay}`), 'plb.yaml');
     expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' }).tcpMssClamp).toBe(mss);
+  });
+
+  test.each([
+    ['vxlan: 1450 - 60', '  overlay: {mode: vxlan}\n', 1390],
+    ['an explicit mtu of 1280 (the IPv6 minimum)', '  overlay: {mtu: 1280}\n', 1220],
+    ['no overlay: left alone', '', undefined],
+  ])('tcpMssClamp of an IPv6 vip (60 bytes of IPv6 and TCP headers) with %s', (_name, overlay, mss) => {
+    const spec = parseStandaloneFile(file(`${minimal6}${overlay}`), 'plb.yaml');
+    expect(desiredState(spec, { interface: 'eth0', snatIp: '2001:db8::3' }).tcpMssClamp).toBe(mss);
   });
 
   test('keeps spec.overlay as given', () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applySpreading, cpuMask, parseCpuList, sameMask, spreadingPlan } from '../../../src/agent/spreading.js';
-import { OVERLAY_MTU, overlayMtu, tcpMssClamp } from '../../../src/api/defaults.js';
+import { OVERLAY_MTU, ipFamily, overlayMtu, tcpMssClamp } from '../../../src/api/defaults.js';
 
 describe('CPU masks', () => {
   it.each([
@@ -77,8 +77,17 @@ describe('overlay MTU', () => {
     expect(overlayMtu({ mode: 'vxlan', mtu: 1400 })).toBe(1400);
   });
   it('clamps MSS to the MTU minus the IPv4 and TCP headers', () => {
-    expect(tcpMssClamp({ mode: 'host-gw' })).toBe(1460);
-    expect(tcpMssClamp({ mode: 'udp' })).toBe(1432);
-    expect(tcpMssClamp({ mode: 'none' })).toBeUndefined();
+    expect(tcpMssClamp({ mode: 'host-gw' }, 4)).toBe(1460);
+    expect(tcpMssClamp({ mode: 'udp' }, 4)).toBe(1432);
+    expect(tcpMssClamp({ mode: 'none' }, 4)).toBeUndefined();
+  });
+  it('clamps MSS to the MTU minus the IPv6 and TCP headers for an IPv6 VIP', () => {
+    expect(tcpMssClamp({ mode: 'host-gw' }, 6)).toBe(1440);
+    expect(tcpMssClamp({ mode: 'vxlan' }, 6)).toBe(1390);
+    expect(tcpMssClamp({ mtu: 1280 }, 6)).toBe(1220);
+    expect(tcpMssClamp({ mode: 'none' }, 6)).toBeUndefined();
+  });
+  it('tells the VIP\'s family from its literal', () => {
+    expect([ipFamily('192.0.2.10'), ipFamily('2001:db8::10')]).toEqual([4, 6]);
   });
 });

@@ -48,6 +48,13 @@ describe('clusterDesired', () => {
     expect(clusterDesired(view(pods)).state).not.toHaveProperty('tcpMssClamp');
   });
 
+  it('clamps TCP MSS of an IPv6 VIP to the overlay MTU minus 60 (IPv6 header 40, TCP 20)', () => {
+    const pods = [pod({ name: 'a', ip: '2001:db8:1::1' })];
+    const v6 = (overlay: { mode?: 'vxlan' | 'ipip'; mtu?: number }) => view(pods, { vip: '2001:db8::10', dataPlane: 'nftables', overlay });
+    expect(clusterDesired(v6({ mode: 'vxlan' })).state.tcpMssClamp).toBe(1390);
+    expect(clusterDesired(v6({ mode: 'ipip', mtu: 1400 })).state.tcpMssClamp).toBe(1340);
+  });
+
   it('defaults targetPort to port and keeps numeric target ports', () => {
     const d = clusterDesired(view([pod({ name: 'a', ip: '10.0.0.1' })], { ports: [{ name: 'a', port: 80 }, { name: 'b', port: 443, targetPort: 8443 }] }));
     expect(d.state.ports.map((p) => [p.port, p.targetPort])).toEqual([[80, 80], [443, 8443]]);
