@@ -2,15 +2,44 @@
 // The table is the only state the nftables data plane has: a restarted agent reads everything it needs back
 // from it. The metadata is not kept on the counters: a counter object survives a replace only if it is never
 // redefined, and its comment cannot change without redefining it.
-import type { L4Protocol } from '../types.js';
+import { canonicalIpv6, isIpv6 } from '../ipv6.js';
+import type { DesiredState, L4Protocol } from '../types.js';
 
 export const TABLE = 'portable_lb';
-export const FAMILY = 'ip';
+
+/**
+ * The table's family follows the VIP's (nf_tables NAT in an `ip` table sees IPv4 only, in `ip6` IPv6 only), and
+ * with it the words of its rules: the address type of sets and maps, and the expression of an address.
+ */
+export interface NftFamily {
+  table: 'ip' | 'ip6';
+  /** `ip daddr`, `ip6 saddr`, `ct original ip6 daddr`. */
+  l3: 'ip' | 'ip6';
+  addrType: 'ipv4_addr' | 'ipv6_addr';
+  /** An address with a port, as `dnat to` takes it: `10.0.0.1:80`, `[2001:db8::1]:80`. */
+  withPort(ip: string, port: number): string;
+}
+
+export const FAMILIES = {
+  ip: { table: 'ip', l3: 'ip', addrType: 'ipv4_addr', withPort: (ip, port) => `${ip}:${port}` },
+  ip6: { table: 'ip6', l3: 'ip6', addrType: 'ipv6_addr', withPort: (ip, port) => `[${ip}]:${port}` },
+} as const satisfies Record<string, NftFamily>;
+
+export const familyOf = (vip: string): NftFamily => (isIpv6(vip) ? FAMILIES.ip6 : FAMILIES.ip);
+
+/**
+ * IPv6 addresses as nft prints them back (RFC 5952): backends are keyed by their text, so `2001:DB8::1` in a
+ * spec and `2001:db8::1` in the table must be one backend.
+ */
+export function canonicalAddresses(desired: DesiredState): DesiredState {
+  if (!isIpv6(desired.vip)) return desired;
+  return { ...desired, vip: canonicalIpv6(desired.vip), backends: desired.backends.map((b) => ({ ...b, ip: canonicalIpv6(b.ip) })) };
+}
 
 /** `tcp_80`: a service is one (protocol, port) of the VIP. */
 export const serviceKey = (protocol: L4Protocol, port: number): string => `${protocol.toLowerCase()}_${port}`;
-/** `10_240_1_1`: nft identifiers allow letters, digits and `_`, not dots. */
-export const backendKey = (ip: string): string => ip.replace(/\./g, '_');
+/** `10_240_1_1`, `2001_db8__1`: nft identifiers allow letters, digits and `_`, not dots or colons. */
+export const backendKey = (ip: string): string => ip.replace(/[.:]/g, '_');
 
 export const counters = {
   /** Connections that entered the service chain (a new conntrack entry: only those traverse nat chains). */

@@ -4,13 +4,15 @@
 // service chain; the service chain picks an endpoint chain through a verdict map indexed by `numgen inc`
 // (roundRobin) or `jhash ip saddr` (sourceHash), a backend of weight w owning w elements; the endpoint chain
 // counts and DNATs. Only a connection's first packet traverses nat chains, so those counters count new flows.
+// The table is `ip portable_lb` for an IPv4 VIP and `ip6 portable_lb` for IPv6 (names.ts: FAMILIES); the rules
+// are the same but for the words that name an address.
 // Postrouting masquerades what we DNATed, without `random`/`fully-random`: nf_nat keeps the client's source
 // port whenever the tuple is free, which avoids colliding with the backends' TIME_WAIT sockets (notes §5.3).
 // `ct status dnat` is right here because our own DNAT set it (it is not for IPVS, whose NAT is not conntrack's).
 import { createHash } from 'node:crypto';
 import type { DesiredBackend, DesiredPort, DesiredState } from '../types.js';
 import {
-  FAMILY, TABLE, backendComment, counters, serviceComment, serviceKey, sets, type BackendState,
+  FAMILIES, TABLE, backendComment, counters, familyOf, serviceComment, serviceKey, sets, type BackendState, type NftFamily,
 } from './names.js';
 import type { TableObjects } from './state.js';
 
@@ -38,6 +40,8 @@ export interface RenderInput {
   backends: Map<string, BackendState>;
   /** The objects the table holds now (parseTable); null or absent when it does not exist yet. */
   existing?: TableObjects | null;
+  /** The table of the other family exists (the VIP changed family): it is deleted in the same transaction. */
+  dropOtherFamily?: boolean;
 }
 
 /**
@@ -48,16 +52,16 @@ const counterObject = (name: string): string[] => [`  counter ${name} {}`];
 
 const proto = (p: DesiredPort) => p.protocol.toLowerCase();
 
-function serviceChains(desired: DesiredState, port: DesiredPort, scheduler: NftScheduler): string[] {
+function serviceChains(desired: DesiredState, f: NftFamily, port: DesiredPort, scheduler: NftScheduler): string[] {
   const svc = serviceKey(port.protocol, port.port);
   const active = desired.backends;
   const lines: string[] = [];
   active.forEach((b, i) => {
     lines.push(`  chain ep_${svc}_${i} {`,
-      `    meta l4proto ${proto(port)} counter name "${counters.backendFlows(b.ip)}" dnat to ${b.ip}:${port.targetPort}`, '  }');
+      `    meta l4proto ${proto(port)} counter name "${counters.backendFlows(b.ip)}" dnat to ${f.withPort(b.ip, port.targetPort)}`, '  }');
   });
   const slots = weightSlots(active);
-  const pick = scheduler === 'roundRobin' ? `numgen inc mod ${slots.length}` : `jhash ip saddr mod ${slots.length} seed ${JHASH_SEED}`;
+  const pick = scheduler === 'roundRobin' ? `numgen inc mod ${slots.length}` : `jhash ${f.l3} saddr mod ${slots.length} seed ${JHASH_SEED}`;
   lines.push(`  chain svc_${svc} {`, `    counter name "${counters.serviceFlows(svc)}"`);
   if (slots.length > 0) {
     lines.push(`    ${pick} vmap { ${slots.map((b, slot) => `${slot} : jump ep_${svc}_${b}`).join(', ')} }`);
@@ -66,9 +70,9 @@ function serviceChains(desired: DesiredState, port: DesiredPort, scheduler: NftS
   return lines;
 }
 
-function counterMap(name: string, names: Array<[string, string]>): string[] {
+function counterMap(name: string, f: NftFamily, names: Array<[string, string]>): string[] {
   const elements = names.length > 0 ? [`    elements = { ${names.map(([ip, c]) => `${ip} : "${c}"`).join(', ')} }`] : [];
-  return [`  map ${name} {`, '    type ipv4_addr : counter', ...elements, '  }'];
+  return [`  map ${name} {`, `    type ${f.addrType} : counter`, ...elements, '  }'];
 }
 
 function metadataSet(name: string, type: string, elements: Array<[string, string]>): string[] {
@@ -79,6 +83,7 @@ function metadataSet(name: string, type: string, elements: Array<[string, string
 /** The table's objects and rules (everything between the braces except plb_meta). */
 function body(input: RenderInput): string[] {
   const { desired } = input;
+  const f = familyOf(desired.vip);
   const scheduler = nftScheduler(desired.scheduler as string);
   const backends = [...input.backends].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
   const lines: string[] = [];
@@ -93,19 +98,19 @@ function body(input: RenderInput): string[] {
   }
   lines.push(...metadataSet(sets.services, 'inet_proto . inet_service',
     desired.ports.map((p) => [`${proto(p)} . ${p.port}`, serviceComment({ vip: desired.vip, ...p })])));
-  lines.push(...metadataSet(sets.backends, 'ipv4_addr', backends.map(([ip, state]) => [ip, backendComment(state)])));
-  lines.push(...counterMap('backend_tx', backends.map(([ip]) => [ip, counters.backendTx(ip)])));
-  lines.push(...counterMap('backend_rx', backends.map(([ip]) => [ip, counters.backendRx(ip)])));
-  for (const p of desired.ports) lines.push(...serviceChains(desired, p, scheduler));
-  const jumps = desired.ports.map((p) => `    ip daddr ${desired.vip} ${proto(p)} dport ${p.port} jump svc_${serviceKey(p.protocol, p.port)}`);
+  lines.push(...metadataSet(sets.backends, f.addrType, backends.map(([ip, state]) => [ip, backendComment(state)])));
+  lines.push(...counterMap('backend_tx', f, backends.map(([ip]) => [ip, counters.backendTx(ip)])));
+  lines.push(...counterMap('backend_rx', f, backends.map(([ip]) => [ip, counters.backendRx(ip)])));
+  for (const p of desired.ports) lines.push(...serviceChains(desired, f, p, scheduler));
+  const jumps = desired.ports.map((p) => `    ${f.l3} daddr ${desired.vip} ${proto(p)} dport ${p.port} jump svc_${serviceKey(p.protocol, p.port)}`);
   lines.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...jumps, '  }');
   // Clients inside the LB's own namespace (health probes, debugging) reach the VIP through output.
   lines.push('  chain output {', '    type nat hook output priority -100; policy accept;', ...jumps, '  }');
   lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;',
-    `    ct status dnat ct original ip daddr ${desired.vip} masquerade`, '  }');
+    `    ct status dnat ct original ${f.l3} daddr ${desired.vip} masquerade`, '  }');
   // Byte/packet accounting per direction. After prerouting DNAT a request's daddr is the backend; a reply still
   // has the backend as saddr here (its source is rewritten back to the VIP only in postrouting).
-  const ours = `ct original ip daddr ${desired.vip}`;
+  const ours = `ct original ${f.l3} daddr ${desired.vip}`;
   lines.push('  chain forward {', '    type filter hook forward priority filter; policy accept;');
   if (desired.tcpMssClamp !== undefined) {
     // Both the client's SYN and the backend's SYN-ACK pass here (`tcp flags syn` matches SYN-ACK too). Only
@@ -119,8 +124,8 @@ function body(input: RenderInput): string[] {
     lines.push(`    ${match} ct direction original counter name "${counters.serviceTx(svc)}"`);
     lines.push(`    ${match} ct direction reply counter name "${counters.serviceRx(svc)}"`);
   }
-  lines.push(`    ${ours} ct direction original counter name ip daddr map @backend_tx`);
-  lines.push(`    ${ours} ct direction reply counter name ip saddr map @backend_rx`, '  }');
+  lines.push(`    ${ours} ct direction original counter name ${f.l3} daddr map @backend_tx`);
+  lines.push(`    ${ours} ct direction reply counter name ${f.l3} saddr map @backend_rx`, '  }');
   return lines;
 }
 
@@ -132,8 +137,8 @@ const declared = (lines: string[], kind: string): Set<string> =>
  * Before the new definitions: empty every rule, set and map (releasing their references to chains and
  * counters), then delete the objects the new rendering no longer has. Counters that stay are not touched.
  */
-function clearExisting(existing: TableObjects, rendered: string[]): string[] {
-  const t = `${FAMILY} ${TABLE}`;
+function clearExisting(f: NftFamily, existing: TableObjects, rendered: string[]): string[] {
+  const t = `${f.table} ${TABLE}`;
   const lines = [`flush table ${t}`];
   for (const s of existing.sets) lines.push(`flush set ${t} ${s}`);
   for (const m of existing.maps) lines.push(`flush map ${t} ${m}`);
@@ -151,18 +156,24 @@ export function fingerprint(input: RenderInput): string {
   return createHash('sha256').update(body(input).join('\n')).digest('hex').slice(0, 16);
 }
 
+/** Deletes a family's table; `add` first makes the delete valid when the table does not exist. */
+const dropTable = (f: NftFamily): string[] => [`add table ${f.table} ${TABLE}`, `delete table ${f.table} ${TABLE}`];
+
 /**
  * One atomic transaction that turns whatever the table holds into the rendering: rules, sets and maps are
  * emptied and redefined, objects no longer rendered deleted, and counter objects that stay are left alone, so
  * they keep counting across the replace (re-rendering them with values read earlier would lose the increments
  * between that read and the commit). No packet sees a half-written ruleset: the kernel commits it all or nothing.
+ * A VIP that changed family takes the other family's table with it in the same commit.
  */
 export function renderRuleset(input: RenderInput): string {
+  const f = familyOf(input.desired.vip);
   const rendered = body(input);
   return [
-    `add table ${FAMILY} ${TABLE}`,
-    ...(input.existing ? clearExisting(input.existing, rendered) : []),
-    `table ${FAMILY} ${TABLE} {`,
+    ...(input.dropOtherFamily ? dropTable(f === FAMILIES.ip ? FAMILIES.ip6 : FAMILIES.ip) : []),
+    `add table ${f.table} ${TABLE}`,
+    ...(input.existing ? clearExisting(f, input.existing, rendered) : []),
+    `table ${f.table} ${TABLE} {`,
     `  counter ${counters.meta} {`, `    comment "fingerprint ${fingerprint(input)}"`, '  }',
     ...rendered,
     '}',
@@ -170,4 +181,5 @@ export function renderRuleset(input: RenderInput): string {
   ].join('\n');
 }
 
-export const deleteTable = (): string => `add table ${FAMILY} ${TABLE}\ndelete table ${FAMILY} ${TABLE}\n`;
+/** Both families' tables: what the agent owns, whatever the VIP was. */
+export const deleteTables = (): string => [...dropTable(FAMILIES.ip), ...dropTable(FAMILIES.ip6), ''].join('\n');

@@ -1,13 +1,14 @@
 // A backend for the conformance suite, run inside a backend netns:
-//   node backend-server.mjs <name> <httpPort> <udpPort>
+//   node backend-server.mjs <name> <httpPort> <udpPort> [<bind address>, default 0.0.0.0; :: for IPv6]
 // HTTP: GET / -> "<name>\n"; GET /big -> 1 MiB of deterministic bytes (the client hashes them);
+//       GET /peer -> "<name> <the connection's source address>\n" (what the backend sees after the LB's SNAT);
 //       POST /upload -> {"backend", "bytes", "sha256"} of the request body.
 // UDP: echoes "<name> <payload>". Prints "ready" once both sockets listen.
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { createHash } from 'node:crypto';
 
-const [name, httpPort, udpPort] = process.argv.slice(2);
+const [name, httpPort, udpPort, bind = '0.0.0.0'] = process.argv.slice(2);
 const big = Buffer.alloc(1 << 20);
 for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
 
@@ -27,13 +28,13 @@ const http = createServer((req, res) => {
     res.end(big);
     return;
   }
-  const body = `${name}\n`;
+  const body = req.url === '/peer' ? `${name} ${req.socket.remoteAddress}\n` : `${name}\n`;
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 });
 http.keepAliveTimeout = 120_000;
-http.listen(Number(httpPort), '0.0.0.0', () => {
-  const udp = createSocket('udp4');
+http.listen(Number(httpPort), bind, () => {
+  const udp = createSocket(bind.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => udp.send(`${name} ${msg.toString()}`, rinfo.port, rinfo.address));
-  udp.bind(Number(udpPort), '0.0.0.0', () => process.stdout.write('ready\n'));
+  udp.bind(Number(udpPort), bind, () => process.stdout.write('ready\n'));
 });

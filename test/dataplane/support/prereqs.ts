@@ -10,11 +10,13 @@ function onPath(cmd: string): boolean {
     .some((d) => { try { accessSync(join(d, cmd), constants.X_OK); return true; } catch { return false; } });
 }
 
-export function missingPrerequisites(artifactsDir: string, extra: string[] = []): string | null {
+/** `artifactsDir` null: the suite needs no BPF objects (the nftables plane only). */
+export function missingPrerequisites(artifactsDir: string | null, extra: string[] = []): string | null {
   if (process.platform !== 'linux') return 'needs Linux (network namespaces, BPF)';
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, BPF)';
   const tools = [...TOOLS, ...extra].filter((t) => !onPath(t));
   if (tools.length > 0) return `missing tools: ${tools.join(', ')} (run hack/install-dataplane-deps.sh)`;
+  if (artifactsDir === null) return null;
   const artifacts = ['plb_tc.bpf.o', 'plb_xdp.bpf.o', 'plb_bpf.node'].filter((f) => !existsSync(join(artifactsDir, f)));
   if (artifacts.length > 0) return `missing ${artifacts.join(', ')} in ${artifactsDir} (run hack/build-dataplane.sh)`;
   return null;
