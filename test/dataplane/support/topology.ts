@@ -16,6 +16,8 @@ export class Topology {
   readonly node: string;
   readonly nodeIp = '10.240.255.1';
   private readonly namespaces: string[] = [];
+  /** Some pod has an IPv6 address: only then are IPv6 sysctls touched (a kernel may run without IPv6). */
+  private ipv6 = false;
   readonly processes = new Set<ChildProcess>();
 
   constructor(readonly prefix: string) {
@@ -27,9 +29,10 @@ export class Topology {
   }
 
   async create(pods: PodSpec[]): Promise<void> {
+    this.ipv6 = pods.some((p) => p.ip6);
     await this.addNs(this.node);
     await inNs(this.node, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    if (pods.some((p) => p.ip6)) await inNs(this.node, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    if (this.ipv6) await inNs(this.node, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
     // The node's own address, for traffic generated on the node (partial checksums through the LB).
     await inNs(this.node, ['ip', 'addr', 'add', `${this.nodeIp}/32`, 'dev', 'lo']);
     for (const pod of pods) await this.addPod(pod);
@@ -54,7 +57,7 @@ export class Topology {
     this.namespaces.push(name);
     await inNs(name, ['ip', 'link', 'set', 'lo', 'up']);
     // Interfaces created from now on inherit `default`: no duplicate address detection delaying IPv6 addresses.
-    await inNs(name, ['sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
+    if (this.ipv6) await inNs(name, ['sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
   }
 
   private async addPod(pod: PodSpec): Promise<void> {
