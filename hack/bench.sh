@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: the study's comparison on this machine (data-plane ratios to a routed baseline, side by side in
 # fresh namespaces) and the control-plane numbers, then results.json -> results.md, ratios.svg, README section.
-#   bash hack/bench.sh            full: 5 pairs x 5 s per side per cell -> docs/benchmarks/, README.md
+#   bash hack/bench.sh            full: 5 pairs x 5 s per side per cell -> docs/benchmarks/, README.md (~80 min)
 #   bash hack/bench.sh --quick    CI: 1 pair x 1 s per cell, no warm-up, the axes keep-alive only, 100 PLBs
-#                                 -> .tmp/bench/ only
+#                                 -> .tmp/bench/ only (~3 min)
 # BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS / BENCH_TESTS override the data-plane loop, BENCH_AXES /
 # BENCH_AXIS_TESTS the study's two axes (overlay mode, RPS; "" skips them), BENCH_PIN=1 pins wrk and the
-# backends (docs/benchmarks/method.md), BENCH_OUT writes elsewhere (full mode: with a copy of the README). Exit status 1 when a configuration that this machine should run
-# produced no number; there are no thresholds on the numbers themselves.
+# backends (docs/benchmarks/method.md), BENCH_OUT writes elsewhere (full mode: with a copy of the README).
+# Exit status 1 when a configuration that this machine should run produced no number; there are no thresholds
+# on the numbers themselves.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -2,10 +2,11 @@
 # Data-plane ratios, the method of notes/dataplane-findings.md §5.1 made fairer (docs/benchmarks/method.md):
 # for every (configuration, test, rep) a fresh pod network with the configuration programmed into the LB pod;
 # then side a (the denominator: the routed no-NAT baseline through the lb0 pod, see topology.sh) and side b
-# (the configuration, through the VIP) are measured *alternately* in 1 s segments, a b b a a b ..., with the
-# same load (two wrk at once, summed), after a discarded warm-up of each side. Drift in the machine's load
-# (it is shared) then hits both sides alike instead of whichever ran second. The axes' pairs (pair_plan in
-# configs.sh) use other denominators: the same LB with RPS off, or the host-gw overlay. One JSON line per pair:
+# (the configuration, through the VIP) are measured *alternately* in 1 s segments, each round a and b in a
+# random order, with the same load (two wrk at once, summed), after a discarded warm-up of each side. Drift in
+# the machine's load (it is shared) then hits both sides alike instead of whichever ran second. The axes'
+# pairs (pair_plan in configs.sh) use other denominators: the same LB with RPS off, or the host-gw overlay.
+# One JSON line per pair:
 #   {"test","config","rep","baseline","value","unit","errors","against","rounds","load",...}   or
 #   {"test","config","rep","error"}
 # and one line per configuration this machine cannot run: {"config","reason"}. Ratios and tables are made
@@ -157,9 +158,10 @@ pair() {  # config test rep -> 0 measured, 1 failed, 2 configuration skipped, 3 
     side_state "$config" a; segment "$test" "$WORK/warm" 1 "$c" "${ta[@]}"
     side_state "$config" b; segment "$test" "$WORK/warm" 1 "$c" "${tb[@]}"
   fi
-  # a b, b a, a b, ...: a linear drift of the machine's load cancels over each two rounds.
+  # Every round measures both sides once, in a random order (recorded): a fixed a b b a pattern can alias with
+  # a periodic co-tenant (the A/A pair read 0.70 over 3 pairs with it); drift still hits both sides alike.
   for r in $(seq "$ROUNDS"); do
-    for side in $( (( r % 2 )) && echo "a b" || echo "b a" ); do
+    for side in $( (( RANDOM % 2 )) && echo "a b" || echo "b a" ); do
       order+=$side
       side_state "$config" "$side"
       o0=$(active_opens)
