@@ -73,11 +73,12 @@ export class IpvsDataPlane implements DataPlane {
     for (const op of ops) await ipvs.run(op);
     for (const cidr of local.del) await addrs.del(cidr, VIP_DEVICE);
     const masq = renderMasquerade(desired, drainingDests(want, current, ops));
-    if (masq !== this.lastMasq) {
+    const masqChanged = masq !== this.lastMasq;
+    if (masqChanged) {
       await (this.opts.nft ?? nftCommand).run(masq);
       this.lastMasq = masq;
     }
-    const changed = ops.length > 0 || local.add.length > 0 || local.del.length > 0 || this.last === null;
+    const changed = ops.length > 0 || local.add.length > 0 || local.del.length > 0 || masqChanged || this.last === null;
     this.last = desired;
     if (local.add.length + local.del.length > 0) this.opts.log(`ipvs: ${VIP_DEVICE} ${[...local.add.map((c) => `+${c}`), ...local.del.map((c) => `-${c}`)].join(' ')}`);
     if (ops.length > 0) this.opts.log(`ipvs: ${ops.map((o) => `${o.op} ${serviceId(o.service)}${'dest' in o ? ` ${o.dest.ip}:${o.dest.port}*${o.dest.weight}` : ''}`).join('; ')}`);

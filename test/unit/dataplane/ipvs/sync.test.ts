@@ -69,6 +69,15 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
     expect(nftScripts[0]).toContain('elements = { 10.240.1.1 . tcp . 8080, 10.240.1.1 . udp . 5353, 10.240.1.2 . tcp . 8080, 10.240.1.2 . udp . 5353 }');
   });
 
+  test('an MSS clamp change rewrites only the masquerade table, and counts as a change', async () => {
+    const p = plane();
+    await p.apply(desired([['10.240.1.1', 1]]));
+    expect(await mutations(p, { ...desired([['10.240.1.1', 1]]), tcpMssClamp: 1410 })).toEqual({ changed: true, log: [] });
+    expect(nftScripts).toHaveLength(2);
+    expect(nftScripts[1]).toContain('tcp option maxseg size set 1410');
+    expect(await mutations(p, { ...desired([['10.240.1.1', 1]]), tcpMssClamp: 1410 })).toEqual({ changed: false, log: [] });
+  });
+
   test('a weight change is one SET_DEST per service', async () => {
     const p = plane();
     await p.apply(desired([['10.240.1.1', 1], ['10.240.1.2', 2]]));
