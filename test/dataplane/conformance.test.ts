@@ -14,7 +14,8 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
 
 // Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
 // PLB_TEST_TIMEOUT_MS: hack/vm/conformance.sh raises it, everything is several times slower under emulation.
-jest.setTimeout(Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000));
+const TEST_TIMEOUT_MS = Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000);
+jest.setTimeout(TEST_TIMEOUT_MS);
 
 const reason = missingPrerequisites(ARTIFACTS);
 const { run, failInCi } = gate(reason);
@@ -46,7 +47,7 @@ if (failInCi) {
       await lab.stop();
       throw err;
     }
-  }, 175_000);
+  }, Math.max(175_000, TEST_TIMEOUT_MS)); // the lab's start includes the agent's (PLB_AGENT_START_MS under emulation)
 
   afterAll(() => lab.stop());
 
