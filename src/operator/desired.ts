@@ -43,6 +43,18 @@ function meta(plb: PortableLoadBalancer) {
 
 const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
+/**
+ * Without spec.template.resources. The xdp plane's pinned maps are charged to the agent's memory cgroup (kernel
+ * >= 5.11): about 90 MiB (Maglev rings 64 MiB, flow table 26 MiB) plus 640 KiB of per-CPU backend counters per
+ * possible CPU (about 40 MiB on a 64-CPU node), on top of the agent's own ~100 MiB; nftables and ipvs keep
+ * their state in netfilter, which the process does not pay for.
+ */
+export function defaultAgentResources(dataPlane: string): V1ResourceRequirements {
+  return dataPlane === 'xdp'
+    ? { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } }
+    : { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } };
+}
+
 export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSettings): DesiredChildren {
   const name = plb.metadata?.name ?? '';
   const spec = withDefaults(plb.spec);
@@ -137,10 +149,7 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 periodSeconds: 10,
                 failureThreshold: 3,
               },
-              resources: (template.resources as V1ResourceRequirements | undefined) ?? {
-                requests: { cpu: '100m', memory: '96Mi' },
-                limits: { memory: '256Mi' },
-              },
+              resources: (template.resources as V1ResourceRequirements | undefined) ?? defaultAgentResources(spec.dataPlane),
               // Programs the kernel of its own network namespace: BPF, netlink (IPVS), nftables, sysfs (RPS).
               // Root explicitly: the image defaults to a non-root user, which `privileged` gives no capabilities.
               securityContext: { privileged: true, runAsUser: 0 },
