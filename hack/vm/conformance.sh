@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The data-plane conformance suite under Debian's kernel (hack/vm/run.sh), for the data planes named:
-#   hack/vm/conformance.sh ipvs            # what CI runs: this machine's kernel has no IPVS
-#   hack/vm/conformance.sh nftables,xdp    # the kernel matrix
+#   hack/vm/conformance.sh ipvs,xdp        # what CI runs (hack/test.sh): ipvs (this machine's kernel has none)
+#                                          # and xdp (the kernel matrix), one boot
+#   hack/vm/conformance.sh nftables        # any list of data planes
 # The agent is compiled here, on the host, first: tsc under software emulation takes minutes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,12 @@ node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" 
 # the ipvs schedulers; clsact + cls_bpf for the xdp plane's TC hook.
 modules="veth nf_conntrack nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_numgen nft_hash nft_objref"
 modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
+# With xdp, also its golden frames: both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping).
+tests='conformance\.test'
+[[ ",$planes," == *,xdp,* ]] && tests+='|packets\.test|xdp-mss\.test'
 export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 PLB_TEST_TIMEOUT_MS=600000 CI=${CI:-true}
 export NODE_OPTIONS=--experimental-vm-modules
 # PLB_DATAPLANE_ARTIFACTS (optional): BPF objects and addon from another directory than build/dataplane, e.g. a
 # copy that a rebuild in the shared checkout cannot change under a running suite.
 bash hack/vm/run.sh --env PLB_DATAPLANES --env PLB_DATAPLANE_ARTIFACTS --env PLB_AGENT_MAIN --env PLB_AGENT_START_MS --env PLB_TEST_TIMEOUT_MS --env NODE_OPTIONS --timeout "${VM_TIMEOUT:-2400}" \
-  --modules "$modules" -- node_modules/.bin/jest --selectProjects dataplane --testPathPatterns 'conformance\.test' --runInBand
+  --modules "$modules" -- node_modules/.bin/jest --selectProjects dataplane --testPathPatterns "$tests" --runInBand
