@@ -1,5 +1,5 @@
 # The two commands of the README: `make lab` (the main job on one machine) and `make test` (every test tier).
-.PHONY: lab test unit deps build generate control-plane dataplane-demo bench
+.PHONY: lab test unit deps build generate control-plane dataplane-demo bench kernel-matrix
 
 lab: ## the whole product on one machine: control plane, operator, agents in pod namespaces, traffic (root)
 	bash hack/lab.sh $(ARGS)
@@ -28,3 +28,7 @@ dataplane-demo: ## the standalone agent balancing traffic in network namespaces 
 
 bench: ## data-plane ratios to a routed baseline and control-plane numbers -> docs/benchmarks, README (root; QUICK=1: CI smoke run into .tmp/bench)
 	bash hack/bench.sh $(if $(QUICK),--quick)
+
+kernel-matrix: ## the xdp, ipvs and nftables conformance suites under Debian 12's 6.1 kernel in qemu (root; ~35 min)
+	bash hack/vm/bpf-load.sh
+	bash hack/vm/conformance.sh ipvs,xdp,nftables

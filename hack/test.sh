@@ -28,14 +28,15 @@ KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" 
 # One plain summary line for CI: "tests: N passed, N failed, N skipped".
 node -e 'const r=require("./.tmp/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
 [ "$status" -eq 0 ] || { step "FAILED (jest exit $status)"; exit "$status"; }
-# The kernel matrix: these data planes' conformance suite also runs under Debian's 6.1 kernel in qemu, in one VM
-# boot (software emulation). ipvs only runs there (this kernel has no IPVS); xdp must load and pass on 6.1 too.
-# Add a data plane by appending it here. Measured (2 cores, TCG), one boot each: ipvs,xdp 1206 s of VM time
-# (20.4 min wall, 50 tests incl. xdp's golden frames); ipvs,nftables 1175 s. All three in one boot: not yet
-# timed (expect ~30 min; conformance.sh kills the VM at VM_TIMEOUT, default 2400 s).
-VM_DATAPLANES=ipvs,xdp,nftables
-step "dataplane: conformance under Debian's 6.1 kernel (hack/vm/conformance.sh $VM_DATAPLANES)"
+# Under Debian's 6.1 kernel in qemu (software emulation): the ipvs conformance suite (this kernel has no IPVS),
+# and both xdp BPF builds through 6.1's verifier (hack/vm/bpf-load.sh, ~20 s). The full kernel matrix —
+# `hack/vm/conformance.sh ipvs,xdp,nftables` — passed plane by plane (ipvs,xdp 50/50 in 1206 s of VM time;
+# ipvs,nftables 25/25 in 1175 s) but takes ~35 min in one boot, too long for every CI run; run it with
+# `make kernel-matrix` before a release or after touching BPF or netfilter code.
+VM_DATAPLANES=${VM_DATAPLANES:-ipvs}
+step "dataplane under Debian's 6.1 kernel: xdp BPF load (hack/vm/bpf-load.sh), conformance of $VM_DATAPLANES"
 if [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = true ]; then
+  bash hack/vm/bpf-load.sh
   bash hack/vm/conformance.sh "$VM_DATAPLANES"
 else
   echo "skipped: needs root (the VM shares this machine's root file system over 9p)" >&2
