@@ -164,7 +164,7 @@ describe('bench report', () => {
     const f = file();
     expect(resultsMarkdown(f)).toContain('5 s per run, baseline first');
     const alternated = { ...f, method: { ...f.method, segment_seconds: 1, warmup: true, pinned: false } };
-    expect(resultsMarkdown(alternated)).toContain('5 s per side, alternated in 1 s segments (a b b a ...) after a discarded warm-up of each side;');
+    expect(resultsMarkdown(alternated)).toContain('5 s per side, alternated in 1 s segments (random order per round) after a discarded warm-up of each side;');
     expect(resultsMarkdown({ ...f, control_plane: { ...controlPlane, maglev_ring_size: 65537 } })).toContain('Maglev table build (M = 65537');
   });
 

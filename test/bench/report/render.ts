@@ -122,7 +122,7 @@ function skippedList(file: ResultsFile): string {
 const methodLine = (file: ResultsFile): string => {
   const m = file.method;
   const alternated = m.segment_seconds
-    ? `${m.seconds} s per side, alternated in ${m.segment_seconds} s segments (a b b a ...)${m.warmup ? ' after a discarded warm-up of each side' : ''}` +
+    ? `${m.seconds} s per side, alternated in ${m.segment_seconds} s segments (random order per round)${m.warmup ? ' after a discarded warm-up of each side' : ''}` +
       `${m.pinned ? ', wrk and the backends pinned to CPUs' : ''}`
     : `${m.seconds} s per run, baseline first`;
   return `${m.mode === 'full' ? 'Full' : 'Quick'} mode: ${m.reps} fresh-topology pair(s) per cell, ${alternated}; two wrk -t1 ` +

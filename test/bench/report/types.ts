@@ -16,7 +16,7 @@ export interface Sample {
   /** Empty for the data-plane comparison; `overlay` or `cpu-spreading` for the study's two axes. */
   axis?: string;
   overlay?: string;
-  /** Segments per side (alternated a b b a ...), their order, whether wrk/nginx were pinned, load average at start and end. */
+  /** Segments per side (alternated in random order per round), their order, whether wrk/nginx were pinned, load average at start and end. */
   rounds?: number;
   order?: string;
   pinned?: boolean;
