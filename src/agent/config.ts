@@ -2,7 +2,7 @@
 // In a cluster the API server applies the CRD's defaults and CEL rules; the standalone agent has no API server,
 // so this module applies the same defaults and the rules that matter for static backends, naming the field.
 import { load as parseYaml } from 'js-yaml';
-import { ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
+import { OVERLAY_MODES, OVERLAY_MTU_RANGE, defaultScheduler, ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
 import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
@@ -48,11 +48,6 @@ const SCHEDULERS: Record<DataPlaneName, readonly Scheduler[]> = {
 };
 const schedulerRule = (d: DataPlaneName): string =>
   d === 'xdp' ? 'dataPlane xdp supports scheduler maglev only' : `dataPlane ${d} supports scheduler ${SCHEDULERS[d].join(', ')}`;
-
-const OVERLAY_MODES: readonly OverlayMode[] = ['none', 'host-gw', 'vxlan', 'udp', 'ipip', 'wireguard'];
-// The CRD's bounds on spec.overlay.mtu (minimum 576: the IPv4 minimum datagram size every host must accept).
-const MTU_MIN = 576;
-const MTU_MAX = 9216;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
@@ -150,8 +145,9 @@ function validateOverlay(raw: unknown, issues: ConfigIssue[]): StandaloneOverlay
   const mode = (raw['mode'] ?? 'none') as OverlayMode;
   if (!OVERLAY_MODES.includes(mode)) issues.push({ field: 'spec.overlay.mode', message: `must be one of ${OVERLAY_MODES.join(', ')}` });
   const mtu = raw['mtu'];
-  if (mtu !== undefined && (!Number.isInteger(mtu) || (mtu as number) < MTU_MIN || (mtu as number) > MTU_MAX)) {
-    issues.push({ field: 'spec.overlay.mtu', message: `must be an integer from ${MTU_MIN} to ${MTU_MAX}` });
+  const { min, max } = OVERLAY_MTU_RANGE;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || (mtu as number) < min || (mtu as number) > max)) {
+    issues.push({ field: 'spec.overlay.mtu', message: `must be an integer from ${min} to ${max}` });
   }
   return { mode, ...(mtu !== undefined ? { mtu: mtu as number } : {}) };
 }
@@ -182,7 +178,7 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   const backends = validateBackends(s.backends, ipFamily(vip), issues);
   const knownPlane = Object.hasOwn(SCHEDULERS, dataPlane);
   if (!knownPlane) issues.push({ field: 'spec.dataPlane', message: 'must be one of xdp, ipvs, nftables' });
-  const scheduler = (s.scheduler ?? (dataPlane === 'nftables' ? 'roundRobin' : 'maglev')) as Scheduler;
+  const scheduler = (s.scheduler ?? defaultScheduler(dataPlane)) as Scheduler;
   if (knownPlane && !SCHEDULERS[dataPlane].includes(scheduler)) issues.push({ field: 'spec.scheduler', message: schedulerRule(dataPlane) });
   const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
   if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });

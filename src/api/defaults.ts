@@ -15,6 +15,12 @@ export const OVERLAY_MTU: Record<Exclude<OverlayMode, 'none'>, number> = {
   wireguard: 1440,
 };
 
+/** spec.overlay.mode's values, in the CRD's order. */
+export const OVERLAY_MODES = ['none', ...Object.keys(OVERLAY_MTU)] as readonly OverlayMode[];
+
+/** The CRD's bounds on spec.overlay.mtu (minimum 576: the IPv4 minimum datagram size every host must accept). */
+export const OVERLAY_MTU_RANGE = { min: 576, max: 9216 } as const;
+
 export function defaultScheduler(dataPlane: PortableLoadBalancerSpec['dataPlane']): Scheduler {
   return dataPlane === 'nftables' ? 'roundRobin' : 'maglev';
 }
