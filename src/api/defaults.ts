@@ -40,7 +40,10 @@ const TCP_HEADERS: Record<IpFamily, number> = {
 
 export type IpFamily = 4 | 6;
 
-/** The family of a VIP literal (the CRD admits IPv4 and IPv6 literals only). */
+/**
+ * The family of a VIP literal the CRD or the standalone config admitted (IPv4 and IPv6 literals only), for every
+ * layer: the agent, the operator and the data planes. Whether a text is an address at all is isIpv4/isIpv6's job.
+ */
 export const ipFamily = (vip: string): IpFamily => (vip.includes(':') ? 6 : 4);
 
 /**

@@ -6,7 +6,10 @@ import { isIPv6 } from 'node:net';
 export const IPV6_NEEDS_NFTABLES =
   'an IPv6 vip needs dataPlane nftables: the xdp and ipvs data planes balance IPv4 only in this release';
 
-/** An IPv6 address literal without zone or prefix length; IPv4-mapped forms (`::ffff:1.2.3.4`) excluded, as by the CRD. */
+/**
+ * An IPv6 address literal without zone or prefix length; IPv4-mapped forms (`::ffff:1.2.3.4`) excluded, as by the CRD.
+ * Validation only: the family of an admitted VIP is src/api's ipFamily.
+ */
 export function isIpv6(text: string): boolean {
   return isIPv6(text) && !text.includes('.') && !text.includes('%');
 }

@@ -1,7 +1,8 @@
 // The ipvs data plane: the kernel's IP Virtual Server in NAT mode inside the LB's own network namespace, the
 // study's original data plane. VIP on lo (IPVS works in LOCAL_IN, so the VIP must be a local address), services
 // and destinations programmed over generic netlink by diff, SNAT by a small nftables table.
-import { IPV6_NEEDS_NFTABLES, isIpv6 } from '../ipv6.js';
+import { ipFamily } from '../../api/defaults.js';
+import { IPV6_NEEDS_NFTABLES } from '../ipv6.js';
 import { nftCommand, writeSysctls, type NftRunner } from '../nftables/nft.js';
 import { natSysctls } from '../nftables/nftables-dataplane.js';
 import type { ApplyResult, BackendObservation, DataPlane, DataPlaneObservation, DesiredState, ServiceObservation } from '../types.js';
@@ -56,7 +57,7 @@ export class IpvsDataPlane implements DataPlane {
   }
 
   async apply(desired: DesiredState): Promise<ApplyResult> {
-    if (isIpv6(desired.vip)) throw new Error(IPV6_NEEDS_NFTABLES);
+    if (ipFamily(desired.vip) === 6) throw new Error(IPV6_NEEDS_NFTABLES);
     const ipvs = await this.ipvs();
     const failed = await writeSysctls({ ...natSysctls(desired.interface), ...IPVS_SYSCTLS });
     const warnings = failed.map((s) => `could not set sysctl ${s}`);

@@ -2,7 +2,8 @@
 // The table is the only state the nftables data plane has: a restarted agent reads everything it needs back
 // from it. The metadata is not kept on the counters: a counter object survives a replace only if it is never
 // redefined, and its comment cannot change without redefining it.
-import { canonicalIpv6, isIpv6 } from '../ipv6.js';
+import { ipFamily } from '../../api/defaults.js';
+import { canonicalIpv6 } from '../ipv6.js';
 import type { DesiredState, L4Protocol } from '../types.js';
 
 export const TABLE = 'portable_lb';
@@ -25,14 +26,14 @@ export const FAMILIES = {
   ip6: { table: 'ip6', l3: 'ip6', addrType: 'ipv6_addr', withPort: (ip, port) => `[${ip}]:${port}` },
 } as const satisfies Record<string, NftFamily>;
 
-export const familyOf = (vip: string): NftFamily => (isIpv6(vip) ? FAMILIES.ip6 : FAMILIES.ip);
+export const familyOf = (vip: string): NftFamily => (ipFamily(vip) === 6 ? FAMILIES.ip6 : FAMILIES.ip);
 
 /**
  * IPv6 addresses as nft prints them back (RFC 5952): backends are keyed by their text, so `2001:DB8::1` in a
  * spec and `2001:db8::1` in the table must be one backend.
  */
 export function canonicalAddresses(desired: DesiredState): DesiredState {
-  if (!isIpv6(desired.vip)) return desired;
+  if (ipFamily(desired.vip) === 4) return desired;
   return { ...desired, vip: canonicalIpv6(desired.vip), backends: desired.backends.map((b) => ({ ...b, ip: canonicalIpv6(b.ip) })) };
 }
 
