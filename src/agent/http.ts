@@ -1,4 +1,4 @@
-// /healthz (the process is alive), /readyz (a desired state is programmed), /metrics (Prometheus text).
+// /healthz (the process is alive), /readyz (a desired state is programmed, not draining), /metrics (Prometheus text).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
@@ -8,6 +8,8 @@ import { renderMetrics, type AgentHealth } from './metrics.js';
 export interface HealthSource {
   readonly health: AgentHealth;
   readonly lastError: string | null;
+  /** Shutting down (the cluster agent's drain): not ready, whatever the kernel holds. */
+  readonly draining?: boolean;
 }
 
 export async function serveHttp(agent: HealthSource, dataPlane: DataPlane, host: string, port: number): Promise<{ server: Server; port: number }> {
@@ -19,6 +21,7 @@ export async function serveHttp(agent: HealthSource, dataPlane: DataPlane, host:
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return reply(200, 'ok\n');
     if (path === '/readyz') {
+      if (agent.draining) return reply(503, 'not ready: draining\n');
       return agent.health.ready ? reply(200, 'ready\n') : reply(503, `not ready: ${agent.lastError ?? 'not programmed yet'}\n`);
     }
     if (path === '/metrics') {

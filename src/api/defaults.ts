@@ -72,3 +72,9 @@ export function withDefaults(spec: PortableLoadBalancerSpec): ResolvedSpec {
     ...(dataPlane === 'xdp' ? { xdp: { attach: spec.xdp?.attach ?? 'auto' } } : {}),
   };
 }
+
+/** The CRD's default for spec.drainSeconds. */
+export const DEFAULT_DRAIN_SECONDS = 10;
+
+/** How long a deleted LB pod keeps forwarding after it leaves status.loadBalancers (spec.drainSeconds). */
+export const drainSeconds = (spec: PortableLoadBalancerSpec): number => spec.drainSeconds ?? DEFAULT_DRAIN_SECONDS;

@@ -10,7 +10,7 @@ import type {
 } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT, LABEL_PLB, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
-import { withDefaults } from '../api/defaults.js';
+import { drainSeconds, withDefaults } from '../api/defaults.js';
 import { childLabels, childName, ownerReference, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
@@ -55,6 +55,13 @@ export function defaultAgentResources(dataPlane: string): V1ResourceRequirements
     : { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } };
 }
 
+/**
+ * Seconds between the drain's end and SIGKILL: detaching the program and removing pinned maps or the
+ * nftables/IPVS state takes well under a second, but the agent first stops its watches, and a slow or busy node
+ * must not have the kubelet kill it half-way (kernel state would be left behind until the pod's netns goes).
+ */
+export const DETACH_MARGIN_SECONDS = 15;
+
 export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSettings): DesiredChildren {
   const name = plb.metadata?.name ?? '';
   const spec = withDefaults(plb.spec);
@@ -98,7 +105,9 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
         metadata: { labels },
         spec: {
           serviceAccountName: m.name,
-          terminationGracePeriodSeconds: 30,
+          // A deleted LB pod forwards for drainSeconds after leaving status.loadBalancers (routers withdraw it
+          // meanwhile), then detaches: the kubelet must not SIGKILL it before that is done.
+          terminationGracePeriodSeconds: drainSeconds(spec) + DETACH_MARGIN_SECONDS,
           ...(template.nodeSelector ? { nodeSelector: template.nodeSelector as Record<string, string> } : {}),
           ...(template.tolerations ? { tolerations: template.tolerations as V1Toleration[] } : {}),
           ...(template.priorityClassName ? { priorityClassName: template.priorityClassName } : {}),
@@ -131,6 +140,7 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 { name: 'PLB_NAME', value: name },
                 // A data-plane switch must start from a clean kernel state, so it rolls the pods.
                 { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
+                { name: 'PLB_DRAIN_SECONDS', value: String(drainSeconds(spec)) },
                 { name: 'HEALTH_PORT', value: String(AGENT_HEALTH_PORT) },
                 { name: 'LOG_LEVEL', value: settings.agentLogLevel },
               ],

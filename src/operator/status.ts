@@ -122,9 +122,13 @@ function describeEntries(entries: readonly LoadBalancerEntry[]): string {
     .join('; ');
 }
 
-/** Entries of LB pods that no longer exist are dropped; the rest belong to their agents and are kept as written. */
+/**
+ * Entries of LB pods that no longer exist, or are being deleted, are dropped; the rest belong to their agents and
+ * are kept as written. A deleted pod leaves at once, while its agent still forwards for spec.drainSeconds: routers
+ * that follow status.loadBalancers withdraw it before it stops.
+ */
 export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[]): LoadBalancerEntry[] {
-  const names = new Set(pods.map((p) => p.metadata?.name));
+  const names = new Set(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name));
   return (entries ?? []).filter((e) => names.has(e.pod));
 }
 

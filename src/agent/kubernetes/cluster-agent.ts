@@ -37,6 +37,10 @@ interface ReasonedError extends Error {
 export class ClusterAgent {
   readonly health: AgentHealth = { ready: false, applies: 0, applyErrors: 0 };
   lastError: string | null = null;
+  /** The pod is shutting down: /readyz fails whatever the kernel holds. */
+  draining = false;
+  /** Set once the pod is being deleted: the entry is withdrawn and must not be written again. */
+  #withdrawn = false;
   #source: ClusterSource | undefined;
   #written: LoadBalancerEntry | undefined;
   #spreadingKey: string | undefined;
@@ -140,31 +144,51 @@ export class ClusterAgent {
 
   async #report(input: ReportInput): Promise<void> {
     const entry = statusEntry(input, new Date());
-    if (!entryChanged(this.#written, entry)) return;
+    if (this.#withdrawn || !entryChanged(this.#written, entry)) return;
     try {
-      await this.o.kubeConfig.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
-        {
-          group: PLB.group,
-          version: PLB.version,
-          plural: PLB.plural,
-          namespace: this.o.namespace,
-          name: this.o.plbName,
-          fieldManager: agentFieldManager(this.o.pod),
-          force: true,
-          body: {
-            apiVersion: PLB.apiVersion,
-            kind: PLB.kind,
-            metadata: { name: this.o.plbName, namespace: this.o.namespace },
-            status: { loadBalancers: [entry] },
-          },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
+      await this.#applyEntries([entry]);
       this.#written = entry;
     } catch (error) {
       // Reported again on the next sync or repair pass.
       this.o.log(`status report failed: ${describeApiError(error)}`);
     }
+  }
+
+  /**
+   * The pod is being deleted: stop reporting and remove this pod's entry (applying none under its own field
+   * manager removes the one it owned), so routers withdraw the pod while it still forwards. The data plane keeps
+   * following backend changes until stop(). The operator drops the entry of a deleted pod as well.
+   */
+  async withdraw(): Promise<void> {
+    this.#withdrawn = true;
+    await this.#running;
+    try {
+      await this.#applyEntries([]);
+      this.o.log('withdrew this pod from status.loadBalancers');
+    } catch (error) {
+      this.o.log(`withdrawing the status entry failed (the operator removes it): ${describeApiError(error)}`);
+    }
+  }
+
+  async #applyEntries(entries: LoadBalancerEntry[]): Promise<void> {
+    await this.o.kubeConfig.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+      {
+        group: PLB.group,
+        version: PLB.version,
+        plural: PLB.plural,
+        namespace: this.o.namespace,
+        name: this.o.plbName,
+        fieldManager: agentFieldManager(this.o.pod),
+        force: true,
+        body: {
+          apiVersion: PLB.apiVersion,
+          kind: PLB.kind,
+          metadata: { name: this.o.plbName, namespace: this.o.namespace },
+          status: { loadBalancers: entries },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
   }
 
   async stop(): Promise<void> {

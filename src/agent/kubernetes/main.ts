@@ -1,6 +1,7 @@
 // `plb-agent run --kubernetes`: the agent in an LB pod. Wiring only: the operator's Deployment passes who and
 // where the pod is through the downward API (see src/operator/desired.ts).
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT } from '../../api/constants.js';
 import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
@@ -10,6 +11,7 @@ import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryAddress } from '../../dataplane/xdp/device.js';
 import { serveHttp } from '../http.js';
 import { ClusterAgent } from './cluster-agent.js';
+import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
 
 export const isClusterMode = (argv: readonly string[]): boolean => argv[0] === 'run' && argv.includes('--kubernetes');
 
@@ -53,24 +55,48 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   agent.start();
   const port = Number(env['HEALTH_PORT'] ?? AGENT_HEALTH_PORT);
+  const drainSeconds = drainSecondsFromEnv(env['PLB_DRAIN_SECONDS']);
   const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port);
-  log(`cluster agent for ${namespace}/${plbName} in pod ${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}`);
+  log(`cluster agent for ${namespace}/${plbName} in pod ${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}; ` +
+    `drains ${drainSeconds} s when its pod is deleted`);
 
-  const stop = async (signal: string) => {
-    // A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive.
-    let deleting = false;
-    try {
-      const self = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name: pod });
-      deleting = Boolean(self.metadata?.deletionTimestamp);
-    } catch {
-      deleting = true; // the pod object is gone already
-    }
-    log(`${signal}: ${deleting ? 'pod is being deleted: removing programs and pinned maps' : 'leaving programs in place for the restart'}`);
-    await agent.stop();
-    server.close();
-    await dataPlane.close(deleting ? { detach: true, purge: true } : {});
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  const shutdown = new Shutdown(
+    {
+      podDeleting: () => podDeleting(kc, namespace, pod),
+      markDraining: () => {
+        agent.draining = true;
+      },
+      withdraw: () => agent.withdraw(),
+      stopAgent: () => agent.stop(),
+      close: async (remove) => {
+        server.close();
+        await dataPlane.close(remove ? { detach: true, purge: true } : {});
+      },
+      sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      now: () => Date.now(),
+      log,
+    },
+    drainSeconds,
+  );
+  const onSignal = (signal: string) => void shutdown.signal(signal).then(
+    () => process.exit(0),
+    (error: Error) => {
+      log(`shutdown failed: ${error.message}`);
+      process.exit(1);
+    },
+  );
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+/** A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. */
+async function podDeleting(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
+  // An API server that does not answer in time must not eat the drain: treat the pod as deleted, as when it is gone.
+  const timeout = sleep(5_000, 'timeout' as const);
+  try {
+    const self = await Promise.race([kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name }), timeout]);
+    return self === 'timeout' || Boolean(self.metadata?.deletionTimestamp);
+  } catch {
+    return true; // the pod object is gone already
+  }
 }

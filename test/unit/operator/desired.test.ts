@@ -7,7 +7,7 @@ import yaml from 'js-yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import { plannedChildren } from '../../../src/operator/apply-plan.js';
-import { desiredChildren, type OperatorSettings } from '../../../src/operator/desired.js';
+import { DETACH_MARGIN_SECONDS, desiredChildren, type OperatorSettings } from '../../../src/operator/desired.js';
 
 const fixtures = join(process.cwd(), 'test/fixtures');
 const settings: OperatorSettings = { agentImage: 'portable-lb:0.1.0', imagePullPolicy: 'IfNotPresent', agentLogLevel: 'info' };
@@ -82,6 +82,18 @@ describe('desired Deployment', () => {
     expect(deployment({ ...plb, spec: { ...plb.spec, replicas: 5 } }).spec?.replicas).toBe(5);
     const { replicas: _, ...rest } = plb.spec;
     expect(deployment({ ...plb, spec: rest }).spec?.replicas).toBe(2);
+  });
+
+  it.each([
+    { drainSeconds: undefined, env: '10', grace: 10 + DETACH_MARGIN_SECONDS },
+    { drainSeconds: 3, env: '3', grace: 3 + DETACH_MARGIN_SECONDS },
+    { drainSeconds: 0, env: '0', grace: DETACH_MARGIN_SECONDS },
+    { drainSeconds: 300, env: '300', grace: 300 + DETACH_MARGIN_SECONDS },
+  ])('gives a deleted LB pod drainSeconds $drainSeconds to drain (PLB_DRAIN_SECONDS $env) and $grace s before SIGKILL', ({ drainSeconds, env: want, grace }) => {
+    const { drainSeconds: _, ...rest } = plb.spec;
+    const d = deployment({ ...plb, spec: { ...rest, ...(drainSeconds !== undefined ? { drainSeconds } : {}) } });
+    expect(env(d, 'PLB_DRAIN_SECONDS')?.value).toBe(want);
+    expect(d.spec?.template.spec?.terminationGracePeriodSeconds).toBe(grace);
   });
 
   it('owns every child through a controller owner reference', () => {

@@ -3,6 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { findCondition } from '../../../src/api/conditions.js';
 import type { PortableLoadBalancerSpec } from '../../../src/api/generated.js';
 import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
+import { statusPatch } from '../../../src/operator/status-patch.js';
 import { lbPod, plb } from '../support/builders.js';
 
 const now = new Date('2026-11-26T12:00:00Z');
@@ -131,6 +132,23 @@ describe('computeStatus', () => {
     const kept = entry('web-lb-a');
     const status = computeStatus(plb({}, { loadBalancers: [kept, entry('web-lb-gone')] }), { lbPods: twoRunning, backends: { ready: 1, total: 1 } }, now);
     expect(status.loadBalancers).toEqual([kept]);
+  });
+
+  it('drops the entry of an LB pod being deleted at once, while its agent still drains, so routers withdraw it', () => {
+    const kept = entry('web-lb-a');
+    const terminating = lbPod('web-lb-b', 'n2');
+    terminating.metadata!.deletionTimestamp = new Date('2026-11-26T11:59:59Z');
+    const lbPods = [lbPod('web-lb-a', 'n1'), terminating];
+    const status = computeStatus(plb({}, { loadBalancers: [kept, entry('web-lb-b')] }), { lbPods, backends: { ready: 1, total: 1 } }, now);
+    expect(status.loadBalancers).toEqual([kept]);
+    expect(statusPatch(plb({}, { loadBalancers: [kept, entry('web-lb-b')] }).status, status)).toEqual(
+      expect.arrayContaining([
+        { op: 'test', path: '/status/loadBalancers/1/pod', value: 'web-lb-b' },
+        { op: 'remove', path: '/status/loadBalancers/1' },
+      ]),
+    );
+    // Only the LB pods still serving count: one of two replicas holds the generation.
+    expect(findCondition(status.conditions, 'DataPlaneProgrammed')?.reason).toBe('SomeReplicasProgrammed');
   });
 
   it('reports backend counts for selectors and static addresses', () => {
