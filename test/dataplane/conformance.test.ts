@@ -1,12 +1,12 @@
 // The data-plane conformance suite: the same scenarios for every data plane, on the real kernel, in network
 // namespaces shaped like a pod network. The standalone agent runs as its own process in the LB pod and is driven
 // only through its file, exactly as a user would. Select data planes with PLB_DATAPLANES=xdp,nftables,...
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { expect, jest, test } from '@jest/globals';
 import { inNs, nstat, type Spawned } from './support/netns.js';
-import { gate, missingPrerequisites } from './support/prereqs.js';
+import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
-import { SYN, SYN_ACK, installProbes, readProbes } from './support/nft-probes.js';
+import { SYN, SYN_ACK, installProbes, mssProbes, readProbes } from './support/nft-probes.js';
 
 const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp,nftables').split(',').filter((d) => d !== '');
 /** Data planes that clamp the TCP MSS to spec.overlay's MTU - 40. */
@@ -17,16 +17,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
 const TEST_TIMEOUT_MS = Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000);
 jest.setTimeout(TEST_TIMEOUT_MS);
 
-const reason = missingPrerequisites(ARTIFACTS);
-const { run, failInCi } = gate(reason);
-
-if (failInCi) {
-  test('data-plane conformance prerequisites (CI=true: a skip is a failure)', () => {
-    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
-  });
-}
-
-(run ? describe.each(DATA_PLANES) : describe.skip.each(DATA_PLANES))('%s data plane conformance', (dataPlane) => {
+suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLANES)('%s data plane conformance', (dataPlane) => {
   const lab = new Lab(`plbdp-${process.pid}-${dataPlane.slice(0, 3)}-`);
   const topo = lab.topo;
   let hold: Spawned | undefined;
@@ -40,16 +31,9 @@ if (failInCi) {
     return JSON.parse(await hold!.waitFor(/^\[/, 20_000, from));
   };
 
-  beforeAll(async () => {
-    try {
-      await lab.start(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 2 }] }));
-    } catch (err) {
-      await lab.stop();
-      throw err;
-    }
-  }, Math.max(175_000, TEST_TIMEOUT_MS)); // the lab's start includes the agent's (PLB_AGENT_START_MS under emulation)
-
-  afterAll(() => lab.stop());
+  // The lab's start includes the agent's (PLB_AGENT_START_MS under emulation).
+  lab.aroundSuite(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 2 }] }),
+    { timeoutMs: Math.max(175_000, TEST_TIMEOUT_MS) });
 
   test('spreads 3000 short TCP connections within ±15% of the weights, none failing', async () => {
     const t = await http(topo.ns('cli'), 3000, 30);
@@ -161,15 +145,12 @@ if (failInCi) {
       // Counted where the segments are sent and received: the client's SYN leaves with 1460 (MTU 1500), arrives
       // at the backend with 1410; the backend's SYN-ACK leaves with 1460 and reaches the client with 1410.
       // Before the path-MTU test: the PMTU it leaves cached (1200) would make the MSS sent smaller than 1410.
-      const withMss = (name: string, hook: 'input' | 'output', match: string, mss: number) => [
-        { name: `${name}_all`, hook, match }, { name: `${name}_${mss}`, hook, match: `${match} tcp option maxseg size ${mss}` },
-      ];
       await installProbes(topo.ns('cli'), [
-        ...withMss('syn_sent', 'output', `tcp dport 80 ${SYN}`, 1460), ...withMss('synack_received', 'input', `tcp sport 80 ${SYN_ACK}`, 1410),
+        ...mssProbes('syn_sent', 'output', `tcp dport 80 ${SYN}`, 1460), ...mssProbes('synack_received', 'input', `tcp sport 80 ${SYN_ACK}`, 1410),
       ]);
       for (const b of ['b1', 'b3']) {
         await installProbes(topo.ns(b), [
-          ...withMss('syn_received', 'input', `tcp dport 8080 ${SYN}`, 1410), ...withMss('synack_sent', 'output', `tcp sport 8080 ${SYN_ACK}`, 1460),
+          ...mssProbes('syn_received', 'input', `tcp dport 8080 ${SYN}`, 1410), ...mssProbes('synack_sent', 'output', `tcp sport 8080 ${SYN_ACK}`, 1460),
         ]);
       }
       await lab.reconfigure(plbYaml({ dataPlane, backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b3, weight: 1 }], overlay: '{mode: vxlan}' }));

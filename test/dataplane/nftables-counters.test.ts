@@ -2,19 +2,11 @@
 // leaves the counter objects alone, so no increment between the agent's last read and the commit is lost.
 // Proved on the real kernel by changing the ruleset many times while short connections run through it: the
 // service's new-flow counter must grow by exactly the number of connections made.
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { gate, missingPrerequisites } from './support/prereqs.js';
+import { expect, jest, test } from '@jest/globals';
+import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 import { ARTIFACTS, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
 
 jest.setTimeout(Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000));
-
-const reason = missingPrerequisites(ARTIFACTS, ['nft']);
-const { run, failInCi } = gate(reason);
-if (failInCi) {
-  test('nftables counter prerequisites (CI=true: a skip is a failure)', () => {
-    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
-  });
-}
 
 const lab = new Lab(`plbnc-${process.pid}-`);
 const yaml = (backends: Backend[]) => plbYaml({ dataPlane: 'nftables', backends });
@@ -34,17 +26,8 @@ const serviceFlows = (text: string) =>
 const backendFlows = (text: string, ip: string) =>
   metric(text, new RegExp(`plb_backend_new_flows_total\\{backend="${ip}",state="active"\\} (\\d+)`));
 
-(run ? describe : describe.skip)('nftables counters across applies (real kernel)', () => {
-  beforeAll(async () => {
-    try {
-      await lab.start(yaml(variants[0]!));
-    } catch (err) {
-      await lab.stop();
-      throw err;
-    }
-  }, 175_000);
-
-  afterAll(() => lab.stop());
+suiteIf(missingPrerequisites(ARTIFACTS, ['nft']), 'nftables counter')('nftables counters across applies (real kernel)', () => {
+  lab.aroundSuite(yaml(variants[0]!));
 
   test('no new-flow increment is lost while the ruleset is replaced under load', async () => {
     const before = await lab.metrics();

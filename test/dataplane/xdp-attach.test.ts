@@ -2,43 +2,26 @@
 // when the node cooperates (notes §1.2): GRO on the host-side peer so redirected frames are consumed, and tx
 // checksum offload off on same-node senders so no CHECKSUM_PARTIAL packet reaches the incremental update. The
 // test prepares exactly that, and checks the agent warns about it.
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { expect, jest, test } from '@jest/globals';
 import { inNs, nstat } from './support/netns.js';
-import { gate, missingPrerequisites } from './support/prereqs.js';
+import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 import { ARTIFACTS, LOAD, Lab, PODS, VIP, plbYaml } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
 
 jest.setTimeout(120_000);
 
-const reason = missingPrerequisites(ARTIFACTS, ['ethtool']);
-const { run, failInCi } = gate(reason);
+const suite = suiteIf(missingPrerequisites(ARTIFACTS, ['ethtool']), 'xdp attach');
 
-if (failInCi) {
-  test('xdp attach prerequisites (CI=true: a skip is a failure)', () => {
-    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
-  });
-}
-
-(run ? describe : describe.skip)('xdp data plane attached as native XDP on a prepared veth', () => {
+suite('xdp data plane attached as native XDP on a prepared veth', () => {
   const lab = new Lab(`plbdp-${process.pid}-nat-`);
   const topo = lab.topo;
 
-  beforeAll(async () => {
-    try {
-      await lab.start(
-        plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 1 }] }),
-        async (t) => {
-          await inNs(t.node, ['ethtool', '-K', 'h-lb', 'gro', 'on']);
-          for (const pod of ['cli', 'b1', 'b2']) await inNs(t.ns(pod), ['ethtool', '-K', 'eth0', 'tx', 'off']);
-        },
-      );
-    } catch (err) {
-      await lab.stop();
-      throw err;
-    }
-  }, 175_000);
-
-  afterAll(() => lab.stop());
+  lab.aroundSuite(plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }, { ip: PODS.b2, weight: 1 }] }), {
+    prepare: async (t) => {
+      await inNs(t.node, ['ethtool', '-K', 'h-lb', 'gro', 'on']);
+      for (const pod of ['cli', 'b1', 'b2']) await inNs(t.ns(pod), ['ethtool', '-K', 'eth0', 'tx', 'off']);
+    },
+  });
 
   test('attaches as native XDP and warns what the node must provide', async () => {
     const link = await inNs(topo.ns('lb'), ['ip', '-d', 'link', 'show', 'dev', 'eth0']);
@@ -78,19 +61,10 @@ if (failInCi) {
   });
 });
 
-(run ? describe : describe.skip)('xdp data plane attached as native XDP on an unprepared veth', () => {
+suite('xdp data plane attached as native XDP on an unprepared veth', () => {
   const lab = new Lab(`plbdp-${process.pid}-unp-`);
 
-  beforeAll(async () => {
-    try {
-      await lab.start(plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }] }));
-    } catch (err) {
-      await lab.stop();
-      throw err;
-    }
-  }, 175_000);
-
-  afterAll(() => lab.stop());
+  lab.aroundSuite(plbYaml({ dataPlane: 'xdp', attach: 'native', backends: [{ ip: PODS.b1, weight: 1 }] }));
 
   test('traffic stalls (nothing consumes the redirected frames) and the data plane says so', async () => {
     const t = await lab.http(lab.topo.ns('cli'), 25, 25);

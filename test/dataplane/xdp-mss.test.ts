@@ -2,23 +2,16 @@
 // namespace that has the LB pod's routes (as packets.test.ts). A client's SYN and a backend's SYN-ACK carry
 // MSS options; with tcpMssClamp 1410 a larger MSS must come out as 1410, a smaller one unchanged, every other
 // option byte unchanged, and the TCP checksum must verify (checked independently of the program, packets.ts).
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { describe, expect, jest, test } from '@jest/globals';
 import type { DesiredState } from '../../src/dataplane/types.js';
 import { ipv4Bytes } from '../../src/dataplane/ipv4.js';
-import { buildAgent } from './support/agent-process.js';
-import { ARTIFACTS, ROOT } from './support/lab.js';
-import { inNs, sh } from './support/netns.js';
+import { GoldenFrames, type FrameStep } from './support/golden-frames.js';
+import { ARTIFACTS } from './support/lab.js';
 import { frame, internetChecksum, parse, type Segment } from './support/packets.js';
-import { gate, missingPrerequisites } from './support/prereqs.js';
-import { Topology } from './support/topology.js';
+import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 
 jest.setTimeout(120_000);
 
-const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
 const VERDICT_REDIRECT = { tc: 7, xdp: 4 } as const;
 const VIP = '10.240.200.10';
 const POD = '10.240.0.3';
@@ -80,15 +73,13 @@ function mssOf(f: Buffer): number | null {
   return null;
 }
 
-interface Step { name: string; hook?: Hook; apply?: DesiredState; packet?: Buffer }
-
 const clientSyn = (sport: number, options: Buffer) =>
   withOptions({ src: CLIENT, dst: VIP, proto: 'TCP', sport, dport: 80, flags: 0x02 }, options);
 const backendSynAck = (dport: number, options: Buffer) =>
   withOptions({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport, flags: 0x12 }, options);
 
 // Each hook gets its own client ports, so every SYN-ACK answers a flow its own SYN created.
-const packetSteps = (hook: Hook, base: number): Step[] => [
+const packetSteps = (hook: Hook, base: number): FrameStep[] => [
   { name: `${hook}: syn 1460`, hook, packet: clientSyn(base, linuxOptions(1460)) },
   { name: `${hook}: syn-ack 1460`, hook, packet: backendSynAck(base, linuxOptions(1460)) },
   { name: `${hook}: syn 1200`, hook, packet: clientSyn(base + 1, linuxOptions(1200)) },
@@ -97,7 +88,7 @@ const packetSteps = (hook: Hook, base: number): Step[] => [
   { name: `${hook}: syn without options`, hook, packet: frame({ src: CLIENT, dst: VIP, proto: 'TCP', sport: base + 3, dport: 80, flags: 0x02 }) },
 ];
 
-const steps: Step[] = [
+const steps: FrameStep[] = [
   { name: 'program with the clamp', apply: desired(CLAMP) },
   ...packetSteps('tc', 41000),
   ...packetSteps('xdp', 42000),
@@ -106,71 +97,12 @@ const steps: Step[] = [
   { name: 'xdp: syn 1460, no clamp', hook: 'xdp', packet: clientSyn(42010, linuxOptions(1460)) },
 ];
 
-const reason = missingPrerequisites(ARTIFACTS);
-const { run, failInCi } = gate(reason);
-if (failInCi) {
-  test('MSS clamp prerequisites (CI=true: a skip is a failure)', () => {
-    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
-  });
-}
-
-(run ? describe : describe.skip)('MSS clamping in the BPF program (TC and XDP builds)', () => {
-  const topo = new Topology(`plbdp-${process.pid}-mss-`);
-  let work = '';
-  let buildDir = '';
-  let mounted = false;
-  const out = new Map<string, { retval: number; output: Buffer; input: Buffer }>();
-
-  beforeAll(async () => {
-    try {
-      work = await mkdtemp(join(tmpdir(), 'plbdp-mss-'));
-      await mkdir(join(work, 'bpffs'));
-      await sh('mount', ['-t', 'bpf', 'bpf', join(work, 'bpffs')]);
-      mounted = true;
-      await mkdir(join(ROOT, '.tmp'), { recursive: true });
-      buildDir = await mkdtemp(join(ROOT, '.tmp', 'plbdp-mss-'));
-      // The compiled sources' root: buildDir, or the VM runner's agent compiled on the host (PLB_AGENT_MAIN).
-      const compiled = dirname(dirname(dirname(await buildAgent(ROOT, buildDir))));
-      await topo.create([{ name: 'lb', ip: POD }]);
-      const lb = topo.ns('lb');
-      const ifindex = (await inNs(lb, ['cat', '/sys/class/net/eth0/ifindex'])).trim();
-      const results = await runSteps(lb, [compiled, join(work, 'bpffs', 'lb'), ifindex]);
-      steps.forEach((s, i) => {
-        const r = results[i] as { retval: number; packet: string } | undefined;
-        if (s.packet && r) out.set(s.name, { retval: r.retval, output: Buffer.from(r.packet, 'hex'), input: s.packet });
-      });
-    } catch (err) {
-      await cleanup();
-      throw err;
-    }
-  }, 175_000);
-
-  async function runSteps(ns: string, args: string[]): Promise<unknown[]> {
-    const child = spawn('ip', ['netns', 'exec', ns, 'node', RUNNER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    topo.processes.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : { packet: s.packet!.toString('hex'), hook: s.hook }))));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
-    return JSON.parse(stdout) as unknown[];
-  }
-
-  async function cleanup(): Promise<void> {
-    await topo.destroy();
-    if (mounted) await sh('umount', [join(work, 'bpffs')]).catch(() => undefined);
-    if (work) await rm(work, { recursive: true, force: true });
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
-  }
-
-  afterAll(cleanup);
+suiteIf(missingPrerequisites(ARTIFACTS), 'MSS clamp')('MSS clamping in the BPF program (TC and XDP builds)', () => {
+  const frames = new GoldenFrames('mss', POD, steps);
 
   /** The translated frame: redirected, both checksums verified independently. */
   const translated = (hook: Hook, name: string) => {
-    const r = out.get(`${hook}: ${name}`);
-    if (!r) throw new Error(`no result for ${hook}: ${name}`);
+    const r = frames.result(`${hook}: ${name}`);
     const p = parse(r.output);
     expect({ retval: r.retval, ip: p.ipChecksumOk, tcp: p.l4ChecksumOk }).toEqual({ retval: VERDICT_REDIRECT[hook], ip: true, tcp: true });
     return { ...r, parsed: p };

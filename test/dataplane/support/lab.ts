@@ -1,15 +1,16 @@
 // One lab = a pod network (topology.ts), three backends running backend-server.mjs, and the standalone agent in
 // the LB pod with its own bpffs. stop() removes everything it created, also after a partial start.
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentProcess, buildAgent } from './agent-process.js';
-import { inNs, sh } from './netns.js';
+import { AgentProcess } from './agent-process.js';
+import { aroundAll } from './around-all.js';
+import { inNs } from './netns.js';
+import { ROOT, Scratch } from './scratch.js';
 import { Topology } from './topology.js';
 
+export { ROOT };
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const ROOT = join(HERE, '..', '..', '..');
 export const ARTIFACTS = process.env['PLB_DATAPLANE_ARTIFACTS'] ?? join(ROOT, 'build', 'dataplane');
 export const LOAD = join(HERE, 'load.mjs');
 export const HOLD = join(HERE, 'hold.mjs');
@@ -48,28 +49,21 @@ export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: st
 export class Lab {
   readonly topo: Topology;
   agent!: AgentProcess;
-  private work = '';
-  private buildDir = '';
-  private bpffs = '';
-  private mounted = false;
+  private readonly scratch: Scratch;
 
-  constructor(private readonly prefix: string) {
+  constructor(prefix: string) {
     this.topo = new Topology(prefix);
+    this.scratch = new Scratch(prefix);
+  }
+
+  /** Starts the lab before the tests of the enclosing describe and stops it after them (or after a failed start). */
+  aroundSuite(yaml: string, o: { prepare?: (topo: Topology) => Promise<void>; timeoutMs?: number } = {}): void {
+    aroundAll(() => this.start(yaml, o.prepare), () => this.stop(), o.timeoutMs);
   }
 
   /** `prepare` runs after the network and backends exist and before the agent starts. */
   async start(yaml: string, prepare?: (topo: Topology) => Promise<void>): Promise<void> {
-    this.work = await mkdtemp(join(tmpdir(), this.prefix));
-    // `ip netns exec` remounts /sys, hiding /sys/fs/bpf; an agent would then mount a private bpffs that dies
-    // with it. A bpffs outside /sys stays visible to every agent run, as a hostPath /sys/fs/bpf is in a pod.
-    this.bpffs = join(this.work, 'bpffs');
-    await mkdir(this.bpffs);
-    await sh('mount', ['-t', 'bpf', 'bpf', this.bpffs]);
-    this.mounted = true;
-    // inside the repo, so the compiled agent resolves node_modules and build/dataplane like dist/ does
-    await mkdir(join(ROOT, '.tmp'), { recursive: true });
-    this.buildDir = await mkdtemp(join(ROOT, '.tmp', this.prefix));
-    const mainJs = await buildAgent(ROOT, this.buildDir);
+    await this.scratch.create();
     await this.topo.create(Object.entries(PODS).map(([name, ip]) => ({ name, ip })));
     await this.topo.routeVip(VIP, PODS.lb);
     for (const b of ['b1', 'b2', 'b3'] as const) {
@@ -77,14 +71,14 @@ export class Lab {
     }
     if (prepare) await prepare(this.topo);
     await writeFile(this.configPath, yaml);
-    this.agent = new AgentProcess(this.topo, this.topo.ns('lb'), mainJs, [
-      '--file', this.configPath, '--interface', 'eth0', '--pin-dir', join(this.bpffs, 'lb'), '--listen', '127.0.0.1:9470',
+    this.agent = new AgentProcess(this.topo, this.topo.ns('lb'), this.scratch.mainJs, [
+      '--file', this.configPath, '--interface', 'eth0', '--pin-dir', join(this.scratch.bpffs, 'lb'), '--listen', '127.0.0.1:9470',
     ]);
     await this.agent.start();
   }
 
   get configPath(): string {
-    return join(this.work, 'plb.yaml');
+    return join(this.scratch.work, 'plb.yaml');
   }
 
   /** Replaces the file the way editors and ConfigMaps do (rename) and waits for the agent to program it. */
@@ -114,8 +108,6 @@ export class Lab {
 
   async stop(): Promise<void> {
     await this.topo.destroy();
-    if (this.mounted) await sh('umount', [this.bpffs]).catch(() => undefined);
-    if (this.work) await rm(this.work, { recursive: true, force: true });
-    if (this.buildDir) await rm(this.buildDir, { recursive: true, force: true });
+    await this.scratch.remove();
   }
 }

@@ -34,6 +34,11 @@ export async function installProbes(ns: string, probes: Probe[]): Promise<void> 
   }
 }
 
+/** Two probes: `<name>_all` counts the matching segments, `<name>_<mss>` those whose MSS option is exactly `mss`. */
+export const mssProbes = (name: string, hook: Probe['hook'], match: string, mss: number): Probe[] => [
+  { name: `${name}_all`, hook, match }, { name: `${name}_${mss}`, hook, match: `${match} tcp option maxseg size ${mss}` },
+];
+
 /** Packet counts by probe name. */
 export async function readProbes(ns: string): Promise<Record<string, number>> {
   const doc = JSON.parse(await inNs(ns, ['nft', '-j', 'list', 'table', 'inet', TABLE])) as

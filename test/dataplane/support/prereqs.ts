@@ -1,5 +1,6 @@
 // Whether this machine can run the real-kernel suite. Missing prerequisites skip it with a printed reason on a
 // laptop; under CI=true they fail it, because CI machines are expected to have everything.
+import { describe, test } from '@jest/globals';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -28,4 +29,18 @@ export function gate(reason: string | null): { run: boolean; failInCi: boolean }
   if (process.env['CI'] === 'true') return { run: false, failInCi: true };
   process.stderr.write(`dataplane tests skipped: ${reason}\n`);
   return { run: false, failInCi: false };
+}
+
+/**
+ * describe when nothing is missing (`reason` null), else describe.skip (the reason printed); under CI=true the
+ * skip also registers a failing test named `<what> prerequisites`.
+ */
+export function suiteIf(reason: string | null, what: string): typeof describe.skip {
+  const { run, failInCi } = gate(reason);
+  if (failInCi) {
+    test(`${what} prerequisites (CI=true: a skip is a failure)`, () => {
+      throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
+    });
+  }
+  return run ? describe : describe.skip;
 }

@@ -1,0 +1,65 @@
+// Golden frames through the BPF program: programs the xdp data plane and feeds frames to its TC or XDP build
+// with BPF_PROG_TEST_RUN (packet-runner.mjs), in a namespace that has the LB pod's routes, so bpf_fib_lookup
+// answers as in a pod. Registers its setup and teardown around the enclosing describe.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { DesiredState } from '../../../src/dataplane/types.js';
+import { aroundAll } from './around-all.js';
+import { inNs } from './netns.js';
+import { ROOT, Scratch } from './scratch.js';
+import { Topology } from './topology.js';
+
+const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
+
+/** Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. */
+export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp' }
+export interface FrameResult { retval: number; input: Buffer; output: Buffer }
+
+export class GoldenFrames {
+  /** The LB pod's MAC and its gateway's (the node's veth end), as hex without colons. */
+  podMac = '';
+  gatewayMac = '';
+  private readonly results = new Map<string, FrameResult>();
+
+  /** `tag` names the namespaces and directories; the LB pod gets the address `pod`. */
+  constructor(tag: string, pod: string, steps: FrameStep[]) {
+    const topo = new Topology(`plbdp-${process.pid}-${tag}-`);
+    const scratch = new Scratch(`plbdp-${tag}-`);
+    aroundAll(async () => {
+      await scratch.create();
+      await topo.create([{ name: 'lb', ip: pod }]);
+      const lb = topo.ns('lb');
+      const mac = async (ns: string, dev: string) => (await inNs(ns, ['cat', `/sys/class/net/${dev}/address`])).trim().replace(/:/g, '');
+      this.podMac = await mac(lb, 'eth0');
+      this.gatewayMac = await mac(topo.node, 'h-lb');
+      const ifindex = (await inNs(lb, ['cat', '/sys/class/net/eth0/ifindex'])).trim();
+      const outputs = await run(topo, lb, [scratch.compiledRoot, join(scratch.bpffs, 'lb'), ifindex], steps);
+      steps.forEach((s, i) => {
+        const r = outputs[i] as { retval: number; packet: string } | undefined;
+        if (s.packet && r) this.results.set(s.name, { retval: r.retval, input: s.packet, output: Buffer.from(r.packet, 'hex') });
+      });
+    }, async () => {
+      await topo.destroy();
+      await scratch.remove();
+    });
+  }
+
+  result(name: string): FrameResult {
+    const r = this.results.get(name);
+    if (!r) throw new Error(`no result for ${name}`);
+    return r;
+  }
+}
+
+async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[]): Promise<unknown[]> {
+  const child = spawn('ip', ['netns', 'exec', ns, 'node', RUNNER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  topo.processes.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : { packet: s.packet!.toString('hex'), hook: s.hook }))));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
+  return JSON.parse(stdout) as unknown[];
+}
