@@ -3,23 +3,24 @@
 // the LB pod driven through its file. TCP and UDP spread by weight, replies return through the LB (masquerade),
 // a removed backend gets no new connections, SYNs and SYN-ACKs carry the clamped MSS (overlay MTU 1280 - 60),
 // and a VIP that changes family leaves only its own family's table.
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { expect, jest, test } from '@jest/globals';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentProcess, buildAgent } from './support/agent-process.js';
+import { AgentProcess } from './support/agent-process.js';
+import { aroundAll } from './support/around-all.js';
 import { expectShares } from './support/expect.js';
-import { LOAD, ROOT, type Tally } from './support/lab.js';
+import { LOAD, type Tally } from './support/lab.js';
 import { inNs } from './support/netns.js';
-import { gate, missingPrerequisites } from './support/prereqs.js';
+import { SYN, SYN_ACK, installProbes, mssProbes, readProbes } from './support/nft-probes.js';
+import { missingPrerequisites, suiteIf } from './support/prereqs.js';
+import { Scratch } from './support/scratch.js';
 import { Topology } from './support/topology.js';
 
 jest.setTimeout(Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000));
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(HERE, 'support', 'backend-server.mjs');
-const UDP = join(HERE, 'support', 'udp-flows.mjs');
 
 const VIP = '2001:db8:200::10';
 const VIP4 = '10.240.200.10';
@@ -33,14 +34,6 @@ const PODS = {
 type BackendName = 'b1' | 'b2' | 'b3';
 // spec.overlay.mtu 1280 (the IPv6 minimum): the clamp is 1280 - 40 (IPv6 header) - 20 (TCP header).
 const MSS = 1220;
-
-const reason = missingPrerequisites(null, ['nft']);
-const { run, failInCi } = gate(reason);
-if (failInCi) {
-  test('nftables IPv6 prerequisites (CI=true: a skip is a failure)', () => {
-    throw new Error(`cannot run the dataplane tier on this CI machine: ${reason}`);
-  });
-}
 
 function plbYaml(vip: string, backends: Array<{ ip: string; weight: number }>): string {
   return [
@@ -63,29 +56,10 @@ function plbYaml(vip: string, backends: Array<{ ip: string; weight: number }>): 
 const v6 = (weights: Partial<Record<BackendName, number>>) =>
   Object.entries(weights).map(([b, weight]) => ({ ip: PODS[b as BackendName].ip6, weight }));
 
-/** Counts, in a test namespace, TCP handshake segments and those whose MSS option is exactly `MSS`. */
-async function installMssProbe(ns: string, match: string): Promise<void> {
-  const script = [
-    'table inet plbtest_mss {', '  counter handshakes {}', '  counter clamped {}',
-    '  chain input {', '    type filter hook input priority 0; policy accept;',
-    `    ${match} counter name handshakes`, `    ${match} tcp option maxseg size ${MSS} counter name clamped`, '  }', '}', '',
-  ].join('\n');
-  const file = join(work, `probe-${ns}.nft`);
-  await writeFile(file, script);
-  await inNs(ns, ['nft', '-f', file]);
-}
-async function readMssProbe(ns: string): Promise<{ all: number; clamped: number }> {
-  const doc = JSON.parse(await inNs(ns, ['nft', '-j', 'list', 'table', 'inet', 'plbtest_mss'])) as
-    { nftables: Array<{ counter?: { name: string; packets: number } }> };
-  const get = (name: string) => doc.nftables.find((o) => o.counter?.name === name)?.counter?.packets ?? -1;
-  return { all: get('handshakes'), clamped: get('clamped') };
-}
-
 const topo = new Topology(`plb6-${process.pid}-`);
-let work = '';
-let buildDir = '';
+const scratch = new Scratch('plb6-');
 let agent: AgentProcess;
-const configPath = () => join(work, 'plb.yaml');
+const configPath = () => join(scratch.work, 'plb.yaml');
 
 async function reconfigure(yaml: string): Promise<void> {
   const offset = agent.logOffset();
@@ -103,38 +77,25 @@ const metric = (text: string, series: string): number => {
   return Number(line.split(' ')[1]);
 };
 
-(run ? describe : describe.skip)('nftables data plane with an IPv6 VIP (real kernel)', () => {
-  beforeAll(async () => {
-    try {
-      work = await mkdtemp(join(tmpdir(), 'plb6-'));
-      await mkdir(join(ROOT, '.tmp'), { recursive: true });
-      buildDir = await mkdtemp(join(ROOT, '.tmp', 'plb6-'));
-      const mainJs = await buildAgent(ROOT, buildDir);
-      await topo.create(Object.entries(PODS).map(([name, a]) => ({ name, ...a })));
-      await topo.routeVip(VIP, PODS.lb.ip6);
-      await topo.routeVip(VIP4, PODS.lb.ip);
-      for (const b of ['b1', 'b2', 'b3'] as const) {
-        await topo.spawn(topo.ns(b), ['node', SERVER, b, '8080', '5353', '::']).waitFor(/^ready/);
-        // SYNs arriving at the backend server
-        await installMssProbe(topo.ns(b), 'tcp dport 8080 tcp flags & (syn | ack) == syn');
-      }
-      // SYN-ACKs arriving back at the client
-      await installMssProbe(topo.ns('cli'), 'tcp sport 80 tcp flags & (syn | ack) == syn | ack');
-      await writeFile(configPath(), plbYaml(VIP, v6({ b1: 1, b2: 2, b3: 1 })));
-      agent = new AgentProcess(topo, topo.ns('lb'), mainJs, [
-        '--file', configPath(), '--interface', 'eth0', '--pin-dir', join(work, 'pins'), '--listen', '127.0.0.1:9470',
-      ]);
-      await agent.start();
-    } catch (err) {
-      await topo.destroy();
-      throw err;
+suiteIf(missingPrerequisites(null, ['nft']), 'nftables IPv6')('nftables data plane with an IPv6 VIP (real kernel)', () => {
+  aroundAll(async () => {
+    await scratch.create();
+    await topo.create(Object.entries(PODS).map(([name, a]) => ({ name, ...a })));
+    await topo.routeVip(VIP, PODS.lb.ip6);
+    await topo.routeVip(VIP4, PODS.lb.ip);
+    for (const b of ['b1', 'b2', 'b3'] as const) {
+      await topo.spawn(topo.ns(b), ['node', SERVER, b, '8080', '5353', '::']).waitFor(/^ready/);
+      await installProbes(topo.ns(b), mssProbes('syn', 'input', `tcp dport 8080 ${SYN}`, MSS));
     }
-  }, 175_000);
-
-  afterAll(async () => {
+    await installProbes(topo.ns('cli'), mssProbes('synack', 'input', `tcp sport 80 ${SYN_ACK}`, MSS));
+    await writeFile(configPath(), plbYaml(VIP, v6({ b1: 1, b2: 2, b3: 1 })));
+    agent = new AgentProcess(topo, topo.ns('lb'), scratch.mainJs, [
+      '--file', configPath(), '--interface', 'eth0', '--pin-dir', join(scratch.work, 'pins'), '--listen', '127.0.0.1:9470',
+    ]);
+    await agent.start();
+  }, async () => {
     await topo.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await scratch.remove();
   });
 
   test('programs one ip6 table and switches IPv6 forwarding on in the LB pod', async () => {
@@ -149,7 +110,7 @@ const metric = (text: string, series: string): number => {
   });
 
   test('balances UDP by the same weights (a new flow per datagram)', async () => {
-    const t = JSON.parse(await inNs(topo.ns('cli'), ['node', UDP, VIP, '53', '800'], 170_000)) as Tally;
+    const t = JSON.parse(await inNs(topo.ns('cli'), ['node', LOAD, 'udp', VIP, '53', '800'], 170_000)) as Tally;
     expect(t.failed).toBe(0);
     expectShares(t, { b1: 1, b2: 2, b3: 1 });
   });
@@ -162,15 +123,15 @@ const metric = (text: string, series: string): number => {
   });
 
   test(`SYNs reach the backends and SYN-ACKs reach the client with MSS ${MSS}`, async () => {
-    const probes = {
-      syn: await Promise.all((['b1', 'b2', 'b3'] as const).map((b) => readMssProbe(topo.ns(b)))),
-      synAck: await readMssProbe(topo.ns('cli')),
-    };
-    const syn = probes.syn.reduce((a, p) => ({ all: a.all + p.all, clamped: a.clamped + p.clamped }), { all: 0, clamped: 0 });
+    const backends = await Promise.all((['b1', 'b2', 'b3'] as const).map((b) => readProbes(topo.ns(b))));
+    const cli = await readProbes(topo.ns('cli'));
+    const sum = (name: string) => backends.reduce((n, c) => n + (c[name] ?? 0), 0);
+    const syn = { all: sum('syn_all'), clamped: sum(`syn_${MSS}`) };
+    const synAck = { all: cli['synack_all'] ?? 0, clamped: cli[`synack_${MSS}`] ?? 0 };
     expect(syn.all).toBeGreaterThan(2000);
     expect(syn).toEqual({ all: syn.all, clamped: syn.all });
-    expect(probes.synAck.all).toBeGreaterThan(2000);
-    expect(probes.synAck).toEqual({ all: probes.synAck.all, clamped: probes.synAck.all });
+    expect(synAck.all).toBeGreaterThan(2000);
+    expect(synAck).toEqual({ all: synAck.all, clamped: synAck.all });
   });
 
   test('reports the IPv6 service and backends in /metrics', async () => {

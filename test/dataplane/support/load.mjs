@@ -1,6 +1,6 @@
 // HTTP/UDP load from inside a client netns; prints one JSON line with the tally.
 //   node load.mjs http <url> <requests> <concurrency> close|keepalive
-//   node load.mjs udp <host> <port> <datagrams>
+//   node load.mjs udp <host> <port> <datagrams>     (host: an IPv4 or IPv6 literal)
 //   node load.mjs big <url>            -> {sha256, bytes}
 //   node load.mjs upload <url> <bytes> -> the server's {backend, bytes, sha256} and the local sha256
 import { request, Agent } from 'node:http';
@@ -69,7 +69,7 @@ async function udp([host, port, total]) {
   const overdue = [];
   for (let i = 0; i < Number(total); i++) {
     // a fresh socket (source port) per datagram: each is a new flow for the balancer
-    const sock = createSocket('udp4');
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const reply = new Promise((resolve) => sock.once('message', (m) => resolve(m.toString())));
     sock.send(`ping-${i}`, Number(port), host);
     const inTime = await Promise.race([reply, timer(PACE_MS)]);
