@@ -26,6 +26,16 @@ static __always_inline int plb_route(PLB_CTX *ctx, const struct plb_packet *pkt,
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* Where the bytes the rewrite writes end: the L4 header's fixed part (TCP 20: ports .. checksum; UDP 8), or for
+ * an ICMP error its header and the quoted IP header (at most 60) and ports. TCP options (MSS clamp) are left
+ * to store_bytes, which pulls them itself in the rare SYN that needs it. */
+static __always_inline __u32 plb_rewrite_end(const struct plb_packet *pkt, int icmp)
+{
+	if (icmp)
+		return pkt->l4_off + 8 + 60 + 8;
+	return pkt->l4_off + (pkt->proto == PLB_IPPROTO_TCP ? 20 : 8);
+}
+
 /* Returns the hook verdict. `icmp` is set when `pkt` is an ICMP error about the flow `to` belongs to. */
 static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
 				       const struct plb_icmp_error *icmp)
@@ -51,6 +61,7 @@ static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pk
 		return PLB_VERDICT_DROP;
 	}
 #endif
+	plb_linearise(ctx, pkt->len, plb_rewrite_end(pkt, icmp != 0));
 	if (icmp) {
 		if (plb_icmp_rewrite(ctx, pkt, icmp, to) < 0)
 			return PLB_VERDICT_DROP;

@@ -31,7 +31,6 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 
 	*is_fragment = 0;
 	pkt->len = plb_ctx_len(ctx);
-	plb_linearise(ctx, pkt->len);
 	if (plb_load(ctx, 0, &eth, sizeof(eth)) < 0 || eth.h_proto != bpf_htons(PLB_ETH_P_IP))
 		return PLB_FINAL_PASS;
 	pkt->l3_off = sizeof(eth);
