@@ -223,7 +223,7 @@ export interface PortableLoadBalancerStatus {
     total?: number;
   };
   /**
-   * One entry per LB pod, written by that pod's agent (server-side apply, field manager plb-agent/<pod>). The operator removes entries of pods that no longer exist.
+   * One entry per LB pod, written by that pod's agent (server-side apply, field manager plb-agent/<pod>). An LB pod leaves it as soon as it is being deleted (it still forwards for spec.drainSeconds, so routers that follow this list withdraw it first); the operator removes entries of pods that are being deleted or no longer exist.
    */
   loadBalancers?: {
     /**

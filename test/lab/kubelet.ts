@@ -29,11 +29,6 @@ export interface KubeletOptions {
   /** A kubeconfig for a pod's service account, reachable from inside the pod. */
   podKubeconfig(pod: V1Pod): Promise<string>;
   log(message: string): void;
-  /**
-   * Runs when a pod starts terminating, before its containers get SIGTERM: what a preStop delay buys in a
-   * real cluster (the lab uses it to withdraw an LB pod's route first, as a BGP speaker would on termination).
-   */
-  beforeStop?(pod: V1Pod, ip: string): Promise<void>;
 }
 
 export class Kubelet {
@@ -202,8 +197,8 @@ export class Kubelet {
   async #terminate(key: string, pod: V1Pod, r: Running | undefined, deleted: boolean): Promise<void> {
     if (r && !r.stopping) {
       r.stopping = true;
-      await this.#o.beforeStop?.(pod, r.ip).catch((e: Error) => this.#o.log(`kubelet: before stopping ${key}: ${e.message}`));
-      await Promise.all(r.procs.map((p) => stopProcess(p)));
+      const graceMs = 1000 * (pod.spec?.terminationGracePeriodSeconds ?? 30);
+      await Promise.all(r.procs.map((p) => stopProcess(p, graceMs)));
       await this.#o.net.removePod(r.ns);
       this.#pods.delete(key);
       this.#o.log(`kubelet: stopped ${key}`);
@@ -223,8 +218,8 @@ export class Kubelet {
   }
 }
 
-/** SIGTERM, then SIGKILL after the grace period, as a kubelet does. */
-function stopProcess(p: ChildProcess, graceMs = 10_000): Promise<void> {
+/** SIGTERM, then SIGKILL after the pod's grace period, as a kubelet does. */
+function stopProcess(p: ChildProcess, graceMs = 30_000): Promise<void> {
   return new Promise((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();
     const kill = setTimeout(() => p.kill('SIGKILL'), graceMs);

@@ -16,7 +16,6 @@ import { NAMESPACE, VIP, plbSpec, webDeployment } from './objects.js';
 import { PodNetwork } from './pod-network.js';
 import { Router } from './router.js';
 import { runScenario, showState, type Lab } from './scenario.js';
-import { LABEL_PLB } from '../../src/api/constants.js';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
@@ -26,7 +25,9 @@ const say = (m: string) => process.stderr.write(`[lab ${((Date.now() - started) 
 
 async function main(): Promise<number> {
   const logDir = mkdtempSync(join(tmpdir(), 'plb-lab-'));
-  const net = new PodNetwork('plblab-', 'plblab-node');
+  // hack/lab.sh creates <prefix>node and runs this inside it; another prefix lets a second lab run alongside.
+  const prefix = process.env['PLB_LAB_NETNS_PREFIX'] ?? 'plblab-';
+  const net = new PodNetwork(prefix, `${prefix}node`);
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
@@ -39,17 +40,12 @@ async function main(): Promise<number> {
     operator = await startOperator(cp, repoRoot, logDir);
     const router = new Router(cp, net);
     say('stand-in kubelet');
-    kubelet = new Kubelet({
-      kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say,
-      beforeStop: async (pod, ip) => {
-        if (pod.metadata?.labels?.[LABEL_PLB]) say(`router: withdrew ${ip} (LB pod ${pod.metadata.name} terminating): next hops ${(await router.withdraw(ip)).join(' ') || 'none'}`);
-      },
-    });
+    kubelet = new Kubelet({ kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say });
     await kubelet.start();
 
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP})`);
+    say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP}, drainSeconds ${plbSpec.drainSeconds})`);
     await cp.kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NAMESPACE, body: webDeployment(3) });
     await plbClient(cp.kubeConfig).create(NAMESPACE, 'web', plbSpec);
     const lab: Lab = { cp, net, say, logDir, router };

@@ -36,6 +36,9 @@ export class PodNetwork {
   /** The node's own address, forwarding, and the router and client behind it. */
   async create(): Promise<void> {
     await sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    // ECMP over the LB pods by 5-tuple, as routers do: with the default (addresses only) every connection of the
+    // one client would take the same LB pod, and losing the other one would go unnoticed.
+    await sh('sysctl', ['-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
     await sh('ip', ['link', 'set', 'lo', 'up']);
     await sh('ip', ['addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
     await this.#addNs(this.router);

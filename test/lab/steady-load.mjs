@@ -2,7 +2,9 @@
 // (Connection: close, a new TCP connection per request) to the URL, until stdin closes or says "stop". Then one
 // JSON line: total attempts, failures by kind and error, and the failures' times (ms since start) to line them
 // up with rollout events. A failure is `connect` when the TCP handshake never completed (the attempt found no
-// serving LB), `inFlight` when the connection was up and then broke.   node steady-load.mjs <url> <workers> <pauseMs>
+// serving LB), `inFlight` when the connection was up and then broke. `slowConnects` counts handshakes that took
+// a SYN retransmission (over 900 ms; the first retransmit comes after 1 s): the SYN was lost on the way, e.g.
+// at an LB pod that no longer forwards.   node steady-load.mjs <url> <workers> <pauseMs>
 import { request } from 'node:http';
 
 const [url, workers = '4', pauseMs = '5'] = process.argv.slice(2);
@@ -13,6 +15,8 @@ const counts = {};
 const errors = {};
 const failures = [];
 const failed = { connect: 0, inFlight: 0 };
+const SLOW_CONNECT_MS = 900;
+const slow = [];
 
 function get() {
   return new Promise((resolve, reject) => {
@@ -24,7 +28,11 @@ function get() {
       res.on('end', () => (res.statusCode === 200 ? resolve(body.trim()) : fail(new Error(`status-${res.statusCode}`))));
       res.on('error', fail);
     });
-    req.on('socket', (s) => s.once('connect', () => { connected = true; }));
+    const asked = Date.now();
+    req.on('socket', (s) => s.once('connect', () => {
+      connected = true;
+      if (Date.now() - asked > SLOW_CONNECT_MS) slow.push(Date.now() - started);
+    }));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', fail);
     req.end();
@@ -52,4 +60,4 @@ process.stdin.on('data', (d) => { if (d.toString().includes('stop')) stop = true
 process.stdin.on('end', () => { stop = true; });
 process.stdout.write('running\n');
 await Promise.all(Array.from({ length: Number(workers) }, worker));
-process.stdout.write(`${JSON.stringify({ total, failed, errors, counts, failureTimesMs: failures, durationMs: Date.now() - started })}\n`);
+process.stdout.write(`${JSON.stringify({ total, failed, errors, counts, failureTimesMs: failures, slowConnectTimesMs: slow, durationMs: Date.now() - started })}\n`);

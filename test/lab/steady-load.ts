@@ -10,6 +10,8 @@ export interface SteadyTally {
   errors: Record<string, number>;
   counts: Record<string, number>;
   failureTimesMs: number[];
+  /** When handshakes that needed a SYN retransmission (a lost SYN) completed, ms since the start. */
+  slowConnectTimesMs: number[];
   durationMs: number;
 }
 

@@ -59,8 +59,8 @@ export class Shutdown {
     if (skip) {
       this.p.log(`${signal}: pod is being deleted, no drain (${skip}): removing programs and pinned maps`);
     } else {
-      this.p.log(`${signal}: pod is being deleted: draining for ${this.drainSeconds} s (readiness fails, status entry withdrawn, ` +
-        'the data plane keeps forwarding while routers withdraw this pod)');
+      this.p.log(`${signal}: pod is being deleted: draining for ${this.drainSeconds} s (readiness fails, withdrawing the ` +
+        'status.loadBalancers entry; the data plane keeps forwarding while routers withdraw this pod)');
       const started = this.p.now();
       // Not awaited: an unreachable API server must not stretch the drain into the kubelet's SIGKILL.
       void this.p.withdraw();
