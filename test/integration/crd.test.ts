@@ -1,7 +1,8 @@
 // The PortableLoadBalancer CRD against a real kube-apiserver: it installs, kubectl explains it, and the
 // API server itself (OpenAPI schema + CEL rules) rejects every invalid fixture and defaults every valid one.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { ApiextensionsV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { agentFieldManager } from '../../src/api/constants.js';
 import {
   apiStatus,
   createTestNamespace,
@@ -94,5 +95,30 @@ describe('a valid PortableLoadBalancer is accepted and defaulted by the API serv
       name: fixture.manifest.metadata?.name ?? '',
     })) as { spec?: unknown };
     expect(read.spec).toEqual(fixture.expectedSpec);
+  });
+});
+
+describe('status.loadBalancers is a map keyed by pod, each entry owned by its agent', () => {
+  const apply = (name: string, pod: string, entries: unknown[]) =>
+    objects.patchNamespacedCustomObjectStatus(
+      {
+        ...PLB,
+        namespace,
+        name,
+        fieldManager: agentFieldManager(pod),
+        force: true,
+        body: { apiVersion: 'portablelb.io/v1alpha1', kind: 'PortableLoadBalancer', metadata: { name, namespace }, status: { loadBalancers: entries } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    ) as Promise<{ status?: { loadBalancers?: { pod: string }[] } }>;
+
+  test('a draining agent that applies no entry removes its own and leaves the others', async () => {
+    const { manifest } = readValidFixture('minimal.yaml');
+    await create(manifest);
+    const name = manifest.metadata?.name ?? '';
+    await apply(name, 'lb-a', [{ pod: 'lb-a', podIP: '10.244.1.5', ready: true }]);
+    await apply(name, 'lb-b', [{ pod: 'lb-b', podIP: '10.244.1.6', ready: true }]);
+    const after = await apply(name, 'lb-a', []);
+    expect(after.status?.loadBalancers?.map((e) => e.pod)).toEqual(['lb-b']);
   });
 });
