@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { LABEL_PLB } from '../../src/api/constants.js';
+import { AGENT_HEALTH_PORT, LABEL_PLB } from '../../src/api/constants.js';
 import { findCondition } from '../../src/api/conditions.js';
 import type { PortableLoadBalancer } from '../../src/api/generated.js';
 import { eventually, repoRoot, type ControlPlane } from '../integration/harness/index.js';
@@ -197,11 +197,20 @@ async function deleteUnderLoad(lab: Lab, step: (name: string, ok: boolean, detai
   const plbs = plbClient(lab.cp.kubeConfig);
   const before = await plbs.get(NAMESPACE, 'web');
   const victim = (before.status?.loadBalancers ?? [])[0]?.pod ?? '';
+  const victimIp = (before.status?.loadBalancers ?? [])[0]?.podIP ?? '';
   const drain = before.spec.drainSeconds;
   const name = `deleted LB pod ${victim} under a steady load (drainSeconds ${drain}); traffic continues`;
   const started = Date.now();
+  let readyz = '';
   const u = await underLoad(lab, 'during the LB pod deletion', async () => {
     await core.deleteNamespacedPod({ namespace: NAMESPACE, name: victim });
+    // The readiness probe's view while it still forwards (what a router following readiness would see).
+    readyz = await eventually(async () => {
+      const res = await fetch(`http://${victimIp}:${AGENT_HEALTH_PORT}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const answer = `${res.status} ${(await res.text()).trim()}`;
+      if (res.status === 200) throw new Error(answer);
+      return answer;
+    }, 5_000, 50).catch((e: Error) => `no 503 while draining: ${e.message}`);
     await eventually(async () => {
       const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABEL_PLB}=web` })).items;
       if (pods.some((p) => p.metadata?.name === victim)) throw new Error(`${victim} still there`);
@@ -219,7 +228,8 @@ async function deleteUnderLoad(lab: Lab, step: (name: string, ok: boolean, detai
   // Here the lab's node drops a dead next hop by itself once the pod's veth is gone, so what a missing drain
   // costs shows as lost SYNs (connects retried after 1 s) more than as failed connects: neither may happen.
   const lossless = u.during.slowConnectTimesMs.length === 0;
-  return step(name, survived(u) && lossless && balanced(t, 2), { podGoneMs: u.result, drained, ...loadDetail(u) });
+  const notReady = !drain || readyz === '503 not ready: draining';
+  return step(name, survived(u) && lossless && notReady && balanced(t, 2), { podGoneMs: u.result, drained, readyz, ...loadDetail(u) });
 }
 
 export async function runScenario(lab: Lab): Promise<boolean> {
