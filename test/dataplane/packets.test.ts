@@ -34,6 +34,9 @@ const steps: FrameStep[] = [
   { name: 'syn', packet: frame(syn(CLIENT, 40000)) },
   { name: 'syn-ack', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 40000, flags: 0x12 }) },
   { name: 'same port, other client', packet: frame(syn(OTHER_CLIENT, 40000)) },
+  // A client reopening its tuple while the ring is unchanged: the stored entries are kept as they are.
+  { name: 'syn again, ring unchanged', packet: frame(syn(CLIENT, 40000)) },
+  { name: 'syn-ack again', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 40000, flags: 0x12 }) },
   { name: 'udp without checksum', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5000, dport: 53, noUdpChecksum: true, payload: Buffer.from('hi') }) },
   { name: 'udp with checksum', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5001, dport: 53, payload: Buffer.from('hello') }) },
   { name: 'frag needed on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 40000, dport: 8080 }, 1200) },
@@ -75,6 +78,11 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
 
   test('another client with the same port gets the next SNAT port', () => {
     expect(redirected('same port, other client')).toMatchObject({ src: POD, sport: 40001, dst: B1, dport: 8080 });
+  });
+
+  test('a SYN reopening a tuple while the ring is unchanged keeps backend and SNAT port, both ways', () => {
+    expect(redirected('syn again, ring unchanged')).toMatchObject({ src: POD, sport: 40000, dst: B1, dport: 8080 });
+    expect(redirected('syn-ack again')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 40000 });
   });
 
   test('UDP without a checksum keeps none; with one, it stays correct', () => {

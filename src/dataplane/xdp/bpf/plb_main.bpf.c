@@ -46,7 +46,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	struct plb_flow flow;
 	struct plb_flow *hit;
 	struct plb_service svc;
-	int is_fragment, new_flow = 0;
+	int is_fragment, new_flow = 0, reopen = 0;
 
 	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
 		if (is_fragment)
@@ -63,8 +63,10 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		 * backends get no new flows and added ones get their share. Maglev is deterministic, so while the
 		 * ring is unchanged this picks the same backend and SNAT tuple (the backend's TIME_WAIT socket for
 		 * that tuple then accepts the SYN). */
-		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt))
+		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt)) {
 			hit = 0;
+			reopen = 1;
+		}
 	}
 	if (!hit) {
 		if (plb_lookup_service(&pkt, &svc) < 0) {
@@ -73,7 +75,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		}
 		/* Mid-stream TCP without an entry (state lost) is re-created too: Maglev and keep-port SNAT choose
 		 * the same backend and tuple again, so the connection survives instead of being reset. */
-		if (plb_create_flow(&pkt, &svc, &flow) < 0)
+		if (plb_create_flow(&pkt, &svc, &flow, reopen) < 0)
 			return PLB_VERDICT_DROP;
 		new_flow = 1;
 	} else if (flow.dir == PLB_DIR_FORWARD) {

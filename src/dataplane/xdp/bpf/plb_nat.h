@@ -111,9 +111,30 @@ static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, con
 	return -1;
 }
 
-/* A new flow for service `svc`: pick a backend, claim the SNAT tuple, insert both directions. */
+/* A SYN on a client tuple whose entries are still there, and whose backend the ring still picks: both
+ * entries already say what a new flow would (Maglev and keep-port SNAT are deterministic), so keep them. This
+ * spares the two LRU updates per connection (element allocation, bucket and LRU list locks) when clients
+ * reuse ports, as every busy client does. */
+static __always_inline int plb_flow_still_valid(const struct plb_packet *pkt, const struct plb_service *svc,
+						const struct plb_config *cfg, const struct plb_flow *prev,
+						__u32 backend_id, const struct plb_backend *backend)
+{
+	struct plb_flow_key rkey;
+	struct plb_flow rev;
+	struct plb_flow *taken;
+
+	if (prev->backend_id != backend_id || prev->service_id != svc->id || prev->daddr != backend->ip ||
+	    prev->dport != svc->target_port || prev->saddr != cfg->snat_ip)
+		return 0;
+	plb_reverse_of(pkt, prev, &rkey, &rev);
+	taken = bpf_map_lookup_elem(&plb_flows, &rkey);
+	return taken && plb_same_client(taken, &rev) && taken->backend_id == backend_id;
+}
+
+/* A new flow for service `svc`: pick a backend, claim the SNAT tuple, insert both directions. With `reuse`,
+ * `fwd` holds the forward entry already stored for this client tuple (a SYN reopening it). */
 static __always_inline int plb_create_flow(const struct plb_packet *pkt, const struct plb_service *svc,
-					   struct plb_flow *fwd)
+					   struct plb_flow *fwd, int reuse)
 {
 	__u32 zero = 0;
 	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
@@ -130,6 +151,8 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 		PLB_COUNT_SERVICE(svc->id, no_backend);
 		return -1;
 	}
+	if (reuse && plb_flow_still_valid(pkt, svc, cfg, fwd, backend_id, &backend))
+		return 0;
 	__builtin_memset(fwd, 0, sizeof(*fwd));
 	fwd->saddr = cfg->snat_ip;
 	fwd->daddr = backend.ip;
