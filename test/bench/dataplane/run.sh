@@ -130,7 +130,7 @@ targets() {  # test via|vip -> the two targets of a side
   local port=:8080
   [[ $2 == vip ]] && port=""
   [[ $1 == udp-pps ]] && port=""
-  if [[ $2 == vip ]]; then echo "$VIP$port $VIP$port"; else echo "${VIA_LB[b1]}$port ${VIA_LB[b2]}$port"; fi
+  if [[ $2 == vip ]]; then echo "$VIP$port $VIP$port"; else echo "$VIA_ANY$port $VIA_ANY$port"; fi
 }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
