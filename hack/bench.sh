@@ -57,11 +57,11 @@ trap 'rm -rf "$build" "$tmp"' EXIT
 mkdir -p "$tmp" "$out"
 step "compiling the agent, the operator and the bench into $build"
 node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-main.ts test/bench/control-plane/main.ts \
-  test/bench/control-plane/xdp-apply.ts test/bench/dataplane/apply.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
+  test/bench/control-plane/xdp-apply.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
 
 step "data plane ($mode: $reps pair(s) x ${secs} s per side per configuration and test)"
-run=(bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js" --apply "$build/test/bench/dataplane/apply.js"
+run=(bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js"
   --out "$tmp/samples.jsonl" --reps "$reps" --seconds "$secs" --warmup "$warmup")
 "${run[@]}" --configs "$configs" --tests "$tests"
 if [[ -n $axes ]]; then

@@ -3,7 +3,7 @@
 # (the baseline runs through the lb0 pod, so it is measured with the configuration in place). Returns 0 when
 # the VIP answers, 2 with SKIP_REASON set when this machine cannot run the configuration, 1 (message on
 # stderr) when it should have worked and did not.
-# Expects topology.sh, AGENT (path of the built plb-agent main.js) and APPLY (apply.js, or empty).
+# Expects topology.sh and AGENT (path of the built plb-agent main.js, which runs every data plane).
 
 CONFIGS_ALL="xdp-tc xdp-native nftables ipvs iptables-dnat nginx-l4 nginx-l7 null"
 # The study's two axes (own pairs, own denominators; see pair_plan): the LB under each overlay against the routed
@@ -13,7 +13,7 @@ UDP_PORT=5001  # the udp-pps test's service port (VIP:5001 -> backend:5001)
 SKIP_REASON=""
 
 # Our agent, standalone, with the PortableLoadBalancer file this configuration needs.
-agent_up() {  # dataPlane attach
+agent_up() {  # dataPlane [xdp attach mode]
   mkdir -p "$WORK/bpffs"; mount -t bpf bpf "$WORK/bpffs"
   cat >"$WORK/plb.yaml" <<YAML
 apiVersion: portablelb.io/v1alpha1
@@ -22,7 +22,7 @@ metadata: {name: bench}
 spec:
   vip: $VIP
   dataPlane: $1
-  xdp: {attach: $2}
+  $( [[ $1 == xdp ]] && echo "xdp: {attach: $2}" )
   ports: [{name: http, port: 80, targetPort: 8080}, {name: udp, port: $UDP_PORT, targetPort: $UDP_PORT, protocol: UDP}]
   backends: {addresses: [{ip: ${IP[b1]}}, {ip: ${IP[b2]}}]}
 YAML
@@ -31,7 +31,19 @@ YAML
     --listen 127.0.0.1:9470 2>>"$WORK/agent.log" & PIDS+=($!)
   local pid=$! _i
   for _i in $(seq 150); do
-    grep -q "listening on" "$WORK/agent.log" && return 0
+    if grep -q "listening on" "$WORK/agent.log"; then
+      # The first apply has run by then. A kernel without the data plane's feature (IPVS here) is a skip, named
+      # by the agent ("ip_vs is not available in this kernel ..."); any other failure is an error.
+      if grep -q "apply failed" "$WORK/agent.log"; then
+        if grep -q "not available in this kernel" "$WORK/agent.log"; then
+          SKIP_REASON="$(grep -o '[^:]*not available in this kernel[^:]*' "$WORK/agent.log" | head -1 | sed 's/^ *//')"
+          return 2
+        fi
+        echo "bench: the agent could not program dataPlane $1: $(grep "apply failed" "$WORK/agent.log" | tail -1)" >&2
+        return 1
+      fi
+      return 0
+    fi
     if ! kill -0 "$pid" 2>/dev/null; then
       # The agent names what it cannot do (e.g. "nftables is not available in the standalone agent yet").
       if grep -q "not available" "$WORK/agent.log"; then
@@ -112,21 +124,10 @@ config_up() {
       nsx node ethtool -K h-lb gro on >/dev/null
       side_state xdp-native b
       agent_up xdp native || return ;;
-    nftables)
-      # The standalone agent refuses nftables so far; the cluster agent's factory does not (APPLY: apply.js).
-      if [[ -n ${APPLY:-} ]]; then
-        ip netns exec "${P}lb" node "$APPLY" --data-plane nftables --scheduler roundRobin --vip "$VIP" \
-          --backends "${IP[b1]} ${IP[b2]}" --interface eth0 --snat-ip "${IP[lb]}" --ports "80:8080/TCP $UDP_PORT:$UDP_PORT/UDP" || return 1
-      else
-        agent_up nftables auto || return
-      fi ;;
+    nftables) agent_up nftables || return ;;
     ipvs)
-      if ! modprobe -n ip_vs 2>/dev/null && [[ ! -d /proc/sys/net/ipv4/vs ]] && ! grep -qw ip_vs /proc/modules; then
-        SKIP_REASON="this kernel ($(uname -r)) has no IPVS (no ip_vs module, no /proc/sys/net/ipv4/vs)"
-        return 2
-      fi
-      SKIP_REASON="the kernel has IPVS but the agent has no ipvs data plane yet (src/dataplane/ipvs/ is empty)"
-      return 2 ;;
+      # The agent names a kernel without IPVS itself ("... is not available in this kernel ..."): a skip.
+      agent_up ipvs || return ;;
     iptables-dnat) iptables_up ;;
     nginx-l4)
       if [[ ! -f $NGINX_STREAM_MODULE ]]; then SKIP_REASON="no nginx stream module (apt-get install libnginx-mod-stream)"; return 2; fi

@@ -11,7 +11,7 @@
 #   {"test","config","rep","error"}
 # and one line per configuration this machine cannot run: {"config","reason"}. Ratios and tables are made
 # from these lines by test/bench/report/ (TypeScript); this script only measures.
-#   usage: run.sh --agent main.js [--apply apply.js] --out samples.jsonl [--reps 5] [--seconds 5] [--configs "..."]
+#   usage: run.sh --agent main.js --out samples.jsonl [--reps 5] [--seconds 5] [--configs "..."]
 #                 [--tests "..."] [--warmup 1|0] [--segment 1]
 # --seconds is the measured time per side and pair, in --segment-second segments (--segment equal to
 # --seconds and --warmup 0 is the old method: one block of baseline, then one of the configuration). BENCH_PIN=1 pins wrk to CPU 0
@@ -20,7 +20,7 @@
 # Root only (namespaces, bpffs, iptables). Needs nginx-light (+ libnginx-mod-stream), wrk, iptables.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPS=5 DUR=5 OUT="" AGENT="" APPLY="" TESTS="keepalive close bulk" WARMUP=1 SEG=1
+REPS=5 DUR=5 OUT="" AGENT="" TESTS="keepalive close bulk" WARMUP=1 SEG=1
 CONFIGS=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -30,7 +30,6 @@ while [[ $# -gt 0 ]]; do
     --tests) TESTS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --agent) AGENT=$2; shift 2 ;;
-    --apply) APPLY=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --segment) SEG=$2; shift 2 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
