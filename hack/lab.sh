@@ -14,14 +14,18 @@ say "building TypeScript (src and the lab), BPF objects and the native addon"
 npx tsc -p tsconfig.json
 bash hack/build-dataplane.sh
 
+# The lab's namespaces and bpffs are named by PLB_LAB_NETNS_PREFIX (default plblab-): a second lab with another
+# prefix runs alongside without either removing the other's namespaces.
+export PLB_LAB_NETNS_PREFIX=${PLB_LAB_NETNS_PREFIX:-plblab-}
+prefix=$PLB_LAB_NETNS_PREFIX
 # One bpffs for the lab's LB pods (a real node's /sys/fs/bpf): pinned maps outlive an agent restart.
-export PLB_LAB_BPFFS=/run/plblab-bpffs
+export PLB_LAB_BPFFS=/run/${prefix}bpffs
 cleanup() {
-  for ns in $(ip netns list | awk '{print $1}' | grep '^plblab-' || true); do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix" || true); do ip netns del "$ns" 2>/dev/null || true; done
   if mountpoint -q "$PLB_LAB_BPFFS"; then umount "$PLB_LAB_BPFFS" || true; fi
 }
 trap cleanup EXIT INT TERM
 cleanup
 mkdir -p "$PLB_LAB_BPFFS" && mount -t bpf bpf "$PLB_LAB_BPFFS"
-ip netns add plblab-node
-ip netns exec plblab-node node dist/test/lab/main.js "$@"
+ip netns add "${prefix}node"
+ip netns exec "${prefix}node" node dist/test/lab/main.js "$@"
