@@ -21,6 +21,9 @@ export const OVERLAY_MODES = ['none', ...Object.keys(OVERLAY_MTU)] as readonly O
 /** The CRD's bounds on spec.overlay.mtu (minimum 576: the IPv4 minimum datagram size every host must accept). */
 export const OVERLAY_MTU_RANGE = { min: 576, max: 9216 } as const;
 
+/** The CRD's default for spec.drainSeconds. */
+export const DEFAULT_DRAIN_SECONDS = 10;
+
 export function defaultScheduler(dataPlane: PortableLoadBalancerSpec['dataPlane']): Scheduler {
   return dataPlane === 'nftables' ? 'roundRobin' : 'maglev';
 }
@@ -56,7 +59,7 @@ export function tcpMssClamp(overlay: PortableLoadBalancerSpec['overlay'], family
 }
 
 export type ResolvedSpec = PortableLoadBalancerSpec &
-  Required<Pick<PortableLoadBalancerSpec, 'dataPlane' | 'scheduler' | 'replicas'>>;
+  Required<Pick<PortableLoadBalancerSpec, 'dataPlane' | 'scheduler' | 'replicas' | 'drainSeconds'>>;
 
 export function withDefaults(spec: PortableLoadBalancerSpec): ResolvedSpec {
   const dataPlane = spec.dataPlane ?? 'xdp';
@@ -69,12 +72,8 @@ export function withDefaults(spec: PortableLoadBalancerSpec): ResolvedSpec {
     dataPlane,
     scheduler: spec.scheduler ?? defaultScheduler(dataPlane),
     replicas: spec.replicas ?? 2,
+    // How long a deleted LB pod keeps forwarding after it leaves status.loadBalancers.
+    drainSeconds: spec.drainSeconds ?? DEFAULT_DRAIN_SECONDS,
     ...(dataPlane === 'xdp' ? { xdp: { attach: spec.xdp?.attach ?? 'auto' } } : {}),
   };
 }
-
-/** The CRD's default for spec.drainSeconds. */
-export const DEFAULT_DRAIN_SECONDS = 10;
-
-/** How long a deleted LB pod keeps forwarding after it leaves status.loadBalancers (spec.drainSeconds). */
-export const drainSeconds = (spec: PortableLoadBalancerSpec): number => spec.drainSeconds ?? DEFAULT_DRAIN_SECONDS;

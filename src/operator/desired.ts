@@ -10,7 +10,7 @@ import type {
 } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT, LABEL_PLB, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
-import { drainSeconds, withDefaults } from '../api/defaults.js';
+import { withDefaults } from '../api/defaults.js';
 import { childLabels, childName, ownerReference, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
@@ -107,7 +107,7 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
           serviceAccountName: m.name,
           // A deleted LB pod forwards for drainSeconds after leaving status.loadBalancers (routers withdraw it
           // meanwhile), then detaches: the kubelet must not SIGKILL it before that is done.
-          terminationGracePeriodSeconds: drainSeconds(spec) + DETACH_MARGIN_SECONDS,
+          terminationGracePeriodSeconds: spec.drainSeconds + DETACH_MARGIN_SECONDS,
           ...(template.nodeSelector ? { nodeSelector: template.nodeSelector as Record<string, string> } : {}),
           ...(template.tolerations ? { tolerations: template.tolerations as V1Toleration[] } : {}),
           ...(template.priorityClassName ? { priorityClassName: template.priorityClassName } : {}),
@@ -140,7 +140,7 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 { name: 'PLB_NAME', value: name },
                 // A data-plane switch must start from a clean kernel state, so it rolls the pods.
                 { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
-                { name: 'PLB_DRAIN_SECONDS', value: String(drainSeconds(spec)) },
+                { name: 'PLB_DRAIN_SECONDS', value: String(spec.drainSeconds) },
                 { name: 'HEALTH_PORT', value: String(AGENT_HEALTH_PORT) },
                 { name: 'LOG_LEVEL', value: settings.agentLogLevel },
               ],
