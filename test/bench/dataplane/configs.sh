@@ -12,6 +12,13 @@ AXES_ALL="xdp-tc/host-gw xdp-tc/vxlan iptables-dnat/host-gw iptables-dnat/vxlan 
 UDP_PORT=5001  # the udp-pps test's service port (VIP:5001 -> backend:5001)
 SKIP_REASON=""
 
+# A kernel without the data plane's feature (IPVS here) is a skip, not a failure: the agent names it
+# ("IPVS is not available in this kernel (...)"), and that becomes SKIP_REASON.
+kernel_lacks_plane() {
+  SKIP_REASON=$(grep -o '[^:]*not available in this kernel[^:]*' "$WORK/agent.log" | head -1 | sed 's/^ *//')
+  [[ -n $SKIP_REASON ]]
+}
+
 # Our agent, standalone, with the PortableLoadBalancer file this configuration needs.
 agent_up() {  # dataPlane [xdp attach mode]
   mkdir -p "$WORK/bpffs"; mount -t bpf bpf "$WORK/bpffs"
@@ -32,24 +39,14 @@ YAML
   local pid=$! _i
   for _i in $(seq 150); do
     if grep -q "listening on" "$WORK/agent.log"; then
-      # The first apply has run by then. A kernel without the data plane's feature (IPVS here) is a skip, named
-      # by the agent ("ip_vs is not available in this kernel ..."); any other failure is an error.
-      if grep -q "apply failed" "$WORK/agent.log"; then
-        if grep -q "not available in this kernel" "$WORK/agent.log"; then
-          SKIP_REASON="$(grep -o '[^:]*not available in this kernel[^:]*' "$WORK/agent.log" | head -1 | sed 's/^ *//')"
-          return 2
-        fi
-        echo "bench: the agent could not program dataPlane $1: $(grep "apply failed" "$WORK/agent.log" | tail -1)" >&2
-        return 1
-      fi
-      return 0
+      # The first apply has run by then; a failed one is an error unless the kernel lacks the plane's feature.
+      grep -q "apply failed" "$WORK/agent.log" || return 0
+      kernel_lacks_plane && return 2
+      echo "bench: the agent could not program dataPlane $1: $(grep "apply failed" "$WORK/agent.log" | tail -1)" >&2
+      return 1
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      # The agent names what it cannot do (e.g. "nftables is not available in the standalone agent yet").
-      if grep -q "not available" "$WORK/agent.log"; then
-        SKIP_REASON="the agent refuses dataPlane: $1: $(grep -o '[^:]*not available[^;]*' "$WORK/agent.log" | head -1 | sed 's/^ *//')"
-        return 2
-      fi
+      kernel_lacks_plane && return 2
       echo "bench: the agent exited: $(tail -3 "$WORK/agent.log")" >&2
       return 1
     fi
