@@ -43,7 +43,9 @@ for (const file of readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.ya
     const kind = crd.spec.names.kind;
     for (const version of crd.spec.versions) {
       const props = version.schema.openAPIV3Schema.properties;
-      for (const part of ['spec', 'status']) {
+      // A kind without status (BGPPeer: configuration only) gets no status type.
+      const parts = ['spec', 'status'].filter((part) => props[part] !== undefined);
+      for (const part of parts) {
         const schema = normalise({ ...props[part], title: `${kind}${part[0].toUpperCase()}${part.slice(1)}` });
         text += '\n' + (await compile(schema, schema.title, options));
       }
@@ -54,8 +56,7 @@ export interface ${kind} extends KubernetesObject {
   apiVersion: '${apiVersion}';
   kind: '${kind}';
   spec: ${kind}Spec;
-  status?: ${kind}Status;
-}
+${parts.includes('status') ? `  status?: ${kind}Status;\n` : ''}}
 
 export const ${kind}GVK = {
   group: '${crd.spec.group}',

@@ -4,11 +4,142 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 /**
+ * The router, the session's timers and BFD, and which load balancers announce to it.
+ */
+export interface BGPPeerSpec {
+  /**
+   * The router's IPv4 or IPv6 address (no prefix length). The LB pods open the session to it; it must accept them (a dynamic-neighbour range over the pod or node addresses).
+   */
+  peerAddress: string;
+  /**
+   * The router's autonomous system number, 1 to 4294967294 (4-byte ASNs; 0 and 4294967295 are reserved).
+   */
+  peerASN: number;
+  /**
+   * The AS number the LB pods speak as, 1 to 4294967294; equal to peerASN for iBGP.
+   */
+  myASN: number;
+  /**
+   * The router's BGP port.
+   */
+  peerPort?: number;
+  /**
+   * BGP hold time in whole seconds, as a duration ("9s", "1m30s"): 0s (no hold timer) or 3s to 65535s. The default is short (9s) because without BFD it is what detects a silent failure.
+   */
+  holdTime?: string;
+  /**
+   * BGP keepalive interval in whole seconds, as a duration; at most holdTime. Defaults to a third of holdTime.
+   */
+  keepaliveTime?: string;
+  /**
+   * How long an LB pod waits between attempts to open the session (BGP connect retry), in whole seconds from 1s to 65535s. Short by default (2s), so a recovered LB pod is back in seconds.
+   */
+  connectTime?: string;
+  /**
+   * The router is more than one IP hop away from the LB pods (a routed pod network puts the node between them): the session and BFD use multihop (TTL 64, BFD on UDP 4784). Off: the router must share a link with the LB pods (macvlan, ipvlan, Multus).
+   */
+  ebgpMultihop?: boolean;
+  /**
+   * A Secret holding the TCP MD5 password of the session (RFC 2385). The operator reads it and hands it to the LB pods of the load balancers this peer serves; tenants never reference it.
+   */
+  passwordSecretRef?: {
+    /**
+     * Name of the Secret.
+     */
+    name: string;
+    /**
+     * Namespace of the Secret.
+     */
+    namespace: string;
+    /**
+     * The key in the Secret's data that holds the password.
+     */
+    key?: string;
+  };
+  /**
+   * BFD for the session (present = on): the router and the LB pod detect a dead link or node within transmitInterval x detectMultiplier (900 ms with the defaults) instead of the hold time.
+   */
+  bfd?: {
+    /**
+     * The fastest rate, in milliseconds, at which the LB pod wants BFD packets (10 to 60000).
+     */
+    receiveInterval?: number;
+    /**
+     * The interval, in milliseconds, at which the LB pod wants to send BFD packets (10 to 60000).
+     */
+    transmitInterval?: number;
+    /**
+     * Missed packets before the session is declared down (2 to 255).
+     */
+    detectMultiplier?: number;
+  };
+  /**
+   * Only LB pods on nodes with these labels peer with this router; empty or absent = every node.
+   */
+  nodeSelector?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Only PortableLoadBalancers in these namespaces announce to this router; absent = every namespace.
+   *
+   * @maxItems 256
+   */
+  namespaces?: string[];
+  /**
+   * Only PortableLoadBalancers with matching labels announce to this router; absent = every one (in the namespaces above).
+   */
+  loadBalancerSelector?: {
+    /**
+     * Labels the PortableLoadBalancer must carry, as key/value pairs.
+     */
+    matchLabels?: {
+      [k: string]: string | undefined;
+    };
+    /**
+     * Set-based label requirements, as in any Kubernetes label selector.
+     */
+    matchExpressions?: {
+      /**
+       * The label key the requirement applies to.
+       */
+      key: string;
+      /**
+       * How the key relates to the values.
+       */
+      operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+      /**
+       * Values for In and NotIn; must be empty for Exists and DoesNotExist.
+       */
+      values?: string[];
+    }[];
+  };
+  /**
+   * The next hop the LB pods announce. PodIP: the LB pod's own address, for a router that reaches pod addresses (a routed pod network, macvlan, ipvlan, Multus). NodeIP: the address of the LB pod's node, for overlay or NATed pod networks the router cannot reach; the node then routes the VIP to its LB pods (docs/bgp.md says what that needs).
+   */
+  nextHopMode?: "PodIP" | "NodeIP";
+}
+
+/** The router, the session's timers and BFD, and which load balancers announce to it. */
+export interface BGPPeer extends KubernetesObject {
+  apiVersion: 'portablelb.io/v1alpha1';
+  kind: 'BGPPeer';
+  spec: BGPPeerSpec;
+}
+
+export const BGPPeerGVK = {
+  group: 'portablelb.io',
+  version: 'v1alpha1',
+  kind: 'BGPPeer',
+  plural: 'bgppeers',
+  apiVersion: 'portablelb.io/v1alpha1',
+} as const;
+
+/**
  * What the load balancer should do. Changing it rolls the LB pods without losing capacity.
  */
 export interface PortableLoadBalancerSpec {
   /**
-   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables). Route it to the LB pods' IPs (listed in status.loadBalancers) from your router, statically or with ECMP.
+   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables). The LB pods announce it to the routers of the BGPPeers that serve this load balancer; without one, route it to the LB pods' IPs (status.loadBalancers) statically.
    */
   vip: string;
   /**
@@ -181,7 +312,7 @@ export interface PortableLoadBalancerStatus {
    */
   observedGeneration?: number;
   /**
-   * Ready, BackendsResolved, DataPlaneProgrammed and Degraded, with metav1.Condition semantics.
+   * Ready, BackendsResolved, DataPlaneProgrammed, Announced and Degraded, with metav1.Condition semantics.
    */
   conditions?: {
     /**
@@ -266,6 +397,37 @@ export interface PortableLoadBalancerStatus {
      * When the agent last reported.
      */
     lastUpdateTime?: string;
+    /**
+     * The LB pod's BGP sessions, one per BGPPeer that serves this load balancer on the pod's node, with whether the pod announces the VIP over it.
+     *
+     * @maxItems 64
+     */
+    sessions?: {
+      /**
+       * The BGPPeer's name.
+       */
+      peer: string;
+      /**
+       * The router's address.
+       */
+      peerAddress?: string;
+      /**
+       * The BGP state: Idle, Connect, Active, OpenSent, OpenConfirm or Established.
+       */
+      state?: string;
+      /**
+       * The BFD session's state (Up, Down, Init, AdminDown), absent without BFD.
+       */
+      bfdState?: string;
+      /**
+       * Whether the VIP is announced over this session now.
+       */
+      announced?: boolean;
+      /**
+       * The session's last error as the speaker reports it.
+       */
+      lastError?: string;
+    }[];
   }[];
 }
 

@@ -20,10 +20,11 @@ export interface ValidFixture {
   expectedSpec: unknown;
 }
 
-const fixtureDir = (kind: 'valid' | 'invalid'): string => join(repoRoot, 'test/fixtures', kind);
+/** `base`: '' for the PortableLoadBalancer fixtures, 'bgppeer/' for the BGPPeer ones. */
+const fixtureDir = (kind: 'valid' | 'invalid', base = ''): string => join(repoRoot, 'test/fixtures', `${base}${kind}`);
 
-export function fixtureFiles(kind: 'valid' | 'invalid'): string[] {
-  return readdirSync(fixtureDir(kind)).filter((f) => /\.ya?ml$/.test(f)).sort();
+export function fixtureFiles(kind: 'valid' | 'invalid', base = ''): string[] {
+  return readdirSync(fixtureDir(kind, base)).filter((f) => /\.ya?ml$/.test(f)).sort();
 }
 
 function asManifest(doc: unknown, file: string): KubernetesObject {
@@ -32,8 +33,8 @@ function asManifest(doc: unknown, file: string): KubernetesObject {
 }
 
 /** `# expect:` lines are read from the comment block that opens the file, and there must be at least one. */
-export function readInvalidFixture(file: string): InvalidFixture {
-  const text = readFileSync(join(fixtureDir('invalid'), file), 'utf8');
+export function readInvalidFixture(file: string, base = ''): InvalidFixture {
+  const text = readFileSync(join(fixtureDir('invalid', base), file), 'utf8');
   const header = text.split('\n').filter((_, i, lines) => lines.slice(0, i + 1).every((l) => /^\s*(#.*)?$/.test(l)));
   const expect = header.flatMap((line) => {
     const match = /^\s*#\s*expect:\s*(.*?)\s*$/.exec(line);
@@ -43,8 +44,8 @@ export function readInvalidFixture(file: string): InvalidFixture {
   return { file, manifest: asManifest(yaml.load(text), file), expect };
 }
 
-export function readValidFixture(file: string): ValidFixture {
-  const docs = yaml.loadAll(readFileSync(join(fixtureDir('valid'), file), 'utf8'));
+export function readValidFixture(file: string, base = ''): ValidFixture {
+  const docs = yaml.loadAll(readFileSync(join(fixtureDir('valid', base), file), 'utf8'));
   if (docs.length !== 2) throw new Error(`${file}: want 2 documents (manifest, expected spec), found ${docs.length}`);
   return { file, manifest: asManifest(docs[0], file), expectedSpec: docs[1] };
 }
