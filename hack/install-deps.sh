@@ -18,6 +18,9 @@ bash hack/install-dataplane-deps.sh
 step "apt packages for the nftables and ipvs data planes and the VM runner (nft, ipvsadm, qemu, Debian's kernel)"
 bash hack/install-vm-deps.sh
 
+step "apt packages for BGP: the LB pods' speaker (bird2) and the lab's router (frr)"
+bash hack/install-bgp-deps.sh
+
 step "npm packages"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

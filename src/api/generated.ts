@@ -24,11 +24,11 @@ export interface BGPPeerSpec {
    */
   peerPort?: number;
   /**
-   * BGP hold time in whole seconds, as a duration ("9s", "1m30s"): 0s (no hold timer) or 3s to 65535s. The default is short (9s) because without BFD it is what detects a silent failure.
+   * BGP hold time in whole seconds, as a duration ("9s", "1m30s"), 3s to 65535s. The default is short (9s) because without BFD it is what detects a silent failure.
    */
   holdTime?: string;
   /**
-   * BGP keepalive interval in whole seconds, as a duration; at most holdTime. Defaults to a third of holdTime.
+   * BGP keepalive interval in whole seconds, as a duration, 1s up to holdTime. Defaults to a third of holdTime.
    */
   keepaliveTime?: string;
   /**

@@ -16,6 +16,7 @@ const SCRIPTS = [
   'hack/install-deps.sh',
   'hack/install-dataplane-deps.sh',
   'hack/install-vm-deps.sh',
+  'hack/install-bgp-deps.sh',
 ];
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 if (!shellcheck && process.env['CI'] === 'true') throw new Error('shellcheck is missing: hack/install-packaging-deps.sh installs it');

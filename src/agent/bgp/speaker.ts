@@ -1,0 +1,181 @@
+// The BIRD process of one LB pod and the agent's hold on it: render the config, start BIRD when there is a peer,
+// `birdc configure` on every change of the text (never a restart: BIRD keeps the sessions and only re-exports,
+// so a VIP withdrawal reaches the router in ~70 ms), poll session and BFD state, restart BIRD if it dies.
+// SIGTERM to BIRD sends a Cease to every peer, so the router withdraws at once when the speaker stops.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { birdCommand } from './birdc.js';
+import { renderBirdConfig, type RenderedConfig, type SpeakerInput } from './bird-config.js';
+import { parseBfdSessions, parseProtocols, sessionStates, type SessionState } from './sessions.js';
+
+export interface SpeakerOptions {
+  /** Holds bird.conf and the control socket; per pod (an emptyDir or the pod's own /run). */
+  dir: string;
+  log(message: string): void;
+  /** Called when a polled session state differs from the last one. */
+  onChange?(sessions: readonly SessionState[]): void;
+  /** The BIRD command line before its options (default bird; a test prefixes ip netns exec). */
+  birdCommand?: readonly string[];
+  pollMs?: number;
+}
+
+export class BirdSpeaker {
+  readonly #o: SpeakerOptions;
+  readonly #conf: string;
+  readonly #socket: string;
+  #child: ChildProcess | undefined;
+  #rendered: RenderedConfig | undefined;
+  #input: SpeakerInput | undefined;
+  #sessions: SessionState[] = [];
+  #poll: NodeJS.Timeout | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  /** Last error of BIRD itself (start, configure), reported on every session. */
+  lastError: string | undefined;
+
+  constructor(o: SpeakerOptions) {
+    this.#o = o;
+    mkdirSync(o.dir, { recursive: true });
+    this.#conf = join(o.dir, 'bird.conf');
+    this.#socket = join(o.dir, 'bird.ctl');
+  }
+
+  get sessions(): readonly SessionState[] {
+    return this.#sessions;
+  }
+
+  /** Whether the VIP is announced over at least one session right now. */
+  get announced(): boolean {
+    return this.#sessions.some((s) => s.announced);
+  }
+
+  /** Serialized: one render + configure at a time, in call order. */
+  update(input: SpeakerInput): Promise<void> {
+    const run = this.#queue.then(() => this.#update(input));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #update(input: SpeakerInput): Promise<void> {
+    if (this.#stopped) return;
+    this.#input = input;
+    if (input.peers.length === 0) {
+      await this.#stopBird();
+      this.#rendered = undefined;
+      this.#setSessions([]);
+      return;
+    }
+    const rendered = renderBirdConfig(input);
+    const changed = rendered.text !== this.#rendered?.text;
+    if (changed) {
+      const tmp = `${this.#conf}.tmp`;
+      writeFileSync(tmp, rendered.text);
+      renameSync(tmp, this.#conf);
+    }
+    if (!this.#child) {
+      this.#rendered = rendered;
+      await this.#startBird();
+      return;
+    }
+    if (!changed) return;
+    try {
+      const started = performance.now();
+      await birdCommand(this.#socket, 'configure', 10_000);
+      this.#rendered = rendered;
+      this.lastError = undefined;
+      this.#o.log(`bgp: reconfigured BIRD in ${Math.round(performance.now() - started)} ms (${input.announce ? 'announcing' : 'not announcing'} ${input.vip})`);
+    } catch (error) {
+      // BIRD checks a config before applying it: on a rejection the old one keeps running.
+      this.lastError = (error as Error).message;
+      this.#o.log(`bgp: ${this.lastError}`);
+      throw error;
+    }
+    void this.#refresh();
+  }
+
+  async #startBird(): Promise<void> {
+    const [bird = 'bird', ...pre] = this.#o.birdCommand ?? ['bird'];
+    const child = spawn(bird, [...pre, '-f', '-c', this.#conf, '-s', this.#socket, '-P', join(this.#o.dir, 'bird.pid')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    const relay = (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.trim()) this.#o.log(`bird: ${line.trim()}`);
+    };
+    child.stdout?.on('data', relay);
+    child.stderr?.on('data', relay);
+    child.once('error', (e) => {
+      if (this.#child === child) this.#child = undefined;
+      this.lastError = `cannot start ${bird}: ${e.message}`;
+      this.#o.log(`bgp: ${this.lastError}`);
+    });
+    child.once('exit', (code, signal) => {
+      // #stopBird() lets go of the child before it signals it: that exit is intended.
+      if (this.#child !== child || this.#stopped) return;
+      this.#child = undefined;
+      this.lastError = `BIRD exited (${signal ?? `code ${code}`}); restarting`;
+      this.#o.log(`bgp: ${this.lastError}`);
+      this.#setSessions(this.#sessions.map((s) => ({ ...s, state: 'Idle', announced: false, lastError: this.lastError })));
+      // Restarted with the last input after a pause, so a config BIRD refuses at start does not spin.
+      void sleep(1_000).then(() => {
+        if (!this.#stopped && !this.#child && this.#input) void this.update({ ...this.#input });
+      });
+    });
+    this.#o.log(`bgp: started BIRD (pid ${child.pid}) for ${Object.keys(this.#rendered?.protocols ?? {}).length} peer(s)`);
+    clearInterval(this.#poll);
+    this.#poll = setInterval(() => void this.#refresh(), this.#o.pollMs ?? 1_000);
+  }
+
+  async #refresh(): Promise<void> {
+    const rendered = this.#rendered;
+    const input = this.#input;
+    if (!rendered || !input || !this.#child) return;
+    try {
+      const protocols = parseProtocols(await birdCommand(this.#socket, 'show protocols all', 3_000));
+      if (this.lastError?.startsWith('BIRD exited') || this.lastError?.startsWith('cannot start')) this.lastError = undefined;
+      const wantsBfd = input.peers.some((p) => p.bfd);
+      const bfd = wantsBfd ? parseBfdSessions(await birdCommand(this.#socket, 'show bfd sessions', 3_000)) : new Map<string, string>();
+      const addresses = Object.fromEntries(input.peers.map((p) => [p.name, p.peerAddress]));
+      const bfdWanted = Object.fromEntries(input.peers.map((p) => [p.name, p.bfd !== undefined]));
+      this.#setSessions(sessionStates(rendered.protocols, addresses, bfdWanted, protocols, bfd, rendered.skipped));
+    } catch {
+      // BIRD is starting (no socket yet) or restarting: the next poll tells.
+    }
+  }
+
+  #setSessions(next: SessionState[]): void {
+    const withError = this.lastError ? next.map((s) => ({ ...s, lastError: s.lastError ?? this.lastError })) : next;
+    if (JSON.stringify(withError) === JSON.stringify(this.#sessions)) return;
+    const before = new Map(this.#sessions.map((s) => [s.peer, s]));
+    for (const s of withError) {
+      const old = before.get(s.peer);
+      if (old?.state !== s.state || old?.bfdState !== s.bfdState || old?.announced !== s.announced) {
+        this.#o.log(`bgp: session ${s.peer} (${s.peerAddress}) ${s.state}${s.bfdState ? `, BFD ${s.bfdState}` : ''}, ` +
+          `${s.announced ? 'announcing' : 'not announcing'}${s.lastError ? ` (last error: ${s.lastError})` : ''}`);
+      }
+    }
+    this.#sessions = withError;
+    this.#o.onChange?.(withError);
+  }
+
+  async #stopBird(): Promise<void> {
+    clearInterval(this.#poll);
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const killed = await Promise.race([exited.then(() => true), sleep(3_000).then(() => false)]);
+    if (!killed) child.kill('SIGKILL');
+    this.#o.log('bgp: stopped BIRD');
+  }
+
+  /** Stops BIRD: its Cease tells every router to withdraw at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#queue;
+    await this.#stopBird();
+  }
+}
