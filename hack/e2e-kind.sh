@@ -75,7 +75,10 @@ repo=${image%:*}
 tag=${image##*:}
 "$helm_bin" install portable-lb charts/portable-lb --namespace "$release_ns" --create-namespace \
   --set image.repository="$repo" --set image.tag="$tag" --set image.pullPolicy=Never \
-  --set agent.image.pullPolicy=Never --set logLevel=debug --wait --timeout 180s
+  --set agent.image.pullPolicy=Never --set logLevel=debug \
+  --set 'pools[0].name=e2e' --set 'pools[0].addresses[0]=198.51.100.80/28' --set-json 'pools[0].namespaceSelector={}' \
+  --set defaultClass.podNamespace=- \
+  --wait --timeout 180s
 kubectl -n "$release_ns" rollout status deployment/portable-lb --timeout=120s
 
 log "running test/e2e"

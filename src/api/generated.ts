@@ -135,13 +135,90 @@ export const BGPPeerGVK = {
 } as const;
 
 /**
+ * Where LB pods run and what a PortableLoadBalancer's template may add.
+ */
+export interface PortableLoadBalancerClassSpec {
+  /**
+   * The namespace every LB pod of this class runs in, e.g. the operator's. Tenants then need no permission for, and no Pod Security exemption in, their own namespaces; the operator removes these LB pods itself when their PortableLoadBalancer goes (a finalizer: owner references cannot cross namespaces). The operator needs delete permission on Deployments and ServiceAccounts there (the chart grants it for the namespaces in lbPodNamespaces). Empty: the PortableLoadBalancer's own namespace.
+   */
+  podNamespace?: string;
+  /**
+   * The data planes a PortableLoadBalancer of this class may use (default all three); others are refused (reason DataPlaneNotAllowed).
+   *
+   * @minItems 1
+   */
+  allowedDataPlanes?: ("xdp" | "ipvs" | "nftables")[];
+  /**
+   * Labels a node must have to run an LB pod of this class; a PortableLoadBalancer may add labels, not change these.
+   */
+  nodeSelector?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Tolerations every LB pod of this class gets.
+   */
+  tolerations?: Record<string, unknown>[];
+  /**
+   * Tolerations a PortableLoadBalancer's template may add (each must equal one of these); any other is refused (reason TemplateNotAllowed). Default none: a tenant cannot put LB pods on tainted nodes.
+   */
+  allowedTolerations?: Record<string, unknown>[];
+  /**
+   * The priority class of the LB pods of this class.
+   */
+  priorityClassName?: string;
+  /**
+   * Priority classes a PortableLoadBalancer's template may choose instead; any other is refused (reason TemplateNotAllowed).
+   */
+  allowedPriorityClassNames?: string[];
+  /**
+   * How the LB pods of one PortableLoadBalancer spread, as in a pod spec; a constraint without a labelSelector selects the pods of that PortableLoadBalancer.
+   */
+  topologySpreadConstraints?: Record<string, unknown>[];
+  /**
+   * Compute resources of the agent container when the PortableLoadBalancer sets none. In a podNamespace the admin owns, a PortableLoadBalancer may not set its own (they would be charged to that namespace): refused, reason TemplateNotAllowed.
+   */
+  resources?: Record<string, unknown>;
+  /**
+   * Set the sysctls the data plane needs (IPv4/IPv6 forwarding, send_redirects, IPVS conntrack) in the LB pods' securityContext. The kubelet must allow them (--allowed-unsafe-sysctls=net.ipv4.ip_forward, net.ipv4.conf.*,net.ipv4.vs.*,net.ipv6.conf.*). false: the agent sets them where its /proc/sys is writable and reports each one it could not set.
+   */
+  podSysctls?: boolean;
+}
+
+/** Where LB pods run and what a PortableLoadBalancer's template may add. */
+export interface PortableLoadBalancerClass extends KubernetesObject {
+  apiVersion: 'portablelb.io/v1alpha1';
+  kind: 'PortableLoadBalancerClass';
+  spec: PortableLoadBalancerClassSpec;
+}
+
+export const PortableLoadBalancerClassGVK = {
+  group: 'portablelb.io',
+  version: 'v1alpha1',
+  kind: 'PortableLoadBalancerClass',
+  plural: 'portableloadbalancerclasses',
+  apiVersion: 'portablelb.io/v1alpha1',
+} as const;
+
+/**
  * What the load balancer should do. Changing it rolls the LB pods without losing capacity.
  */
 export interface PortableLoadBalancerSpec {
   /**
-   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables). The LB pods announce it to the routers of the BGPPeers that serve this load balancer; without one, route it to the LB pods' IPs (status.loadBalancers) statically.
+   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables). Leave it out to be given a free address of a VIPPool that allows this namespace (status.vip says which). A requested address must lie in such a pool, unless the operator runs single-tenant; an address another load balancer holds is refused (Ready=False, reason VIPConflict) and its LB pods program and announce nothing. The LB pods announce status.vip to the routers of the BGPPeers that serve this load balancer; without one, route it to the LB pods' IPs (status.loadBalancers) statically.
    */
-  vip: string;
+  vip?: string;
+  /**
+   * The family of the VIP to allocate when spec.vip is left out (default IPv4); with spec.vip it must match it. IPv6 needs dataPlane nftables.
+   */
+  ipFamily?: "IPv4" | "IPv6";
+  /**
+   * The VIPPool to take the address from (it must allow this namespace). Without it, any pool with autoAssign that allows the namespace; with spec.vip, the address must lie in this pool.
+   */
+  pool?: string;
+  /**
+   * The PortableLoadBalancerClass that decides where the LB pods run (namespace, placement, allowed data planes, resources); empty: the class annotated portablelb.io/is-default-class=true, or, when no class exists, this load balancer's own namespace and template. Changing it moves the LB pods.
+   */
+  className?: string;
   /**
    * The ports the VIP serves, 1 to 32; each (port, protocol) pair once.
    *
@@ -279,7 +356,7 @@ export interface PortableLoadBalancerSpec {
    */
   drainSeconds?: number;
   /**
-   * Placement and resources of the LB pods.
+   * Placement and resources of the LB pods. Under a PortableLoadBalancerClass it may only narrow what the class allows: extra nodeSelector labels, tolerations and a priorityClassName the class lists; anything else is refused (Ready=False, reason TemplateNotAllowed) and the LB pods keep their last accepted placement.
    */
   template?: {
     /**
@@ -308,11 +385,27 @@ export interface PortableLoadBalancerSpec {
  */
 export interface PortableLoadBalancerStatus {
   /**
+   * The VIP this load balancer holds: the allocation record (written by the operator, kept across restarts; no other load balancer is given it while this one exists). Empty while none is held; the LB pods program and announce only this address.
+   */
+  vip?: string;
+  /**
+   * The VIPPool status.vip belongs to; empty in single-tenant mode for an address outside every pool.
+   */
+  pool?: string;
+  /**
+   * The PortableLoadBalancerClass that placed the LB pods (empty when no class exists).
+   */
+  className?: string;
+  /**
+   * The namespace the LB pods run in (this one, or the class's).
+   */
+  podNamespace?: string;
+  /**
    * The metadata.generation the operator last reconciled.
    */
   observedGeneration?: number;
   /**
-   * Ready, BackendsResolved, DataPlaneProgrammed, Announced and Degraded, with metav1.Condition semantics.
+   * Ready, Accepted, VIPAssigned, BackendsResolved, DataPlaneProgrammed, Announced and Degraded, with metav1.Condition semantics.
    */
   conditions?: {
     /**
@@ -361,6 +454,10 @@ export interface PortableLoadBalancerStatus {
      * The LB pod's name.
      */
     pod: string;
+    /**
+     * The VIP this pod's kernel holds (status.vip when it was programmed).
+     */
+    vip?: string;
     /**
      * The node the pod runs on.
      */
@@ -444,5 +541,149 @@ export const PortableLoadBalancerGVK = {
   version: 'v1alpha1',
   kind: 'PortableLoadBalancer',
   plural: 'portableloadbalancers',
+  apiVersion: 'portablelb.io/v1alpha1',
+} as const;
+
+/**
+ * The addresses of the pool and who may use them.
+ */
+export interface VIPPoolSpec {
+  /**
+   * The pool's addresses, each a CIDR (192.0.2.0/24, 2001:db8::/120) or an inclusive first-last range of one family (192.0.2.10-192.0.2.20). IPv4 addresses ending in .0 or .255 are never handed out (spec.vip refuses them); nor is the all-zero (subnet-router anycast) address of an IPv6 CIDR shorter than /127. Entries must not overlap each other.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  addresses: string[];
+  /**
+   * The namespaces whose PortableLoadBalancers and Services may use this pool, by name. A literal list is the safe tenant boundary: a label selector widens as soon as someone may label a namespace.
+   *
+   * @maxItems 256
+   */
+  namespaces?: string[];
+  /**
+   * Also allow the namespaces whose labels match, as in any Kubernetes label selector; {} allows every namespace. Only admins should be able to set the labels it looks at.
+   */
+  namespaceSelector?: {
+    /**
+     * Labels the namespace must carry, as key/value pairs.
+     */
+    matchLabels?: {
+      [k: string]: string | undefined;
+    };
+    /**
+     * Set-based label requirements, as in any Kubernetes label selector.
+     */
+    matchExpressions?: {
+      /**
+       * The label key the requirement applies to.
+       */
+      key: string;
+      /**
+       * How the key relates to the values.
+       */
+      operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+      /**
+       * Values for In and NotIn; must be empty for Exists and DoesNotExist.
+       */
+      values?: string[];
+    }[];
+  };
+  /**
+   * Whether a PortableLoadBalancer with no spec.vip and no spec.pool may be given an address from this pool. false: only requests that name this pool (spec.pool) or one of its addresses (spec.vip).
+   */
+  autoAssign?: boolean;
+  /**
+   * No new allocations from this pool; the addresses already held are kept (drain a pool by disabling it, then moving or deleting its load balancers).
+   */
+  disabled?: boolean;
+}
+
+/**
+ * What the operator observed about the pool, per IP family.
+ */
+export interface VIPPoolStatus {
+  /**
+   * The metadata.generation the operator last evaluated.
+   */
+  observedGeneration?: number;
+  /**
+   * IPv4 addresses of the pool.
+   */
+  ipv4?: {
+    /**
+     * Addresses that can be handed out, as a decimal count.
+     */
+    total?: string;
+    /**
+     * Addresses held by a PortableLoadBalancer.
+     */
+    used?: number;
+    /**
+     * Addresses still free (0 while the pool is disabled or in conflict), as a decimal count.
+     */
+    free?: string;
+  };
+  /**
+   * IPv6 addresses of the pool (counts are decimal strings because an IPv6 pool can exceed 64 bits).
+   */
+  ipv6?: {
+    /**
+     * Addresses that can be handed out, as a decimal count.
+     */
+    total?: string;
+    /**
+     * Addresses held by a PortableLoadBalancer.
+     */
+    used?: number;
+    /**
+     * Addresses still free (0 while the pool is disabled or in conflict), as a decimal count.
+     */
+    free?: string;
+  };
+  /**
+   * Ready (the pool can allocate) and Conflict (it overlaps an older pool, or its own entries overlap), with metav1.Condition semantics.
+   */
+  conditions?: {
+    /**
+     * The aspect this condition describes.
+     */
+    type: string;
+    /**
+     * Whether the aspect holds.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * A CamelCase token saying why.
+     */
+    reason: string;
+    /**
+     * What a person should know
+     */
+    message: string;
+    /**
+     * The generation this condition was computed from.
+     */
+    observedGeneration?: number;
+    /**
+     * When status last changed.
+     */
+    lastTransitionTime: string;
+  }[];
+}
+
+/** The addresses of the pool and who may use them. */
+export interface VIPPool extends KubernetesObject {
+  apiVersion: 'portablelb.io/v1alpha1';
+  kind: 'VIPPool';
+  spec: VIPPoolSpec;
+  status?: VIPPoolStatus;
+}
+
+export const VIPPoolGVK = {
+  group: 'portablelb.io',
+  version: 'v1alpha1',
+  kind: 'VIPPool',
+  plural: 'vippools',
   apiVersion: 'portablelb.io/v1alpha1',
 } as const;

@@ -5,7 +5,10 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
   RbacAuthorizationV1Api,
+  setHeaderOptions,
   type KubernetesListObject,
   type KubernetesObject,
   type V1Pod,
@@ -14,14 +17,16 @@ import { LABEL_PLB, OPERATOR_FIELD_MANAGER, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { watchResource, type WatchedResource } from '../runtime/informer.js';
-import { describeApiError, eventRecorder, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
+import { describeApiError, eventRecorder, isNotFound, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
 import { LeaderElector } from '../runtime/leader.js';
 import type { Logger } from '../runtime/log.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { controllerMetrics } from '../telemetry/metrics.js';
 import type { OperatorSettings } from './desired.js';
-import { MANAGED_SELECTOR } from './naming.js';
+import { belongsTo } from './class/cleanup.js';
+import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
+import { Tenancy } from './tenancy.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -31,6 +36,10 @@ export interface ControllerOptions {
   leaderElection?: { namespace: string; name: string; identity: string };
   /** Every PLB is reconciled at least this often, whatever the watches say (level-triggered repair). */
   resyncMs?: number;
+  /** Accept VIPs outside every VIPPool (one trusted tenant); otherwise they are refused (VIPNotAllowed). */
+  singleTenant?: boolean;
+  /** Told when leadership is gained or lost, for other controllers of the process (the Service controller). */
+  onLeadership?: (leading: boolean) => void;
   clock?: Clock;
 }
 
@@ -46,6 +55,7 @@ export class Controller {
   #plbs!: WatchedResource<PortableLoadBalancer>;
   #pods!: WatchedResource<V1Pod>;
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
+  #tenancy!: Tenancy;
   #elector: LeaderElector | undefined;
   #resync: unknown;
   /** API writes since start, for tests and logs. */
@@ -99,18 +109,23 @@ export class Controller {
           if (event === 'synced') log.info('cache synced');
         },
       },
-      (event) => this.#route(kind, event.object),
+      (event) => this.#route(kind, event.object, event.type === 'DELETED'),
     );
     this.#informers.push(informer as unknown as WatchedResource<KubernetesObject>);
     return informer;
   }
 
   /** Maps an event on any watched object to the PLB keys it can affect. */
-  #route(kind: string, obj: KubernetesObject): void {
+  #route(kind: string, obj: KubernetesObject, deleted: boolean): void {
     const ns = obj.metadata?.namespace ?? '';
-    if (kind === PLB.kind) return this.enqueue(keyOf(ns, obj.metadata?.name ?? ''));
+    if (kind === PLB.kind) {
+      this.#tenancy.observePlb(obj as PortableLoadBalancer, deleted);
+      return this.enqueue(keyOf(ns, obj.metadata?.name ?? ''));
+    }
+    if (this.#tenancy.route(kind, obj)) return;
     const owner = obj.metadata?.labels?.[LABEL_PLB];
-    if (owner) return this.enqueue(keyOf(ns, owner));
+    // A child in a class's namespace names its PLB's namespace in a label.
+    if (owner) return this.enqueue(keyOf(obj.metadata?.labels?.[LABEL_PLB_NAMESPACE] ?? ns, owner));
     // A backend pod changed: every selector-based PLB in its namespace may count it.
     if (kind === 'Pod') {
       for (const plb of this.#plbs.list(ns)) if (plb.spec.backends.selector) this.enqueue(keyOf(ns, plb.metadata?.name ?? ''));
@@ -131,6 +146,15 @@ export class Controller {
       () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
     );
     this.#pods = this.#watch<V1Pod>('Pod', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    this.#tenancy = new Tenancy({
+      kubeConfig: kc,
+      watch: (kind, path, list) => this.#watch(kind, path, list),
+      plbs: () => this.#plbs.list(),
+      enqueue: (key) => this.enqueue(key),
+      singleTenant: this.#o.singleTenant ?? false,
+      clock: this.#o.clock ?? systemClock,
+      log: this.#o.log,
+    });
     const children: [string, string, AnyList<KubernetesObject>][] = [
       ['Deployment', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces(sel)],
       ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces(sel)],
@@ -142,10 +166,32 @@ export class Controller {
     const apply = serverSideApply(kc, OPERATOR_FIELD_MANAGER);
     const patchStatus = patchResourceStatus(kc, PLB, OPERATOR_FIELD_MANAGER);
     const record = eventRecorder(kc);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
     const ports: ReconcilePorts = {
       getPlb: (ns, name) => this.#plbs.get(name, ns),
       listPods: (ns) => this.#pods.list(ns),
       getChild: (kind, ns, name) => this.#children.get(kind)?.get(name, ns),
+      listChildren: (plb) =>
+        [...this.#children.entries()].flatMap(([kind, cache]) => cache.list().filter((c) => belongsTo(c, plb)).map((c) => ({ ...c, kind }))),
+      deleteChild: async (child) => {
+        try {
+          await objects.delete({ apiVersion: child.apiVersion ?? childApiVersion(child.kind ?? ''), kind: child.kind, metadata: { name: child.metadata?.name, namespace: child.metadata?.namespace } });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        this.writes++;
+        this.#metrics.apiWrites.add(1, { kind: `${child.kind ?? ''}/delete` });
+      },
+      address: (plb) => this.#tenancy.address(plb),
+      placement: (plb) => this.#tenancy.placement(plb),
+      patchPlb: async (ns, name, ops) => {
+        await custom.patchNamespacedCustomObject(
+          { group: PLB.group, version: PLB.version, plural: PLB.plural, namespace: ns, name, body: ops, fieldManager: OPERATOR_FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        );
+        this.writes++;
+        this.#metrics.apiWrites.add(1, { kind: 'PortableLoadBalancer' });
+      },
       applyChild: async (child) => {
         await apply(child);
         this.writes++;
@@ -167,7 +213,8 @@ export class Controller {
     };
 
     this.#queue.start(async (key) => {
-      // Decide only from complete caches; an early pass would see "no children" and rewrite them all.
+      // Decide only from complete caches; an early pass would see "no children" and rewrite them all, or hand
+      // out an address whose holder it has not read yet.
       if (!this.ready) throw new Error('caches not synced yet');
       const [ns = '', name = ''] = key.split('/');
       const started = performance.now();
@@ -182,10 +229,13 @@ export class Controller {
       this.#elector = new LeaderElector(leaseApi(kc), le, (leading) => {
         this.#o.log.info(leading ? 'became leader' : 'lost leadership; pausing writes', { identity: le.identity });
         this.#queue.pause(!leading);
+        this.#tenancy.pause(!leading);
+        this.#o.onLeadership?.(leading);
         if (leading) this.#enqueueAll();
       });
       this.#elector.start();
-    }
+    } else this.#o.onLeadership?.(true);
+    this.#tenancy.start();
     const clock = this.#o.clock ?? systemClock;
     const resync = () => {
       this.#enqueueAll();
@@ -196,13 +246,19 @@ export class Controller {
 
   /** Resolves when no key is queued or being reconciled (tests). */
   whenIdle(): Promise<void> {
-    return this.#queue.whenIdle();
+    return this.#queue.whenIdle().then(() => this.#tenancy.whenIdle());
   }
 
   async stop(): Promise<void> {
     (this.#o.clock ?? systemClock).clearTimeout(this.#resync);
     this.#queue.stop();
+    await this.#tenancy?.stop();
     await this.#elector?.stop();
     await Promise.all(this.#informers.map((i) => i.stop()));
   }
+}
+
+/** Cached list items carry no apiVersion; the delete call needs one. */
+function childApiVersion(kind: string): string {
+  return kind === 'Deployment' ? 'apps/v1' : kind === 'Role' || kind === 'RoleBinding' ? 'rbac.authorization.k8s.io/v1' : 'v1';
 }

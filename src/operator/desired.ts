@@ -6,12 +6,14 @@ import type {
   V1Role,
   V1RoleBinding,
   V1ServiceAccount,
-  V1Toleration,
 } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT, LABEL_PLB, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
-import { withDefaults } from '../api/defaults.js';
-import { childLabels, childName, ownerReference, selectorLabels } from './naming.js';
+import { ipFamily, withDefaults } from '../api/defaults.js';
+import { resolveClass, type Placement } from './class/resolve.js';
+import { lbPodSecurity } from './class/security.js';
+import { spreadConstraints } from './class/spread.js';
+import { childLabels, childMeta, childName, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
   /** Image of the LB pods; the same image as the operator's, with the agent entrypoint. */
@@ -25,21 +27,14 @@ export interface DesiredChildren {
   serviceAccount: V1ServiceAccount;
   role: V1Role;
   roleBinding: V1RoleBinding;
+  /** LB pods in another namespace (a class's): the agent may read its own pod there (is it being deleted?). */
+  podRole?: V1Role;
+  podRoleBinding?: V1RoleBinding;
   deployment: V1Deployment;
 }
 
 /** The order children are applied in: RBAC before the pods that need it. */
-export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'deployment'] as const;
-
-function meta(plb: PortableLoadBalancer) {
-  const name = plb.metadata?.name ?? '';
-  return {
-    name: childName(name),
-    namespace: plb.metadata?.namespace ?? '',
-    labels: childLabels(name),
-    ownerReferences: [ownerReference(plb)],
-  };
-}
+export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'podRole', 'podRoleBinding', 'deployment'] as const;
 
 const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -62,10 +57,20 @@ export function defaultAgentResources(dataPlane: string): V1ResourceRequirements
  */
 export const DETACH_MARGIN_SECONDS = 15;
 
-export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSettings): DesiredChildren {
+/**
+ * `placement` is the PortableLoadBalancerClass's decision (src/operator/class/resolve.ts); without one the PLB's
+ * template is used as given, in its own namespace (no class in the cluster).
+ */
+export function desiredChildren(
+  plb: PortableLoadBalancer,
+  settings: OperatorSettings,
+  placement: Placement = resolveClass(plb, []).placement!,
+): DesiredChildren {
   const name = plb.metadata?.name ?? '';
   const spec = withDefaults(plb.spec);
-  const m = meta(plb);
+  const m = childMeta(plb, placement.podNamespace);
+  const own = childMeta(plb, plb.metadata?.namespace ?? '');
+  const elsewhere = m.namespace !== own.namespace;
 
   const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: m };
 
@@ -74,7 +79,7 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
   const role: V1Role = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: m,
+    metadata: own,
     rules: [
       { apiGroups: [PLB.group], resources: [PLB.plural], resourceNames: [name], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [PLB.group], resources: [`${PLB.plural}/status`], resourceNames: [name], verbs: ['get', 'patch'] },
@@ -85,20 +90,32 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
   const roleBinding: V1RoleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: m,
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: m.name },
+    metadata: own,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: own.name },
     subjects: [{ kind: 'ServiceAccount', name: m.name, namespace: m.namespace }],
   };
+  const podRole: V1Role | undefined = elsewhere
+    ? { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: m, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] }
+    : undefined;
+  const podRoleBinding: V1RoleBinding | undefined = elsewhere
+    ? {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: m,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: m.name },
+        subjects: [{ kind: 'ServiceAccount', name: m.name, namespace: m.namespace }],
+      }
+    : undefined;
 
-  const template = spec.template ?? {};
-  const labels = childLabels(name);
+  const labels = m.labels;
+  const security = lbPodSecurity(spec.dataPlane, { podSysctls: placement.podSysctls, family: spec.vip ? ipFamily(spec.vip) : spec.ipFamily === 'IPv6' ? 6 : 4 });
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: m,
     spec: {
       replicas: spec.replicas,
-      selector: { matchLabels: selectorLabels(name) },
+      selector: { matchLabels: selectorLabels(name, elsewhere ? own.namespace : undefined) },
       // Surge first, never take a serving LB pod away before its replacement is ready: the VIP keeps its capacity.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -108,9 +125,13 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
           // A deleted LB pod forwards for drainSeconds after leaving status.loadBalancers (routers withdraw it
           // meanwhile), then detaches: the kubelet must not SIGKILL it before that is done.
           terminationGracePeriodSeconds: spec.drainSeconds + DETACH_MARGIN_SECONDS,
-          ...(template.nodeSelector ? { nodeSelector: template.nodeSelector as Record<string, string> } : {}),
-          ...(template.tolerations ? { tolerations: template.tolerations as V1Toleration[] } : {}),
-          ...(template.priorityClassName ? { priorityClassName: template.priorityClassName } : {}),
+          securityContext: security.pod,
+          ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+          ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+          ...(placement.priorityClassName ? { priorityClassName: placement.priorityClassName } : {}),
+          ...(placement.topologySpreadConstraints
+            ? { topologySpreadConstraints: spreadConstraints(placement.topologySpreadConstraints, selectorLabels(name, elsewhere ? own.namespace : undefined)) }
+            : {}),
           // Preferred, not required: more replicas than nodes must still schedule, just spread as far as possible.
           affinity: {
             podAntiAffinity: {
@@ -136,8 +157,10 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 fieldEnv('POD_NAME', 'metadata.name'),
                 fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                 fieldEnv('POD_IP', 'status.podIP'),
+                fieldEnv('POD_IPS', 'status.podIPs'),
                 fieldEnv('NODE_NAME', 'spec.nodeName'),
                 { name: 'PLB_NAME', value: name },
+                { name: 'PLB_NAMESPACE', value: own.namespace },
                 // A data-plane switch must start from a clean kernel state, so it rolls the pods.
                 { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
                 { name: 'PLB_DRAIN_SECONDS', value: String(spec.drainSeconds) },
@@ -159,19 +182,17 @@ export function desiredChildren(plb: PortableLoadBalancer, settings: OperatorSet
                 periodSeconds: 10,
                 failureThreshold: 3,
               },
-              resources: (template.resources as V1ResourceRequirements | undefined) ?? defaultAgentResources(spec.dataPlane),
-              // Programs the kernel of its own network namespace: BPF, netlink (IPVS), nftables, sysfs (RPS).
-              // Root explicitly: the image defaults to a non-root user, which `privileged` gives no capabilities.
-              securityContext: { privileged: true, runAsUser: 0 },
-              volumeMounts: [{ name: 'bpffs', mountPath: '/sys/fs/bpf' }],
+              resources: placement.resources ?? defaultAgentResources(spec.dataPlane),
+              // Programs the kernel of its own network namespace with the capabilities its data plane needs.
+              securityContext: security.container,
+              volumeMounts: security.volumeMounts,
             },
           ],
-          // Pinned BPF maps outlive an agent restart, so established flows survive it.
-          volumes: [{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'DirectoryOrCreate' } }],
+          volumes: security.volumes,
         },
       },
     },
   };
 
-  return { serviceAccount, role, roleBinding, deployment };
+  return { serviceAccount, role, roleBinding, ...(podRole ? { podRole, podRoleBinding } : {}), deployment };
 }

@@ -9,6 +9,9 @@ export interface PlbEvent {
   message: string;
 }
 
+/** Decisions that refuse a PLB: a Warning even on the first pass. */
+const REFUSALS = new Set(['VIPAssigned', 'Accepted']);
+
 /** Bad news is a Warning: Ready or a specific aspect going False, Degraded going True. */
 function isBad(c: Condition): boolean {
   return c.type === ConditionType.Degraded ? c.status === 'True' : c.status !== 'True';
@@ -19,9 +22,12 @@ export function transitionEvents(before: readonly Condition[] | undefined, after
   for (const c of after) {
     const old = before?.find((b) => b.type === c.type);
     if (old && old.status === c.status && old.reason === c.reason) continue;
-    // A fresh object starting out "not ready yet" is not news; its first Ready is.
-    if (!old && isBad(c) && c.type !== ConditionType.Degraded) continue;
+    // A fresh object starting out "not ready yet" is not news; its first Ready is. A refusal (no VIP for it,
+    // its template not allowed) is news from the start.
+    if (!old && isBad(c) && c.type !== ConditionType.Degraded && !REFUSALS.has(c.type)) continue;
     if (!old && c.type === ConditionType.Degraded && c.status === 'False') continue;
+    // Placed as the class says: expected, not news (a refusal is).
+    if (!old && c.type === 'Accepted' && c.status === 'True') continue;
     events.push({
       type: isBad(c) ? 'Warning' : 'Normal',
       reason: c.reason,

@@ -20,6 +20,8 @@ const { values: flags } = parseArgs({
     'agent-image-pull-policy': { type: 'string', default: env['AGENT_IMAGE_PULL_POLICY'] ?? 'IfNotPresent' },
     'agent-log-level': { type: 'string', default: env['AGENT_LOG_LEVEL'] ?? 'info' },
     'resync-seconds': { type: 'string', default: '300' },
+    // One trusted tenant: a VIP outside every VIPPool is accepted (each still has one owner). Off: refused.
+    'single-tenant': { type: 'boolean', default: env['SINGLE_TENANT'] === 'true' },
   },
 });
 
@@ -41,6 +43,7 @@ const controller = new Controller({
   log,
   settings: { agentImage: flags['agent-image'], imagePullPolicy: pullPolicy, agentLogLevel: flags['agent-log-level'] },
   resyncMs: Number(flags['resync-seconds']) * 1000,
+  singleTenant: flags['single-tenant'],
   ...(flags['leader-elect']
     ? { leaderElection: { namespace: flags['leader-election-namespace'], name: flags['leader-election-id'], identity } }
     : {}),
@@ -70,7 +73,7 @@ server.listen(port, host, () => {
 process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
 
 controller.start();
-log.info('operator started', { identity, leaderElection: flags['leader-elect'], agentImage: flags['agent-image'] });
+log.info('operator started', { identity, leaderElection: flags['leader-elect'], agentImage: flags['agent-image'], singleTenant: flags['single-tenant'] });
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

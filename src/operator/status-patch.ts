@@ -9,6 +9,8 @@ import type { JsonPatchOp } from '../runtime/json-patch.js';
 export type { JsonPatchOp };
 
 const OWNED = ['observedGeneration', 'conditions', 'backends'] as const;
+/** Operator-owned fields that can go away again (a released VIP, no class any more). */
+const REMOVABLE = ['vip', 'pool', 'className', 'podNamespace'] as const;
 
 /** Returns [] when nothing the operator owns changed, so a steady object costs no write. */
 export function statusPatch(
@@ -21,6 +23,13 @@ export function statusPatch(
     const value = next[field];
     if (value === undefined || sameJson(current?.[field], value)) continue;
     ops.push({ op: current?.[field] === undefined ? 'add' : 'replace', path: `/status/${field}`, value });
+  }
+  for (const field of REMOVABLE) {
+    const value = next[field] || undefined;
+    const had = current?.[field];
+    if (value === had) continue;
+    if (value === undefined) ops.push({ op: 'remove', path: `/status/${field}` });
+    else ops.push({ op: had === undefined ? 'add' : 'replace', path: `/status/${field}`, value });
   }
   const keep = new Set((next.loadBalancers ?? []).map((e) => e.pod));
   const existing = current?.loadBalancers ?? [];

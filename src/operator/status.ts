@@ -13,7 +13,19 @@ export interface Observations {
   lbPods: readonly V1Pod[];
   /** Selected backend pods; undefined for static addresses. */
   backends: BackendCount | undefined;
+  /**
+   * Decisions that come before any pod can serve (the class's Accepted, the allocator's VIPAssigned): Ready is
+   * False with the first of them that is not True.
+   */
+  gates?: readonly ConditionInput[];
+  /** More for the Degraded condition (e.g. a held VIP that no pool allows any more). */
+  problems?: readonly { reason: string; message: string }[];
+  /** What the operator decided: the VIP held and its pool, the class and the LB pods' namespace. */
+  assigned?: Pick<PortableLoadBalancerStatus, 'vip' | 'pool' | 'className' | 'podNamespace'>;
 }
+
+/** An agent's report of "no VIP held": the VIPAssigned condition already says why, Degraded need not repeat it. */
+const NO_VIP = 'VIPNotAssigned';
 
 const FLANNEL_UDP_MESSAGE =
   'overlay mode udp tunnels every packet through a userspace daemon: the study measured 30-54k req/s for any load ' +
@@ -54,14 +66,19 @@ function waitingMessage(pods: readonly V1Pod[], replicas: number): string {
   return `0 of ${replicas} LB pod(s) programmed: ${parts.join('; ')}`;
 }
 
+/** The pod's kernel holds the current generation and the VIP this PLB holds (an entry without vip: any). */
+const isCurrent = (e: LoadBalancerEntry, generation: number, vip: string | undefined) =>
+  e.ready === true && e.programmedGeneration === generation && (e.vip === undefined || e.vip === vip);
+
 function dataPlaneCondition(
   entries: readonly LoadBalancerEntry[],
   pods: readonly V1Pod[],
   generation: number,
   replicas: number,
+  vip: string | undefined,
 ): ConditionInput {
   const type = ConditionType.DataPlaneProgrammed;
-  const current = entries.filter((e) => e.ready && e.programmedGeneration === generation);
+  const current = entries.filter((e) => isCurrent(e, generation, vip));
   const failing = entries.filter((e) => !e.ready && e.reason);
   if (current.length > 0) {
     const all = current.length >= replicas;
@@ -92,10 +109,11 @@ function degradedCondition(
   entries: readonly LoadBalancerEntry[],
   programmed: number,
   replicas: number,
+  more: readonly { reason: string; message: string }[],
 ): ConditionInput {
   const type = ConditionType.Degraded;
-  const problems: { reason: string; message: string }[] = [];
-  const reported = entries.filter((e) => e.reason);
+  const problems: { reason: string; message: string }[] = [...more];
+  const reported = entries.filter((e) => e.reason && e.reason !== NO_VIP);
   if (reported.length > 0) {
     problems.push({ reason: safeReason(reported[0]!.reason), message: describeEntries(reported) });
   }
@@ -135,14 +153,17 @@ export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, p
 export function computeStatus(plb: PortableLoadBalancer, observed: Observations, now: Date): PortableLoadBalancerStatus {
   const generation = plb.metadata?.generation ?? 0;
   const { replicas } = withDefaults(plb.spec);
+  // Before ownership existed every PLB served spec.vip; callers that decide nothing keep that.
+  const vip = observed.assigned ? observed.assigned.vip : plb.spec.vip;
   const entries = liveEntries(plb.status?.loadBalancers, observed.lbPods);
   const backends = backendsCondition(plb, observed.backends);
-  const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas);
-  const programmed = entries.filter((e) => e.ready && e.programmedGeneration === generation).length;
-  const failing = [backends, dataPlane].filter((c) => c.status !== 'True');
+  const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas, vip);
+  const programmed = entries.filter((e) => isCurrent(e, generation, vip)).length;
+  const gates = observed.gates ?? [];
+  const failing = [...gates, backends, dataPlane].filter((c) => c.status !== 'True');
   const ready: ConditionInput =
     failing.length === 0
-      ? { type: ConditionType.Ready, status: 'True', reason: dataPlane.reason, message: `serving ${plb.spec.vip}: ${dataPlane.message}` }
+      ? { type: ConditionType.Ready, status: 'True', reason: dataPlane.reason, message: `serving ${vip}: ${dataPlane.message}` }
       : {
           type: ConditionType.Ready,
           status: 'False',
@@ -151,10 +172,10 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
         };
   const conditions = setConditions(
     plb.status?.conditions,
-    [ready, backends, dataPlane, degradedCondition(plb, entries, programmed, replicas)],
+    [ready, ...gates, backends, dataPlane, degradedCondition(plb, entries, programmed, replicas, observed.problems ?? [])],
     generation,
     now,
   );
   const count = observed.backends ?? { ready: plb.spec.backends.addresses?.length ?? 0, total: plb.spec.backends.addresses?.length ?? 0 };
-  return { observedGeneration: generation, conditions, backends: count, loadBalancers: entries };
+  return { ...(observed.assigned ?? {}), observedGeneration: generation, conditions, backends: count, loadBalancers: entries };
 }

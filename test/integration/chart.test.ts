@@ -1,17 +1,17 @@
 // The Helm chart against a real kube-apiserver: lint, schema, a real `helm install`, a server-side dry run of
 // every optional feature, and the operator run with the rendered Deployment's arguments under the chart's own
 // ServiceAccount (so a missing RBAC rule fails here, not in a user's cluster).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { AppsV1Api, CoordinationV1Api, KubeConfig, loadAllYaml, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
-import { childName } from '../../src/operator/naming.js';
+import { childName, podChildName } from '../../src/operator/naming.js';
 import { createTestNamespace, eventually, repoRoot, startControlPlane, type ControlPlane } from './harness/index.js';
 import { freePort } from './harness/ports.js';
 import { CHART, helm, renderChart } from './support/helm.js';
 import { ensureBuilt } from './support/operator-process.js';
-import { plbClient } from './support/plb-api.js';
+import { condition, plbClient } from './support/plb-api.js';
 import { startRenderedOperator, type RunningOperator } from './support/rendered-operator.js';
 
 jest.setTimeout(180_000);
@@ -46,9 +46,10 @@ describe('the Helm chart', () => {
     }
   });
 
-  test('ships the CRD byte-identical to crds/', () => {
-    const file = 'portablelb.io_portableloadbalancers.yaml';
-    expect(readFileSync(join(CHART, 'crds', file), 'utf8')).toBe(readFileSync(join(repoRoot, 'crds', file), 'utf8'));
+  test('ships every CRD byte-identical to crds/', () => {
+    const files = readdirSync(join(repoRoot, 'crds')).sort();
+    expect(readdirSync(join(CHART, 'crds')).sort()).toEqual(files);
+    for (const file of files) expect(readFileSync(join(CHART, 'crds', file), 'utf8')).toBe(readFileSync(join(repoRoot, 'crds', file), 'utf8'));
   });
 
   test.each([
@@ -60,6 +61,9 @@ describe('the Helm chart', () => {
     ['a sampler ratio above 1', { 'tracing.samplerRatio': '1.5' }, /tracing\/samplerRatio/],
     ['two replicas without leader election', { 'leaderElection.enabled': 'false' }, /needs leaderElection.enabled=true/],
     ['tracing without an endpoint', { 'tracing.enabled': 'true' }, /needs tracing.endpoint/],
+    ['a pool without addresses', { 'pools[0].name': 'p', 'pools[0].namespaces[0]': 'shop' }, /pools\/0.*addresses/],
+    ['a pool for nobody', { 'pools[0].name': 'p', 'pools[0].addresses[0]': '192.0.2.0/24' }, /pools\/0/],
+    ['an unknown data plane in the default class', { 'defaultClass.allowedDataPlanes[0]': 'dpdk' }, /allowedDataPlanes/],
   ])('rejects %s before anything reaches the cluster', (_, set, message) => {
     expect(() => renderChart(RELEASE, 'x', set)).toThrow(message);
   });
@@ -68,14 +72,15 @@ describe('the Helm chart', () => {
     const rendered = kinds(renderChart(RELEASE, ns));
     expect(rendered.sort()).toEqual([
       'ClusterRole/portable-lb', 'ClusterRoleBinding/portable-lb', 'Deployment/portable-lb',
-      'Role/portable-lb-leader-election', 'RoleBinding/portable-lb-leader-election', 'Service/portable-lb-metrics',
-      'ServiceAccount/portable-lb',
+      'PortableLoadBalancerClass/default', 'Role/portable-lb-leader-election', 'RoleBinding/portable-lb-leader-election',
+      'Service/portable-lb-metrics', 'ServiceAccount/portable-lb',
     ]);
     const got = await cp.kubectl(['get', '-n', ns, 'deployment/portable-lb', 'serviceaccount/portable-lb',
       'role/portable-lb-leader-election', 'rolebinding/portable-lb-leader-election', 'service/portable-lb-metrics',
-      'clusterrole/portable-lb', 'clusterrolebinding/portable-lb', 'crd/portableloadbalancers.portablelb.io', '-o', 'name']);
+      'clusterrole/portable-lb', 'clusterrolebinding/portable-lb', 'portableloadbalancerclass/default', 'crd/portableloadbalancers.portablelb.io',
+      'crd/vippools.portablelb.io', 'crd/portableloadbalancerclasses.portablelb.io', '-o', 'name']);
     expect(got.stderr).toBe('');
-    expect(got.stdout.trim().split('\n')).toHaveLength(8);
+    expect(got.stdout.trim().split('\n')).toHaveLength(11);
   });
 
   test("helm install's NOTES tell how to create a first PLB, and that PLB is accepted by the API server", async () => {
@@ -98,6 +103,8 @@ describe('the Helm chart', () => {
       'leaderElection.enabled': 'false', replicaCount: '1', 'agent.image.repository': 'registry.example/plb-agent',
       'agent.image.tag': 'dev', 'agent.logLevel': 'debug', 'nodeSelector.kubernetes\\.io/os': 'linux',
       'podAnnotations.example\\.com/team': 'net', 'imagePullSecrets[0].name': 'regcred', priorityClassName: 'system-cluster-critical',
+      // The installed release already has the cluster-scoped default class.
+      'defaultClass.create': 'false',
     });
     const dep = (loadAllYaml(yaml) as KubernetesObject[]).find((o) => o?.kind === 'Deployment') as V1Deployment;
     const c = dep.spec!.template.spec!.containers[0]!;
@@ -110,6 +117,32 @@ describe('the Helm chart', () => {
     const r = await cp.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', file]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/deployment.apps\/other-portable-lb created \(server dry run\)/);
+  });
+
+  test('pools from values and the default class are rendered, and accepted by the API server', async () => {
+    const yaml = renderChart('tenancy', ns, {
+      'pools[0].name': 'public', 'pools[0].addresses[0]': '192.0.2.0/24', 'pools[0].addresses[1]': '2001:db8::10-2001:db8::20',
+      'pools[0].namespaces[0]': 'shop', 'pools[1].name': 'manual', 'pools[1].addresses[0]': '198.51.100.0/28', 'pools[1].namespaces[0]': 'blog', 'pools[1].autoAssign': 'false',
+      'defaultClass.name': 'tenancy-default', 'defaultClass.allowedDataPlanes[0]': 'nftables', 'singleTenant': 'true',
+    });
+    const objs = loadAllYaml(yaml) as KubernetesObject[];
+    const pools = objs.filter((o) => o?.kind === 'VIPPool') as (KubernetesObject & { spec: unknown })[];
+    expect(pools.map((p) => [p.metadata?.name, p.spec])).toEqual([
+      ['public', { addresses: ['192.0.2.0/24', '2001:db8::10-2001:db8::20'], namespaces: ['shop'] }],
+      ['manual', { addresses: ['198.51.100.0/28'], namespaces: ['blog'], autoAssign: false }],
+    ]);
+    const cls = objs.find((o) => o?.kind === 'PortableLoadBalancerClass') as KubernetesObject & { spec: unknown };
+    expect(cls.metadata?.annotations).toEqual({ 'portablelb.io/is-default-class': 'true' });
+    expect(cls.spec).toEqual({ podNamespace: ns, allowedDataPlanes: ['nftables'], podSysctls: false });
+    const dep = objs.find((o) => o?.kind === 'Deployment') as V1Deployment;
+    expect(dep.spec!.template.spec!.containers[0]!.args).toContain('--single-tenant');
+    const file = join(cp.dir, 'tenancy.yaml');
+    writeFileSync(file, yaml);
+    const r = await cp.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/vippool.portablelb.io\/public created \(server dry run\)/);
+    expect(r.stdout).toMatch(/vippool.portablelb.io\/manual created \(server dry run\)/);
+    expect(r.stdout).toMatch(/portableloadbalancerclass.portablelb.io\/tenancy-default created \(server dry run\)/);
   });
 
   test('the optional ServiceMonitor selects the metrics Service by its labels', () => {
@@ -152,11 +185,24 @@ describe('the operator as the chart runs it', () => {
       const plbs = plbClient(cp.kubeConfig);
       await plbs.create(app, 'web', { vip: '192.0.2.10', ports: [{ port: 80, targetPort: 'http' }], backends: { selector: { matchLabels: { app: 'web' } } } });
       await eventually(async () => expect((await plbs.get(app, 'web')).status?.observedGeneration).toBe(1), 60_000);
-      const children = await cp.kubectl(['get', '-n', app, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+      // The chart's default class runs the LB pods in the release namespace; the agent's Role for the PLB and its
+      // backends stays in the PLB's namespace.
+      const here = await cp.kubectl(['get', '-n', app, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
       const child = childName('web');
-      expect(children.stdout.trim().split('\n').sort()).toEqual([
-        `deployment.apps/${child}`, `role.rbac.authorization.k8s.io/${child}`, `rolebinding.rbac.authorization.k8s.io/${child}`, `serviceaccount/${child}`,
+      expect(here.stdout.trim().split('\n').sort()).toEqual([`role.rbac.authorization.k8s.io/${child}`, `rolebinding.rbac.authorization.k8s.io/${child}`]);
+      const there = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+      const lb = podChildName(app, 'web', ns);
+      expect(there.stdout.trim().split('\n').sort()).toEqual([
+        `deployment.apps/${lb}`, `role.rbac.authorization.k8s.io/${lb}`, `rolebinding.rbac.authorization.k8s.io/${lb}`, `serviceaccount/${lb}`,
       ]);
+      // No VIPPool allows the namespace (the chart is multi-tenant by default): refused, and said so.
+      await eventually(async () => expect(condition(await plbs.get(app, 'web'), 'VIPAssigned')).toEqual(['False', 'VIPNotAllowed']));
+      // Deleted: the LB pods in the release namespace go too (no owner reference reaches them; the finalizer does).
+      await plbs.delete(app, 'web');
+      await eventually(async () => {
+        const left = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+        expect(left.stdout.trim()).toBe('');
+      }, 60_000);
       expect(operator.logs.join('\n')).not.toMatch(/forbidden/i);
     } catch (err) {
       console.log(operator.logs.slice(-40).join('\n'));
@@ -165,11 +211,23 @@ describe('the operator as the chart runs it', () => {
   });
 
   test.each([
-    ['patch', 'portableloadbalancers.portablelb.io/status', 'all', 'yes'],
+    ['patch', 'portableloadbalancers.portablelb.io --subresource=status', 'all', 'yes'],
     ['update', 'leases.coordination.k8s.io', 'NS', 'yes'],
     ['update', 'leases.coordination.k8s.io', 'default', 'no'],
-    ['delete', 'deployments.apps', 'all', 'no'],
+    // LB pods a class puts in another namespace have no owner reference: the operator deletes them itself.
+    ['delete', 'deployments.apps', 'all', 'yes'],
     ['get', 'secrets', 'all', 'no'],
+    // The admin's objects: read, never written (except a pool's status).
+    ['list', 'vippools.portablelb.io', 'all', 'yes'],
+    ['patch', 'vippools.portablelb.io --subresource=status', 'all', 'yes'],
+    ['update', 'portableloadbalancers.portablelb.io --subresource=finalizers', 'all', 'yes'],
+    ['create', 'vippools.portablelb.io', 'all', 'no'],
+    ['patch', 'vippools.portablelb.io', 'all', 'no'],
+    ['delete', 'vippools.portablelb.io', 'all', 'no'],
+    ['watch', 'portableloadbalancerclasses.portablelb.io', 'all', 'yes'],
+    ['patch', 'portableloadbalancerclasses.portablelb.io', 'all', 'no'],
+    ['list', 'namespaces', 'all', 'yes'],
+    ['patch', 'namespaces', 'all', 'no'],
     ['create', 'events', 'NS', 'yes'],
     ['list', 'events', 'all', 'no'],
     ['list', 'endpointslices.discovery.k8s.io', 'all', 'no'],
@@ -177,7 +235,7 @@ describe('the operator as the chart runs it', () => {
     ['delete', 'portableloadbalancers.portablelb.io', 'all', 'no'],
   ])("the chart's ServiceAccount: can-i %s %s (namespace %s) -> %s", async (verb, resource, where, answer) => {
     const scope = where === 'all' ? ['--all-namespaces'] : ['-n', where === 'NS' ? ns : where];
-    const r = await cp.kubectl(['auth', 'can-i', verb, resource, ...scope, `--as=system:serviceaccount:${ns}:${RELEASE}`]);
+    const r = await cp.kubectl(['auth', 'can-i', verb, ...resource.split(' '), ...scope, `--as=system:serviceaccount:${ns}:${RELEASE}`]);
     expect(r.stdout.trim()).toBe(answer);
   });
 });

@@ -63,8 +63,10 @@ describe('the PortableLoadBalancer CRD', () => {
     });
     expect(explained).toContain('KIND:       PortableLoadBalancer');
     expect(explained).toContain('What the load balancer should do.');
-    expect(explained).toMatch(/vip\s+<string> -required-/);
+    // Optional: left out, the operator allocates one from a VIPPool.
+    expect(explained).toMatch(/vip\s+<string>\n/);
     expect(explained).toContain('The virtual IP address clients connect to');
+    expect(explained.replace(/\s+/g, ' ')).toContain('Leave it out to be given a free address of a VIPPool');
     expect(explained).toMatch(/dataPlane\s+<string>/);
   });
 });

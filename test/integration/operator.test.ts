@@ -35,6 +35,8 @@ beforeAll(async () => {
     kubeConfig: cp.kubeConfig,
     log: createLogger(process.env['LOG_LEVEL'] ?? 'warn'),
     settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
+    // These tests are about children and conditions, not ownership: VIPs need no VIPPool here.
+    singleTenant: true,
   });
   controller.start();
   await eventually(async () => expect(controller.ready).toBe(true));
@@ -45,11 +47,14 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   ns = await createTestNamespace(cp.kubeConfig, 'operator');
+  // A VIP of its own per test: the previous test's namespace may still be going, and its PLB still holds its VIP.
+  spec.vip = `192.0.2.${++vipSeq}`;
 });
 afterEach(async () => {
   await deleteTestNamespace(cp.kubeConfig, ns);
 });
 
+let vipSeq = 10;
 const spec = { vip: '192.0.2.10', ports: [{ port: 80 }], backends: { selector: { matchLabels: { app: 'web' } } } };
 const lbPods = async (name: string) =>
   (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_PLB}=${name}` })).items;
@@ -116,10 +121,10 @@ describe('a new PortableLoadBalancer', () => {
 });
 
 describe('agent reports', () => {
-  const addresses = { ...spec, backends: { addresses: [{ ip: '10.0.5.7' }, { ip: '10.0.5.8' }] } };
+  const addresses = () => ({ ...spec, backends: { addresses: [{ ip: '10.0.5.7' }, { ip: '10.0.5.8' }] } });
 
   test('all LB pods programmed: DataPlaneProgrammed and Ready become True at the current generation', async () => {
-    await plbs.create(ns, 'web', addresses);
+    await plbs.create(ns, 'web', addresses());
     const pods = await lbPodsCreated('web', 2);
     for (const p of pods) {
       await plbs.report(ns, 'web', { pod: p.metadata!.name!, node: 'n1', podIP: '10.244.1.5', attach: 'tc', programmedGeneration: 1, backends: 2, ready: true });
@@ -141,7 +146,7 @@ describe('agent reports', () => {
   });
 
   test('a missing kernel feature turns into Degraded with the agent’s message', async () => {
-    await plbs.create(ns, 'web', { ...addresses, dataPlane: 'ipvs' });
+    await plbs.create(ns, 'web', { ...addresses(), dataPlane: 'ipvs' });
     const [pod] = await eventually(async () => {
       const p = await lbPods('web');
       expect(p.length).toBeGreaterThan(0);
@@ -159,7 +164,7 @@ describe('agent reports', () => {
   });
 
   test('the entry of an LB pod that is gone is pruned; the others stay as their agents wrote them', async () => {
-    await plbs.create(ns, 'web', addresses);
+    await plbs.create(ns, 'web', addresses());
     const pods = await lbPodsCreated('web', 2);
     for (const p of pods) await plbs.report(ns, 'web', { pod: p.metadata!.name!, ready: true, programmedGeneration: 1 });
     const gone = pods[0]!.metadata!.name!;

@@ -20,7 +20,9 @@ export async function startOperator(cp: ControlPlane, repoRoot: string, logDir: 
   const child = spawn(
     process.execPath,
     [join(repoRoot, 'dist/src/operator/main.js'), `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`,
-      '--leader-election-namespace=default', '--agent-image=portable-lb:lab', '--agent-image-pull-policy=Never'],
+      '--leader-election-namespace=default', '--agent-image=portable-lb:lab', '--agent-image-pull-policy=Never',
+      // The lab is one trusted tenant: its VIP needs no VIPPool (the Service step allocates from one).
+      '--single-tenant'],
     { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } },
   );
   return { child, port };

@@ -9,7 +9,8 @@ import { describeApiError } from '../../runtime/kube.js';
 import type { AgentHealth } from '../metrics.js';
 import { applyOverlayMtu } from '../overlay.js';
 import { applySpreading } from '../spreading.js';
-import { clusterDesired } from './desired.js';
+import { ipFamily } from '../../api/defaults.js';
+import { clusterDesired, grantedVip } from './desired.js';
 import { entryChanged, statusEntry, type ReportInput } from './report.js';
 import { ClusterSource } from './source.js';
 
@@ -20,6 +21,8 @@ export interface ClusterAgentOptions {
   pod: string;
   node: string;
   podIP: string;
+  /** All of the pod's addresses (status.podIPs): a VIP is SNATed to the pod address of its own family. */
+  podIPs?: readonly string[];
   /** The device VIP traffic arrives on, e.g. eth0. */
   interface: string;
   dataPlane: DataPlane;
@@ -56,6 +59,11 @@ export class ClusterAgent {
    * pods keep serving but must not claim the new generation: the operator's rollout replaces them.
    */
   #matchedGeneration: number | undefined;
+  /**
+   * Whether the kernel may hold a VIP: after a programming pass, and at start (a restarted container finds the
+   * state of the previous one). Losing the VIP (a conflict, a release) then removes it from the kernel.
+   */
+  #kernelMayHoldVip = true;
 
   constructor(private readonly o: ClusterAgentOptions) {}
 
@@ -101,7 +109,14 @@ export class ClusterAgent {
     if ((plb.spec.dataPlane ?? 'xdp') === this.o.dataPlane.name) this.#matchedGeneration = plb.metadata?.generation;
     const generation = this.#matchedGeneration;
     const report: ReportInput = { pod: this.o.pod, node: this.o.node, podIP: this.o.podIP, attach: undefined, generation, backends: 0, ready: false };
+    const vip = grantedVip(plb);
+    if (!vip) {
+      await this.#standDown(report);
+      return;
+    }
     try {
+      const snatIp = [this.o.podIP, ...(this.o.podIPs ?? [])].find((ip) => ip && ipFamily(ip) === ipFamily(vip));
+      if (!snatIp) throw Object.assign(new Error(`this pod has no IPv${ipFamily(vip)} address for the VIP ${vip} (pod IPs: ${[this.o.podIP, ...(this.o.podIPs ?? [])].join(', ')})`), { reason: 'NoPodAddress' });
       const notes: string[] = [];
       const mtu = await applyOverlayMtu(plb.spec.overlay, this.o.interface);
       if (mtu.problem) notes.push(mtu.problem);
@@ -113,8 +128,10 @@ export class ClusterAgent {
         this.#spreadingKey = key;
         if (s.applied > 0) this.o.log(`CPU spreading: ${s.applied} sysfs value(s) set and read back`);
       }
-      const desired = clusterDesired({ plb, pods: this.#source.pods(), interface: this.o.interface, snatIp: this.o.podIP });
+      const desired = clusterDesired({ plb, vip, pods: this.#source.pods(), interface: this.o.interface, snatIp });
       const result = await this.o.dataPlane.apply(desired.state);
+      this.#kernelMayHoldVip = true;
+      report.vip = vip;
       if (result.changed) {
         this.lastProgrammedMs = Date.now();
         this.o.log(`programmed generation ${generation}: ${desired.state.backends.length} backend(s) via ${result.attach}`);
@@ -139,6 +156,30 @@ export class ClusterAgent {
       Object.assign(report, { ready: false, reason: e.reason ?? 'ProgrammingFailed', message: e.message });
       this.o.log(`apply failed: ${e.message}`);
     }
+    await this.#report(report);
+  }
+
+  /**
+   * No VIP is held (another load balancer holds the requested one, it is outside every pool, or none is free):
+   * program nothing, and take away what an earlier grant programmed, so two load balancers never serve one VIP.
+   */
+  async #standDown(report: ReportInput): Promise<void> {
+    this.health.ready = false;
+    if (this.#kernelMayHoldVip) {
+      try {
+        await this.o.dataPlane.close({ detach: true, purge: true });
+        this.o.log('no VIP held: removed what the data plane had programmed');
+        this.#kernelMayHoldVip = false;
+      } catch (error) {
+        this.o.log(`removing the programmed state failed (retried on the next pass): ${(error as Error).message}`);
+      }
+    }
+    this.lastError = 'no VIP held';
+    Object.assign(report, {
+      ready: false,
+      reason: 'VIPNotAssigned',
+      message: 'this load balancer holds no VIP (status.vip is empty; its VIPAssigned condition says why): programming nothing',
+    });
     await this.#report(report);
   }
 

@@ -9,6 +9,8 @@ import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../..
 
 export interface ClusterView {
   plb: PortableLoadBalancer;
+  /** The VIP to program: the one the operator gave this load balancer (see grantedVip). */
+  vip: string;
   /** Pods of the PLB's namespace; the selector is applied here too (a watch may lag a selector change). */
   pods: readonly V1Pod[];
   /** The device and address of this LB pod. */
@@ -25,6 +27,20 @@ export interface ClusterDesired {
 }
 
 type SpecPort = PortableLoadBalancer['spec']['ports'][number];
+
+/**
+ * The VIP this load balancer holds (status.vip, written by the operator's allocator), or undefined: then the LB pods
+ * program and announce nothing. spec.vip alone is only a request: another load balancer may hold that address.
+ */
+export function grantedVip(plb: PortableLoadBalancer): string | undefined {
+  return plb.status?.vip || undefined;
+}
+
+/** The pod's address of the VIP's family (a dual-stack pod has one of each in status.podIPs). */
+function podAddress(pod: V1Pod, family: 4 | 6): string | undefined {
+  const all = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => Boolean(ip));
+  return all.find((ip) => ipFamily(ip) === family);
+}
 
 /** The number a port name means on one pod, or undefined. */
 function containerPort(pod: V1Pod, name: string, protocol: L4Protocol): number | undefined {
@@ -55,7 +71,8 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
         (p) => isLive(p) && matchesSelector(selector, p.metadata?.labels) && p.metadata?.labels?.['portablelb.io/name'] === undefined,
       )
     : [];
-  const ready = candidates.filter((p) => isPodReady(p) && p.status?.podIP);
+  const family = ipFamily(view.vip);
+  const ready = candidates.filter((p) => isPodReady(p) && podAddress(p, family));
 
   // One data-plane port can only point at one backend port, so every port is resolved to the number most
   // ready pods agree on; a pod that disagrees on any port is left out, and said so.
@@ -76,15 +93,15 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
           if (!ok) problems.push(`pod ${pod.metadata?.name} resolves a named targetPort differently from the other pods; left out`);
           return ok;
         })
-        .map((pod) => ({ ip: pod.status!.podIP!, weight: 1 }))
+        .map((pod) => ({ ip: podAddress(pod, family)!, weight: 1 }))
         .sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
     : (plb.spec.backends.addresses ?? []).map((a) => ({ ip: a.ip, weight: a.weight ?? 1 }));
 
   const attach: AttachRequest = plb.spec.xdp?.attach ?? 'auto';
-  const mss = tcpMssClamp(plb.spec.overlay, ipFamily(plb.spec.vip));
+  const mss = tcpMssClamp(plb.spec.overlay, family);
   return {
     state: {
-      vip: plb.spec.vip,
+      vip: view.vip,
       ports: ports.filter((p) => p.targetPort > 0),
       backends,
       scheduler: withDefaults(plb.spec).scheduler,

@@ -44,13 +44,15 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   const plbName = required(env, 'PLB_NAME');
   const iface = flag(argv, '--interface') ?? (await defaultRouteInterface());
   const podIP = env['POD_IP'] || (await primaryAddress(iface, 4));
+  // status.podIPs through the downward API: comma-separated, both families on a dual-stack cluster.
+  const podIPs = (env['POD_IPS'] ?? '').split(',').filter((ip) => ip !== '');
   const kc = new KubeConfig();
   kc.loadFromDefault(); // in a pod: the service account; in the lab: KUBECONFIG
   // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.
   const pinDir = `/sys/fs/bpf/portable-lb/${namespace}/${pod}`;
   const dataPlane = makeDataPlane(env['PLB_DATA_PLANE'] ?? 'xdp', pinDir, log);
   const agent = new ClusterAgent({
-    kubeConfig: kc, namespace, plbName, pod, node: env['NODE_NAME'] ?? '', podIP, interface: iface, dataPlane,
+    kubeConfig: kc, namespace, plbName, pod, node: env['NODE_NAME'] ?? '', podIP, podIPs, interface: iface, dataPlane,
     cpuCount: cpus().length, log,
   });
   agent.start();

@@ -6,6 +6,8 @@ export interface ReportInput {
   pod: string;
   node: string;
   podIP: string;
+  /** The VIP the kernel holds, once programmed. */
+  vip?: string;
   /** Where the data plane runs (tc, native, generic, ipvs, nftables), or undefined before the first apply. */
   attach: string | undefined;
   generation: number | undefined;
@@ -22,6 +24,7 @@ export function statusEntry(r: ReportInput, now: Date): LoadBalancerEntry {
     pod: r.pod,
     ...(r.node ? { node: r.node } : {}),
     ...(r.podIP ? { podIP: r.podIP } : {}),
+    ...(r.vip ? { vip: r.vip } : {}),
     ...(r.attach ? { attach: r.attach } : {}),
     ...(r.generation !== undefined && r.ready ? { programmedGeneration: r.generation } : {}),
     backends: r.backends,

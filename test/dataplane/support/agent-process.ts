@@ -35,11 +35,13 @@ export class AgentProcess {
     private readonly ns: string,
     private readonly mainJs: string,
     private readonly args: string[],
+    /** Runs the agent under another command, e.g. setpriv with a capability bounding set (least-privilege.test.ts). */
+    private readonly prefix: string[] = [],
   ) {}
 
   /** Starts the agent and waits until it serves (its first apply is done before it listens). */
   async start(): Promise<void> {
-    this.proc = this.topo.spawn(this.ns, ['node', this.mainJs, 'run', ...this.args]);
+    this.proc = this.topo.spawn(this.ns, [...this.prefix, 'node', this.mainJs, 'run', ...this.args]);
     this.starts++;
     // PLB_AGENT_START_MS: loading the agent takes ~30 s under software emulation (hack/vm/conformance.sh)
     await this.proc.waitFor(/listening on/, Number(process.env['PLB_AGENT_START_MS'] ?? 60_000));
@@ -57,6 +59,10 @@ export class AgentProcess {
 
   log(): string {
     return this.proc?.output() ?? '';
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
   }
 
   async kill(signal: NodeJS.Signals): Promise<number | null> {

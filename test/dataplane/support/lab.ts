@@ -49,6 +49,8 @@ export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: st
 export class Lab {
   readonly topo: Topology;
   agent!: AgentProcess;
+  /** A command the agent runs under (setpriv ...); empty: the agent as root with every capability. */
+  agentPrefix: string[] = [];
   private readonly scratch: Scratch;
 
   constructor(prefix: string) {
@@ -73,7 +75,7 @@ export class Lab {
     await writeFile(this.configPath, yaml);
     this.agent = new AgentProcess(this.topo, this.topo.ns('lb'), this.scratch.mainJs, [
       '--file', this.configPath, '--interface', 'eth0', '--pin-dir', join(this.scratch.bpffs, 'lb'), '--listen', '127.0.0.1:9470',
-    ]);
+    ], this.agentPrefix);
     await this.agent.start();
   }
 

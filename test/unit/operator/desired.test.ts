@@ -37,9 +37,12 @@ describe('desired Deployment', () => {
     expect(deployment().spec?.strategy?.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
   });
 
-  it('runs a privileged agent that knows its pod, namespace, IP, node and PLB', () => {
+  it('runs the agent with its data plane\'s capabilities (never privileged); it knows its pod, namespace, IP, node and PLB', () => {
     const d = deployment();
-    expect(agent(d).securityContext?.privileged).toBe(true);
+    expect(agent(d).securityContext?.privileged).toBeUndefined();
+    expect(agent(d).securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'BPF', 'PERFMON'] });
+    expect(env(d, 'PLB_NAMESPACE')?.value).toBe('shop');
+    expect(env(d, 'POD_IPS')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIPs');
     expect(env(d, 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(env(d, 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
     expect(env(d, 'POD_IP')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');

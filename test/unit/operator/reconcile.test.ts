@@ -2,6 +2,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
+import type { AddressDecision } from '../../../src/operator/address/claims.js';
+import { belongsTo } from '../../../src/operator/class/cleanup.js';
+import { resolveClass, type ClassResolution } from '../../../src/operator/class/resolve.js';
 import type { OperatorSettings } from '../../../src/operator/desired.js';
 import type { PlbEvent } from '../../../src/operator/events.js';
 import { reconcile, type ReconcilePorts } from '../../../src/operator/reconcile.js';
@@ -22,9 +25,30 @@ class FakeCluster implements ReconcilePorts {
   getPlb = () => this.plb;
   listPods = () => this.pods;
   getChild = (kind: string, ns: string, name: string) => this.children.get(`${kind}/${ns}/${name}`);
+  listChildren = (p: PortableLoadBalancer) => [...this.children.values()].filter((c) => belongsTo(c, p));
   applyChild = async (child: KubernetesObject) => {
     this.applied.push(child);
     this.children.set(`${child.kind}/${child.metadata?.namespace}/${child.metadata?.name}`, child);
+  };
+  deleted: string[] = [];
+  deleteChild = async (child: KubernetesObject) => {
+    const id = `${child.kind}/${child.metadata?.namespace}/${child.metadata?.name}`;
+    this.deleted.push(id);
+    this.children.delete(id);
+  };
+  /** Single-tenant allocator stand-in: spec.vip is granted. */
+  decision: (p: PortableLoadBalancer) => AddressDecision = (p) => ({
+    vip: p.spec.vip!,
+    condition: { type: 'VIPAssigned', status: 'True', reason: 'Unrestricted', message: `holds ${p.spec.vip}` },
+  });
+  address = (p: PortableLoadBalancer) => this.decision(p);
+  resolution: (p: PortableLoadBalancer) => ClassResolution = (p) => resolveClass(p, []);
+  placement = (p: PortableLoadBalancer) => this.resolution(p);
+  plbPatches: JsonPatchOp[][] = [];
+  patchPlb = async (_ns: string, _name: string, ops: JsonPatchOp[]) => {
+    this.plbPatches.push(ops);
+    const f = ops.find((o) => o.path === '/metadata/finalizers' && o.op !== 'test') as { value: string[] } | undefined;
+    if (f) this.plb = { ...this.plb!, metadata: { ...this.plb!.metadata, finalizers: f.value } };
   };
   patchStatus = async (_ns: string, _name: string, ops: JsonPatchOp[]) => {
     this.statusPatches.push(ops);
@@ -32,7 +56,8 @@ class FakeCluster implements ReconcilePorts {
     const status = { ...(this.plb!.status ?? {}) } as Record<string, unknown>;
     for (const op of ops) {
       const parts = op.path.split('/').slice(2);
-      if (op.op === 'remove') (status['loadBalancers'] as unknown[]).splice(Number(parts[1]), 1);
+      if (op.op === 'remove' && parts[0] === 'loadBalancers') (status['loadBalancers'] as unknown[]).splice(Number(parts[1]), 1);
+      else if (op.op === 'remove') delete status[parts[0]!];
       else if (op.op !== 'test' && parts.length === 1) status[parts[0]!] = op.value;
     }
     this.plb = { ...this.plb!, status };
@@ -97,10 +122,98 @@ describe('reconcile', () => {
   it('records an event when a condition changes, and none on a steady pass', async () => {
     const cluster = new FakeCluster(plb({ backends: { addresses: [{ ip: '10.0.0.1' }] } }), [lbPod('web-lb-a', 'n1')]);
     await reconcile('shop', 'web', cluster, settings);
-    expect(cluster.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'StaticBackends' })]);
+    expect(cluster.events).toEqual([
+      expect.objectContaining({ type: 'Normal', reason: 'Unrestricted', message: 'VIPAssigned=True: holds 192.0.2.10' }),
+      expect.objectContaining({ type: 'Normal', reason: 'StaticBackends' }),
+    ]);
     cluster.events = [];
     await reconcile('shop', 'web', cluster, settings);
     expect(cluster.events).toEqual([]);
+  });
+
+  it('a refused VIP: Ready=False with the allocator\'s reason, no status.vip, the children still applied', async () => {
+    const cluster = new FakeCluster(plb({}, { vip: '192.0.2.10' }), []);
+    cluster.decision = () => ({ condition: { type: 'VIPAssigned', status: 'False', reason: 'VIPConflict', message: '192.0.2.10 is already held by another load balancer' } });
+    await reconcile('shop', 'web', cluster, settings);
+    const s = cluster.plb!.status!;
+    expect(s.vip).toBeUndefined();
+    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'VIPConflict', message: expect.stringMatching(/^192.0.2.10 is already held by another load balancer;/) });
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Deployment']);
+  });
+
+  it('records the VIP it holds and its pool in status, and counts an agent only when it programmed that VIP', async () => {
+    const cluster = new FakeCluster(plb({ vip: undefined, backends: { addresses: [{ ip: '10.0.0.1' }] } }, {
+      loadBalancers: [{ pod: 'web-lb-a', ready: true, programmedGeneration: 3, vip: '192.0.2.99' }],
+    }), [lbPod('web-lb-a', 'n1')]);
+    cluster.decision = () => ({ vip: '192.0.2.7', pool: 'main', condition: { type: 'VIPAssigned', status: 'True', reason: 'Allocated', message: 'allocated 192.0.2.7 from pool main' } });
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.plb!.status).toMatchObject({ vip: '192.0.2.7', pool: 'main', podNamespace: 'shop' });
+    // The pod's kernel holds another address: not programmed yet.
+    expect(cluster.plb!.status!.conditions?.find((c) => c.type === 'DataPlaneProgrammed')?.status).toBe('False');
+    cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [{ pod: 'web-lb-a', ready: true, programmedGeneration: 3, vip: '192.0.2.7' }] } };
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.plb!.status!.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', message: expect.stringMatching(/^serving 192.0.2.7/) });
+  });
+
+  it('a template the class refuses: nothing applied, Ready=False TemplateNotAllowed', async () => {
+    const cluster = new FakeCluster(plb(), []);
+    cluster.resolution = () => ({ condition: { type: 'Accepted', status: 'False', reason: 'TemplateNotAllowed', message: 'not allowed: priorityClassName x' } });
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.applied).toEqual([]);
+    expect(cluster.plb!.status!.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TemplateNotAllowed' });
+  });
+
+  describe('LB pods in a class\'s namespace', () => {
+    const elsewhere = (p: PortableLoadBalancer): ClassResolution => ({
+      placement: { className: 'shared', podNamespace: 'lb-system', podSysctls: false },
+      condition: { type: 'Accepted', status: 'True', reason: 'ClassResolved', message: `placed by class shared` },
+    });
+
+    it('adds the cleanup finalizer before creating anything there; RBAC for the PLB stays in its namespace', async () => {
+      const cluster = new FakeCluster(plb(), []);
+      cluster.resolution = elsewhere;
+      let finalizerFirst = false;
+      const apply = cluster.applyChild;
+      cluster.applyChild = async (c) => {
+        finalizerFirst ||= cluster.plb!.metadata!.finalizers?.includes('portablelb.io/cleanup') === true;
+        await apply(c);
+      };
+      await reconcile('shop', 'web', cluster, settings);
+      expect(finalizerFirst).toBe(true);
+      expect(cluster.applied.map((c) => `${c.kind}/${c.metadata?.namespace}`)).toEqual([
+        'ServiceAccount/lb-system', 'Role/shop', 'RoleBinding/shop', 'Role/lb-system', 'RoleBinding/lb-system', 'Deployment/lb-system',
+      ]);
+      const deployment = cluster.applied.at(-1)!;
+      expect(deployment.metadata?.ownerReferences).toBeUndefined();
+      expect(deployment.metadata?.labels).toMatchObject({ 'portablelb.io/name': 'web', 'portablelb.io/namespace': 'shop' });
+      expect(cluster.plb!.status?.podNamespace).toBe('lb-system');
+    });
+
+    it('deleted: removes what it made there, and only then its finalizer', async () => {
+      const cluster = new FakeCluster(plb(), []);
+      cluster.resolution = elsewhere;
+      await reconcile('shop', 'web', cluster, settings);
+      cluster.plb = { ...cluster.plb!, metadata: { ...cluster.plb!.metadata, deletionTimestamp: new Date() } };
+      await reconcile('shop', 'web', cluster, settings);
+      expect(cluster.deleted.sort()).toEqual(['Deployment', 'Role', 'RoleBinding', 'ServiceAccount'].map((k) => expect.stringMatching(new RegExp(`^${k}/lb-system/`))));
+      // The caches still showed the children during that pass: the finalizer stays until they are seen gone.
+      expect(cluster.plb!.metadata!.finalizers).toEqual(['portablelb.io/cleanup']);
+      await reconcile('shop', 'web', cluster, settings);
+      expect(cluster.plb!.metadata!.finalizers).toEqual([]);
+    });
+
+    it('moved by a class change: the old LB pods go only once a new one serves', async () => {
+      const cluster = new FakeCluster(plb(), []);
+      await reconcile('shop', 'web', cluster, settings);
+      cluster.resolution = elsewhere;
+      await reconcile('shop', 'web', cluster, settings);
+      expect(cluster.deleted).toEqual([]);
+      const moved = { ...lbPod('x-lb-new', 'n1'), metadata: { name: 'x-lb-new', namespace: 'lb-system', labels: { 'portablelb.io/name': 'web', 'portablelb.io/namespace': 'shop' } } };
+      cluster.pods = [moved];
+      cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [{ pod: 'x-lb-new', ready: true, programmedGeneration: 3, vip: '192.0.2.10' }] } };
+      await reconcile('shop', 'web', cluster, settings);
+      expect(cluster.deleted.sort()).toEqual(['Deployment/shop/web-lb', 'ServiceAccount/shop/web-lb']);
+    });
   });
 
   it('lets an apply error propagate, so the work queue retries with backoff', async () => {

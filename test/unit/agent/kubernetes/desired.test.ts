@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
-import { clusterDesired } from '../../../../src/agent/kubernetes/desired.js';
+import { clusterDesired, grantedVip } from '../../../../src/agent/kubernetes/desired.js';
 import { entryChanged, statusEntry } from '../../../../src/agent/kubernetes/report.js';
 import { plb } from '../../support/builders.js';
 
@@ -17,7 +17,8 @@ const pod = (p: P): V1Pod => ({
   spec: { containers: [{ name: 'c', ports: p.ports ?? [] }] },
   status: { phase: 'Running', ...(p.ip ? { podIP: p.ip } : {}), conditions: [{ type: 'Ready', status: p.ready === false ? 'False' : 'True' }] },
 });
-const view = (pods: V1Pod[], spec = {}) => ({ plb: plb(spec), pods, interface: 'eth0', snatIp: '10.244.0.9' });
+const view = (pods: V1Pod[], spec: { vip?: string } & Record<string, unknown> = {}) =>
+  ({ plb: plb(spec), vip: spec.vip ?? '192.0.2.10', pods, interface: 'eth0', snatIp: '10.244.0.9' });
 
 describe('clusterDesired', () => {
   it('programs only ready, live, selected pods, sorted by IP, each with weight 1', () => {
@@ -53,6 +54,25 @@ describe('clusterDesired', () => {
     const v6 = (overlay: { mode?: 'vxlan' | 'ipip'; mtu?: number }) => view(pods, { vip: '2001:db8::10', dataPlane: 'nftables', overlay });
     expect(clusterDesired(v6({ mode: 'vxlan' })).state.tcpMssClamp).toBe(1390);
     expect(clusterDesired(v6({ mode: 'ipip', mtu: 1400 })).state.tcpMssClamp).toBe(1340);
+  });
+
+  it('takes each backend pod\'s address of the VIP\'s family (a dual-stack pod lists both in status.podIPs)', () => {
+    const dual = (name: string, v4: string, v6: string): V1Pod => {
+      const p = pod({ name, ip: v4 });
+      return { ...p, status: { ...p.status, podIPs: [{ ip: v4 }, { ip: v6 }] } };
+    };
+    const pods = [dual('a', '10.0.0.1', 'fd00::1'), pod({ name: 'v4-only', ip: '10.0.0.2' })];
+    expect(clusterDesired(view(pods, { vip: '2001:db8::10', dataPlane: 'nftables' })).state.backends).toEqual([{ ip: 'fd00::1', weight: 1 }]);
+    expect(clusterDesired(view(pods)).state.backends.map((b) => b.ip)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('programs the VIP the operator granted (status.vip), not the one spec.vip asks for', () => {
+    const granted = plb({ vip: '192.0.2.10' }, { vip: '192.0.2.10' });
+    expect(grantedVip(granted)).toBe('192.0.2.10');
+    // Asked for, not granted (another load balancer holds it): nothing to program.
+    expect(grantedVip(plb({ vip: '192.0.2.10' }))).toBeUndefined();
+    // Allocated from a pool: spec.vip is empty.
+    expect(grantedVip(plb({ vip: undefined }, { vip: '198.51.100.7' }))).toBe('198.51.100.7');
   });
 
   it('defaults targetPort to port and keeps numeric target ports', () => {
