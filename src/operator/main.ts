@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../runtime/log.js';
 import { startTelemetry } from '../telemetry/metrics.js';
 import { Controller } from './controller.js';
+import { ServiceController } from './service/controller.js';
 
 const env = process.env;
 const { values: flags } = parseArgs({
@@ -22,6 +23,9 @@ const { values: flags } = parseArgs({
     'resync-seconds': { type: 'string', default: '300' },
     // One trusted tenant: a VIP outside every VIPPool is accepted (each still has one owner). Off: refused.
     'single-tenant': { type: 'boolean', default: env['SINGLE_TENANT'] === 'true' },
+    // Services of type LoadBalancer with loadBalancerClass portablelb.io/plb; class-less ones only when asked.
+    'service-controller': { type: 'boolean', default: env['SERVICE_CONTROLLER'] !== 'false' },
+    'classless-services': { type: 'boolean', default: env['CLASSLESS_SERVICES'] === 'true' },
   },
 });
 
@@ -38,12 +42,17 @@ else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster serv
 
 const telemetry = startTelemetry('portable-lb-operator');
 const identity = `${env['POD_NAME'] ?? hostname()}_${process.pid}`;
+const services = flags['service-controller']
+  ? new ServiceController({ kubeConfig: kc, log, classless: flags['classless-services'], resyncMs: Number(flags['resync-seconds']) * 1000 })
+  : undefined;
 const controller = new Controller({
   kubeConfig: kc,
   log,
   settings: { agentImage: flags['agent-image'], imagePullPolicy: pullPolicy, agentLogLevel: flags['agent-log-level'] },
   resyncMs: Number(flags['resync-seconds']) * 1000,
   singleTenant: flags['single-tenant'],
+  // One Lease for both controllers: the Service controller writes only while this replica leads.
+  onLeadership: (leading) => services?.setLeading(leading),
   ...(flags['leader-elect']
     ? { leaderElection: { namespace: flags['leader-election-namespace'], name: flags['leader-election-id'], identity } }
     : {}),
@@ -59,7 +68,7 @@ const server = createServer((req, res) => {
   if (path === '/metrics') return telemetry.metricsHandler(req, res);
   if (path === '/healthz') return void res.writeHead(200).end('ok\n');
   if (path === '/readyz') {
-    const ready = controller.ready;
+    const ready = controller.ready && (services?.ready ?? true);
     return void res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
   }
   res.writeHead(404).end();
@@ -72,8 +81,9 @@ server.listen(port, host, () => {
 // A network error must never end the process: the informers restart themselves; log anything else that slips.
 process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
 
+services?.start();
 controller.start();
-log.info('operator started', { identity, leaderElection: flags['leader-elect'], agentImage: flags['agent-image'], singleTenant: flags['single-tenant'] });
+log.info('operator started', { identity, leaderElection: flags['leader-elect'], agentImage: flags['agent-image'], singleTenant: flags['single-tenant'], services: flags['service-controller'] ? (flags['classless-services'] ? 'class and class-less' : 'class portablelb.io/plb') : 'off' });
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -83,6 +93,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     log.info('stopping', { signal });
     void (async () => {
       await controller.stop();
+      await services?.stop();
       await telemetry.shutdown().catch(() => undefined);
       server.close();
       process.exit(0);

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { AppsV1Api, CoordinationV1Api, KubeConfig, loadAllYaml, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, loadAllYaml, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
 import { childName, podChildName } from '../../src/operator/naming.js';
 import { createTestNamespace, eventually, repoRoot, startControlPlane, type ControlPlane } from './harness/index.js';
@@ -203,6 +203,20 @@ describe('the operator as the chart runs it', () => {
         const left = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
         expect(left.stdout.trim()).toBe('');
       }, 60_000);
+      // A Service of the class under the chart's RBAC: finalizer, owned PLB, conditions on the Service; deleted, gone.
+      const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+      await core.createNamespacedService({
+        namespace: app,
+        body: { metadata: { name: 'shop' }, spec: { type: 'LoadBalancer', loadBalancerClass: 'portablelb.io/plb', selector: { app: 'shop' }, ports: [{ port: 80 }] } },
+      });
+      await eventually(async () => {
+        const svc = await core.readNamespacedService({ namespace: app, name: 'shop' });
+        expect(svc.metadata?.finalizers).toContain('service.kubernetes.io/load-balancer-cleanup');
+        expect(svc.status?.conditions?.find((c) => c.type === 'portablelb.io/IPAllocated')?.reason).toBe('NoPool');
+      }, 60_000);
+      expect((await plbs.get(app, 'shop-ipv4')).metadata?.ownerReferences?.[0]?.kind).toBe('Service');
+      await core.deleteNamespacedService({ namespace: app, name: 'shop' });
+      await eventually(async () => expect(core.readNamespacedService({ namespace: app, name: 'shop' })).rejects.toMatchObject({ code: 404 }), 60_000);
       expect(operator.logs.join('\n')).not.toMatch(/forbidden/i);
     } catch (err) {
       console.log(operator.logs.slice(-40).join('\n'));
@@ -232,7 +246,13 @@ describe('the operator as the chart runs it', () => {
     ['list', 'events', 'all', 'no'],
     ['list', 'endpointslices.discovery.k8s.io', 'all', 'no'],
     ['create', 'clusterroles.rbac.authorization.k8s.io', 'all', 'no'],
-    ['delete', 'portableloadbalancers.portablelb.io', 'all', 'no'],
+    // The PLBs the Service controller makes (one per family) go when their Service goes.
+    ['delete', 'portableloadbalancers.portablelb.io', 'all', 'yes'],
+    ['patch', 'services', 'all', 'yes'],
+    ['patch', 'services --subresource=status', 'all', 'yes'],
+    ['update', 'services --subresource=finalizers', 'all', 'yes'],
+    ['delete', 'services', 'all', 'no'],
+    ['create', 'services', 'all', 'no'],
   ])("the chart's ServiceAccount: can-i %s %s (namespace %s) -> %s", async (verb, resource, where, answer) => {
     const scope = where === 'all' ? ['--all-namespaces'] : ['-n', where === 'NS' ? ns : where];
     const r = await cp.kubectl(['auth', 'can-i', verb, ...resource.split(' '), ...scope, `--as=system:serviceaccount:${ns}:${RELEASE}`]);

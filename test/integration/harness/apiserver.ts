@@ -43,7 +43,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     `--service-account-issuer=${url}`,
     `--service-account-key-file=${pki.serviceAccountPublicKey}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    // Dual-stack, so Services may have ipFamilies [IPv4, IPv6] (the Service LB tests); single-stack IPv4 by default.
+    '--service-cluster-ip-range=10.0.0.0/24,fd00:10::/108',
     '--allow-privileged=true',
     '--profiling=false',
   ];
