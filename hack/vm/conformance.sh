@@ -3,6 +3,7 @@
 #   hack/vm/conformance.sh ipvs,xdp        # what CI runs (hack/test.sh): ipvs (this machine's kernel has none)
 #                                          # and xdp (the kernel matrix), one boot
 #   hack/vm/conformance.sh nftables        # any list of data planes
+#   VM_TESTS='least-privilege\.test' hack/vm/conformance.sh ipvs   # other dataplane test files (a jest pattern)
 # The agent is compiled here, on the host, first: tsc under software emulation takes minutes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,7 @@ modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_b
 # With xdp, also its golden frames: both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping).
 tests='conformance\.test'
 [[ ",$planes," == *,xdp,* ]] && tests+='|packets\.test|xdp-mss\.test'
+tests=${VM_TESTS:-$tests}
 export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 PLB_TEST_TIMEOUT_MS=600000 CI=${CI:-true}
 export NODE_OPTIONS=--experimental-vm-modules
 # PLB_DATAPLANE_ARTIFACTS (optional): BPF objects and addon from another directory than build/dataplane, e.g. a

@@ -17,6 +17,8 @@ export interface AddressSources {
 export class AddressBook {
   /** uid -> the VIP this process granted (null: released) that the cache may not show yet. */
   readonly #pending = new Map<string, string | null>();
+  /** uid -> what of the PLB the allocator reads: most PLB events (agents' status entries) change none of it. */
+  readonly #seen = new Map<string, string>();
   #allocation: Allocation | undefined;
 
   constructor(
@@ -63,8 +65,13 @@ export class AddressBook {
    * free (a holder went away, or a release or move became visible), so pending PLBs should be tried again.
    */
   observe(plb: PortableLoadBalancer, deleted: boolean): boolean {
-    this.invalidate();
     const uid = plb.metadata?.uid ?? '';
+    const seen = deleted ? undefined : claimFingerprint(plb);
+    if (deleted || this.#seen.get(uid) !== seen) {
+      this.invalidate();
+      if (seen === undefined) this.#seen.delete(uid);
+      else this.#seen.set(uid, seen);
+    }
     if (deleted) {
       this.#pending.delete(uid);
       return Boolean(plb.status?.vip);
@@ -99,4 +106,10 @@ export class AddressBook {
     }
     return claims;
   }
+}
+
+/** The fields of a PLB its claim is made of (see claims.ts claimOf), plus whether it is being deleted. */
+function claimFingerprint(plb: PortableLoadBalancer): string {
+  const m = plb.metadata ?? {};
+  return JSON.stringify([m.namespace, m.name, String(m.creationTimestamp ?? ''), Boolean(m.deletionTimestamp), plb.spec.vip, plb.spec.pool, plb.spec.ipFamily, plb.status?.vip]);
 }

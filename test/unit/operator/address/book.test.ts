@@ -74,3 +74,17 @@ describe('AddressBook', () => {
     expect(c.book.decide(c.plbs[2]!)).toMatchObject({ granted: true, vip: '192.0.2.1' });
   });
 });
+
+describe('AddressBook recomputes only when a claim changed', () => {
+  it('an agent\'s status entry (most PLB events) does not invalidate the allocation; a spec.vip change does', () => {
+    const c = new Caches();
+    c.plbs = [claimant('a', 1)];
+    for (const p of c.plbs) c.book.observe(p, false);
+    const first = c.book.allocation();
+    const withEntry = { ...c.plbs[0]!, status: { loadBalancers: [{ pod: 'a-lb-x', ready: true }] } };
+    c.book.observe(withEntry, false);
+    expect(c.book.allocation()).toBe(first);
+    c.book.observe({ ...withEntry, spec: { ...withEntry.spec, vip: '192.0.2.2' } }, false);
+    expect(c.book.allocation()).not.toBe(first);
+  });
+});
