@@ -4,10 +4,12 @@ export const USAGE = `usage: plb-agent run --file <plb.yaml> [options]
        plb-agent run --kubernetes [--interface <name>]   (in an LB pod; see src/agent/kubernetes/main.ts)
 
 Programs the current network namespace to balance a PortableLoadBalancer's VIP over spec.backends.addresses,
-and re-applies whenever the file changes.
+and re-applies whenever the file changes. BGPPeer documents in the same file (multi-document YAML) make the
+agent announce the VIP to those routers with BIRD (next hop: the interface's address); on SIGTERM it then
+withdraws, keeps forwarding for spec.drainSeconds, and stops.
 
 options:
-  --file <path>          the PortableLoadBalancer YAML (required)
+  --file <path>          the PortableLoadBalancer YAML, optionally with BGPPeer documents (required)
   --interface <name>     the device VIP traffic arrives on (default: the default route's device)
   --pin-dir <path>       bpffs directory for pinned maps (default: /sys/fs/bpf/portable-lb/<metadata.name or "default">)
   --listen <host:port>   /healthz /readyz /metrics (default: 0.0.0.0:9470; port 0 picks one, printed at start)

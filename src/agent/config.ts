@@ -1,8 +1,10 @@
 // A PortableLoadBalancer file -> a validated, defaulted spec -> DesiredState. Pure.
 // In a cluster the API server applies the CRD's defaults and CEL rules; the standalone agent has no API server,
 // so this module applies the same defaults and the rules that matter for static backends, naming the field.
-import { load as parseYaml } from 'js-yaml';
-import { OVERLAY_MODES, OVERLAY_MTU_RANGE, defaultScheduler, ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
+import { loadAll as parseYamlDocs } from 'js-yaml';
+import type { PeerConfig } from '../api/bgp-peer.js';
+import { DEFAULT_DRAIN_SECONDS, OVERLAY_MODES, OVERLAY_MTU_RANGE, defaultScheduler, ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
+import { standalonePeers } from './bgp/standalone-peers.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
 import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
@@ -32,6 +34,10 @@ export interface StandaloneSpec {
   scheduler: Scheduler;
   /** spec.overlay as given (absent: leave MTU and MSS alone); sets the MSS clamp of the data plane. */
   overlay?: StandaloneOverlay;
+  /** How long SIGTERM keeps forwarding after withdrawing the VIP from the peers. */
+  drainSeconds: number;
+  /** The file's BGPPeer documents: the routers this agent announces the VIP to (next hop: its own address). */
+  peers: PeerConfig[];
 }
 
 type OverlayMode = NonNullable<NonNullable<PortableLoadBalancerSpec['overlay']>['mode']>;
@@ -183,21 +189,41 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
   if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });
   const overlay = validateOverlay(s.overlay, issues);
+  const drain = s.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
+  if (!Number.isInteger(drain) || drain < 0 || drain > 300) issues.push({ field: 'spec.drainSeconds', message: 'must be an integer from 0 to 300' });
   if (issues.length > 0) throw new ConfigError(source, issues);
   return {
     name: name as string, vip, ports, backends, attach: attach as AttachRequest, dataPlane, scheduler,
-    ...(overlay ? { overlay } : {}),
+    ...(overlay ? { overlay } : {}), drainSeconds: drain, peers: [],
   };
 }
 
+/**
+ * One PortableLoadBalancer, and any number of BGPPeer documents (multi-document YAML): the routers the agent
+ * announces the VIP to.
+ */
 export function parseStandaloneFile(text: string, source: string): StandaloneSpec {
-  let doc: unknown;
+  let docs: unknown[];
   try {
-    doc = parseYaml(text);
+    docs = parseYamlDocs(text).filter((d) => d !== null && d !== undefined);
   } catch (err) {
     throw new ConfigError(source, [{ field: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
   }
-  return standaloneSpec(doc, source);
+  const kind = (d: unknown) => (typeof d === 'object' && d !== null ? (d as { kind?: unknown }).kind : undefined);
+  const plbs = docs.filter((d) => kind(d) !== 'BGPPeer');
+  if (plbs.length !== 1) {
+    throw new ConfigError(source, [{ field: '(document)', message: `want exactly one PortableLoadBalancer (and any BGPPeers), found ${plbs.length} other document(s)` }]);
+  }
+  const { peers, issues } = standalonePeers(docs);
+  let spec: StandaloneSpec;
+  try {
+    spec = standaloneSpec(plbs[0], source);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(source, [...err.issues, ...issues]);
+    throw err;
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return { ...spec, peers };
 }
 
 /** Where the agent runs adds what the spec cannot know: the device and the LB's own address. */

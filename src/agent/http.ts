@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
-import { renderMetrics, type AgentHealth } from './metrics.js';
+import { renderMetrics, type AgentHealth, type BgpMetrics } from './metrics.js';
 
 /** What the endpoints report on: the file agent and the cluster agent both have it. */
 export interface HealthSource {
@@ -12,7 +12,13 @@ export interface HealthSource {
   readonly draining?: boolean;
 }
 
-export async function serveHttp(agent: HealthSource, dataPlane: DataPlane, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function serveHttp(
+  agent: HealthSource,
+  dataPlane: DataPlane,
+  host: string,
+  port: number,
+  bgp?: BgpMetrics,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type });
@@ -26,7 +32,7 @@ export async function serveHttp(agent: HealthSource, dataPlane: DataPlane, host:
     }
     if (path === '/metrics') {
       dataPlane.observe()
-        .then((obs) => reply(200, renderMetrics(obs, agent.health), 'text/plain; version=0.0.4; charset=utf-8'))
+        .then((obs) => reply(200, renderMetrics(obs, agent.health, bgp), 'text/plain; version=0.0.4; charset=utf-8'))
         .catch((err: Error) => reply(500, `observe failed: ${err.message}\n`));
       return;
     }

@@ -2,10 +2,13 @@
 // plb-agent: wiring only. See cli.ts for the options and agent.ts for the loop.
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ipFamily } from '../api/defaults.js';
 import { defaultRouteInterface, primaryAddress } from '../dataplane/xdp/device.js';
 import { Agent } from './agent.js';
+import { Announcer } from './bgp/announcer.js';
 import { USAGE, UsageError, parseArgs, type AgentOptions } from './cli.js';
 import { parseStandaloneFile } from './config.js';
 import { fileSource } from './file-source.js';
@@ -33,8 +36,33 @@ async function main(opts: AgentOptions): Promise<void> {
     },
   });
   const agent = new Agent({ dataPlane, log, source });
-  await agent.sync();
-  const { server, port } = await serveHttp(agent, dataPlane, opts.listenHost, opts.listenPort);
+  // The file's BGPPeers: the agent runs BIRD itself and announces from this namespace, next hop = its address.
+  let announcer: Announcer | undefined;
+  let draining = false;
+  const syncAndAnnounce = async (): Promise<void> => {
+    await agent.sync();
+    const desired = agent.lastDesired;
+    let peers = first.peers;
+    try {
+      peers = parseStandaloneFile(await readFile(file, 'utf8'), file).peers;
+    } catch {
+      // The agent logged the file's problem; keep announcing to the peers it last had.
+    }
+    if (!announcer && peers.length > 0 && desired) {
+      announcer = new Announcer({ podIP: desired.snatIp, node: '', log, onChange: () => undefined, peers, dir: join(tmpdir(), 'portable-lb', 'bird', first.name) });
+    }
+    if (!announcer || !desired) return;
+    announcer.setPeers(peers);
+    await announcer.decide({
+      vip: desired.vip, draining, programmed: agent.lastError === null, heldGeneration: undefined, wantedGeneration: undefined,
+      backends: desired.backends.length,
+    }).catch((err: Error) => log(`bgp: ${err.message}`));
+  };
+  await syncAndAnnounce();
+  const { server, port } = await serveHttp(agent, dataPlane, opts.listenHost, opts.listenPort, {
+    get sessions() { return announcer?.sessions ?? []; },
+    get decision() { return announcer?.decision; },
+  });
   log(`listening on ${opts.listenHost}:${port} (pin dir ${pinDir})`);
 
   // Watch the directory, not the file: editors and ConfigMap updates replace the file by renaming.
@@ -42,22 +70,41 @@ async function main(opts: AgentOptions): Promise<void> {
   const watcher = watch(dirname(file), (_event, name) => {
     if (name !== null && name !== basename(file) && !name.startsWith('..')) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void agent.sync(), DEBOUNCE_MS);
+    timer = setTimeout(() => void syncAndAnnounce(), DEBOUNCE_MS);
   });
-  const resync = setInterval(() => void agent.sync(), RESYNC_MS);
+  const resync = setInterval(() => void syncAndAnnounce(), RESYNC_MS);
 
-  const stop = (signal: string) => {
-    log(`${signal}: ${opts.detachOnExit ? 'detaching the program' : 'leaving the program and pinned maps in place'}`);
+  const cut = new AbortController();
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      log(`${signal}: second signal, cutting the drain short`);
+      cut.abort();
+      return;
+    }
+    stopping = true;
     watcher.close();
     clearInterval(resync);
     clearTimeout(timer);
+    if (announcer) {
+      // Withdraw first, keep forwarding while the routers remove this agent, then stop.
+      draining = true;
+      const drainSeconds = parseStandaloneFile(await readFile(file, 'utf8').catch(() => ''), file).drainSeconds;
+      await syncAndAnnounce().catch(() => undefined);
+      log(`${signal}: withdrew ${agent.lastDesired?.vip} from ${announcer.peers.length} BGP peer(s); forwarding for ${drainSeconds} s`);
+      await sleep(drainSeconds * 1000, undefined, { signal: cut.signal }).catch(() => undefined);
+      await announcer.stop();
+      log('drain ended');
+    }
+    log(`${signal}: ${opts.detachOnExit ? 'detaching the program' : 'leaving the program and pinned maps in place'}`);
     server.close();
     dataPlane.close({ detach: opts.detachOnExit })
       .then(() => process.exit(0))
       .catch((err: Error) => { log(`close failed: ${err.message}`); process.exit(1); });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const onSignal = (signal: string) => void stop(signal).catch((err: Error) => { log(`stop failed: ${err.message}`); process.exit(1); });
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
 function startFileAgent(argv: string[]): void {

@@ -1,5 +1,13 @@
 // Prometheus text exposition of a data plane observation. Pure, so the format is unit-tested.
 import type { DataPlaneObservation } from '../dataplane/types.js';
+import type { AnnounceDecision } from './bgp/announce.js';
+import type { SessionState } from './bgp/sessions.js';
+
+/** What /metrics says about BGP: the sessions BIRD reports and the agent's announce decision. */
+export interface BgpMetrics {
+  readonly sessions: readonly SessionState[];
+  readonly decision: AnnounceDecision | undefined;
+}
 
 export interface AgentHealth {
   ready: boolean;
@@ -27,8 +35,21 @@ class Exposition {
   }
 }
 
-export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth): string {
+function renderBgp(e: Exposition, bgp: BgpMetrics): void {
+  const peer = (s: SessionState) => ({ peer: s.peer, peer_address: s.peerAddress });
+  e.family('plb_bgp_session_established', 'gauge', 'Whether the BGP session to the peer is Established (1) or not (0).',
+    bgp.sessions.map((s) => [{ ...peer(s), state: s.state }, s.state === 'Established' ? 1 : 0]));
+  e.family('plb_bgp_bfd_up', 'gauge', 'Whether the BFD session to the peer is Up (1) or not (0); only peers with BFD.',
+    bgp.sessions.filter((s) => s.bfdState !== undefined).map((s) => [{ ...peer(s), state: s.bfdState! }, s.bfdState === 'Up' ? 1 : 0]));
+  e.family('plb_bgp_announced_prefixes', 'gauge', 'Prefixes (the VIP) announced to the peer right now.',
+    bgp.sessions.map((s) => [peer(s), s.announced ? 1 : 0]));
+  e.family('plb_bgp_announce_wanted', 'gauge', 'Whether the agent wants the VIP announced (1) or withdrawn (0), and why.',
+    bgp.decision ? [[{ reason: bgp.decision.reason }, bgp.decision.announce ? 1 : 0]] : []);
+}
+
+export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth, bgp?: BgpMetrics): string {
   const e = new Exposition();
+  if (bgp) renderBgp(e, bgp);
   e.family('plb_agent_ready', 'gauge', 'Whether the last apply of the desired state succeeded.', [[{}, health.ready ? 1 : 0]]);
   e.family('plb_agent_applies_total', 'counter', 'Applies of the desired state, successful or not.', [[{}, health.applies]]);
   e.family('plb_agent_apply_errors_total', 'counter', 'Applies that failed.', [[{}, health.applyErrors]]);

@@ -17,9 +17,16 @@ export const ANNOTATION_SPEC_HASH = 'portablelb.io/spec-hash';
 
 export const AGENT_HEALTH_PORT = 9095;
 
+/** Which BGP Secret content the operator last wrote (on the LB Deployment; see operator/desired.ts). */
+export const ANNOTATION_BGP_PEERS_HASH = 'portablelb.io/bgp-peers-hash';
+/** Where the LB pod finds its BGP peers: the <plb>-lb-bgp Secret as a volume, file peers.json. */
+export const BGP_PEERS_DIR = '/etc/portable-lb/bgp';
+
 export const ConditionType = {
   Ready: 'Ready',
   BackendsResolved: 'BackendsResolved',
   DataPlaneProgrammed: 'DataPlaneProgrammed',
+  /** Whether LB pods announce the VIP to the BGPPeers that serve it, and how many. */
+  Announced: 'Announced',
   Degraded: 'Degraded',
 } as const;

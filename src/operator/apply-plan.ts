@@ -5,6 +5,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { ANNOTATION_SPEC_HASH } from '../api/constants.js';
 import { canonical } from '../runtime/canonical.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
+import type { AgentBgpConfig } from './bgp-peers.js';
 import type { Placement } from './class/resolve.js';
 import { CHILD_ORDER, desiredChildren, type OperatorSettings } from './desired.js';
 
@@ -13,13 +14,13 @@ export function specHash(obj: unknown): string {
 }
 
 /** The desired children in apply order, each annotated with the hash of its own content. */
-export function plannedChildren(plb: PortableLoadBalancer, settings: OperatorSettings, placement?: Placement): KubernetesObject[] {
-  const children = desiredChildren(plb, settings, placement);
+export function plannedChildren(plb: PortableLoadBalancer, settings: OperatorSettings, placement?: Placement, bgp?: AgentBgpConfig): KubernetesObject[] {
+  const children = desiredChildren(plb, settings, placement, bgp);
   return CHILD_ORDER.flatMap((key) => {
     const child = children[key];
     if (!child) return [];
     const hash = specHash(child);
-    return [{ ...child, metadata: { ...child.metadata, annotations: { [ANNOTATION_SPEC_HASH]: hash } } }];
+    return [{ ...child, metadata: { ...child.metadata, annotations: { ...child.metadata?.annotations, [ANNOTATION_SPEC_HASH]: hash } } }];
   });
 }
 

@@ -11,10 +11,11 @@ import {
   setHeaderOptions,
   type KubernetesListObject,
   type KubernetesObject,
+  type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { LABEL_PLB, OPERATOR_FIELD_MANAGER, PLB } from '../api/constants.js';
-import type { PortableLoadBalancer } from '../api/generated.js';
+import { BGPPeerGVK, type BGPPeer, type PortableLoadBalancer } from '../api/generated.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { watchResource, type WatchedResource } from '../runtime/informer.js';
 import { describeApiError, eventRecorder, isNotFound, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
@@ -26,6 +27,7 @@ import type { OperatorSettings } from './desired.js';
 import { belongsTo } from './class/cleanup.js';
 import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
+import type { LoadBalancerEntry } from './status.js';
 import { Tenancy } from './tenancy.js';
 
 export interface ControllerOptions {
@@ -36,6 +38,8 @@ export interface ControllerOptions {
   leaderElection?: { namespace: string; name: string; identity: string };
   /** Every PLB is reconciled at least this often, whatever the watches say (level-triggered repair). */
   resyncMs?: number;
+  /** The operator's own namespace: BGPPeer password Secrets must live there (the chart's Role). */
+  systemNamespace?: string;
   /** Accept VIPs outside every VIPPool (one trusted tenant); otherwise they are refused (VIPNotAllowed). */
   singleTenant?: boolean;
   /** Told when leadership is gained or lost, for other controllers of the process (the Service controller). */
@@ -54,6 +58,11 @@ export class Controller {
   readonly #informers: WatchedResource<KubernetesObject>[] = [];
   #plbs!: WatchedResource<PortableLoadBalancer>;
   #pods!: WatchedResource<V1Pod>;
+  #peers!: WatchedResource<BGPPeer>;
+  #nodes!: WatchedResource<V1Node>;
+  /** Node labels last seen: heartbeats change nodes every few seconds, only label changes matter here. */
+  readonly #nodeLabels = new Map<string, string>();
+  readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
   #tenancy!: Tenancy;
   #elector: LeaderElector | undefined;
@@ -122,6 +131,15 @@ export class Controller {
       this.#tenancy.observePlb(obj as PortableLoadBalancer, deleted);
       return this.enqueue(keyOf(ns, obj.metadata?.name ?? ''));
     }
+    // A router or a node's labels changed: any PLB's peers may have (cluster-scoped, so no cheaper key).
+    if (kind === BGPPeerGVK.kind) return this.#enqueueAll();
+    if (kind === 'Node') {
+      const node = obj.metadata?.name ?? '';
+      const labels = deleted ? '' : JSON.stringify(obj.metadata?.labels ?? {});
+      if (this.#nodeLabels.get(node) === labels) return;
+      this.#nodeLabels.set(node, labels);
+      return this.#enqueueAll();
+    }
     if (this.#tenancy.route(kind, obj)) return;
     const owner = obj.metadata?.labels?.[LABEL_PLB];
     // A child in a class's namespace names its PLB's namespace in a label.
@@ -146,6 +164,12 @@ export class Controller {
       () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
     );
     this.#pods = this.#watch<V1Pod>('Pod', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    this.#peers = this.#watch<BGPPeer>(
+      BGPPeerGVK.kind,
+      `/apis/${BGPPeerGVK.group}/${BGPPeerGVK.version}/${BGPPeerGVK.plural}`,
+      () => custom.listClusterCustomObject({ group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural }) as never,
+    );
+    this.#nodes = this.#watch<V1Node>('Node', '/api/v1/nodes', () => core.listNode());
     this.#tenancy = new Tenancy({
       kubeConfig: kc,
       watch: (kind, path, list) => this.#watch(kind, path, list),
@@ -171,6 +195,20 @@ export class Controller {
       getPlb: (ns, name) => this.#plbs.get(name, ns),
       listPods: (ns) => this.#pods.list(ns),
       getChild: (kind, ns, name) => this.#children.get(kind)?.get(name, ns),
+      listBgpPeers: () => this.#peers.list(),
+      listNodes: () => this.#nodes.list(),
+      readSecretKey: async (namespace, name, key) => {
+        // The chart lets the operator read Secrets of its own namespace only (a Role, not the ClusterRole).
+        const own = this.#o.systemNamespace;
+        if (own && namespace !== own) return { problem: `password Secrets must be in the operator's namespace ${own}` };
+        try {
+          const value = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
+          return value === undefined ? { problem: `the Secret has no key ${key}` } : { value: Buffer.from(value, 'base64').toString('utf8') };
+        } catch (error) {
+          return { problem: describeApiError(error) };
+        }
+      },
+      seenEntries: this.#seenEntries,
       listChildren: (plb) =>
         [...this.#children.entries()].flatMap(([kind, cache]) => cache.list().filter((c) => belongsTo(c, plb)).map((c) => ({ ...c, kind }))),
       deleteChild: async (child) => {

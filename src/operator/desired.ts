@@ -1,19 +1,23 @@
 // PortableLoadBalancer -> the child objects that run it. Pure: same input, same output, no I/O.
 import type {
+  V1Container,
   V1Deployment,
   V1EnvVar,
   V1ResourceRequirements,
   V1Role,
   V1RoleBinding,
+  V1Secret,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { AGENT_HEALTH_PORT, LABEL_PLB, PLB } from '../api/constants.js';
+import { createHash } from 'node:crypto';
+import { AGENT_HEALTH_PORT, ANNOTATION_BGP_PEERS_HASH, BGP_PEERS_DIR, LABEL_PLB, PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
 import { ipFamily, withDefaults } from '../api/defaults.js';
 import { resolveClass, type Placement } from './class/resolve.js';
 import { lbPodSecurity } from './class/security.js';
 import { spreadConstraints } from './class/spread.js';
-import { childLabels, childMeta, childName, selectorLabels } from './naming.js';
+import { PEERS_KEY, type AgentBgpConfig } from './bgp-peers.js';
+import { bgpSecretName, childLabels, childMeta, childName, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
   /** Image of the LB pods; the same image as the operator's, with the agent entrypoint. */
@@ -30,11 +34,13 @@ export interface DesiredChildren {
   /** LB pods in another namespace (a class's): the agent may read its own pod there (is it being deleted?). */
   podRole?: V1Role;
   podRoleBinding?: V1RoleBinding;
+  /** The BGPPeers that serve this PLB, resolved for its LB pods (src/operator/bgp-peers.ts), beside them. */
+  bgpSecret: V1Secret;
   deployment: V1Deployment;
 }
 
-/** The order children are applied in: RBAC before the pods that need it. */
-export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'podRole', 'podRoleBinding', 'deployment'] as const;
+/** The order children are applied in: RBAC and the peers before the pods that need them. */
+export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'podRole', 'podRoleBinding', 'bgpSecret', 'deployment'] as const;
 
 const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -57,6 +63,40 @@ export function defaultAgentResources(dataPlane: string): V1ResourceRequirements
  */
 export const DETACH_MARGIN_SECONDS = 15;
 
+/** Shared by the agent and speaker containers: bird.conf and the control socket bird.ctl. */
+export const BIRD_DIR = '/run/portable-lb/bird';
+
+/**
+ * The BGP speaker: BIRD from the image, in its own container so that an agent restart keeps the sessions and the
+ * route (the kernel keeps forwarding while the agent is away; the new agent takes over the socket). It waits for
+ * the agent's first config. Root for ports 179 (BGP) and 3784/4784 (BFD), with no capability beyond binding
+ * those and TCP-MD5 (NET_ADMIN); no privilege, no host access, a read-only root. SIGTERM makes BIRD send a
+ * Cease to every router: a deleted pod is withdrawn at once while its agent drains.
+ */
+function speakerContainer(settings: OperatorSettings): V1Container {
+  return {
+    name: 'speaker',
+    image: settings.agentImage,
+    imagePullPolicy: settings.imagePullPolicy,
+    command: ['sh', '-c', 'until [ -s "$BIRD_DIR/bird.conf" ]; do sleep 0.2; done; exec bird -f -c "$BIRD_DIR/bird.conf" -s "$BIRD_DIR/bird.ctl"'],
+    env: [{ name: 'BIRD_DIR', value: BIRD_DIR }],
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_ADMIN'] },
+    },
+    volumeMounts: [{ name: 'bird', mountPath: BIRD_DIR }],
+  };
+}
+
+/** A digest of the BGP Secret's content (passwords included, so a rotation rewrites the Secret). */
+export function bgpPeersHash(bgp: AgentBgpConfig): string {
+  return createHash('sha256').update(JSON.stringify(bgp)).digest('hex').slice(0, 16);
+}
+
 /**
  * `placement` is the PortableLoadBalancerClass's decision (src/operator/class/resolve.ts); without one the PLB's
  * template is used as given, in its own namespace (no class in the cluster).
@@ -65,6 +105,7 @@ export function desiredChildren(
   plb: PortableLoadBalancer,
   settings: OperatorSettings,
   placement: Placement = resolveClass(plb, []).placement!,
+  bgp: AgentBgpConfig = { peers: [] },
 ): DesiredChildren {
   const name = plb.metadata?.name ?? '';
   const spec = withDefaults(plb.spec);
@@ -107,12 +148,26 @@ export function desiredChildren(
       }
     : undefined;
 
+  // Rewritten whenever a BGPPeer, a node's labels or a password change; the kubelet refreshes the pods' volume
+  // (about a minute) and the agents reconfigure BIRD live (no pod roll). JSON under one key: one atomic swap.
+  // Beside the LB pods: a Secret volume can only come from the pod's own namespace.
+  const bgpSecret: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { ...m, name: bgpSecretName(m.name) },
+    type: 'Opaque',
+    stringData: { [PEERS_KEY]: JSON.stringify(bgp) },
+  };
+
   const labels = m.labels;
   const security = lbPodSecurity(spec.dataPlane, { podSysctls: placement.podSysctls, family: spec.vip ? ipFamily(spec.vip) : spec.ipFamily === 'IPv6' ? 6 : 4 });
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: m,
+    // The operator cannot read Secrets back (it only writes them), so the Deployment records which peers the
+    // BGP Secret holds: a change of this annotation is what makes the operator rewrite the Secret. Metadata, not
+    // the pod template: a peer change never rolls the LB pods.
+    metadata: { ...m, annotations: { [ANNOTATION_BGP_PEERS_HASH]: bgpPeersHash(bgp) } },
     spec: {
       replicas: spec.replicas,
       selector: { matchLabels: selectorLabels(name, elsewhere ? own.namespace : undefined) },
@@ -159,12 +214,16 @@ export function desiredChildren(
                 fieldEnv('POD_IP', 'status.podIP'),
                 fieldEnv('POD_IPS', 'status.podIPs'),
                 fieldEnv('NODE_NAME', 'spec.nodeName'),
+                // The next hop of BGPPeers with nextHopMode NodeIP.
+                fieldEnv('HOST_IP', 'status.hostIP'),
                 { name: 'PLB_NAME', value: name },
                 { name: 'PLB_NAMESPACE', value: own.namespace },
                 // A data-plane switch must start from a clean kernel state, so it rolls the pods.
                 { name: 'PLB_DATA_PLANE', value: spec.dataPlane },
                 { name: 'PLB_DRAIN_SECONDS', value: String(spec.drainSeconds) },
                 { name: 'HEALTH_PORT', value: String(AGENT_HEALTH_PORT) },
+                // BIRD runs in the speaker container on this shared directory; the agent writes its config.
+                { name: 'PLB_BIRD_DIR', value: BIRD_DIR },
                 { name: 'LOG_LEVEL', value: settings.agentLogLevel },
               ],
               ports: [
@@ -185,14 +244,25 @@ export function desiredChildren(
               resources: placement.resources ?? defaultAgentResources(spec.dataPlane),
               // Programs the kernel of its own network namespace with the capabilities its data plane needs.
               securityContext: security.container,
-              volumeMounts: security.volumeMounts,
+              volumeMounts: [
+                ...security.volumeMounts,
+                { name: 'bgp-peers', mountPath: BGP_PEERS_DIR, readOnly: true },
+                { name: 'bird', mountPath: BIRD_DIR },
+              ],
             },
+            speakerContainer(settings),
           ],
-          volumes: security.volumes,
+          volumes: [
+            ...security.volumes,
+            // BIRD's config (written by the agent) and control socket, shared by the two containers.
+            { name: 'bird', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+            // Optional: a pod must start (and serve statically routed traffic) even before the Secret exists.
+            { name: 'bgp-peers', secret: { secretName: bgpSecretName(m.name), optional: true, defaultMode: 0o400 } },
+          ],
         },
       },
     },
   };
 
-  return { serviceAccount, role, roleBinding, ...(podRole ? { podRole, podRoleBinding } : {}), deployment };
+  return { serviceAccount, role, roleBinding, ...(podRole ? { podRole, podRoleBinding } : {}), bgpSecret, deployment };
 }

@@ -36,3 +36,31 @@ export function transitionEvents(before: readonly Condition[] | undefined, after
   }
   return events;
 }
+
+type Entry = { pod: string; sessions?: Array<{ peer: string; peerAddress?: string; state?: string; bfdState?: string }> };
+
+/**
+ * BGP session transitions between two readings of status.loadBalancers, one Event each: Normal when a session
+ * reaches Established, Warning when an Established one leaves it (a router or BFD failure, or the pod stopping).
+ * `before` undefined (the operator just started): nothing is news yet.
+ */
+export function sessionEvents(before: readonly Entry[] | undefined, after: readonly Entry[]): PlbEvent[] {
+  if (!before) return [];
+  const old = new Map(before.flatMap((e) => (e.sessions ?? []).map((s) => [`${e.pod}/${s.peer}`, s] as const)));
+  const events: PlbEvent[] = [];
+  for (const e of after) {
+    for (const s of e.sessions ?? []) {
+      const was = old.get(`${e.pod}/${s.peer}`)?.state;
+      const up = s.state === 'Established';
+      if ((was === 'Established') === up) continue;
+      if (was === undefined && !up) continue;
+      const where = `LB pod ${e.pod}: BGP session to ${s.peer} (${s.peerAddress ?? '?'})`;
+      events.push(
+        up
+          ? { type: 'Normal', reason: 'BGPSessionUp', message: `${where} Established${s.bfdState ? `, BFD ${s.bfdState}` : ''}` }
+          : { type: 'Warning', reason: 'BGPSessionDown', message: `${where} ${s.state ?? 'down'}${s.bfdState ? `, BFD ${s.bfdState}` : ''}` },
+      );
+    }
+  }
+  return events;
+}

@@ -50,6 +50,7 @@ const controller = new Controller({
   log,
   settings: { agentImage: flags['agent-image'], imagePullPolicy: pullPolicy, agentLogLevel: flags['agent-log-level'] },
   resyncMs: Number(flags['resync-seconds']) * 1000,
+  systemNamespace: env['POD_NAMESPACE'] ?? flags['leader-election-namespace'],
   singleTenant: flags['single-tenant'],
   // One Lease for both controllers: the Service controller writes only while this replica leads.
   onLeadership: (leading) => services?.setLeading(leading),

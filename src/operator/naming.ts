@@ -16,6 +16,9 @@ import type { PortableLoadBalancer } from '../api/generated.js';
 /** The Deployment, ServiceAccount, Role and RoleBinding all share this name. */
 export const childName = (plbName: string): string => `${plbName}-lb`;
 
+/** The Secret with the BGPPeers that serve the PLB, resolved for its LB pods: beside them, named after them. */
+export const bgpSecretName = (lbChildName: string): string => `${lbChildName}-bgp`;
+
 /** The namespace of the PLB, on children that live in another one (a class's namespace holds many tenants'). */
 export const LABEL_PLB_NAMESPACE = 'portablelb.io/namespace';
 

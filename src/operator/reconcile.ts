@@ -1,19 +1,20 @@
 // One pass for one PortableLoadBalancer: read from caches, compute (pure), write only what changed.
 // Shape from metallb's SetBalancer: desired state first, then at most one apply per changed child and one
 // status patch; errors go back to the work queue, which retries with backoff.
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import { LABEL_PLB } from '../api/constants.js';
-import type { PortableLoadBalancer } from '../api/generated.js';
+import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION_BGP_PEERS_HASH, LABEL_PLB } from '../api/constants.js';
+import type { BGPPeer, PortableLoadBalancer } from '../api/generated.js';
 import { finalizerStep } from '../runtime/finalizer.js';
 import type { AddressDecision } from './address/claims.js';
 import { childrenToApply, plannedChildren } from './apply-plan.js';
+import { resolvePeers, servesPlb, type AgentBgpConfig, type PeerResolution } from './bgp-peers.js';
 import { CLEANUP_FINALIZER, needsFinalizer, staleChildren } from './class/cleanup.js';
 import type { ClassResolution } from './class/resolve.js';
 import { countBackends } from '../api/selector.js';
-import type { OperatorSettings } from './desired.js';
-import { transitionEvents, type PlbEvent } from './events.js';
-import { LABEL_PLB_NAMESPACE } from './naming.js';
-import { computeStatus, liveEntries } from './status.js';
+import { bgpPeersHash, type OperatorSettings } from './desired.js';
+import { sessionEvents, transitionEvents, type PlbEvent } from './events.js';
+import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
+import { computeStatus, liveEntries, type LoadBalancerEntry } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
 
 /** Everything reconcile reads or writes. Reads come from informer caches; writes go to the API. */
@@ -33,6 +34,13 @@ export interface ReconcilePorts {
   /** A JSON patch of the PLB itself (its finalizers). */
   patchPlb(namespace: string, name: string, ops: JsonPatchOp[]): Promise<void>;
   patchStatus(namespace: string, name: string, ops: JsonPatchOp[]): Promise<void>;
+  /** Cluster-scoped, from informer caches: the routers, and the nodes their nodeSelectors pick. */
+  listBgpPeers(): readonly BGPPeer[];
+  listNodes(): readonly V1Node[];
+  /** A key of a BGPPeer's password Secret, read from the API; or why it cannot be. */
+  readSecretKey(namespace: string, name: string, key: string): Promise<{ value: string } | { problem: string }>;
+  /** The status.loadBalancers the last pass saw per PLB key (in memory: session Events are edge-triggered). */
+  seenEntries: Map<string, LoadBalancerEntry[] | undefined>;
   /** Best effort: a failed event must not fail the pass (the status already says it). */
   recordEvent(plb: PortableLoadBalancer, event: PlbEvent): Promise<void>;
   now(): Date;
@@ -48,6 +56,26 @@ function lbPodsOf(plb: PortableLoadBalancer, pods: readonly V1Pod[]): V1Pod[] {
   const name = plb.metadata?.name;
   const namespace = plb.metadata?.namespace;
   return pods.filter((p) => p.metadata?.labels?.[LABEL_PLB] === name && (p.metadata?.labels?.[LABEL_PLB_NAMESPACE] ?? p.metadata?.namespace) === namespace);
+}
+
+/** The BGPPeers that serve this PLB, passwords read (only those of peers that serve it). */
+async function peersFor(plb: PortableLoadBalancer, ports: ReconcilePorts): Promise<PeerResolution> {
+  const peers = ports.listBgpPeers();
+  const passwords = new Map<string, { value: string } | { problem: string }>();
+  const key = (ref: NonNullable<BGPPeer['spec']['passwordSecretRef']>) => `${ref.namespace}/${ref.name}/${ref.key ?? 'password'}`;
+  for (const peer of peers) {
+    const ref = peer.spec.passwordSecretRef;
+    if (!ref || !servesPlb(peer, plb) || passwords.has(key(ref))) continue;
+    passwords.set(key(ref), await ports.readSecretKey(ref.namespace, ref.name, ref.key ?? 'password'));
+  }
+  return resolvePeers(plb, peers, ports.listNodes(), (ref) => passwords.get(key(ref)) ?? { problem: 'not read' });
+}
+
+/** The operator cannot read Secrets: the Deployment's annotation says whether the BGP Secret is current. */
+function bgpSecretCurrent(planned: readonly KubernetesObject[], bgp: AgentBgpConfig, ports: ReconcilePorts): boolean {
+  const d = planned.find((c) => c.kind === 'Deployment');
+  const deployed = d && ports.getChild('Deployment', d.metadata?.namespace ?? '', d.metadata?.name ?? '');
+  return deployed?.metadata?.annotations?.[ANNOTATION_BGP_PEERS_HASH] === bgpPeersHash(bgp);
 }
 
 export async function reconcile(
@@ -68,6 +96,12 @@ export async function reconcile(
     const elsewhere = existing.filter((c) => c.metadata?.namespace !== namespace);
     for (const child of elsewhere) {
       await ports.deleteChild(child);
+      writes++;
+    }
+    // The BGP Secret beside LB pods elsewhere: no informer lists it (the operator cannot read Secrets), so it
+    // goes by name with the Deployment it belongs to.
+    for (const d of elsewhere.filter((c) => c.kind === 'Deployment')) {
+      await ports.deleteChild({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: d.metadata?.namespace ?? '', name: bgpSecretName(d.metadata?.name ?? '') } });
       writes++;
     }
     // Removed only once the caches show them gone: a pass may run before the deletes are seen.
@@ -94,14 +128,20 @@ export async function reconcile(
 
   const address = ports.address(plb);
   const podNamespace = placement?.podNamespace ?? plb.status?.podNamespace ?? namespace;
+  const bgp = await peersFor(plb, ports);
   if (placement) {
-    const planned = plannedChildren(plb, settings, placement);
+    const planned = plannedChildren(plb, settings, placement, bgp.config);
     for (const child of childrenToApply(planned, ports.getChild)) {
+      if (child.kind === 'Secret' && bgpSecretCurrent(planned, bgp.config, ports)) continue;
       await ports.applyChild(child);
       writes++;
     }
     // Moved to another namespace (a class change): the old LB pods go once a new one serves, never before.
     const stale = staleChildren(existing, planned);
+    // A stale Deployment's BGP Secret goes with it (by name: never listed).
+    for (const d of stale.filter((c) => c.kind === 'Deployment')) {
+      stale.push({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: d.metadata?.namespace ?? '', name: bgpSecretName(d.metadata?.name ?? '') } });
+    }
     const newPods = new Set(lbPodsOf(plb, ports.listPods(podNamespace)).map((p) => p.metadata?.name));
     const serving = liveEntries(plb.status?.loadBalancers, ports.listPods(podNamespace)).some((e) => e.ready && newPods.has(e.pod));
     if (stale.length > 0 && (serving || !address.vip)) {
@@ -124,6 +164,8 @@ export async function reconcile(
       backends,
       gates: [resolution.condition, address.condition],
       problems: address.degraded ? [address.degraded] : [],
+      bgpPeers: bgp.config.peers.length,
+      bgpProblems: bgp.problems,
       assigned: {
         ...(address.vip ? { vip: address.vip } : {}),
         ...(address.pool ? { pool: address.pool } : {}),
@@ -133,6 +175,10 @@ export async function reconcile(
     },
     ports.now(),
   );
+  const seenKey = `${namespace}/${name}`;
+  const seen = ports.seenEntries.get(seenKey);
+  ports.seenEntries.set(seenKey, status.loadBalancers ?? []);
+  for (const event of sessionEvents(seen, status.loadBalancers ?? [])) await ports.recordEvent(plb, event);
   const ops = statusPatch(plb.status, status);
   if (ops.length > 0) {
     await ports.patchStatus(namespace, name, ops);

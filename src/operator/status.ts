@@ -22,6 +22,9 @@ export interface Observations {
   problems?: readonly { reason: string; message: string }[];
   /** What the operator decided: the VIP held and its pool, the class and the LB pods' namespace. */
   assigned?: Pick<PortableLoadBalancerStatus, 'vip' | 'pool' | 'className' | 'podNamespace'>;
+  /** BGPPeers that serve this PLB (after password resolution), and what kept others out. */
+  bgpPeers?: number;
+  bgpProblems?: readonly string[];
 }
 
 /** An agent's report of "no VIP held": the VIPAssigned condition already says why, Degraded need not repeat it. */
@@ -128,6 +131,42 @@ function degradedCondition(
   return { type, status: 'True', reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') };
 }
 
+/** "announced by N of M LB pods": from the sessions the agents report in their entries. */
+function announcedCondition(entries: readonly LoadBalancerEntry[], peers: number, problems: readonly string[]): ConditionInput {
+  const type = ConditionType.Announced;
+  const extra = problems.length > 0 ? `; ${problems.join('; ')}` : '';
+  if (peers === 0) {
+    return {
+      type,
+      status: 'False',
+      reason: problems.length > 0 ? 'PeerProblem' : 'NoBGPPeers',
+      message: `no BGPPeer serves this load balancer: route the VIP to the LB pods (status.loadBalancers[].podIP) yourself${extra}`,
+    };
+  }
+  const announcing = entries.filter((e) => (e.sessions ?? []).some((s) => s.announced));
+  if (announcing.length > 0) {
+    const all = announcing.length === entries.length;
+    return {
+      type,
+      status: 'True',
+      reason: all ? 'AllReplicasAnnounced' : 'SomeReplicasAnnounced',
+      message: `announced by ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${extra}`,
+    };
+  }
+  const why = entries
+    .map((e) => {
+      const sessions = (e.sessions ?? []).map((s) => `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`);
+      return `pod ${e.pod}: ${sessions.length > 0 ? sessions.join(', ') : 'no session reported'}`;
+    })
+    .join('; ');
+  return {
+    type,
+    status: 'False',
+    reason: 'NotAnnounced',
+    message: `announced by 0 of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${why ? `: ${why}` : ''}${extra}`,
+  };
+}
+
 const reasonPattern = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
 /** Agents write reasons too; one that is not a valid token must not make our status write fail. */
 function safeReason(reason: string | undefined): string {
@@ -172,7 +211,14 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
         };
   const conditions = setConditions(
     plb.status?.conditions,
-    [ready, ...gates, backends, dataPlane, degradedCondition(plb, entries, programmed, replicas, observed.problems ?? [])],
+    [
+      ready,
+      ...gates,
+      backends,
+      dataPlane,
+      announcedCondition(entries, observed.bgpPeers ?? 0, observed.bgpProblems ?? []),
+      degradedCondition(plb, entries, programmed, replicas, observed.problems ?? []),
+    ],
     generation,
     now,
   );

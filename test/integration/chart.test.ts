@@ -72,15 +72,17 @@ describe('the Helm chart', () => {
     const rendered = kinds(renderChart(RELEASE, ns));
     expect(rendered.sort()).toEqual([
       'ClusterRole/portable-lb', 'ClusterRoleBinding/portable-lb', 'Deployment/portable-lb',
-      'PortableLoadBalancerClass/default', 'Role/portable-lb-leader-election', 'RoleBinding/portable-lb-leader-election',
+      'PortableLoadBalancerClass/default', 'Role/portable-lb-bgp-passwords', 'Role/portable-lb-leader-election',
+      'RoleBinding/portable-lb-bgp-passwords', 'RoleBinding/portable-lb-leader-election',
       'Service/portable-lb-metrics', 'ServiceAccount/portable-lb',
     ]);
     const got = await cp.kubectl(['get', '-n', ns, 'deployment/portable-lb', 'serviceaccount/portable-lb',
       'role/portable-lb-leader-election', 'rolebinding/portable-lb-leader-election', 'service/portable-lb-metrics',
       'clusterrole/portable-lb', 'clusterrolebinding/portable-lb', 'portableloadbalancerclass/default', 'crd/portableloadbalancers.portablelb.io',
-      'crd/vippools.portablelb.io', 'crd/portableloadbalancerclasses.portablelb.io', '-o', 'name']);
+      'crd/vippools.portablelb.io', 'crd/portableloadbalancerclasses.portablelb.io', 'crd/bgppeers.portablelb.io',
+      'role/portable-lb-bgp-passwords', 'rolebinding/portable-lb-bgp-passwords', '-o', 'name']);
     expect(got.stderr).toBe('');
-    expect(got.stdout.trim().split('\n')).toHaveLength(11);
+    expect(got.stdout.trim().split('\n')).toHaveLength(14);
   });
 
   test("helm install's NOTES tell how to create a first PLB, and that PLB is accepted by the API server", async () => {
@@ -190,17 +192,19 @@ describe('the operator as the chart runs it', () => {
       const here = await cp.kubectl(['get', '-n', app, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
       const child = childName('web');
       expect(here.stdout.trim().split('\n').sort()).toEqual([`role.rbac.authorization.k8s.io/${child}`, `rolebinding.rbac.authorization.k8s.io/${child}`]);
-      const there = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+      const there = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding,secret', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
       const lb = podChildName(app, 'web', ns);
+      // The BGP Secret beside the LB pods (a Secret volume comes from the pod's own namespace).
       expect(there.stdout.trim().split('\n').sort()).toEqual([
-        `deployment.apps/${lb}`, `role.rbac.authorization.k8s.io/${lb}`, `rolebinding.rbac.authorization.k8s.io/${lb}`, `serviceaccount/${lb}`,
+        `deployment.apps/${lb}`, `role.rbac.authorization.k8s.io/${lb}`, `rolebinding.rbac.authorization.k8s.io/${lb}`,
+        `secret/${lb}-bgp`, `serviceaccount/${lb}`,
       ]);
       // No VIPPool allows the namespace (the chart is multi-tenant by default): refused, and said so.
       await eventually(async () => expect(condition(await plbs.get(app, 'web'), 'VIPAssigned')).toEqual(['False', 'VIPNotAllowed']));
       // Deleted: the LB pods in the release namespace go too (no owner reference reaches them; the finalizer does).
       await plbs.delete(app, 'web');
       await eventually(async () => {
-        const left = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
+        const left = await cp.kubectl(['get', '-n', ns, 'deployment,serviceaccount,role,rolebinding,secret', '-l', `${LABEL_PLB}=web`, '-o', 'name']);
         expect(left.stdout.trim()).toBe('');
       }, 60_000);
       // A Service of the class under the chart's RBAC: finalizer, owned PLB, conditions on the Service; deleted, gone.
@@ -231,6 +235,11 @@ describe('the operator as the chart runs it', () => {
     // LB pods a class puts in another namespace have no owner reference: the operator deletes them itself.
     ['delete', 'deployments.apps', 'all', 'yes'],
     ['get', 'secrets', 'all', 'no'],
+    ['list', 'secrets', 'all', 'no'],
+    ['get', 'secrets', 'NS', 'yes'],
+    ['create', 'secrets', 'all', 'yes'],
+    ['list', 'bgppeers.portablelb.io', 'all', 'yes'],
+    ['create', 'bgppeers.portablelb.io', 'all', 'no'],
     // The admin's objects: read, never written (except a pool's status).
     ['list', 'vippools.portablelb.io', 'all', 'yes'],
     ['patch', 'vippools.portablelb.io --subresource=status', 'all', 'yes'],

@@ -1,24 +1,32 @@
-// A stand-in for the kubelet, kept small: it binds every pod to the lab's one node (no scheduler runs), runs
-// each pod as processes in its own network namespace, and writes back what a kubelet would: phase, pod IP,
-// readiness (from the container's readiness probe), and the final delete once the processes are gone.
+// A stand-in for the kubelet of the lab's two nodes, kept small: it binds every pod to a node (no scheduler
+// runs: the LB pods of one PLB are spread over the nodes, as their anti-affinity asks), runs each pod as processes
+// in its own network namespace, restarts a container whose process died (restartPolicy Always), materialises
+// Secret volumes, and writes back what a kubelet would: phase, pod IP, readiness (from the container's readiness
+// probe), and the final delete once the processes are gone.
 // Container images are not run: a container whose command is `plb-agent` runs this checkout's agent with the
 // pod's environment; any other container runs a small HTTP/UDP backend on its first container port.
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { BGP_PEERS_DIR, LABEL_PLB } from '../../src/api/constants.js';
 import { watchResource } from '../../src/runtime/informer.js';
-import type { PodNetwork } from './pod-network.js';
+import type { LabNode, PodNetwork } from './pod-network.js';
 import { spawnInNs } from './sh.js';
-
-export const NODE_NAME = 'lab-node';
 
 interface Running {
   ns: string;
   ip: string;
+  node: LabNode;
   procs: ChildProcess[];
+  /** The running process of each container, by container name. */
+  containers: Map<string, ChildProcess>;
   ready: boolean;
   probe: { port: number; path: string } | undefined;
   stopping: boolean;
+  restarts: number;
+  /** Secret volumes: secret name -> the directory the lab writes its keys into. */
+  secrets: Map<string, string>;
 }
 
 export interface KubeletOptions {
@@ -38,6 +46,10 @@ export class Kubelet {
   readonly #busy = new Set<string>();
   /** The newest event per key that arrived while that key was being handled; handled right after. */
   readonly #next = new Map<string, { pod: V1Pod; deleted: boolean }>();
+  /** Pods bound so far, per node name: spreading for the stand-in scheduler. */
+  readonly #bound = new Map<string, V1Pod[]>();
+  /** When each pod's readiness last turned true (epoch ms), by namespace/name. */
+  readonly readyAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #stop: (() => Promise<void>) | undefined;
 
@@ -47,7 +59,9 @@ export class Kubelet {
   }
 
   async start(): Promise<void> {
-    await this.#core.createNode({ body: { metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME } } } });
+    for (const n of this.#o.net.nodes) {
+      await this.#core.createNode({ body: { metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } } } });
+    }
     await this.#heartbeat();
     const watch = watchResource<V1Pod>(
       this.#o.kc,
@@ -59,25 +73,85 @@ export class Kubelet {
     let tick = 0;
     this.#timer = setInterval(() => {
       void this.#probeAll();
+      void this.#refreshSecrets();
       if (++tick % 10 === 0) void this.#heartbeat();
     }, 500);
   }
 
   async #heartbeat(): Promise<void> {
     const now = new Date();
-    await this.#core
-      .patchNodeStatus(
-        {
-          name: NODE_NAME,
-          body: {
-            status: {
-              conditions: [{ type: 'Ready', status: 'True', reason: 'LabKubelet', message: 'lab stand-in', lastHeartbeatTime: now, lastTransitionTime: now }],
+    for (const n of this.#o.net.nodes) {
+      await this.#core
+        .patchNodeStatus(
+          {
+            name: n.name,
+            body: {
+              status: {
+                addresses: [{ type: 'InternalIP', address: n.ip }],
+                conditions: [{ type: 'Ready', status: 'True', reason: 'LabKubelet', message: 'lab stand-in', lastHeartbeatTime: now, lastTransitionTime: now }],
+              },
             },
           },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-      )
-      .catch(() => undefined);
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        )
+        .catch(() => undefined);
+    }
+  }
+
+  /** The stand-in scheduler: the node with the fewest pods of the same PLB (LB pods) or of any kind. */
+  #chooseNode(pod: V1Pod): LabNode {
+    const plb = pod.metadata?.labels?.[LABEL_PLB];
+    const count = (n: LabNode) => (this.#bound.get(n.name) ?? []).filter((p) => !p.metadata?.deletionTimestamp && (!plb || p.metadata?.labels?.[LABEL_PLB] === plb)).length;
+    const nodes = this.#o.net.nodes.filter((n) => Object.entries(pod.spec?.nodeSelector ?? {}).every(([k, v]) => k === 'kubernetes.io/hostname' ? v === n.name : false));
+    const candidates = nodes.length > 0 ? nodes : this.#o.net.nodes;
+    return [...candidates].sort((a, b) => count(a) - count(b))[0]!;
+  }
+
+  node(name: string): LabNode | undefined {
+    return this.#o.net.nodes.find((n) => n.name === name);
+  }
+
+  /** A running pod's namespace, IP and node (for scenario steps that act on one). */
+  pod(namespace: string, name: string): { ns: string; ip: string; node: LabNode } | undefined {
+    const r = this.#pods.get(`${namespace}/${name}`);
+    return r && { ns: r.ns, ip: r.ip, node: r.node };
+  }
+
+  /** SIGKILLs every process of a pod (the agent and the speaker's BIRD); the kubelet restarts the containers. */
+  async killProcesses(namespace: string, name: string): Promise<void> {
+    const r = this.#pods.get(`${namespace}/${name}`);
+    if (!r) throw new Error(`no running pod ${namespace}/${name}`);
+    for (const p of [...r.procs]) p.kill('SIGKILL');
+  }
+
+  /** A container restart (not a pod deletion): SIGTERM, wait, start again. The pod's namespace stays. */
+  async restartContainer(namespace: string, name: string, container = 'agent'): Promise<void> {
+    const p = this.#pods.get(`${namespace}/${name}`)?.containers.get(container);
+    if (!p) throw new Error(`no running container ${container} in ${namespace}/${name}`);
+    await stopProcess(p);
+  }
+
+  /** Writes each Secret volume's keys into its directory, atomically (as the kubelet's ..data swap does). */
+  async #refreshSecrets(): Promise<void> {
+    for (const [key, r] of this.#pods) {
+      const namespace = key.split('/')[0]!;
+      for (const [secret, dir] of r.secrets) {
+        const s = await this.#core.readNamespacedSecret({ namespace, name: secret }).catch(() => undefined);
+        for (const [k, v] of Object.entries(s?.data ?? {})) {
+          const text = Buffer.from(v, 'base64').toString('utf8');
+          const file = join(dir, k);
+          let old: string | undefined;
+          try {
+            old = readFileSync(file, 'utf8');
+          } catch {
+            old = undefined;
+          }
+          if (old === text) continue;
+          writeFileSync(`${file}.tmp`, text);
+          renameSync(`${file}.tmp`, file);
+        }
+      }
+    }
   }
 
   async #handle(pod: V1Pod, deleted: boolean): Promise<void> {
@@ -92,9 +166,13 @@ export class Kubelet {
         await this.#bind(pod);
         return;
       }
-      if (pod.spec?.nodeName !== NODE_NAME) return;
+      if (!this.node(pod.spec?.nodeName ?? '')) return;
       const running = this.#pods.get(key);
-      if (deleted || pod.metadata?.deletionTimestamp) return await this.#terminate(key, pod, running, deleted);
+      if (deleted || pod.metadata?.deletionTimestamp) {
+        const list = this.#bound.get(pod.spec?.nodeName ?? '') ?? [];
+        this.#bound.set(pod.spec?.nodeName ?? '', list.filter((p) => p.metadata?.name !== pod.metadata?.name || p.metadata?.namespace !== pod.metadata?.namespace));
+        return await this.#terminate(key, pod, running, deleted);
+      }
       if (!running) await this.#run(key, pod);
     } catch (error) {
       this.#o.log(`kubelet: ${key}: ${(error as Error).message}`);
@@ -108,47 +186,94 @@ export class Kubelet {
 
   #bind(pod: V1Pod): Promise<unknown> {
     const { name = '', namespace = '' } = pod.metadata ?? {};
+    const node = this.#chooseNode(pod);
+    const list = this.#bound.get(node.name) ?? [];
+    this.#bound.set(node.name, [...list.filter((p) => p.metadata?.name !== name), pod]);
     return this.#core.createNamespacedPodBinding({
       name,
       namespace,
-      body: { metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: NODE_NAME } },
+      body: { metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node.name } },
     });
   }
 
   async #run(key: string, pod: V1Pod): Promise<void> {
-    const container = pod.spec!.containers[0]!;
-    const { ns, ip } = await this.#o.net.addPod(key);
-    const running: Running = { ns, ip, procs: [], ready: false, probe: undefined, stopping: false };
+    const node = this.node(pod.spec!.nodeName!)!;
+    const { ns, ip } = await this.#o.net.addPod(key, node);
+    const running: Running = { ns, ip, node, procs: [], containers: new Map(), ready: false, probe: undefined, stopping: false, restarts: 0, secrets: new Map() };
     this.#pods.set(key, running);
     const log = join(this.#o.logDir, `${key.replace('/', '_')}.log`);
-    if (container.command?.[0] === 'plb-agent') {
-      const env = await this.#env(pod, container, ip);
-      env['KUBECONFIG'] = await this.#o.podKubeconfig(pod);
-      // The pod's /sys/fs/bpf is the host's bpffs (the Deployment mounts it by hostPath); here: the lab's bpffs.
-      const bpffs = process.env['PLB_LAB_BPFFS'];
-      const agent = [process.execPath, join(this.#o.repoRoot, 'dist/src/agent/main.js'), ...(container.args ?? [])];
-      const args = bpffs ? ['sh', '-c', `mount --bind ${bpffs} /sys/fs/bpf && exec "$@"`, 'sh', ...agent] : agent;
-      running.procs.push(spawnInNs(ns, args, env, log));
-      const probe = container.readinessProbe?.httpGet;
-      const port = container.ports?.find((p) => p.name === probe?.port)?.containerPort ?? Number(probe?.port);
-      running.probe = { port, path: probe?.path ?? '/readyz' };
-    } else {
-      const port = container.ports?.[0]?.containerPort ?? 8080;
-      const server = join(this.#o.repoRoot, 'test/dataplane/support/backend-server.mjs');
-      running.procs.push(spawnInNs(ns, [process.execPath, server, pod.metadata!.name!, String(port), String(port)], {}, log));
-      running.probe = { port, path: '/' };
+    // No mount namespaces per container here: an emptyDir is a directory of the lab's, and an environment value
+    // naming its mount path is pointed there; the one Secret volume the agent reads (its BGP peers) is written
+    // to a directory of the lab's and named by PLB_BGP_PEERS_FILE, which the agent honours.
+    const podDir = join(this.#o.logDir, 'volumes', key.replace('/', '_'));
+    const emptyDirs = new Map<string, string>();
+    for (const v of pod.spec?.volumes ?? []) {
+      if (!v.emptyDir) continue;
+      const dir = join(podDir, v.name);
+      mkdirSync(dir, { recursive: true });
+      emptyDirs.set(v.name, dir);
+    }
+    for (const container of pod.spec!.containers) {
+      const env = await this.#env(pod, container, ip, node);
+      for (const mount of container.volumeMounts ?? []) {
+        const dir = emptyDirs.get(mount.name);
+        if (dir) for (const [k, v] of Object.entries(env)) if (v === mount.mountPath) env[k] = dir;
+      }
+      let args: string[];
+      if (container.command?.[0] === 'plb-agent') {
+        env['KUBECONFIG'] = await this.#o.podKubeconfig(pod);
+        for (const mount of container.volumeMounts ?? []) {
+          const secret = pod.spec?.volumes?.find((v) => v.name === mount.name)?.secret?.secretName;
+          if (!secret || mount.mountPath !== BGP_PEERS_DIR) continue;
+          const dir = join(podDir, mount.name);
+          mkdirSync(dir, { recursive: true });
+          running.secrets.set(secret, dir);
+          env['PLB_BGP_PEERS_FILE'] = join(dir, 'peers.json');
+        }
+        await this.#refreshSecrets();
+        // The pod's /sys/fs/bpf is the host's bpffs (the Deployment mounts it by hostPath); here: the lab's bpffs.
+        const bpffs = process.env['PLB_LAB_BPFFS'];
+        const agent = [process.execPath, join(this.#o.repoRoot, 'dist/src/agent/main.js'), ...(container.args ?? [])];
+        args = bpffs ? ['sh', '-c', `mount --bind ${bpffs} /sys/fs/bpf && exec "$@"`, 'sh', ...agent] : agent;
+        const probe = container.readinessProbe?.httpGet;
+        const port = container.ports?.find((p) => p.name === probe?.port)?.containerPort ?? Number(probe?.port);
+        running.probe = { port, path: probe?.path ?? '/readyz' };
+      } else if (container.name === 'speaker') {
+        // The LB pod's BIRD: the image's command runs as it is (bird is installed on lab machines).
+        args = [...(container.command ?? []), ...(container.args ?? [])];
+      } else {
+        const port = container.ports?.[0]?.containerPort ?? 8080;
+        args = [process.execPath, join(this.#o.repoRoot, 'test/dataplane/support/backend-server.mjs'), pod.metadata!.name!, String(port), String(port)];
+        running.probe = { port, path: '/' };
+      }
+      const start = (): ChildProcess => {
+        const child = spawnInNs(ns, args, env, log);
+        running.containers.set(container.name, child);
+        running.procs.push(child);
+        // restartPolicy Always: a container whose process ends is started again (the pod and its kernel state stay).
+        child.once('exit', () => {
+          running.procs = running.procs.filter((p) => p !== child);
+          if (running.stopping || this.#pods.get(key) !== running) return;
+          running.restarts++;
+          this.#o.log(`kubelet: ${key}: container ${container.name} exited, restarting it (restart ${running.restarts})`);
+          start();
+        });
+        return child;
+      };
+      start();
     }
     await this.#writeStatus(pod, running);
     this.#o.log(`kubelet: started ${key} (${ip})`);
   }
 
   /** The pod's environment as the kubelet resolves it: values and downward-API fields. */
-  async #env(pod: V1Pod, c: V1Container, ip: string): Promise<NodeJS.ProcessEnv> {
+  async #env(pod: V1Pod, c: V1Container, ip: string, node: LabNode): Promise<NodeJS.ProcessEnv> {
     const fields: Record<string, string> = {
       'metadata.name': pod.metadata?.name ?? '',
       'metadata.namespace': pod.metadata?.namespace ?? '',
       'status.podIP': ip,
-      'spec.nodeName': NODE_NAME,
+      'status.hostIP': node.ip,
+      'spec.nodeName': node.name,
     };
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
     for (const e of c.env ?? []) env[e.name] = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''] ?? '';
@@ -163,6 +288,7 @@ export class Kubelet {
         .catch(() => false);
       if (ok === r.ready) continue;
       r.ready = ok;
+      if (ok) this.readyAt.set(key, Date.now());
       const [namespace = '', name = ''] = key.split('/');
       const pod = await this.#core.readNamespacedPod({ namespace, name }).catch(() => undefined);
       if (pod) await this.#writeStatus(pod, r).catch(() => undefined);
@@ -181,7 +307,7 @@ export class Kubelet {
           phase: 'Running',
           podIP: r.ip,
           podIPs: [{ ip: r.ip }],
-          hostIP: '10.243.255.1',
+          hostIP: r.node.ip,
           startTime: pod.status?.startTime ?? now,
           conditions: [
             { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
@@ -199,7 +325,7 @@ export class Kubelet {
       r.stopping = true;
       const graceMs = 1000 * (pod.spec?.terminationGracePeriodSeconds ?? 30);
       await Promise.all(r.procs.map((p) => stopProcess(p, graceMs)));
-      await this.#o.net.removePod(r.ns);
+      await this.#o.net.removePod(key);
       this.#pods.delete(key);
       this.#o.log(`kubelet: stopped ${key}`);
     }
@@ -213,6 +339,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#stop?.();
+    for (const r of this.#pods.values()) r.stopping = true;
     await Promise.all([...this.#pods.values()].flatMap((r) => r.procs.map((p) => stopProcess(p))));
     this.#pods.clear();
   }

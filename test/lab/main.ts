@@ -1,20 +1,22 @@
-// The lab: the whole product on one machine. Runs inside the "node" network namespace (hack/lab.sh puts it
-// there): a real control plane, the operator, a stand-in kubelet running pods as network namespaces, a router
-// and a client. Applies a web Deployment and a PortableLoadBalancer, sends traffic to the VIP, and prints the
-// distribution and the PLB's conditions. `--check` also runs the system test scenario and exits non-zero when
-// a step fails; `--keep` leaves everything up until Ctrl-C.
+// The lab: the whole product on one machine. Runs inside the first node's network namespace (hack/lab.sh puts it
+// there): a real control plane, the operator, a stand-in kubelet running pods as network namespaces on two
+// nodes, a real router (FRR, peering with the LB pods over BGP + BFD) and a client. Applies a BGPPeer, a web
+// Deployment and a PortableLoadBalancer, sends traffic to the VIP, and prints the router's route for the VIP,
+// the distribution and the PLB's conditions. `--check` also runs the system test scenario and exits non-zero
+// when a step fails; `--keep` leaves everything up until Ctrl-C.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { BGPPeerGVK } from '../../src/api/generated.js';
+import { FrrRouter } from '../support/frr-router.js';
 import type { ControlPlane } from '../integration/harness/index.js';
 import { repoRoot } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { startCluster, startOperator, podKubeconfigs } from './cluster.js';
 import { Kubelet } from './kubelet.js';
-import { NAMESPACE, VIP, plbSpec, webDeployment } from './objects.js';
-import { PodNetwork } from './pod-network.js';
-import { Router } from './router.js';
+import { NAMESPACE, VIP, labPeer, plbSpec, webDeployment } from './objects.js';
+import { LB_ASN, PodNetwork, ROUTER_ASN, ROUTER_IP, SEGMENT } from './pod-network.js';
 import { runScenario, showState, type Lab } from './scenario.js';
 
 const args = process.argv.slice(2);
@@ -31,24 +33,34 @@ async function main(): Promise<number> {
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
+  let router: FrrRouter | undefined;
   try {
-    say('pod network: node, router, client');
+    say('pod network: two nodes and their pods on the router\'s segment, the router (FRR: zebra, bgpd, bfdd), a client');
     await net.create();
+    // The LB pods peer with the router over the segment (dynamic neighbours), BFD at the CRD's defaults.
+    router = await FrrRouter.start({
+      netns: net.router, name: `${prefix}frr`, asn: ROUTER_ASN, routerId: ROUTER_IP, listenRanges: [SEGMENT], remoteAs: LB_ASN,
+      bfd: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3 }, logDir,
+    });
+    await router.watch(VIP);
     say('control plane: etcd, kube-apiserver, kube-controller-manager');
     cp = await startCluster();
     say('operator');
     operator = await startOperator(cp, repoRoot, logDir);
-    const router = new Router(cp, net);
-    say('stand-in kubelet');
+    say('stand-in kubelet (nodes lab-node-1, lab-node-2)');
     kubelet = new Kubelet({ kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say });
     await kubelet.start();
 
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    say(`applying BGPPeer lab-router (${ROUTER_IP}, AS ${ROUTER_ASN}; the LB pods speak AS ${LB_ASN}; BFD 300 ms x 3)`);
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+      group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural, body: labPeer(ROUTER_IP, ROUTER_ASN, LB_ASN),
+    });
     say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP}, drainSeconds ${plbSpec.drainSeconds})`);
     await cp.kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NAMESPACE, body: webDeployment(3) });
     await plbClient(cp.kubeConfig).create(NAMESPACE, 'web', plbSpec);
-    const lab: Lab = { cp, net, say, logDir, router };
+    const lab: Lab = { cp, net, say, logDir, router, kubelet };
     const ok = check ? await runScenario(lab) : await showState(lab, 3000);
     if (keep) {
       say(`staying up (--keep); logs in ${logDir}; kubectl --kubeconfig ${cp.kubeconfigPath} get plb -A; Ctrl-C ends`);
@@ -60,6 +72,7 @@ async function main(): Promise<number> {
     await kubelet?.stop().catch(() => undefined);
     operator?.child.kill('SIGTERM');
     await cp?.stop().catch(() => undefined);
+    await router?.stop().catch(() => undefined);
     await net.destroy();
   }
 }

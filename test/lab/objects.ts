@@ -1,6 +1,6 @@
 // What the lab applies: a web backend Deployment and a PortableLoadBalancer for it, as a user would.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { PortableLoadBalancerSpec } from '../../src/api/generated.js';
+import type { BGPPeer, PortableLoadBalancerSpec } from '../../src/api/generated.js';
 
 export const NAMESPACE = 'shop';
 export const VIP = '10.243.200.10';
@@ -39,3 +39,13 @@ export const plbSpec: PortableLoadBalancerSpec = {
   drainSeconds,
   cpuSpreading: { rps: true },
 };
+
+/** The lab's router as the cluster admin declares it: BFD at the defaults (300 ms x 3), short timers. */
+export function labPeer(peerAddress: string, peerASN: number, myASN: number): BGPPeer {
+  return {
+    apiVersion: 'portablelb.io/v1alpha1',
+    kind: 'BGPPeer',
+    metadata: { name: 'lab-router' },
+    spec: { peerAddress, peerASN, myASN, holdTime: '9s', connectTime: '1s', bfd: {} },
+  };
+}

@@ -1,24 +1,55 @@
-// The lab's network, shaped like a routed (Calico-style) pod network: this process runs in the "node"
-// namespace; each pod is a namespace with one eth0 (a /32 address, default route via 169.254.1.1 on a routed
-// veth); a "router" namespace between the node and a "client" namespace plays the upstream router that sends
-// the VIP to the LB pods (ECMP over their pod IPs, as README's routing section describes).
+// The lab's network, shaped like a pod network the upstream router reaches directly (pods on the router's own
+// network: macvlan, ipvlan or Multus in a real cluster): one L2 segment (10.243.0.0/17), a bridge in the
+// "router" namespace, carries the router (10.243.0.1), both nodes' addresses and every pod's eth0. The LB pods peer with the router
+// over it (single-hop eBGP + BFD) and announce the VIP with their own address as next hop; the router (FRR)
+// spreads the VIP over them by ECMP with an L4 hash. A "client" namespace sits behind the router.
+//
+// This process runs in the first node's namespace (hack/lab.sh puts it there); the second node is another
+// namespace. A node's "link cut" takes the node's and its pods' ports on the segment down at once: the silent
+// death BFD must detect.
 import { inNs, sh } from './sh.js';
 
-export const NODE_IP = '10.243.255.1';
-const NODE_LINK = '10.243.254.0';
-const ROUTER_NODE_LINK = '10.243.254.1';
+export const SEGMENT = '10.243.0.0/17';
+const SEGMENT_BITS = 17;
+/** The router on the pods' segment: the BGPPeer's peerAddress. */
+export const ROUTER_IP = '10.243.0.1';
+export const NODE_IPS = ['10.243.100.1', '10.243.100.2'] as const;
+/** Node 1, where the control plane listens. */
+export const NODE_IP = NODE_IPS[0];
 const ROUTER_CLIENT_LINK = '10.243.253.0';
 export const CLIENT_IP = '10.243.253.1';
-export const POD_CIDR = '10.243.0.0/17';
+export const ROUTER_ASN = 64500;
+export const LB_ASN = 64512;
+
+export interface LabNode {
+  name: string;
+  ns: string;
+  ip: string;
+  /** The node's uplink port on the segment's bridge (router namespace). */
+  port: string;
+}
+
+export interface LabPod {
+  ns: string;
+  ip: string;
+  node: LabNode;
+  /** The pod's port on the segment's bridge (router namespace). */
+  port: string;
+}
 
 export class PodNetwork {
   readonly namespaces: string[] = [];
-  #nextIp = 2;
+  readonly nodes: LabNode[];
+  readonly #pods = new Map<string, LabPod>();
+  #nextPod = 0;
 
   constructor(
     readonly prefix: string,
+    /** The namespace this process runs in: node 1 (created by hack/lab.sh). */
     readonly nodeNs: string,
-  ) {}
+  ) {
+    this.nodes = NODE_IPS.map((ip, i) => ({ name: `lab-node-${i + 1}`, ns: i === 0 ? nodeNs : `${prefix}node${i + 1}`, ip, port: `n${i + 1}` }));
+  }
 
   get client(): string {
     return `${this.prefix}client`;
@@ -33,67 +64,68 @@ export class PodNetwork {
     await inNs(name, ['ip', 'link', 'set', 'lo', 'up']);
   }
 
-  /** The node's own address, forwarding, and the router and client behind it. */
+  /** The segment, the nodes on it, the router's forwarding and ECMP hashing, the client behind the router. */
   async create(): Promise<void> {
-    await sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    // ECMP over the LB pods by 5-tuple, as routers do: with the default (addresses only) every connection of the
-    // one client would take the same LB pod, and losing the other one would go unnoticed.
-    await sh('sysctl', ['-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
-    await sh('ip', ['link', 'set', 'lo', 'up']);
-    await sh('ip', ['addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
     await this.#addNs(this.router);
     await this.#addNs(this.client);
-    await inNs(this.router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    await sh('ip', ['link', 'add', 'n-router', 'type', 'veth', 'peer', 'name', 'r-node', 'netns', this.router]);
-    await sh('ip', ['addr', 'add', `${NODE_LINK}/31`, 'dev', 'n-router']);
-    await sh('ip', ['link', 'set', 'n-router', 'up']);
-    await inNs(this.router, ['ip', 'addr', 'add', `${ROUTER_NODE_LINK}/31`, 'dev', 'r-node']);
-    await inNs(this.router, ['ip', 'link', 'set', 'r-node', 'up']);
+    for (const n of this.nodes.slice(1)) await this.#addNs(n.ns);
+    await sh('ip', ['link', 'set', 'lo', 'up']);
+    const r = (args: string[]) => inNs(this.router, args);
+    await r(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // ECMP by L4 hash over src/dst address, protocol and ports (0x0037): reproducible in a veth lab, where
+    // policy 1 hashes a per-socket value and sends identical 5-tuples to different next hops.
+    await r(['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=3']);
+    await r(['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_fields=0x0037']);
+    await r(['ip', 'link', 'add', 'fabric', 'type', 'bridge']);
+    await r(['ip', 'addr', 'add', `${ROUTER_IP}/${SEGMENT_BITS}`, 'dev', 'fabric']);
+    await r(['ip', 'link', 'set', 'fabric', 'up']);
+    for (const n of this.nodes) {
+      await sh('ip', ['link', 'add', n.port, 'netns', this.router, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', n.ns]);
+      await r(['ip', 'link', 'set', n.port, 'master', 'fabric', 'up']);
+      await inNs(n.ns, ['ip', 'addr', 'add', `${n.ip}/${SEGMENT_BITS}`, 'dev', 'uplink']);
+      await inNs(n.ns, ['ip', 'link', 'set', 'uplink', 'up']);
+      await inNs(n.ns, ['ip', 'route', 'add', 'default', 'via', ROUTER_IP]);
+    }
     await sh('ip', ['link', 'add', 'r-client', 'netns', this.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.client]);
-    await inNs(this.router, ['ip', 'addr', 'add', `${ROUTER_CLIENT_LINK}/31`, 'dev', 'r-client']);
-    await inNs(this.router, ['ip', 'link', 'set', 'r-client', 'up']);
+    await r(['ip', 'addr', 'add', `${ROUTER_CLIENT_LINK}/31`, 'dev', 'r-client']);
+    await r(['ip', 'link', 'set', 'r-client', 'up']);
     await inNs(this.client, ['ip', 'addr', 'add', `${CLIENT_IP}/31`, 'dev', 'eth0']);
     await inNs(this.client, ['ip', 'link', 'set', 'eth0', 'up']);
     await inNs(this.client, ['ip', 'route', 'add', 'default', 'via', ROUTER_CLIENT_LINK]);
-    await inNs(this.router, ['ip', 'route', 'add', POD_CIDR, 'via', NODE_LINK]);
-    await inNs(this.router, ['ip', 'route', 'add', `${NODE_IP}/32`, 'via', NODE_LINK]);
-    await sh('ip', ['route', 'add', `${CLIENT_IP}/32`, 'via', ROUTER_NODE_LINK]);
   }
 
-  /** A pod namespace with a routed /32 eth0; returns its namespace and IP. */
-  async addPod(name: string): Promise<{ ns: string; ip: string; hostIf: string }> {
-    const n = this.#nextIp++;
-    const ip = `10.243.${Math.floor(n / 250)}.${(n % 250) + 2}`;
+  /** A pod namespace on `node` with its eth0 on the segment; returns its namespace and IP. */
+  async addPod(key: string, node: LabNode): Promise<LabPod> {
+    const n = ++this.#nextPod;
+    const index = this.nodes.indexOf(node) + 1;
+    // 10.243.<node>.<n>: which node a pod is on shows in its address.
+    const ip = `10.243.${index}.${(n % 250) + 2}`;
     const ns = `${this.prefix}p${n}`;
-    const hostIf = `h-p${n}`;
+    const port = `p${n}`;
     await this.#addNs(ns);
-    await sh('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    await sh('ip', ['link', 'set', hostIf, 'up']);
-    await sh('ip', ['route', 'add', `${ip}/32`, 'dev', hostIf]);
-    const mac = (await sh('cat', [`/sys/class/net/${hostIf}/address`])).trim();
+    await sh('ip', ['link', 'add', port, 'netns', this.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await inNs(this.router, ['ip', 'link', 'set', port, 'master', 'fabric', 'up']);
+    await inNs(ns, ['ip', 'addr', 'add', `${ip}/${SEGMENT_BITS}`, 'dev', 'eth0']);
     await inNs(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-    await inNs(ns, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
-    await inNs(ns, ['ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-    await inNs(ns, ['ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-    await inNs(ns, ['ip', 'neigh', 'replace', '169.254.1.1', 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
-    void name;
-    return { ns, ip, hostIf };
+    await inNs(ns, ['ip', 'route', 'add', 'default', 'via', ROUTER_IP]);
+    const pod = { ns, ip, node, port };
+    this.#pods.set(key, pod);
+    return pod;
   }
 
-  async removePod(ns: string): Promise<void> {
-    await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
-    this.namespaces.splice(this.namespaces.indexOf(ns), 1);
+  async removePod(key: string): Promise<void> {
+    const pod = this.#pods.get(key);
+    if (!pod) return;
+    this.#pods.delete(key);
+    await sh('ip', ['netns', 'del', pod.ns]).catch(() => undefined);
+    this.namespaces.splice(this.namespaces.indexOf(pod.ns), 1);
   }
 
-  /** The upstream router's job, done on the node: VIP/32 to every ready LB pod IP (ECMP), or no route. */
-  async routeVip(vip: string, podIps: string[]): Promise<void> {
-    if (podIps.length === 0) {
-      await sh('ip', ['route', 'del', `${vip}/32`]).catch(() => undefined);
-      return;
-    }
-    const hops = podIps.sort().flatMap((ip) => ['nexthop', 'via', ip]);
-    await sh('ip', ['route', 'replace', `${vip}/32`, ...hops]);
-    await inNs(this.router, ['ip', 'route', 'replace', `${vip}/32`, 'via', NODE_LINK]);
+  /** A node's link to the segment cut (or restored): its own port and every port of its pods, at once. */
+  async setNodeLink(node: LabNode, up: boolean): Promise<void> {
+    const ports = [node.port, ...[...this.#pods.values()].filter((p) => p.node === node).map((p) => p.port)];
+    // One `ip -batch`: every port goes down within a millisecond, as when the node's NIC dies.
+    await sh('sh', ['-c', `printf '%s\\n' ${ports.map((p) => `'link set ${p} ${up ? 'up' : 'down'}'`).join(' ')} | ip -n ${this.router} -batch -`]);
   }
 
   async destroy(): Promise<void> {

@@ -1,6 +1,11 @@
-// The BIRD process of one LB pod and the agent's hold on it: render the config, start BIRD when there is a peer,
-// `birdc configure` on every change of the text (never a restart: BIRD keeps the sessions and only re-exports,
-// so a VIP withdrawal reaches the router in ~70 ms), poll session and BFD state, restart BIRD if it dies.
+// The BIRD of one LB pod and the agent's hold on it: render the config, `birdc configure` on every change of the
+// text (never a restart: BIRD keeps the sessions and only re-exports, so a VIP withdrawal reaches the router in
+// ~70 ms), poll session and BFD state. Two ways to run BIRD:
+//  - external: the LB pod's `speaker` container runs it (same image), sharing a directory with the agent; an
+//    agent restart then leaves the sessions and the route up (the kernel keeps forwarding meanwhile), and the new
+//    agent takes over the socket. What the Deployment does.
+//  - child: the agent spawns it (standalone mode, or an LB pod without the speaker container), restarts it if
+//    it dies, and it dies with the agent (pdeathsig).
 // SIGTERM to BIRD sends a Cease to every peer, so the router withdraws at once when the speaker stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -18,6 +23,8 @@ export interface SpeakerOptions {
   onChange?(sessions: readonly SessionState[]): void;
   /** The BIRD command line before its options (default bird; a test prefixes ip netns exec). */
   birdCommand?: readonly string[];
+  /** Another container runs BIRD on `dir`'s config and socket: never spawn or stop it. */
+  external?: boolean;
   pollMs?: number;
 }
 
@@ -61,7 +68,8 @@ export class BirdSpeaker {
   async #update(input: SpeakerInput): Promise<void> {
     if (this.#stopped) return;
     this.#input = input;
-    if (input.peers.length === 0) {
+    // A speaker container keeps running without peers: it gets a config without sessions instead.
+    if (input.peers.length === 0 && !this.#o.external) {
       await this.#stopBird();
       this.#rendered = undefined;
       this.#setSessions([]);
@@ -74,7 +82,9 @@ export class BirdSpeaker {
       writeFileSync(tmp, rendered.text);
       renameSync(tmp, this.#conf);
     }
-    if (!this.#child) {
+    if (this.#o.external) {
+      this.#startPolling();
+    } else if (!this.#child) {
       this.#rendered = rendered;
       await this.#startBird();
       return;
@@ -90,13 +100,25 @@ export class BirdSpeaker {
       // BIRD checks a config before applying it: on a rejection the old one keeps running.
       this.lastError = (error as Error).message;
       this.#o.log(`bgp: ${this.lastError}`);
+      // The speaker container reads the file when it (re)starts: nothing to tell it before that.
+      if (this.#o.external && /control socket|ENOENT|ECONNREFUSED/.test(this.lastError)) {
+        this.#rendered = rendered;
+        return;
+      }
       throw error;
     }
     void this.#refresh();
   }
 
+  #startPolling(): void {
+    if (this.#poll) return;
+    this.#poll = setInterval(() => void this.#refresh(), this.#o.pollMs ?? 1_000);
+  }
+
   async #startBird(): Promise<void> {
-    const [bird = 'bird', ...pre] = this.#o.birdCommand ?? ['bird'];
+    // pdeathsig: BIRD dies with the agent (SIGKILL included) and its Cease withdraws the VIP at once; in a
+    // container the PID namespace would end it too, but not in the lab or a standalone run.
+    const [bird = 'bird', ...pre] = this.#o.birdCommand ?? ['setpriv', '--pdeathsig', 'TERM', '--', 'bird'];
     const child = spawn(bird, [...pre, '-f', '-c', this.#conf, '-s', this.#socket, '-P', join(this.#o.dir, 'bird.pid')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -125,23 +147,29 @@ export class BirdSpeaker {
     });
     this.#o.log(`bgp: started BIRD (pid ${child.pid}) for ${Object.keys(this.#rendered?.protocols ?? {}).length} peer(s)`);
     clearInterval(this.#poll);
-    this.#poll = setInterval(() => void this.#refresh(), this.#o.pollMs ?? 1_000);
+    this.#poll = undefined;
+    this.#startPolling();
   }
 
   async #refresh(): Promise<void> {
     const rendered = this.#rendered;
     const input = this.#input;
-    if (!rendered || !input || !this.#child) return;
+    if (!rendered || !input || (!this.#child && !this.#o.external)) return;
     try {
       const protocols = parseProtocols(await birdCommand(this.#socket, 'show protocols all', 3_000));
-      if (this.lastError?.startsWith('BIRD exited') || this.lastError?.startsWith('cannot start')) this.lastError = undefined;
+      // BIRD answers: errors about reaching or starting it are over.
+      if (this.lastError && /^BIRD exited|^cannot start|control socket|ENOENT|ECONNREFUSED/.test(this.lastError)) this.lastError = undefined;
       const wantsBfd = input.peers.some((p) => p.bfd);
       const bfd = wantsBfd ? parseBfdSessions(await birdCommand(this.#socket, 'show bfd sessions', 3_000)) : new Map<string, string>();
       const addresses = Object.fromEntries(input.peers.map((p) => [p.name, p.peerAddress]));
       const bfdWanted = Object.fromEntries(input.peers.map((p) => [p.name, p.bfd !== undefined]));
       this.#setSessions(sessionStates(rendered.protocols, addresses, bfdWanted, protocols, bfd, rendered.skipped));
-    } catch {
-      // BIRD is starting (no socket yet) or restarting: the next poll tells.
+    } catch (error) {
+      // BIRD is starting (no socket yet) or restarting: the next poll tells. A speaker container that is gone
+      // announces nothing: say so rather than keep the last good state.
+      if (this.#o.external) {
+        this.#setSessions(this.#sessions.map((s) => ({ ...s, state: 'Idle', ...(s.bfdState ? { bfdState: 'Down' } : {}), announced: false, lastError: `speaker: ${(error as Error).message}` })));
+      }
     }
   }
 
@@ -162,6 +190,7 @@ export class BirdSpeaker {
 
   async #stopBird(): Promise<void> {
     clearInterval(this.#poll);
+    this.#poll = undefined;
     const child = this.#child;
     this.#child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

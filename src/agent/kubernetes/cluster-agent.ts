@@ -6,6 +6,7 @@ import { PLB, agentFieldManager } from '../../api/constants.js';
 import type { DataPlane } from '../../dataplane/types.js';
 import type { LoadBalancerEntry } from '../../operator/status.js';
 import { describeApiError } from '../../runtime/kube.js';
+import type { Announcer } from '../bgp/announcer.js';
 import type { AgentHealth } from '../metrics.js';
 import { applyOverlayMtu } from '../overlay.js';
 import { applySpreading } from '../spreading.js';
@@ -27,6 +28,8 @@ export interface ClusterAgentOptions {
   interface: string;
   dataPlane: DataPlane;
   cpuCount: number;
+  /** The BGP side (peers, announce decision, BIRD); absent in tests of the data-plane path alone. */
+  announcer?: Announcer;
   log: (message: string) => void;
   debounceMs?: number;
   repairMs?: number;
@@ -52,6 +55,7 @@ export class ClusterAgent {
   #repair: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #pending = false;
+  #lastReport: ReportInput | undefined;
   /** When the kernel last changed (the lab reports the latency from a backend change to here). */
   lastProgrammedMs = 0;
   /**
@@ -156,6 +160,7 @@ export class ClusterAgent {
       Object.assign(report, { ready: false, reason: e.reason ?? 'ProgrammingFailed', message: e.message });
       this.o.log(`apply failed: ${e.message}`);
     }
+    await this.#announce(vip, report, generation);
     await this.#report(report);
   }
 
@@ -180,10 +185,37 @@ export class ClusterAgent {
       reason: 'VIPNotAssigned',
       message: 'this load balancer holds no VIP (status.vip is empty; its VIPAssigned condition says why): programming nothing',
     });
+    // Nothing to announce either: the VIP goes from every router (announce.ts: programming failed).
+    await this.o.announcer?.standDown().catch((error: Error) => this.o.log(`bgp: ${error.message}`));
+    if (this.o.announcer) report.sessions = this.o.announcer.sessions;
     await this.#report(report);
   }
 
+
+  /** Announce only what is true: asked after every apply (announce.ts); the sessions go into the entry. */
+  async #announce(vip: string, report: ReportInput, generation: number | undefined): Promise<void> {
+    const a = this.o.announcer;
+    if (!a) return;
+    try {
+      await a.decide({
+        vip, draining: this.draining || this.#withdrawn, programmed: report.ready,
+        heldGeneration: report.ready ? generation : undefined, wantedGeneration: generation, backends: report.backends,
+      });
+    } catch (error) {
+      this.o.log(`bgp: ${(error as Error).message}`);
+    }
+    report.sessions = a.sessions;
+  }
+
+  /** A BGP session changed between syncs: report it with the last input. */
+  reportSessions(): void {
+    const last = this.#lastReport;
+    if (!last || !this.o.announcer) return;
+    void this.#report({ ...last, sessions: this.o.announcer.sessions });
+  }
+
   async #report(input: ReportInput): Promise<void> {
+    this.#lastReport = input;
     const entry = statusEntry(input, new Date());
     if (this.#withdrawn || !entryChanged(this.#written, entry)) return;
     try {
@@ -202,7 +234,10 @@ export class ClusterAgent {
    */
   async withdraw(): Promise<void> {
     this.#withdrawn = true;
+    // BGP first: the route goes in ~100 ms, while the status entry takes a round trip through the API server.
+    const bgp = this.o.announcer?.withdraw().catch((error: Error) => this.o.log(`bgp: withdrawing failed: ${error.message}`));
     await this.#running;
+    await bgp;
     try {
       await this.#applyEntries([]);
       this.o.log('withdrew this pod from status.loadBalancers');
@@ -237,5 +272,7 @@ export class ClusterAgent {
     clearInterval(this.#repair);
     await this.#running;
     await this.#source?.stop();
+    // BIRD's Cease withdraws the VIP from every router; the kernel keeps forwarding until close().
+    await this.o.announcer?.stop();
   }
 }

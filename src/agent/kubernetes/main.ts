@@ -3,12 +3,15 @@
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import { AGENT_HEALTH_PORT } from '../../api/constants.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENT_HEALTH_PORT, BGP_PEERS_DIR } from '../../api/constants.js';
 import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
 import { IpvsDataPlane } from '../../dataplane/ipvs/ipvs-dataplane.js';
 import { NftablesDataPlane } from '../../dataplane/nftables/nftables-dataplane.js';
 import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryAddress } from '../../dataplane/xdp/device.js';
+import { Announcer } from '../bgp/announcer.js';
 import { serveHttp } from '../http.js';
 import { ClusterAgent } from './cluster-agent.js';
 import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
@@ -51,14 +54,24 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.
   const pinDir = `/sys/fs/bpf/portable-lb/${namespace}/${pod}`;
   const dataPlane = makeDataPlane(env['PLB_DATA_PLANE'] ?? 'xdp', pinDir, log);
-  const agent = new ClusterAgent({
-    kubeConfig: kc, namespace, plbName, pod, node: env['NODE_NAME'] ?? '', podIP, podIPs, interface: iface, dataPlane,
-    cpuCount: cpus().length, log,
+  const node = env['NODE_NAME'] ?? '';
+  let agent: ClusterAgent | undefined;
+  // The BGPPeers that serve this PLB arrive as the <plb>-lb-bgp Secret volume (the operator resolves them).
+  const announcer = new Announcer({
+    podIP, podIPs, node, log, onChange: () => agent?.reportSessions(),
+    ...(env['HOST_IP'] ? { nodeIP: env['HOST_IP'] } : {}),
+    peersFile: env['PLB_BGP_PEERS_FILE'] || join(BGP_PEERS_DIR, 'peers.json'),
+    // PLB_BIRD_DIR: the speaker container runs BIRD there (the Deployment); without it the agent runs BIRD itself.
+    ...(env['PLB_BIRD_DIR'] ? { dir: env['PLB_BIRD_DIR'], external: true } : { dir: join(tmpdir(), 'portable-lb', 'bird', namespace, pod) }),
+  });
+  await announcer.start();
+  agent = new ClusterAgent({
+    kubeConfig: kc, namespace, plbName, pod, node, podIP, podIPs, interface: iface, dataPlane, cpuCount: cpus().length, announcer, log,
   });
   agent.start();
   const port = Number(env['HEALTH_PORT'] ?? AGENT_HEALTH_PORT);
   const drainSeconds = drainSecondsFromEnv(env['PLB_DRAIN_SECONDS']);
-  const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port);
+  const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port, announcer);
   log(`cluster agent for ${namespace}/${plbName} in pod ${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}; ` +
     `drains ${drainSeconds} s when its pod is deleted`);
 
@@ -66,10 +79,10 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
     {
       podDeleting: () => podDeleting(kc, namespace, pod),
       markDraining: () => {
-        agent.draining = true;
+        agent!.draining = true;
       },
-      withdraw: () => agent.withdraw(),
-      stopAgent: () => agent.stop(),
+      withdraw: () => agent!.withdraw(),
+      stopAgent: () => agent!.stop(),
       close: async (remove) => {
         server.close();
         await dataPlane.close(remove ? { detach: true, purge: true } : {});

@@ -1,6 +1,7 @@
 // This LB pod's entry in status.loadBalancers[]. Pure; the agent writes it with server-side apply under its own
 // field manager, and only when something other than the timestamp changed.
 import type { LoadBalancerEntry } from '../../operator/status.js';
+import type { SessionState } from '../bgp/sessions.js';
 
 export interface ReportInput {
   pod: string;
@@ -17,6 +18,8 @@ export interface ReportInput {
   /** CamelCase, when not ready or degraded. */
   reason?: string;
   message?: string;
+  /** The pod's BGP sessions; absent when no BGPPeer serves the PLB on this node. */
+  sessions?: readonly SessionState[];
 }
 
 export function statusEntry(r: ReportInput, now: Date): LoadBalancerEntry {
@@ -31,6 +34,9 @@ export function statusEntry(r: ReportInput, now: Date): LoadBalancerEntry {
     ready: r.ready,
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.message ? { message: r.message.slice(0, 4096) } : {}),
+    ...(r.sessions && r.sessions.length > 0
+      ? { sessions: r.sessions.map((s) => ({ ...s, ...(s.lastError ? { lastError: s.lastError.slice(0, 1024) } : {}) })) }
+      : {}),
     lastUpdateTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
 }

@@ -25,6 +25,35 @@ function issues(text: string): string[] {
   return [];
 }
 
+const peerDoc = (spec: string, name = 'tor') => `---\napiVersion: portablelb.io/v1alpha1\nkind: BGPPeer\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
+
+describe('parseStandaloneFile with BGPPeer documents', () => {
+  test('reads the PortableLoadBalancer and its peers from one multi-document file, with the CRD defaults', () => {
+    const spec = parseStandaloneFile(`${file(`${minimal}  drainSeconds: 3\n`)}${peerDoc('{peerAddress: 192.0.2.1, peerASN: 64500, myASN: 64512, bfd: {}}')}`, 'plb.yaml');
+    expect(spec.drainSeconds).toBe(3);
+    expect(spec.peers).toEqual([{
+      name: 'tor', peerAddress: '192.0.2.1', peerASN: 64500, myASN: 64512, peerPort: 179, holdTime: 9, keepaliveTime: 3, connectTime: 2,
+      ebgpMultihop: false, nextHopMode: 'PodIP', bfd: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3 },
+    }]);
+  });
+
+  test.each([
+    ['a bad ASN', '{peerAddress: 192.0.2.1, peerASN: 0, myASN: 64512}', 'BGPPeer tor: spec.peerASN: must be an AS number from 1 to 4294967294'],
+    ['AS_TRANS', '{peerAddress: 192.0.2.1, peerASN: 23456, myASN: 64512}', 'not 23456 (AS_TRANS)'],
+    ['a bad address', '{peerAddress: 192.0.2.1/24, peerASN: 64500, myASN: 64512}', 'spec.peerAddress: must be an IPv4 or IPv6 address literal'],
+    ['a BFD interval out of range', '{peerAddress: 192.0.2.1, peerASN: 64500, myASN: 64512, bfd: {receiveInterval: 5}}', 'spec.bfd.receiveInterval: must be from 10 to 60000'],
+    ['a hold time below 3 s', '{peerAddress: 192.0.2.1, peerASN: 64500, myASN: 64512, holdTime: 2s}', 'spec.holdTime: must be between 3s and 65535s'],
+    ['a password Secret', '{peerAddress: 192.0.2.1, peerASN: 64500, myASN: 64512, passwordSecretRef: {name: a, namespace: b}}', 'needs a cluster'],
+    ['node next hops', '{peerAddress: 192.0.2.1, peerASN: 64500, myASN: 64512, nextHopMode: NodeIP}', 'NodeIP needs a node'],
+  ])('rejects %s, naming the peer and field', (_name, spec, message) => {
+    expect(issues(`${file(minimal)}${peerDoc(spec)}`).join('\n')).toContain(message);
+  });
+
+  test('wants exactly one PortableLoadBalancer', () => {
+    expect(issues(`${file(minimal)}---\n${file(minimal)}`).join()).toContain('want exactly one PortableLoadBalancer');
+  });
+});
+
 describe('parseStandaloneFile', () => {
   test('applies the CRD defaults: TCP, targetPort = port, weight 1, attach auto, xdp with maglev', () => {
     expect(parseStandaloneFile(file(minimal), 'plb.yaml')).toEqual({
@@ -35,6 +64,8 @@ describe('parseStandaloneFile', () => {
       attach: 'auto',
       dataPlane: 'xdp',
       scheduler: 'maglev',
+      drainSeconds: 10,
+      peers: [],
     });
   });
 

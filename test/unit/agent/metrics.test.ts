@@ -46,3 +46,30 @@ describe('renderMetrics', () => {
     expect(t).toMatch(/^plb_agent_ready 0$/m);
   });
 });
+
+describe('renderMetrics with BGP', () => {
+  const text = renderMetrics(obs, { ready: true, applies: 1, applyErrors: 0 }, {
+    sessions: [
+      { peer: 'tor-a', peerAddress: '10.0.0.1', state: 'Established', bfdState: 'Up', announced: true },
+      { peer: 'tor-b', peerAddress: '10.0.1.1', state: 'Active', bfdState: 'Down', announced: false, lastError: 'Socket: Connection refused' },
+      { peer: 'rr', peerAddress: '10.0.2.1', state: 'Established', announced: false },
+    ],
+    decision: { announce: true, reason: 'Programmed', message: 'ok' },
+  });
+
+  test.each([
+    'plb_bgp_session_established{peer="tor-a",peer_address="10.0.0.1",state="Established"} 1',
+    'plb_bgp_session_established{peer="tor-b",peer_address="10.0.1.1",state="Active"} 0',
+    'plb_bgp_bfd_up{peer="tor-a",peer_address="10.0.0.1",state="Up"} 1',
+    'plb_bgp_bfd_up{peer="tor-b",peer_address="10.0.1.1",state="Down"} 0',
+    'plb_bgp_announced_prefixes{peer="tor-a",peer_address="10.0.0.1"} 1',
+    'plb_bgp_announced_prefixes{peer="rr",peer_address="10.0.2.1"} 0',
+    'plb_bgp_announce_wanted{reason="Programmed"} 1',
+  ])('has %s', (line) => {
+    expect(text.split('\n')).toContain(line);
+  });
+
+  test('has no BFD sample for a peer without BFD', () => {
+    expect(text).not.toMatch(/plb_bgp_bfd_up\{peer="rr"/);
+  });
+});

@@ -27,6 +27,36 @@ describe('desired children (golden fixtures)', () => {
   });
 });
 
+describe('BGP in the LB pod', () => {
+  const plb = load('xdp-selector-defaults');
+  const peers = { peers: [{ name: 'tor', peerAddress: '10.0.0.1', peerASN: 64500, myASN: 64512, peerPort: 179, holdTime: 9, keepaliveTime: 3,
+    connectTime: 2, ebgpMultihop: false, nextHopMode: 'PodIP' as const, password: 's3cret' }] };
+
+  it('runs BIRD in its own speaker container, unprivileged but for binding BGP/BFD ports and TCP-MD5', () => {
+    const spec = desiredChildren(plb, settings).deployment.spec!.template.spec!;
+    const speaker = spec.containers.find((c) => c.name === 'speaker')!;
+    expect(speaker.command?.join(' ')).toContain('exec bird -f -c "$BIRD_DIR/bird.conf" -s "$BIRD_DIR/bird.ctl"');
+    expect(speaker.securityContext).toEqual({
+      runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_ADMIN'] },
+    });
+    expect(speaker.volumeMounts).toEqual([{ name: 'bird', mountPath: '/run/portable-lb/bird' }]);
+    const agent = spec.containers.find((c) => c.name === 'agent')!;
+    expect(agent.env).toEqual(expect.arrayContaining([{ name: 'PLB_BIRD_DIR', value: '/run/portable-lb/bird' }]));
+  });
+
+  it('hands the peers over as an optional Secret volume, and a peer change does not roll the LB pods', () => {
+    const without = desiredChildren(plb, settings);
+    const withPeers = desiredChildren(plb, settings, undefined, peers);
+    expect(withPeers.deployment.spec!.template).toEqual(without.deployment.spec!.template);
+    expect(withPeers.deployment.metadata?.annotations?.['portablelb.io/bgp-peers-hash']).not.toBe(without.deployment.metadata?.annotations?.['portablelb.io/bgp-peers-hash']);
+    expect(JSON.parse(withPeers.bgpSecret.stringData!['peers.json']!)).toEqual(peers);
+    expect(without.deployment.spec!.template.spec!.volumes).toEqual(expect.arrayContaining([
+      { name: 'bgp-peers', secret: { secretName: 'web-lb-bgp', optional: true, defaultMode: 0o400 } },
+    ]));
+  });
+});
+
 describe('desired Deployment', () => {
   const plb = load('xdp-selector-defaults');
   const deployment = (p: PortableLoadBalancer = plb): V1Deployment => desiredChildren(p, settings).deployment;
@@ -107,7 +137,7 @@ describe('desired Deployment', () => {
     }
   });
 
-  it('grants the agent only its own PLB, its status, and Pods of the namespace', () => {
+  it('grants the agent only its own PLB, its status, and Pods of the namespace (its BGP peers come as a volume)', () => {
     const { role } = desiredChildren(plb, settings);
     expect(role.rules).toEqual([
       expect.objectContaining({ resources: ['portableloadbalancers'], resourceNames: ['web'], verbs: ['get', 'list', 'watch'] }),

@@ -1,7 +1,8 @@
 // reconcile() against a recording fake of its ports: what it writes, and that a steady object costs nothing.
 import { describe, expect, it } from '@jest/globals';
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import type { PortableLoadBalancer } from '../../../src/api/generated.js';
+import type { KubernetesObject, V1Node, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
+import type { LoadBalancerEntry } from '../../../src/operator/status.js';
 import type { AddressDecision } from '../../../src/operator/address/claims.js';
 import { belongsTo } from '../../../src/operator/class/cleanup.js';
 import { resolveClass, type ClassResolution } from '../../../src/operator/class/resolve.js';
@@ -24,8 +25,19 @@ class FakeCluster implements ReconcilePorts {
   ) {}
   getPlb = () => this.plb;
   listPods = () => this.pods;
-  getChild = (kind: string, ns: string, name: string) => this.children.get(`${kind}/${ns}/${name}`);
-  listChildren = (p: PortableLoadBalancer) => [...this.children.values()].filter((c) => belongsTo(c, p));
+  // Like the controller: no informer (and no read permission) for Secrets.
+  getChild = (kind: string, ns: string, name: string) => (kind === 'Secret' ? undefined : this.children.get(`${kind}/${ns}/${name}`));
+  peers: BGPPeer[] = [];
+  nodes: V1Node[] = [];
+  secrets: Record<string, string> = {};
+  seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
+  listBgpPeers = () => this.peers;
+  listNodes = () => this.nodes;
+  readSecretKey = async (ns: string, name: string, key: string) => {
+    const value = this.secrets[`${ns}/${name}/${key}`];
+    return value === undefined ? { problem: 'secrets "x" not found' } : { value };
+  };
+  listChildren = (p: PortableLoadBalancer) => [...this.children.values()].filter((c) => c.kind !== 'Secret' && belongsTo(c, p));
   applyChild = async (child: KubernetesObject) => {
     this.applied.push(child);
     this.children.set(`${child.kind}/${child.metadata?.namespace}/${child.metadata?.name}`, child);
@@ -68,12 +80,12 @@ class FakeCluster implements ReconcilePorts {
 }
 
 describe('reconcile', () => {
-  it('creates ServiceAccount, Role, RoleBinding and Deployment in that order, then writes status once', async () => {
+  it('creates ServiceAccount, Role, RoleBinding, the BGP Secret and Deployment in that order, then writes status once', async () => {
     const cluster = new FakeCluster(plb(), [backendPod('b1'), lbPod('web-lb-a')]);
     const result = await reconcile('shop', 'web', cluster, settings);
-    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Deployment']);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment']);
     expect(cluster.statusPatches).toHaveLength(1);
-    expect(result.writes).toBe(5);
+    expect(result.writes).toBe(6);
   });
 
   it('writes nothing on a second pass over its own result (idempotent)', async () => {
@@ -81,7 +93,7 @@ describe('reconcile', () => {
     await reconcile('shop', 'web', cluster, settings);
     const second = await reconcile('shop', 'web', cluster, settings);
     expect(second.writes).toBe(0);
-    expect(cluster.applied).toHaveLength(4);
+    expect(cluster.applied).toHaveLength(5);
     expect(cluster.statusPatches).toHaveLength(1);
   });
 
@@ -138,7 +150,7 @@ describe('reconcile', () => {
     const s = cluster.plb!.status!;
     expect(s.vip).toBeUndefined();
     expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'VIPConflict', message: expect.stringMatching(/^192.0.2.10 is already held by another load balancer;/) });
-    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Deployment']);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment']);
   });
 
   it('records the VIP it holds and its pool in status, and counts an agent only when it programmed that VIP', async () => {
@@ -181,7 +193,7 @@ describe('reconcile', () => {
       await reconcile('shop', 'web', cluster, settings);
       expect(finalizerFirst).toBe(true);
       expect(cluster.applied.map((c) => `${c.kind}/${c.metadata?.namespace}`)).toEqual([
-        'ServiceAccount/lb-system', 'Role/shop', 'RoleBinding/shop', 'Role/lb-system', 'RoleBinding/lb-system', 'Deployment/lb-system',
+        'ServiceAccount/lb-system', 'Role/shop', 'RoleBinding/shop', 'Role/lb-system', 'RoleBinding/lb-system', 'Secret/lb-system', 'Deployment/lb-system',
       ]);
       const deployment = cluster.applied.at(-1)!;
       expect(deployment.metadata?.ownerReferences).toBeUndefined();
@@ -195,7 +207,8 @@ describe('reconcile', () => {
       await reconcile('shop', 'web', cluster, settings);
       cluster.plb = { ...cluster.plb!, metadata: { ...cluster.plb!.metadata, deletionTimestamp: new Date() } };
       await reconcile('shop', 'web', cluster, settings);
-      expect(cluster.deleted.sort()).toEqual(['Deployment', 'Role', 'RoleBinding', 'ServiceAccount'].map((k) => expect.stringMatching(new RegExp(`^${k}/lb-system/`))));
+      // The BGP Secret too, by name: no cache lists Secrets.
+      expect(cluster.deleted.sort()).toEqual(['Deployment', 'Role', 'RoleBinding', 'Secret', 'ServiceAccount'].map((k) => expect.stringMatching(new RegExp(`^${k}/lb-system/`))));
       // The caches still showed the children during that pass: the finalizer stays until they are seen gone.
       expect(cluster.plb!.metadata!.finalizers).toEqual(['portablelb.io/cleanup']);
       await reconcile('shop', 'web', cluster, settings);
@@ -212,8 +225,63 @@ describe('reconcile', () => {
       cluster.pods = [moved];
       cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [{ pod: 'x-lb-new', ready: true, programmedGeneration: 3, vip: '192.0.2.10' }] } };
       await reconcile('shop', 'web', cluster, settings);
-      expect(cluster.deleted.sort()).toEqual(['Deployment/shop/web-lb', 'ServiceAccount/shop/web-lb']);
+      expect(cluster.deleted.sort()).toEqual(['Deployment/shop/web-lb', 'Secret/shop/web-lb-bgp', 'ServiceAccount/shop/web-lb']);
     });
+  });
+
+  const peer = (name: string, spec: Partial<BGPPeer['spec']> = {}): BGPPeer => ({
+    apiVersion: 'portablelb.io/v1alpha1', kind: 'BGPPeer', metadata: { name },
+    spec: { peerAddress: '10.0.0.1', peerASN: 64500, myASN: 64512, ...spec },
+  });
+  const peersIn = (c: FakeCluster) => {
+    const secret = c.children.get('Secret/shop/web-lb-bgp') as V1Secret | undefined;
+    return JSON.parse(secret?.stringData?.['peers.json'] ?? 'null') as { peers: Array<{ name: string; password?: string; nodes?: string[] }> };
+  };
+
+  it('hands the LB pods only the BGPPeers that serve the PLB, with their passwords and nodes; a new peer rewrites only the Secret', async () => {
+    const cluster = new FakeCluster(plb(), []);
+    await reconcile('shop', 'web', cluster, settings);
+    expect(peersIn(cluster)).toEqual({ peers: [] });
+    cluster.applied = [];
+    cluster.peers = [
+      peer('tor', { passwordSecretRef: { name: 'auth', namespace: 'plb-system' }, nodeSelector: { rack: 'r1' } }),
+      peer('other-namespace', { namespaces: ['web'] }),
+      peer('other-label', { loadBalancerSelector: { matchLabels: { exposure: 'internet' } } }),
+    ];
+    cluster.nodes = [{ metadata: { name: 'n1', labels: { rack: 'r1' } } }, { metadata: { name: 'n2', labels: { rack: 'r2' } } }];
+    cluster.secrets = { 'plb-system/auth/password': 's3cret' };
+    await reconcile('shop', 'web', cluster, settings);
+    // The Secret, and the Deployment's record of what the Secret holds (metadata only: no pod roll).
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['Secret', 'Deployment']);
+    expect(peersIn(cluster).peers).toEqual([expect.objectContaining({ name: 'tor', password: 's3cret', nodes: ['n1'], holdTime: 9, connectTime: 2 })]);
+    expect(cluster.plb?.status?.conditions?.find((c) => c.type === 'Announced')).toEqual(
+      expect.objectContaining({ status: 'False', reason: 'NotAnnounced' }),
+    );
+  });
+
+  it('leaves a peer whose password cannot be read out, and says so in the Announced condition', async () => {
+    const cluster = new FakeCluster(plb(), []);
+    cluster.peers = [peer('tor', { passwordSecretRef: { name: 'missing', namespace: 'plb-system' } })];
+    await reconcile('shop', 'web', cluster, settings);
+    expect(peersIn(cluster)).toEqual({ peers: [] });
+    expect(cluster.plb?.status?.conditions?.find((c) => c.type === 'Announced')).toEqual(
+      expect.objectContaining({ status: 'False', reason: 'PeerProblem', message: expect.stringContaining('password Secret plb-system/missing (key password): secrets "x" not found') }),
+    );
+  });
+
+  it('records BGPSessionUp and BGPSessionDown Events as the agents report sessions, none on the first sight', async () => {
+    const entry = (state: string) => ({ pod: 'web-lb-a', ready: true, sessions: [{ peer: 'tor', peerAddress: '10.0.0.1', state, announced: state === 'Established' }] });
+    const cluster = new FakeCluster(plb({}, { loadBalancers: [entry('Active')] }), [lbPod('web-lb-a', 'n1')]);
+    cluster.peers = [peer('tor')];
+    await reconcile('shop', 'web', cluster, settings);
+    const bgpEvents = () => cluster.events.filter((e) => e.reason.startsWith('BGP'));
+    expect(bgpEvents()).toEqual([]);
+    cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [entry('Established')] } };
+    await reconcile('shop', 'web', cluster, settings);
+    expect(bgpEvents()).toEqual([expect.objectContaining({ type: 'Normal', reason: 'BGPSessionUp' })]);
+    cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [entry('Idle')] } };
+    await reconcile('shop', 'web', cluster, settings);
+    expect(bgpEvents()[1]).toEqual(expect.objectContaining({ type: 'Warning', reason: 'BGPSessionDown', message: expect.stringContaining('web-lb-a') }));
   });
 
   it('lets an apply error propagate, so the work queue retries with backoff', async () => {

@@ -1,0 +1,123 @@
+// Shared by the lab's scenario steps: the Lab handle, waiting for Ready with the router agreeing, traffic bursts
+// and a steady load of short connections around an action, with the router's next-hop changes lined up.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { findCondition } from '../../src/api/conditions.js';
+import type { PortableLoadBalancer } from '../../src/api/generated.js';
+import { eventually, repoRoot, type ControlPlane } from '../integration/harness/index.js';
+import { plbClient } from '../integration/support/plb-api.js';
+import type { FrrRouter } from '../support/frr-router.js';
+import type { Kubelet } from './kubelet.js';
+import { NAMESPACE, VIP } from './objects.js';
+import type { PodNetwork } from './pod-network.js';
+import { steadyLoad, type SteadyTally } from './steady-load.js';
+
+const exec = promisify(execFile);
+
+export interface Lab {
+  cp: ControlPlane;
+  net: PodNetwork;
+  say: (m: string) => void;
+  logDir: string;
+  router: FrrRouter;
+  kubelet: Kubelet;
+}
+
+export type Step = (name: string, ok: boolean, detail?: unknown) => boolean;
+
+export interface Tally {
+  counts: Record<string, number>;
+  failed: number;
+}
+
+/** The pod IPs of ready, announcing LB pods, sorted: what the router's next hops must be. */
+export const announcing = (p: PortableLoadBalancer): string[] =>
+  (p.status?.loadBalancers ?? []).filter((e) => e.ready && e.podIP && (e.sessions ?? []).some((s) => s.announced)).map((e) => e.podIP!).sort();
+
+/** Ready at the current generation, `what` holds, and the router's next hops are the announcing LB pods. */
+export async function waitReady(lab: Lab, what: (p: PortableLoadBalancer) => boolean, timeoutMs = 120_000): Promise<PortableLoadBalancer> {
+  const plbs = plbClient(lab.cp.kubeConfig);
+  return eventually(async () => {
+    const p = await plbs.get(NAMESPACE, 'web');
+    const ready = findCondition(p.status?.conditions, 'Ready');
+    if (ready?.status !== 'True' || ready.observedGeneration !== p.metadata?.generation || !what(p)) {
+      throw new Error(`not there yet: Ready=${ready?.status} ${ready?.reason}: ${ready?.message}`);
+    }
+    const want = announcing(p);
+    if (want.length === 0 || lab.router.hops.join() !== want.join()) {
+      throw new Error(`router next hops ${lab.router.hops.join(' ') || 'none'}, announcing LB pods ${want.join(' ') || 'none'}`);
+    }
+    return p;
+  }, timeoutMs, 200);
+}
+
+export async function traffic(lab: Lab, requests: number): Promise<Tally> {
+  const load = join(repoRoot, 'test/dataplane/support/load.mjs');
+  const { stdout } = await exec('ip', ['netns', 'exec', lab.net.client, process.execPath, load, 'http', `http://${VIP}/`, String(requests), '20', 'close']);
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Tally;
+}
+
+export function printTally(lab: Lab, t: Tally): void {
+  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
+  lab.say(`traffic: ${total} responses, ${t.failed} failed`);
+  for (const [pod, n] of Object.entries(t.counts).sort()) {
+    process.stdout.write(`  ${pod.padEnd(24)} ${String(n).padStart(6)}  ${((100 * n) / total).toFixed(1)}%\n`);
+  }
+}
+
+/** Every backend within ±15 % of an even share, nothing failed. */
+export function balanced(t: Tally, backends: number): boolean {
+  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
+  const share = total / backends;
+  return t.failed === 0 && Object.keys(t.counts).length === backends && Object.values(t.counts).every((n) => Math.abs(n - share) <= 0.15 * share);
+}
+
+/** Workers of the steady load; each has at most one connection in flight. */
+const LOAD_WORKERS = 4;
+
+export interface UnderLoad<T> {
+  result: T | undefined;
+  error: string | undefined;
+  during: SteadyTally;
+  /** Epoch ms when the load started: failure times in `during` are relative to it. */
+  loadStarted: number;
+  nextHopChanges: Array<{ at: number; hops: string[] }>;
+  /** Failures a next-hop change may cause: the connections in flight whose hash moves, one per worker. */
+  inFlightAllowed: number;
+}
+
+/**
+ * Runs `action` under a steady load of short connections, the router following BGP alone. What a next-hop
+ * change can still break: connections in flight whose ECMP hash moves to another LB pod, which has no state for
+ * them (xdp flow table or conntrack): at most one per worker per change. A failed connect means the router sent
+ * a new connection to an LB pod that did not forward it: what announcing only what is true prevents.
+ */
+export async function underLoad<T>(lab: Lab, what: string, action: () => Promise<T>, settleMs = 1_000): Promise<UnderLoad<T>> {
+  const loadStarted = Date.now();
+  const load = await steadyLoad(lab.net.client, `http://${VIP}/`, LOAD_WORKERS, 5);
+  const from = lab.router.changes.length;
+  let result: T | undefined;
+  let error: string | undefined;
+  try {
+    result = await action();
+    await new Promise((r) => setTimeout(r, settleMs));
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const during: SteadyTally = await load.stop();
+  const changes = lab.router.changes.slice(from);
+  const inFlightAllowed = LOAD_WORKERS * changes.length;
+  lab.say(`${what}: ${during.total} connection attempts in ${(during.durationMs / 1000).toFixed(1)} s, ` +
+    `${during.failed.connect} failed to connect, ${during.failed.inFlight} broke in flight ${JSON.stringify(during.errors)}; ` +
+    `${changes.length} next-hop changes (${changes.map((c) => `${((c.at - loadStarted) / 1000).toFixed(2)}s: ${c.hops.join(' ') || 'none'}`).join('; ')}); ` +
+    `failures at ${during.failureTimesMs.map((ms) => (ms / 1000).toFixed(2)).join(', ') || '-'} s; ` +
+    `${during.slowConnectTimesMs.length} connects needed a SYN retransmission`);
+  return { result, error, during, loadStarted, nextHopChanges: changes, inFlightAllowed };
+}
+
+export const survived = (u: UnderLoad<unknown>) => u.during.total > 0 && u.during.failed.connect === 0 && u.during.failed.inFlight <= u.inFlightAllowed;
+export const loadDetail = (u: UnderLoad<unknown>) => ({
+  attempts: u.during.total, ...u.during.failed, slowConnects: u.during.slowConnectTimesMs.length,
+  nextHopChanges: u.nextHopChanges.length, inFlightAllowed: u.inFlightAllowed,
+});
