@@ -51,12 +51,15 @@ export class AddressBook {
     };
     const uid = plb.metadata?.uid ?? '';
     const granted = outcome.granted ? outcome.vip : null;
-    if (granted !== (plb.status?.vip || null)) {
+    const cached = plb.status?.vip || null;
+    if (granted !== cached) {
       if (this.#pending.get(uid) !== granted) {
         this.#pending.set(uid, granted);
-        this.invalidate();
+        // Recording what this very allocation decided changes none of its outcomes, unless an address the
+        // cache still shows held becomes free: until the cache shows the release, a stand-in keeps it taken.
+        if (cached) this.invalidate();
       }
-    } else this.#pending.delete(uid);
+    } else if (this.#pending.delete(uid)) this.invalidate();
     return outcome;
   }
 

@@ -88,3 +88,35 @@ describe('AddressBook recomputes only when a claim changed', () => {
     expect(c.book.allocation()).not.toBe(first);
   });
 });
+
+describe('AddressBook under a burst', () => {
+  it('60 PLBs decided in a shuffled order before any status write is seen: 60 distinct addresses, no more than the pool has', () => {
+    const c = new Caches();
+    c.pools = [pool(['192.0.2.1-192.0.2.50'])];
+    c.plbs = Array.from({ length: 60 }, (_, i) => claimant(`p${i}`, i % 10));
+    for (const p of c.plbs) c.book.observe(p, false);
+    const order = c.plbs.map((p, i) => ({ p, k: (i * 37) % 61 })).sort((a, b) => a.k - b.k).map((x) => x.p);
+    const outcomes = order.map((p) => c.book.decide(p));
+    const vips = outcomes.filter((o) => o.granted).map((o) => (o as { vip: string }).vip);
+    expect(vips).toHaveLength(50);
+    expect(new Set(vips).size).toBe(50);
+    expect(outcomes.filter((o) => !o.granted).every((o) => o.reason === 'PoolExhausted')).toBe(true);
+  });
+});
+
+describe('AddressBook when older claims arrive between decisions', () => {
+  it('an address decided for a younger PLB (write not seen yet) is not given to an older one that arrives next', () => {
+    const c = new Caches();
+    c.pools = [pool(['192.0.2.1-192.0.2.2'])];
+    const young = claimant('young', 5);
+    c.plbs = [young];
+    c.book.observe(young, false);
+    expect(c.book.decide(young)).toMatchObject({ granted: true, vip: '192.0.2.1' });
+    // An older PLB (created earlier, seen later: a slow watch) appears before young's status write is seen.
+    const old = claimant('old', 1);
+    c.plbs = [young, old];
+    c.book.observe(old, false);
+    expect(c.book.decide(old)).toMatchObject({ granted: true, vip: '192.0.2.2' });
+    expect(c.book.decide(young)).toMatchObject({ granted: true, vip: '192.0.2.1' });
+  });
+});
