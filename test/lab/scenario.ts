@@ -10,6 +10,7 @@ import { findCondition } from '../../src/api/conditions.js';
 import { eventually } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { bgpSteps } from './bgp-steps.js';
+import { serviceSteps } from './service-steps.js';
 import { NAMESPACE, VIP } from './objects.js';
 import { balanced, loadDetail, printTally, survived, traffic, underLoad, waitReady, type Lab, type Step } from './under-load.js';
 
@@ -151,6 +152,9 @@ export async function runScenario(lab: Lab): Promise<boolean> {
     printTally(lab, t);
     ok = step(`scaled backends to ${replicas}: programmed ${ms} ms after the pods' readiness changed`, balanced(t, replicas), { latencyMs: ms }) && ok;
   }
+
+  ok = (await serviceSteps.serviceLoadBalancer(lab, step)) && ok;
+  ok = (await serviceSteps.vipConflict(lab, step)) && ok;
 
   ok = (await bgpSteps.agentRestart(lab, step)) && ok;
   ok = (await bgpSteps.sigkill(lab, step)) && ok;
