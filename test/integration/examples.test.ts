@@ -48,3 +48,14 @@ test('every named targetPort of a selector PLB is a container port of the exampl
     for (const p of plb.spec.ports) if (typeof p.targetPort === 'string') expect({ file, port: p.targetPort, names }).toEqual({ file, port: p.targetPort, names: expect.arrayContaining([p.targetPort]) });
   }
 });
+
+test('the example Service is one the Service controller serves (not refused), as the API server stored it', async () => {
+  const { planService } = await import('../../src/operator/service/plan.js');
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const stored = await cp.kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ namespace: 'web', name: 'web-lb' });
+  const plan = planService(stored, { classless: false });
+  expect(plan).toMatchObject({ kind: 'serve' });
+  expect(plan.kind === 'serve' && plan.plbs.map((p) => [p.name, p.spec.pool, p.spec.className, p.spec.dataPlane])).toEqual(
+    (stored.spec?.ipFamilies ?? ['IPv4']).map((f) => [`web-lb-${f.toLowerCase()}`, 'examples', 'examples', 'nftables']),
+  );
+});
