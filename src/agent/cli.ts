@@ -2,6 +2,7 @@
 
 export const USAGE = `usage: plb-agent run --file <plb.yaml> [options]
        plb-agent run --kubernetes [--interface <name>]   (in an LB pod; see src/agent/kubernetes/main.ts)
+       plb-agent node-routes                              (per node, for BGPPeers with nextHopMode NodeIP; src/node/)
 
 Programs the current network namespace to balance a PortableLoadBalancer's VIP over spec.backends.addresses,
 and re-applies whenever the file changes. BGPPeer documents in the same file (multi-document YAML) make the

@@ -14,6 +14,7 @@ import { parseStandaloneFile } from './config.js';
 import { fileSource } from './file-source.js';
 import { serveHttp } from './http.js';
 import { isClusterMode, makeDataPlane, runCluster } from './kubernetes/main.js';
+import { isNodeRoutesMode, runNodeRoutes } from '../node/main.js';
 
 const RESYNC_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -125,7 +126,12 @@ function startFileAgent(argv: string[]): void {
 }
 
 const argv = process.argv.slice(2);
-if (isClusterMode(argv)) {
+if (isNodeRoutesMode(argv)) {
+  runNodeRoutes(process.env, log).catch((err: Error) => {
+    log(`fatal: ${err.message}`);
+    process.exit(1);
+  });
+} else if (isClusterMode(argv)) {
   runCluster(argv, process.env, log).catch((err: Error) => {
     log(`fatal: ${err.message}`);
     process.exit(1);

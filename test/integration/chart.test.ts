@@ -147,6 +147,23 @@ describe('the Helm chart', () => {
     expect(r.stdout).toMatch(/portableloadbalancerclass.portablelb.io\/tenancy-default created \(server dry run\)/);
   });
 
+  test('nodeRoutes.enabled adds the NodeIP node-route DaemonSet: hostNetwork, NET_ADMIN only, read-only RBAC; accepted by the API server', async () => {
+    const yaml = renderChart('nr', ns, { 'nodeRoutes.enabled': 'true' });
+    const objs = loadAllYaml(yaml) as KubernetesObject[];
+    const ds = objs.find((o) => o?.kind === 'DaemonSet') as KubernetesObject & { spec: { template: { spec: { hostNetwork: boolean; containers: Array<{ args: string[]; securityContext: { capabilities: { add: string[] } } }> } } } };
+    expect(ds.spec.template.spec.hostNetwork).toBe(true);
+    expect(ds.spec.template.spec.containers[0]!.args).toEqual(['node-routes']);
+    expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN']);
+    const role = objs.find((o) => o?.kind === 'ClusterRole' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ verbs: string[] }> };
+    expect(role.rules.flatMap((r) => r.verbs)).toEqual(['get', 'list', 'watch', 'get', 'list', 'watch']);
+    // Only the node-route objects: the rest of this release (its cluster-scoped default class) exists already.
+    const file = join(cp.dir, 'nr.yaml');
+    writeFileSync(file, objs.filter((o) => o?.metadata?.name?.endsWith('node-routes')).map((o) => JSON.stringify(o)).join('\n---\n'));
+    const r = await cp.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/daemonset.apps\/nr-portable-lb-node-routes created \(server dry run\)/);
+  });
+
   test('the optional ServiceMonitor selects the metrics Service by its labels', () => {
     const objs = loadAllYaml(renderChart(RELEASE, ns, { 'metrics.serviceMonitor.enabled': 'true' })) as KubernetesObject[];
     const sm = objs.find((o) => o?.kind === 'ServiceMonitor') as KubernetesObject & { spec: { selector: { matchLabels: Record<string, string> } } };

@@ -196,7 +196,9 @@ export class BirdSpeaker {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const killed = await Promise.race([exited.then(() => true), sleep(3_000).then(() => false)]);
+    const wait = new AbortController();
+    const killed = await Promise.race([exited.then(() => true), sleep(3_000, undefined, { signal: wait.signal }).then(() => false, () => true)]);
+    wait.abort();
     if (!killed) child.kill('SIGKILL');
     this.#o.log('bgp: stopped BIRD');
   }

@@ -1,0 +1,59 @@
+// Which routes a node needs for BGPPeers with nextHopMode NodeIP: the router sends the VIP to the node's address,
+// and the node must hand it to its own LB pod(s) of that VIP: `VIP via <LB pod IP>` (ECMP over several). Pure.
+//
+// A route exists from the moment an LB pod reports its VIP programmed until the pod is gone: kept through the
+// drain (the pod withdrew its announcement and still forwards what the router sends meanwhile), removed once the
+// pod no longer exists. The routes carry their own protocol number (NODE_ROUTE_PROTO), so the component finds
+// and removes its own after a restart or a pod that vanished while it was down; a node reboot empties the table
+// and the component installs them again from the cluster's state.
+import type { V1Pod } from '@kubernetes/client-node';
+import { APP_NAME, LABEL_NAME, LABEL_PLB } from '../api/constants.js';
+import type { PortableLoadBalancer } from '../api/generated.js';
+
+/** rtnetlink protocol of the routes this component owns (ip route ... proto 233; unassigned in rt_protos). */
+export const NODE_ROUTE_PROTO = 233;
+
+export interface NodeRoute {
+  /** The VIP with its prefix length (/32 or /128). */
+  dst: string;
+  /** LB pod addresses, sorted. */
+  via: string[];
+}
+
+const LABEL_PLB_NAMESPACE = 'portablelb.io/namespace';
+
+export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[]): NodeRoute[] {
+  const byVip = new Map<string, Set<string>>();
+  for (const pod of pods) {
+    const labels = pod.metadata?.labels ?? {};
+    if (labels[LABEL_NAME] !== APP_NAME || !labels[LABEL_PLB] || pod.spec?.nodeName !== node) continue;
+    const podIP = pod.status?.podIP;
+    const phase = pod.status?.phase;
+    if (!podIP || phase === 'Succeeded' || phase === 'Failed') continue;
+    const plbNamespace = labels[LABEL_PLB_NAMESPACE] ?? pod.metadata?.namespace;
+    const plb = plbs.find((p) => p.metadata?.name === labels[LABEL_PLB] && p.metadata?.namespace === plbNamespace);
+    if (!plb) continue;
+    const entry = plb.status?.loadBalancers?.find((e) => e.pod === pod.metadata?.name);
+    const vip = entry?.vip ?? plb.status?.vip ?? plb.spec.vip;
+    // Programmed (its entry says so) or draining (its entry is gone, the pod still forwards).
+    const programmed = entry?.ready === true && entry.programmedGeneration !== undefined;
+    if (!vip || !(programmed || pod.metadata?.deletionTimestamp)) continue;
+    const family = vip.includes(':') ? 6 : 4;
+    const via = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].find((ip) => ip && (ip.includes(':') ? 6 : 4) === family);
+    if (!via) continue;
+    const dst = `${vip}/${family === 4 ? 32 : 128}`;
+    byVip.set(dst, (byVip.get(dst) ?? new Set()).add(via));
+  }
+  return [...byVip.entries()].map(([dst, via]) => ({ dst, via: [...via].sort() })).sort((a, b) => (a.dst < b.dst ? -1 : 1));
+}
+
+/** What to change: routes to (re)install and destinations to remove, given what the kernel holds. */
+export function routeChanges(want: readonly NodeRoute[], have: readonly NodeRoute[]): { install: NodeRoute[]; remove: string[] } {
+  const key = (r: NodeRoute) => `${r.dst} ${r.via.join(',')}`;
+  const haveKeys = new Set(have.map(key));
+  const wantDst = new Set(want.map((r) => r.dst));
+  return {
+    install: want.filter((r) => !haveKeys.has(key(r))),
+    remove: have.filter((r) => !wantDst.has(r.dst)).map((r) => r.dst),
+  };
+}
