@@ -98,13 +98,13 @@ export function bgpPeersHash(bgp: AgentBgpConfig): string {
 }
 
 /**
- * `placement` is the PortableLoadBalancerClass's decision (src/operator/class/resolve.ts); without one the PLB's
- * template is used as given, in its own namespace (no class in the cluster).
+ * `placement` is the PortableLoadBalancerClass's decision (src/operator/class/resolve.ts); the default: the PLB's
+ * template as given, in its own namespace (a single-tenant cluster without classes).
  */
 export function desiredChildren(
   plb: PortableLoadBalancer,
   settings: OperatorSettings,
-  placement: Placement = resolveClass(plb, []).placement!,
+  placement: Placement = resolveClass(plb, [], { trustTemplate: true }).placement!,
   bgp: AgentBgpConfig = { peers: [] },
 ): DesiredChildren {
   const name = plb.metadata?.name ?? '';

@@ -162,7 +162,8 @@ export async function reconcile(
     {
       lbPods,
       backends,
-      gates: [resolution.condition, address.condition],
+      // A VIP held by someone else is the first thing to say; a refused placement next.
+      gates: [address.condition, resolution.condition],
       problems: address.degraded ? [address.degraded] : [],
       bgpPeers: bgp.config.peers.length,
       bgpProblems: bgp.problems,

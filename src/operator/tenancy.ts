@@ -124,7 +124,7 @@ export class Tenancy {
   }
 
   placement(plb: PortableLoadBalancer): ClassResolution {
-    return resolveClass(plb, this.#classes.list());
+    return resolveClass(plb, this.#classes.list(), { trustTemplate: this.#o.singleTenant });
   }
 
   /** A PLB changed or went: pools recount; an address that became free goes to the PLBs waiting for one. */

@@ -86,6 +86,12 @@ describe('VIP ownership', () => {
     expect(condition(second, 'VIPAssigned')).toEqual(['False', 'VIPConflict']);
     expect(message(second, 'VIPAssigned')).toBe(`${vip} is already held by another load balancer; choose another address or leave spec.vip empty to be given one`);
     expect(JSON.stringify(second.status)).not.toContain(shop);
+    // No class exists and the operator is multi-tenant: the node-critical priority and the catch-all toleration
+    // are refused too (said in Accepted and in Ready's message), and no LB pod gets them.
+    expect(condition(second, 'Accepted')).toEqual(['False', 'TemplateNotAllowed']);
+    expect(message(second, 'Ready')).toContain('priorityClassName system-node-critical');
+    const deployments = (await cp.kubeConfig.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: blog })).items;
+    expect(deployments).toEqual([]);
     // The first is unaffected, also after the second one's passes.
     await controllers[0]!.whenIdle();
     const first = await plbs.get(shop, 'web');

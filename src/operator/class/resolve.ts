@@ -54,11 +54,20 @@ function pickClass(plb: PortableLoadBalancer, classes: readonly PortableLoadBala
   return defaults[0]?.c ?? refuse('NoDefaultClass', `no PortableLoadBalancerClass is marked ${DEFAULT_CLASS_ANNOTATION}=true: set spec.className to one of ${classes.map((c) => c.metadata?.name).sort().join(', ')}`);
 }
 
-export function resolveClass(plb: PortableLoadBalancer, classes: readonly PortableLoadBalancerClass[]): ClassResolution {
+export interface ResolveOptions {
+  /**
+   * One trusted tenant (the operator's single-tenant mode): with no class in the cluster, a PLB's template is
+   * used as given. Otherwise no class means the strictest one: LB pods in the PLB's namespace, and a template
+   * that may only add node labels and resources (no toleration, no priority class).
+   */
+  trustTemplate: boolean;
+}
+
+export function resolveClass(plb: PortableLoadBalancer, classes: readonly PortableLoadBalancerClass[], o: ResolveOptions): ClassResolution {
   const namespace = plb.metadata?.namespace ?? '';
   const template = plb.spec.template ?? {};
   const picked = pickClass(plb, classes);
-  if (picked === undefined) {
+  if (picked === undefined && o.trustTemplate) {
     return {
       placement: {
         podNamespace: namespace,
@@ -68,24 +77,31 @@ export function resolveClass(plb: PortableLoadBalancer, classes: readonly Portab
         ...(template.resources ? { resources: template.resources as V1ResourceRequirements } : {}),
         podSysctls: false,
       },
-      condition: { type: ACCEPTED, status: 'True', reason: 'NoClass', message: 'no PortableLoadBalancerClass exists: LB pods run in this namespace, placed by spec.template' },
+      condition: { type: ACCEPTED, status: 'True', reason: 'NoClass', message: 'no PortableLoadBalancerClass exists (single-tenant): LB pods run in this namespace, placed by spec.template' },
     };
   }
-  if ('condition' in picked) return picked;
-  const cls = picked;
-  const name = cls.metadata?.name ?? '';
-  const spec = cls.spec;
+  if (picked !== undefined && 'condition' in picked) return picked;
+  return narrow(plb, picked);
+}
+
+/** The class's placement, narrowed by the PLB's template; `cls` undefined: no class exists (the strictest). */
+function narrow(plb: PortableLoadBalancer, cls: PortableLoadBalancerClass | undefined): ClassResolution {
+  const namespace = plb.metadata?.namespace ?? '';
+  const template = plb.spec.template ?? {};
+  const name = cls?.metadata?.name ?? '';
+  const which = cls ? `class ${name}` : 'the built-in placement (no PortableLoadBalancerClass exists)';
+  const spec = cls?.spec ?? {};
   const dataPlane = plb.spec.dataPlane ?? 'xdp';
   const planes = spec.allowedDataPlanes ?? [...ALL_PLANES];
   if (!planes.includes(dataPlane)) {
-    return refuse('DataPlaneNotAllowed', `class ${name} allows dataPlane ${planes.join(', ')}, not ${dataPlane}`);
+    return refuse('DataPlaneNotAllowed', `${which} allows dataPlane ${planes.join(', ')}, not ${dataPlane}`);
   }
   const podNamespace = spec.podNamespace || namespace;
   const refusals: string[] = [];
 
   const nodeSelector = { ...(template.nodeSelector ?? {}) } as Record<string, string>;
   for (const [k, v] of Object.entries((spec.nodeSelector ?? {}) as Record<string, string>)) {
-    if (k in nodeSelector && nodeSelector[k] !== v) refusals.push(`nodeSelector ${k}=${nodeSelector[k]} (class ${name} requires ${k}=${v})`);
+    if (k in nodeSelector && nodeSelector[k] !== v) refusals.push(`nodeSelector ${k}=${nodeSelector[k]} (${which} requires ${k}=${v})`);
     nodeSelector[k] = v;
   }
 
@@ -94,7 +110,7 @@ export function resolveClass(plb: PortableLoadBalancer, classes: readonly Portab
   const tolerations = [...classTolerations];
   for (const t of (template.tolerations ?? []) as V1Toleration[]) {
     if (!allowedTolerations.some((a) => sameJson(a, t))) {
-      refusals.push(`toleration "${tolerationText(t)}" (class ${name} allows ${allowedTolerations.length ? allowedTolerations.map((a) => `"${tolerationText(a)}"`).join(', ') : 'none'})`);
+      refusals.push(`toleration "${tolerationText(t)}" (${which} allows ${allowedTolerations.length ? allowedTolerations.map((a) => `"${tolerationText(a)}"`).join(', ') : 'none'})`);
     } else if (!tolerations.some((a) => sameJson(a, t))) tolerations.push(t);
   }
 
@@ -103,22 +119,22 @@ export function resolveClass(plb: PortableLoadBalancer, classes: readonly Portab
   if (wantedPriority && wantedPriority !== spec.priorityClassName) {
     const allowed = spec.allowedPriorityClassNames ?? [];
     if (allowed.includes(wantedPriority)) priorityClassName = wantedPriority;
-    else refusals.push(`priorityClassName ${wantedPriority} (class ${name} allows ${allowed.length ? allowed.join(', ') : 'none but its own'})`);
+    else refusals.push(`priorityClassName ${wantedPriority} (${which} allows ${allowed.length ? allowed.join(', ') : cls?.spec.priorityClassName ? 'none but its own' : 'none'})`);
   }
 
   let resources = spec.resources as V1ResourceRequirements | undefined;
   if (template.resources) {
     // In a namespace the admin owns, the LB pods' resources are the admin's budget, not the tenant's.
-    if (podNamespace !== namespace) refusals.push(`resources (LB pods of class ${name} run in namespace ${podNamespace}, where the class sets them)`);
+    if (podNamespace !== namespace) refusals.push(`resources (LB pods of ${which} run in namespace ${podNamespace}, where the class sets them)`);
     else resources = template.resources as V1ResourceRequirements;
   }
 
   if (refusals.length > 0) {
-    return refuse('TemplateNotAllowed', `spec.template may only narrow class ${name}; not allowed: ${refusals.join('; ')}. The LB pods keep their last accepted placement`);
+    return refuse('TemplateNotAllowed', `spec.template may only narrow ${which}; not allowed: ${refusals.join('; ')}. The LB pods keep their last accepted placement`);
   }
   return {
     placement: {
-      className: name,
+      ...(cls ? { className: name } : {}),
       podNamespace,
       ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
       ...(tolerations.length ? { tolerations } : {}),
@@ -127,11 +143,8 @@ export function resolveClass(plb: PortableLoadBalancer, classes: readonly Portab
       ...(resources ? { resources } : {}),
       podSysctls: spec.podSysctls ?? false,
     },
-    condition: {
-      type: ACCEPTED,
-      status: 'True',
-      reason: 'ClassResolved',
-      message: `placed by class ${name}${podNamespace !== namespace ? `: LB pods run in namespace ${podNamespace}` : ''}`,
-    },
+    condition: cls
+      ? { type: ACCEPTED, status: 'True', reason: 'ClassResolved', message: `placed by class ${name}${podNamespace !== namespace ? `: LB pods run in namespace ${podNamespace}` : ''}` }
+      : { type: ACCEPTED, status: 'True', reason: 'NoClass', message: 'no PortableLoadBalancerClass exists: LB pods run in this namespace; spec.template may add node labels and resources only' },
   };
 }

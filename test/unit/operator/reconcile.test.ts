@@ -54,7 +54,7 @@ class FakeCluster implements ReconcilePorts {
     condition: { type: 'VIPAssigned', status: 'True', reason: 'Unrestricted', message: `holds ${p.spec.vip}` },
   });
   address = (p: PortableLoadBalancer) => this.decision(p);
-  resolution: (p: PortableLoadBalancer) => ClassResolution = (p) => resolveClass(p, []);
+  resolution: (p: PortableLoadBalancer) => ClassResolution = (p) => resolveClass(p, [], { trustTemplate: true });
   placement = (p: PortableLoadBalancer) => this.resolution(p);
   plbPatches: JsonPatchOp[][] = [];
   patchPlb = async (_ns: string, _name: string, ops: JsonPatchOp[]) => {

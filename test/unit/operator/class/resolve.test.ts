@@ -15,6 +15,7 @@ const cls = (name: string, spec: PortableLoadBalancerClassSpec = {}, o: { isDefa
   spec,
 });
 
+const strict = { trustTemplate: false };
 const withTemplate = (template: PortableLoadBalancerSpec['template'], more: Partial<PortableLoadBalancerSpec> = {}) => plb({ template, ...more });
 
 const locked = cls('locked', {
@@ -29,14 +30,27 @@ const locked = cls('locked', {
 }, { isDefault: true });
 
 describe('resolveClass', () => {
-  it('without any class: the PLB\'s own namespace and template, as before classes existed', () => {
-    const r = resolveClass(withTemplate({ priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] }), []);
+  it('multi-tenant without any class: the strictest placement, so the issue\'s hostile template is refused', () => {
+    const r = resolveClass(withTemplate({ priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] }), [], strict);
+    expect(r.placement).toBeUndefined();
+    expect(r.condition).toMatchObject({ status: 'False', reason: 'TemplateNotAllowed' });
+    expect(r.condition.message).toContain('toleration "* Exists *" (the built-in placement (no PortableLoadBalancerClass exists) allows none)');
+    expect(r.condition.message).toContain('priorityClassName system-node-critical (the built-in placement (no PortableLoadBalancerClass exists) allows none)');
+    // Node labels and its own resources narrow: allowed.
+    expect(resolveClass(withTemplate({ nodeSelector: { zone: 'a' }, resources: { requests: { cpu: '1' } } }), [], strict)).toMatchObject({
+      placement: { podNamespace: 'shop', nodeSelector: { zone: 'a' }, resources: { requests: { cpu: '1' } } },
+      condition: { status: 'True', reason: 'NoClass' },
+    });
+  });
+
+  it('single-tenant without any class: the PLB\'s own namespace and template, as before classes existed', () => {
+    const r = resolveClass(withTemplate({ priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] }), [], { trustTemplate: true });
     expect(r.condition).toMatchObject({ status: 'True', reason: 'NoClass' });
     expect(r.placement).toEqual({ podNamespace: 'shop', priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }], podSysctls: false });
   });
 
   it('the default class places a PLB that names none: its namespace, node selector, tolerations, priority and resources', () => {
-    const r = resolveClass(plb(), [cls('other'), locked]);
+    const r = resolveClass(plb(), [cls('other'), locked], strict);
     expect(r.condition).toMatchObject({ status: 'True', reason: 'ClassResolved', message: 'placed by class locked: LB pods run in namespace lb-system' });
     expect(r.placement).toEqual({
       className: 'locked', podNamespace: 'lb-system', nodeSelector: { 'node-role/lb': 'true' },
@@ -46,7 +60,7 @@ describe('resolveClass', () => {
   });
 
   it('the issue\'s hostile tenant: priorityClassName system-node-critical and a tolerate-everything toleration are refused, naming both', () => {
-    const r = resolveClass(withTemplate({ priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] }), [locked]);
+    const r = resolveClass(withTemplate({ priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] }), [locked], strict);
     expect(r.placement).toBeUndefined();
     expect(r.condition).toMatchObject({ status: 'False', reason: 'TemplateNotAllowed' });
     expect(r.condition.message).toContain('toleration "* Exists *" (class locked allows "lb Exists NoSchedule", "edge Exists NoSchedule")');
@@ -60,7 +74,7 @@ describe('resolveClass', () => {
       { tolerations: [{ key: 'lb', operator: 'Exists', effect: 'NoSchedule' }, { key: 'edge', operator: 'Exists', effect: 'NoSchedule' }] }],
     ['an allowed priority class: used instead of the class\'s', { priorityClassName: 'lb-high' }, { priorityClassName: 'lb-high' }],
   ])('%s', (_, template, expected) => {
-    const r = resolveClass(withTemplate(template), [locked]);
+    const r = resolveClass(withTemplate(template), [locked], strict);
     expect(r.condition.status).toBe('True');
     expect(r.placement).toMatchObject(expected);
   });
@@ -69,13 +83,13 @@ describe('resolveClass', () => {
     ['changing the class\'s node label', { nodeSelector: { 'node-role/lb': 'false' } }, 'nodeSelector node-role/lb=false (class locked requires node-role/lb=true)'],
     ['resources in the admin\'s namespace', { resources: { requests: { cpu: '8' } } }, 'resources (LB pods of class locked run in namespace lb-system, where the class sets them)'],
   ])('refuses %s', (_, template, message) => {
-    const r = resolveClass(withTemplate(template), [locked]);
+    const r = resolveClass(withTemplate(template), [locked], strict);
     expect(r.condition).toMatchObject({ status: 'False', reason: 'TemplateNotAllowed' });
     expect(r.condition.message).toContain(message);
   });
 
   it('in a class that keeps LB pods in the PLB\'s namespace, a PLB may set its own resources (its own quota pays)', () => {
-    const r = resolveClass(withTemplate({ resources: { requests: { cpu: '2' } } }), [cls('local', {}, { isDefault: true })]);
+    const r = resolveClass(withTemplate({ resources: { requests: { cpu: '2' } } }), [cls('local', {}, { isDefault: true })], strict);
     expect(r.placement).toMatchObject({ podNamespace: 'shop', resources: { requests: { cpu: '2' } } });
   });
 
@@ -84,17 +98,17 @@ describe('resolveClass', () => {
     ['a class that does not exist', { className: 'gold' }, [locked], 'ClassNotFound'],
     ['classes exist, none is the default, none named', {}, [cls('a'), cls('b')], 'NoDefaultClass'],
   ])('refuses %s', (_, spec, classes, reason) => {
-    expect(resolveClass(plb(spec), classes).condition).toMatchObject({ status: 'False', reason });
+    expect(resolveClass(plb(spec), classes, strict).condition).toMatchObject({ status: 'False', reason });
   });
 
   it('spec.className picks a class that is not the default', () => {
-    expect(resolveClass(plb({ className: 'other' }), [cls('other', { podNamespace: 'x' }), locked]).placement).toMatchObject({ className: 'other', podNamespace: 'x' });
+    expect(resolveClass(plb({ className: 'other' }), [cls('other', { podNamespace: 'x' }), locked], strict).placement).toMatchObject({ className: 'other', podNamespace: 'x' });
   });
 
   it('two classes marked default: the older one, on every replica alike', () => {
     const young = cls('young', { podNamespace: 'y' }, { isDefault: true, created: '2026-03-01T00:00:00Z' });
     const old = cls('old', { podNamespace: 'o' }, { isDefault: true, created: '2026-02-01T00:00:00Z' });
-    expect(resolveClass(plb(), [young, old]).placement?.className).toBe('old');
-    expect(resolveClass(plb(), [old, young]).placement?.className).toBe('old');
+    expect(resolveClass(plb(), [young, old], strict).placement?.className).toBe('old');
+    expect(resolveClass(plb(), [old, young], strict).placement?.className).toBe('old');
   });
 });
