@@ -67,10 +67,17 @@ export const DETACH_MARGIN_SECONDS = 15;
 export const BIRD_DIR = '/run/portable-lb/bird';
 
 /**
+ * NET_BIND_SERVICE: BGP on 179 and BFD on 3784/4784; NET_RAW: BIRD's BFD sockets (without it the BFD session stays
+ * Down). TCP-MD5 passwords need nothing more. test/dataplane/bgp-speaker.test.ts runs BIRD with exactly these
+ * (a password and BFD on) and saw BFD stay Down with NET_BIND_SERVICE alone.
+ */
+export const SPEAKER_CAPABILITIES = ['NET_BIND_SERVICE', 'NET_RAW'] as const;
+
+/**
  * The BGP speaker: BIRD from the image, in its own container so that an agent restart keeps the sessions and the
  * route (the kernel keeps forwarding while the agent is away; the new agent takes over the socket). It waits for
- * the agent's first config. Root for ports 179 (BGP) and 3784/4784 (BFD), with no capability beyond binding
- * those and TCP-MD5 (NET_ADMIN); no privilege, no host access, a read-only root. SIGTERM makes BIRD send a
+ * the agent's first config. Root with SPEAKER_CAPABILITIES only; no privilege, no host access, a read-only root.
+ * SIGTERM makes BIRD send a
  * Cease to every router: a deleted pod is withdrawn at once while its agent drains.
  */
 function speakerContainer(settings: OperatorSettings): V1Container {
@@ -86,7 +93,7 @@ function speakerContainer(settings: OperatorSettings): V1Container {
       runAsNonRoot: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_ADMIN'] },
+      capabilities: { drop: ['ALL'], add: [...SPEAKER_CAPABILITIES] },
     },
     volumeMounts: [{ name: 'bird', mountPath: BIRD_DIR }],
   };

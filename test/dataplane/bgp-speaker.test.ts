@@ -1,13 +1,15 @@
 // The LB pod's speaker against a real router: BIRD (driven by BirdSpeaker, as the agent drives it) in a pod
 // namespace, FRR (bgpd + bfdd + zebra) in a router namespace, one link between them. Proves the session and
 // BFD come up, the VIP reaches the router's kernel, `birdc configure` withdraws and re-announces it without
-// resetting the session, and a killed speaker is withdrawn at once (the kernel closes its TCP socket).
+// resetting the session, and a killed speaker is withdrawn at once (the kernel closes its TCP socket). BIRD runs
+// with only the speaker container's capabilities, as in an LB pod.
 import { expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerConfig } from '../../src/api/bgp-peer.js';
 import { BirdSpeaker } from '../../src/agent/bgp/speaker.js';
+import { SPEAKER_CAPABILITIES } from '../../src/operator/desired.js';
 import type { SessionState } from '../../src/agent/bgp/sessions.js';
 import { FrrRouter } from '../support/frr-router.js';
 import { aroundAll } from './support/around-all.js';
@@ -23,11 +25,12 @@ const ROUTER_IP = '10.250.0.1';
 const peer: PeerConfig = {
   name: 'rtr', peerAddress: ROUTER_IP, peerASN: 64500, myASN: 64512, peerPort: 179, holdTime: 9, keepaliveTime: 3,
   connectTime: 1, ebgpMultihop: false, nextHopMode: 'PodIP', bfd: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3 },
+  password: 'lab-md5-key',
 };
 
 const describeIf = suiteIf(missingPrerequisites(null, ['bird', 'birdc', 'vtysh']), 'bgp speaker');
 
-describeIf('BIRD in an LB pod namespace announcing to an FRR router', () => {
+describeIf('BIRD in an LB pod namespace announcing to an FRR router (TCP-MD5, BFD)', () => {
   let frr: FrrRouter | undefined;
   let speaker: BirdSpeaker | undefined;
   let dir = '';
@@ -48,11 +51,14 @@ describeIf('BIRD in an LB pod namespace announcing to an FRR router', () => {
       await inNs(pod, ['ip', 'link', 'set', 'eth0', 'up']);
       frr = await FrrRouter.start({
         netns: router, name: `${prefix}frr`, asn: 64500, routerId: ROUTER_IP, listenRanges: ['10.250.0.0/24'],
-        remoteAs: 'external', bfd: peer.bfd!, logDir: dir,
+        remoteAs: 'external', bfd: peer.bfd!, password: peer.password!, logDir: dir,
       });
       await frr.watch(VIP);
+      // With exactly the speaker container's capabilities (src/operator/desired.ts) as its bounding set.
+      const caps = ['-all', ...SPEAKER_CAPABILITIES.map((c) => `+${c.toLowerCase()}`)].join(',');
       speaker = new BirdSpeaker({
-        dir, log: () => undefined, birdCommand: ['ip', 'netns', 'exec', pod, 'bird'], pollMs: 200,
+        dir, log: () => undefined, pollMs: 200,
+        birdCommand: ['ip', 'netns', 'exec', pod, 'setpriv', '--bounding-set', caps, '--inh-caps=-all', '--no-new-privs', '--', 'bird'],
         onChange: (s) => sessions.push([...s]),
       });
     },

@@ -32,13 +32,13 @@ describe('BGP in the LB pod', () => {
   const peers = { peers: [{ name: 'tor', peerAddress: '10.0.0.1', peerASN: 64500, myASN: 64512, peerPort: 179, holdTime: 9, keepaliveTime: 3,
     connectTime: 2, ebgpMultihop: false, nextHopMode: 'PodIP' as const, password: 's3cret' }] };
 
-  it('runs BIRD in its own speaker container, unprivileged but for binding BGP/BFD ports and TCP-MD5', () => {
+  it('runs BIRD in its own speaker container, unprivileged but for binding BGP/BFD ports and BFD\'s sockets', () => {
     const spec = desiredChildren(plb, settings).deployment.spec!.template.spec!;
     const speaker = spec.containers.find((c) => c.name === 'speaker')!;
     expect(speaker.command?.join(' ')).toContain('exec bird -f -c "$BIRD_DIR/bird.conf" -s "$BIRD_DIR/bird.ctl"');
     expect(speaker.securityContext).toEqual({
       runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_ADMIN'] },
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_RAW'] },
     });
     expect(speaker.volumeMounts).toEqual([{ name: 'bird', mountPath: '/run/portable-lb/bird' }]);
     const agent = spec.containers.find((c) => c.name === 'agent')!;
