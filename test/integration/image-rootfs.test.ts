@@ -3,7 +3,7 @@
 // the entrypoints run from it under chroot: the operator as the non-root plb user against a real kube-apiserver,
 // the agent's native addon loading through the rootfs's own libbpf.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { eventually, repoRoot, startControlPlane, installCrds, type ControlPlane } from './harness/index.js';
@@ -43,6 +43,15 @@ maybe('the image root filesystem', () => {
     const r = inRoot(['/bin/sh', '-c', 'for c in nft ip mount node plb-operator plb-agent; do command -v $c; done']);
     expect(r.stdout.trim().split('\n')).toHaveLength(6);
     expect(inRoot(['nft', '--version']).stdout).toMatch(/^nftables v1\./);
+  });
+
+  test("the speaker container's BIRD is there and parses the agent's config (setpriv for the standalone agent too)", () => {
+    const r = inRoot(['/bin/sh', '-c', 'for c in bird birdc setpriv; do command -v $c; done']);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+    writeFileSync(join(rootfs, 'tmp/bird.conf'), readFileSync(join(repoRoot, 'test/unit/agent/bgp/golden/two-peers-bfd-multihop-password.conf')));
+    const parsed = inRoot(['bird', '-p', '-c', '/tmp/bird.conf']);
+    expect(parsed.stderr).toBe('');
+    expect(parsed.status).toBe(0);
   });
 
   test('plb-agent runs as a command and prints its usage for a bad invocation', () => {
