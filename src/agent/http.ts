@@ -1,8 +1,18 @@
-// /healthz (the process is alive), /readyz (a desired state is programmed, not draining), /metrics (Prometheus text).
+// /healthz (the process is alive, its sync loop not wedged), /readyz (a desired state is programmed, the sync
+// loop not stalled, not draining), /metrics (Prometheus text).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
+import { healthVerdicts } from '../runtime/health.js';
 import { renderMetrics, type AgentHealth, type BgpMetrics } from './metrics.js';
+
+/**
+ * A sync (data-plane apply, status report) runs this long: every command and request in it has a deadline, so
+ * it is stuck (readiness fails: routers and the kubelet stop trusting this pod), and this much longer, wedged
+ * (liveness fails: the kubelet restarts the container, which keeps its kernel state).
+ */
+export const SYNC_STALL_MS = 20_000;
+export const SYNC_WEDGE_MS = 60_000;
 
 /** What the endpoints report on: the file agent and the cluster agent both have it. */
 export interface HealthSource {
@@ -10,6 +20,8 @@ export interface HealthSource {
   readonly lastError: string | null;
   /** Shutting down (the cluster agent's drain): not ready, whatever the kernel holds. */
   readonly draining?: boolean;
+  /** How long the sync in progress has been running, ms (0 when none runs). */
+  syncRunningMs?(): number;
 }
 
 export async function serveHttp(
@@ -25,9 +37,17 @@ export async function serveHttp(
       res.end(body);
     };
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return reply(200, 'ok\n');
+    const running = agent.syncRunningMs?.() ?? 0;
+    const { live, ready } = healthVerdicts({
+      synced: true,
+      passes: running > 0 ? [{ key: 'sync', runningMs: running, abandoned: false }] : [],
+      stallMs: SYNC_STALL_MS,
+      wedgeMs: SYNC_WEDGE_MS,
+    });
+    if (path === '/healthz') return live.ok ? reply(200, 'ok\n') : reply(503, `not live: ${live.message}\n`);
     if (path === '/readyz') {
       if (agent.draining) return reply(503, 'not ready: draining\n');
+      if (!ready.ok) return reply(503, `not ready: ${ready.message}\n`);
       return agent.health.ready ? reply(200, 'ready\n') : reply(503, `not ready: ${agent.lastError ?? 'not programmed yet'}\n`);
     }
     if (path === '/metrics') {

@@ -1,12 +1,9 @@
 // spec.overlay -> the MTU of the LB pod's device. The CNI set the pod's MTU for its overlay already in most
 // clusters; this makes the LB's own packets agree with what the user declared, and reads the result back.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { overlayMtu } from '../api/defaults.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
-
-const run = promisify(execFile);
+import { runCommand as run } from '../runtime/command.js';
 
 export interface MtuResult {
   mtu: number | undefined;

@@ -7,10 +7,19 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  type Configuration,
   type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { apiClient, signalOptions, type ApiClientOptions } from './deadline.js';
 import type { LeaseApi } from './leader.js';
+
+/**
+ * Deadline of one API request (headers and body) unless a caller says otherwise: far above an API server's
+ * normal latency, far below "for ever". Lists of large collections get longer (see the informers).
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const defaults = (o?: Partial<ApiClientOptions>): ApiClientOptions => ({ timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS, ...o });
 
 export interface ResourceRef {
   group: string;
@@ -23,7 +32,7 @@ export function isNotFound(error: unknown): boolean {
 }
 
 export function describeApiError(error: unknown): string {
-  const e = error as { code?: number; body?: unknown; message?: string };
+  const e = error as { code?: number; body?: unknown; message?: string; name?: string };
   if (e?.code && e.body) {
     try {
       const status = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
@@ -35,21 +44,43 @@ export function describeApiError(error: unknown): string {
   return e?.message ?? String(error);
 }
 
+export class BoundedObjectApi extends KubernetesObjectApi {
+  withDefaultNamespace(kc: KubeConfig): this {
+    this.setDefaultNamespace(kc);
+    return this;
+  }
+
+  /** This client's configuration plus a per-call cancellation (its methods take a whole Configuration). */
+  withSignal(signal: AbortSignal | undefined): Configuration | undefined {
+    const extra = signalOptions(signal)?.middleware;
+    return extra ? { ...this.configuration, middleware: [...this.configuration.middleware, ...extra] } : undefined;
+  }
+}
+
+/** KubernetesObjectApi.makeApiClient with a deadline on every request. */
+export function objectApi(kc: KubeConfig, options?: Partial<ApiClientOptions>): BoundedObjectApi {
+  return apiClient(kc, BoundedObjectApi, defaults(options)).withDefaultNamespace(kc);
+}
+
 /** Server-side apply with our field manager; force, because the operator is the only author of its children. */
-export function serverSideApply(kc: KubeConfig, fieldManager: string): (obj: KubernetesObject) => Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
-  return async (obj) => {
-    await client.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+export function serverSideApply(
+  kc: KubeConfig,
+  fieldManager: string,
+  options?: Partial<ApiClientOptions>,
+): (obj: KubernetesObject, signal?: AbortSignal) => Promise<void> {
+  const client = objectApi(kc, options);
+  return async (obj, signal) => {
+    await client.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply, client.withSignal(signal));
   };
 }
 
 /** patchResourceStatus: a JSON patch of the status subresource (see operator/status-patch.ts for why JSON patch). */
-export function patchResourceStatus(kc: KubeConfig, ref: ResourceRef, fieldManager: string) {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  return async (namespace: string, name: string, ops: unknown[]): Promise<void> => {
+export function patchResourceStatus(kc: KubeConfig, ref: ResourceRef, fieldManager: string, options?: Partial<ApiClientOptions>) {
+  const api = apiClient(kc, CustomObjectsApi, defaults(options));
+  return async (namespace: string, name: string, ops: unknown[], signal?: AbortSignal): Promise<void> => {
     await api.patchNamespacedCustomObjectStatus(
       { ...ref, namespace, name, body: ops, fieldManager },
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      signalOptions(signal, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)),
     );
   };
 }
@@ -63,9 +94,9 @@ export interface EventInput {
 }
 
 /** A core/v1 Event about `involved` (what `kubectl describe` lists). */
-export function eventRecorder(kc: KubeConfig): (e: EventInput) => Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  return async (e) => {
+export function eventRecorder(kc: KubeConfig, options?: Partial<ApiClientOptions>): (e: EventInput, signal?: AbortSignal) => Promise<void> {
+  const core = apiClient(kc, CoreV1Api, defaults(options));
+  return async (e, signal) => {
     const m = e.involved.metadata ?? {};
     const now = new Date();
     await core.createNamespacedEvent({
@@ -82,23 +113,28 @@ export function eventRecorder(kc: KubeConfig): (e: EventInput) => Promise<void> 
         lastTimestamp: now,
         count: 1,
       },
-    });
+    }, signalOptions(signal));
   };
 }
 
-export function leaseApi(kc: KubeConfig): LeaseApi {
-  const api = kc.makeApiClient(CoordinationV1Api);
+/** The elector bounds each attempt itself (its signal); the client deadline is a backstop. */
+export function leaseApi(kc: KubeConfig, options?: Partial<ApiClientOptions>): LeaseApi {
+  const api = apiClient(kc, CoordinationV1Api, defaults(options));
   return {
-    async read(namespace, name) {
+    async read(namespace, name, signal) {
       try {
-        return await api.readNamespacedLease({ namespace, name });
+        return await api.readNamespacedLease({ namespace, name }, signalOptions(signal));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
-    create: (lease: V1Lease) => api.createNamespacedLease({ namespace: lease.metadata?.namespace ?? '', body: lease }),
-    replace: (lease: V1Lease) =>
-      api.replaceNamespacedLease({ namespace: lease.metadata?.namespace ?? '', name: lease.metadata?.name ?? '', body: lease }),
+    create: (lease: V1Lease, signal) =>
+      api.createNamespacedLease({ namespace: lease.metadata?.namespace ?? '', body: lease }, signalOptions(signal)),
+    replace: (lease: V1Lease, signal) =>
+      api.replaceNamespacedLease(
+        { namespace: lease.metadata?.namespace ?? '', name: lease.metadata?.name ?? '', body: lease },
+        signalOptions(signal),
+      ),
   };
 }

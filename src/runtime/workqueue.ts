@@ -1,15 +1,29 @@
 // A work queue keyed by namespace/name, in the manner of client-go's workqueue: events for a key coalesce
 // into one pending item, a key is never processed twice at once (a change during processing re-queues it once),
 // failures retry with jittered exponential backoff, success forgets the failure count.
+// Every pass has a deadline: the handler gets an AbortSignal, and a pass that outlives its deadline frees its
+// worker (the key is retried once the late pass has settled, never twice at once), so one hung request cannot
+// stop the queue. Passes running long are reported by stalled(): the health checks read it.
 import { backoffDelay, systemClock, type BackoffOptions, type Clock } from './clock.js';
+import { DeadlineExceeded } from './deadline.js';
 
-export type Handler = (key: string) => Promise<void>;
+export type Handler = (key: string, signal: AbortSignal) => Promise<void>;
+
+export interface RunningPass {
+  key: string;
+  /** How long it has been running, ms. */
+  runningMs: number;
+  /** It outlived its deadline and no longer holds a worker; its handler has not settled yet. */
+  abandoned: boolean;
+}
 
 export interface WorkQueueOptions {
   backoff: BackoffOptions;
   concurrency: number;
   clock: Clock;
   random: () => number;
+  /** Deadline of one pass of the handler. */
+  passTimeoutMs: number;
   /** Called after every processed key: the metrics hook. */
   onResult?: (key: string, outcome: 'success' | 'error', error?: unknown) => void;
 }
@@ -19,13 +33,15 @@ export const DEFAULT_QUEUE_OPTIONS: WorkQueueOptions = {
   concurrency: 2,
   clock: systemClock,
   random: Math.random,
+  passTimeoutMs: 120_000,
 };
 
 export class WorkQueue {
   readonly #o: WorkQueueOptions;
   readonly #queue: string[] = [];
   readonly #queued = new Set<string>();
-  readonly #processing = new Set<string>();
+  /** Keys with a pass in flight (abandoned ones included), and when it started. */
+  readonly #processing = new Map<string, { started: number; abandoned: boolean }>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, unknown>();
@@ -45,6 +61,15 @@ export class WorkQueue {
 
   failures(key: string): number {
     return this.#failures.get(key) ?? 0;
+  }
+
+  /** Passes in flight for longer than `thresholdMs`, longest first. */
+  stalled(thresholdMs: number): RunningPass[] {
+    const now = this.#o.clock.now();
+    return [...this.#processing.entries()]
+      .map(([key, p]) => ({ key, runningMs: now - p.started, abandoned: p.abandoned }))
+      .filter((p) => p.runningMs > thresholdMs)
+      .sort((a, b) => b.runningMs - a.runningMs);
   }
 
   add(key: string): void {
@@ -112,7 +137,7 @@ export class WorkQueue {
     while (this.#running < this.#o.concurrency && this.#queue.length > 0) {
       const key = this.#queue.shift()!;
       this.#queued.delete(key);
-      this.#processing.add(key);
+      this.#processing.set(key, { started: this.#o.clock.now(), abandoned: false });
       this.#running++;
       void this.#process(handler, key);
     }
@@ -120,19 +145,45 @@ export class WorkQueue {
   }
 
   async #process(handler: Handler, key: string): Promise<void> {
-    try {
-      await handler(key);
+    const entry = this.#processing.get(key)!;
+    const clock = this.#o.clock;
+    const controller = new AbortController();
+    const pass = (async () => handler(key, controller.signal))().then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let timer: unknown;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('deadline'), this.#o.passTimeoutMs);
+    });
+    const outcome = await Promise.race([pass, deadline]);
+    clock.clearTimeout(timer);
+    if (outcome === 'deadline') {
+      const error = new DeadlineExceeded(`reconcile of ${key}`, this.#o.passTimeoutMs);
+      controller.abort(error);
+      // The worker is free for other keys; this key stays locked until its late pass settles.
+      entry.abandoned = true;
+      this.#running--;
+      this.#o.onResult?.(key, 'error', error);
+      this.#pump();
+      await pass;
+      this.#processing.delete(key);
+      this.#dirty.delete(key);
+      this.addRateLimited(key);
+      this.#pump();
+      return;
+    }
+    if (outcome.ok) {
       this.forget(key);
       this.#o.onResult?.(key, 'success');
-    } catch (error) {
-      this.#o.onResult?.(key, 'error', error);
+    } else {
+      this.#o.onResult?.(key, 'error', outcome.error);
       this.addRateLimited(key);
-    } finally {
-      this.#processing.delete(key);
-      this.#running--;
-      if (this.#dirty.delete(key)) this.add(key);
-      this.#pump();
     }
+    this.#processing.delete(key);
+    this.#running--;
+    if (this.#dirty.delete(key)) this.add(key);
+    this.#pump();
   }
 
   #maybeIdle(): void {

@@ -5,7 +5,8 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { PLB, agentFieldManager } from '../../api/constants.js';
 import type { DataPlane } from '../../dataplane/types.js';
 import type { LoadBalancerEntry } from '../../operator/status.js';
-import { describeApiError } from '../../runtime/kube.js';
+import { apiClient } from '../../runtime/deadline.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError } from '../../runtime/kube.js';
 import type { Announcer } from '../bgp/announcer.js';
 import type { AgentHealth } from '../metrics.js';
 import { applyOverlayMtu } from '../overlay.js';
@@ -56,6 +57,9 @@ export class ClusterAgent {
   #running: Promise<void> | null = null;
   #pending = false;
   #lastReport: ReportInput | undefined;
+  /** When the sync in progress started (health checks judge a stall from it). */
+  #syncStarted: number | undefined;
+  #status: CustomObjectsApi | undefined;
   /** When the kernel last changed (the lab reports the latency from a backend change to here). */
   lastProgrammedMs = 0;
   /**
@@ -70,6 +74,10 @@ export class ClusterAgent {
   #kernelMayHoldVip = true;
 
   constructor(private readonly o: ClusterAgentOptions) {}
+
+  syncRunningMs(): number {
+    return this.#syncStarted === undefined ? 0 : Date.now() - this.#syncStarted;
+  }
 
   start(): void {
     this.#source = new ClusterSource(
@@ -98,9 +106,11 @@ export class ClusterAgent {
     this.#running = (async () => {
       do {
         this.#pending = false;
+        this.#syncStarted = Date.now();
         await this.#syncOnce();
       } while (this.#pending);
     })().finally(() => {
+      this.#syncStarted = undefined;
       this.#running = null;
     });
     return this.#running;
@@ -247,7 +257,8 @@ export class ClusterAgent {
   }
 
   async #applyEntries(entries: LoadBalancerEntry[]): Promise<void> {
-    await this.o.kubeConfig.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+    this.#status ??= apiClient(this.o.kubeConfig, CustomObjectsApi, { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS });
+    await this.#status.patchNamespacedCustomObjectStatus(
       {
         group: PLB.group,
         version: PLB.version,

@@ -13,6 +13,7 @@ import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryAddress } from '../../dataplane/xdp/device.js';
 import { Announcer } from '../bgp/announcer.js';
 import { serveHttp } from '../http.js';
+import { apiClient } from '../../runtime/deadline.js';
 import { ClusterAgent } from './cluster-agent.js';
 import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
 
@@ -107,11 +108,10 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
 /** A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. */
 async function podDeleting(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
   // An API server that does not answer in time must not eat the drain: treat the pod as deleted, as when it is gone.
-  const timeout = sleep(5_000, 'timeout' as const);
   try {
-    const self = await Promise.race([kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name }), timeout]);
-    return self === 'timeout' || Boolean(self.metadata?.deletionTimestamp);
+    const self = await apiClient(kc, CoreV1Api, { timeoutMs: 5_000 }).readNamespacedPod({ namespace, name });
+    return Boolean(self.metadata?.deletionTimestamp);
   } catch {
-    return true; // the pod object is gone already
+    return true; // the pod object is gone already, or the API server did not answer in time
   }
 }

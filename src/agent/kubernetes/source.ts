@@ -4,7 +4,11 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kuber
 import { PLB } from '../../api/constants.js';
 import type { PortableLoadBalancer } from '../../api/generated.js';
 import { labelSelectorString } from '../../api/selector.js';
+import { apiClient } from '../../runtime/deadline.js';
 import { watchResource, type WatchedResource, type WatchLifecycle } from '../../runtime/informer.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../runtime/kube.js';
+
+const LISTS = { timeoutMs: 2 * DEFAULT_REQUEST_TIMEOUT_MS };
 
 export class ClusterSource {
   #plb: WatchedResource<PortableLoadBalancer>;
@@ -18,7 +22,7 @@ export class ClusterSource {
     private readonly onChange: () => void,
     private readonly onLifecycle: (what: string, event: WatchLifecycle, error?: unknown) => void,
   ) {
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const custom = apiClient(kc, CustomObjectsApi, LISTS);
     const fieldSelector = `metadata.name=${name}`;
     this.#plb = watchResource<PortableLoadBalancer>(
       kc,
@@ -57,7 +61,7 @@ export class ClusterSource {
     this.#pods = undefined;
     this.#podSelector = wanted;
     if (wanted === undefined) return;
-    const core = this.kc.makeApiClient(CoreV1Api);
+    const core = apiClient(this.kc, CoreV1Api, LISTS);
     this.#pods = watchResource<V1Pod>(
       this.kc,
       {

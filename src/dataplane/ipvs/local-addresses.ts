@@ -1,10 +1,7 @@
 // The VIPs IPVS needs as local addresses (IPVS works in LOCAL_IN): /32s on lo. Which of lo's addresses this plane
 // added is recorded in the kernel itself, as the address label `lo:plb`, so a restarted agent still knows what
 // it may remove; an address on lo without that label (a user's, a CNI's, anything else) is never touched.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+import { runCommand as exec } from '../../runtime/command.js';
 
 export const VIP_DEVICE = 'lo';
 /** IFA_LABEL: `<device>:<suffix>`, at most 15 characters. */

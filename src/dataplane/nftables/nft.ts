@@ -1,9 +1,6 @@
 // The thin I/O shell around the `nft` command: one transaction in, one table listing out.
-import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+import { runCommand, type CommandError } from '../../runtime/command.js';
 
 export interface NftRunner {
   /** Runs a script as one transaction (`nft -f -`): all of it is committed, or none. */
@@ -12,26 +9,28 @@ export interface NftRunner {
   listTable(family: string, name: string): Promise<string | null>;
 }
 
-const missing = (err: NodeJS.ErrnoException): Error =>
+const missing = (err: CommandError): Error =>
   err.code === 'ENOENT' ? new Error('the nft command is missing: install nftables in the agent image') : err;
 
+// Both commands run under runCommand's deadline: a wedged nft is killed and the sync reports it.
 export const nftCommand: NftRunner = {
-  run: (script) => new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', (err) => reject(missing(err)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f failed (${code}): ${stderr.trim()}`))));
-    child.stdin.end(script);
-  }),
+  run: async (script) => {
+    try {
+      await runCommand('nft', ['-f', '-'], { input: script });
+    } catch (err) {
+      const e = err as CommandError;
+      if (e.code === 'ENOENT') throw missing(e);
+      throw e.stderr !== undefined ? new Error(`nft -f failed (${e.code ?? e.signal}): ${e.stderr.trim()}`) : e;
+    }
+  },
   listTable: async (family, name) => {
     try {
-      return (await exec('nft', ['-j', 'list', 'table', family, name], { maxBuffer: 64 << 20 })).stdout;
+      return (await runCommand('nft', ['-j', 'list', 'table', family, name])).stdout;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      const e = err as CommandError;
       if (e.code === 'ENOENT') throw missing(e);
       if (/No such file or directory/.test(e.stderr ?? '')) return null;
-      throw new Error(`nft list table failed: ${(e.stderr ?? e.message).trim()}`);
+      throw e.stderr !== undefined ? new Error(`nft list table failed: ${(e.stderr || e.message).trim()}`) : e;
     }
   },
 };

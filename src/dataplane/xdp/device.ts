@@ -1,10 +1,7 @@
 // Small I/O helpers about the network namespace the agent runs in.
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { runCommand as run } from '../../runtime/command.js';
 import type { DeviceFacts } from './attach-mode.js';
-
-const run = promisify(execFile);
 
 interface IpLinkJson { ifname: string; linkinfo?: { info_kind?: string } }
 interface IpAddrJson { addr_info?: Array<{ family: string; local: string; scope: string }> }

@@ -70,7 +70,7 @@ describe('Dockerfile', () => {
     const programs = { ip: 'iproute2', nft: 'nftables', mount: 'mount' } as const;
     const sources = readdirSync(join(repoRoot, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts')).map((f) => read(join('src', f))).join('\n');
-    const executed = new Set([...sources.matchAll(/(?:run|exec|spawn)\('([a-z]+)'/g)].map((m) => m[1]!));
+    const executed = new Set([...sources.matchAll(/(?:run|exec|spawn|runCommand)\('([a-z]+)'/g)].map((m) => m[1]!));
     expect([...executed].sort()).toEqual(Object.keys(programs).sort());
     for (const p of executed) expect(runtimePackages).toContain(programs[p as keyof typeof programs]);
     expect(read('src/dataplane/xdp/addon/binding.gyp')).toContain('"-lbpf"');

@@ -91,6 +91,61 @@ describe('WorkQueue', () => {
   });
 });
 
+describe('WorkQueue pass deadlines', () => {
+  it('a pass that outlives its deadline frees its worker, keeps its key locked, and is retried once it settles', async () => {
+    const clock = new FakeClock();
+    const results: Array<[string, string]> = [];
+    const q = new WorkQueue({ clock, concurrency: 1, passTimeoutMs: 1000, ...noJitter, onResult: (k, o) => results.push([k, o]) });
+    const seen: string[] = [];
+    const signals: AbortSignal[] = [];
+    let release: (() => void) | undefined;
+    q.start((key, signal) => {
+      seen.push(key);
+      signals.push(signal);
+      // The first pass of "hung" ignores its signal until released; everything else finishes at once.
+      if (key === 'hung' && !release) return new Promise<void>((r) => (release = r));
+      return Promise.resolve();
+    });
+    q.add('hung');
+    q.add('other');
+    await settle();
+    expect(seen).toEqual(['hung']);
+    await clock.advance(1000);
+    expect(signals[0]!.aborted).toBe(true);
+    // The one worker moved on to the next key; "hung" is not run twice at once.
+    expect(seen).toEqual(['hung', 'other']);
+    expect(results).toEqual([['hung', 'error'], ['other', 'success']]);
+    q.add('hung');
+    await settle();
+    expect(seen).toEqual(['hung', 'other']);
+    expect(q.stalled(500)).toEqual([{ key: 'hung', runningMs: 1000, abandoned: true }]);
+    release!();
+    await settle();
+    expect(q.stalled(0)).toEqual([]);
+    await clock.advance(100); // the retry after backoff
+    expect(seen).toEqual(['hung', 'other', 'hung']);
+  });
+
+  it('stalled() lists passes running longer than a threshold, longest first', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock, concurrency: 2, passTimeoutMs: 60_000, ...noJitter });
+    const { pending, handler } = gatedHandler();
+    q.start(handler);
+    q.add('a');
+    await clock.advance(3000);
+    q.add('b');
+    await clock.advance(2000);
+    expect(q.stalled(1000)).toEqual([
+      { key: 'a', runningMs: 5000, abandoned: false },
+      { key: 'b', runningMs: 2000, abandoned: false },
+    ]);
+    expect(q.stalled(2500).map((p) => p.key)).toEqual(['a']);
+    for (const p of pending.splice(0)) p.finish();
+    await settle();
+    expect(q.stalled(0)).toEqual([]);
+  });
+});
+
 describe('backoffDelay', () => {
   it.each([
     { attempt: 1, want: 100 },
