@@ -24,14 +24,10 @@ export function plannedChildren(plb: PortableLoadBalancer, settings: OperatorSet
   });
 }
 
-/** The planned children whose observed copy is missing or was applied from different content. */
+/** The planned children whose live copy is missing or was applied from different content. */
 export function childrenToApply(
   planned: readonly KubernetesObject[],
-  observed: (kind: string, namespace: string, name: string) => KubernetesObject | undefined,
+  live: (child: KubernetesObject) => KubernetesObject | undefined,
 ): KubernetesObject[] {
-  return planned.filter((child) => {
-    const m = child.metadata ?? {};
-    const have = observed(child.kind ?? '', m.namespace ?? '', m.name ?? '');
-    return have?.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== m.annotations?.[ANNOTATION_SPEC_HASH];
-  });
+  return planned.filter((child) => live(child)?.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== child.metadata?.annotations?.[ANNOTATION_SPEC_HASH]);
 }

@@ -1,11 +1,12 @@
 // Wires informers, the work queue, leader election and reconcile together. Everything decided here is about
-// *when* to reconcile which key; *what* to write is reconcile.ts's business.
+// *when* to reconcile which key; *what* to write is reconcile.ts's business. Every request has a deadline,
+// every pass too (runtime/deadline.ts, workqueue.ts); writes are refused and aborted the moment leadership
+// ends (leader.ts decides that on a timer), and the owner of this Controller then exits.
 import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  KubernetesObjectApi,
   PatchStrategy,
   RbacAuthorizationV1Api,
   setHeaderOptions,
@@ -13,13 +14,25 @@ import {
   type KubernetesObject,
   type V1Node,
   type V1Pod,
+  type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import { LABEL_PLB, OPERATOR_FIELD_MANAGER, PLB } from '../api/constants.js';
 import { BGPPeerGVK, type BGPPeer, type PortableLoadBalancer } from '../api/generated.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
+import { apiClient, signalOptions } from '../runtime/deadline.js';
+import { healthVerdicts, type Verdict } from '../runtime/health.js';
 import { watchResource, type WatchedResource } from '../runtime/informer.js';
-import { describeApiError, eventRecorder, isNotFound, leaseApi, patchResourceStatus, serverSideApply } from '../runtime/kube.js';
-import { LeaderElector } from '../runtime/leader.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  describeApiError,
+  eventRecorder,
+  isNotFound,
+  leaseApi,
+  objectApi,
+  patchResourceStatus,
+  serverSideApply,
+} from '../runtime/kube.js';
+import { DEFAULT_LEADER_TIMINGS, LeaderElector, type LeaderOptions } from '../runtime/leader.js';
 import type { Logger } from '../runtime/log.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { controllerMetrics } from '../telemetry/metrics.js';
@@ -35,7 +48,9 @@ export interface ControllerOptions {
   settings: OperatorSettings;
   log: Logger;
   /** Lease to hold before writing anything; undefined runs without election (one replica only). */
-  leaderElection?: { namespace: string; name: string; identity: string };
+  leaderElection?: { namespace: string; name: string; identity: string } & Partial<Pick<LeaderOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>>;
+  /** Called once when leadership is lost (every write is refused and aborted by then): exit, as controller-runtime does. */
+  onLeadershipLost?: () => void;
   /** Every PLB is reconciled at least this often, whatever the watches say (level-triggered repair). */
   resyncMs?: number;
   /** The operator's own namespace: BGPPeer password Secrets must live there (the chart's Role). */
@@ -44,8 +59,21 @@ export interface ControllerOptions {
   singleTenant?: boolean;
   /** Told when leadership is gained or lost, for other controllers of the process (the Service controller). */
   onLeadership?: (leading: boolean) => void;
+  /** Deadline of each API request (DEFAULT_REQUEST_TIMEOUT_MS); lists get twice as long. */
+  requestTimeoutMs?: number;
+  /** Deadline of one reconcile pass (default 120 s). */
+  passTimeoutMs?: number;
+  /** A pass running longer than this makes /readyz fail (default 15 s). */
+  stallMs?: number;
+  /** User-Agent of every request (audit logs then name the replica). */
+  userAgent?: string;
   clock?: Clock;
 }
+
+export const DEFAULT_PASS_TIMEOUT_MS = 120_000;
+export const DEFAULT_STALL_MS = 15_000;
+/** A pass still running this long after its deadline was not ended by it: /healthz fails. */
+const WEDGE_GRACE_MS = 15_000;
 
 type AnyList<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
 
@@ -64,8 +92,12 @@ export class Controller {
   readonly #nodeLabels = new Map<string, string>();
   readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
+  #replicaSets: WatchedResource<KubernetesObject> | undefined;
   #tenancy!: Tenancy;
   #elector: LeaderElector | undefined;
+  /** Aborted when leadership is lost: every write in flight ends, and no new one starts. */
+  readonly #writes = new AbortController();
+  #stopping = false;
   #resync: unknown;
   /** API writes since start, for tests and logs. */
   writes = 0;
@@ -75,6 +107,7 @@ export class Controller {
     this.#metrics = controllerMetrics(() => this.#queue.depth);
     this.#queue = new WorkQueue({
       clock: options.clock ?? systemClock,
+      passTimeoutMs: options.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS,
       onResult: (key, outcome, error) => {
         this.#metrics.reconcileTotal.add(1, { controller: 'portableloadbalancer', result: outcome });
         if (outcome === 'error') {
@@ -92,7 +125,23 @@ export class Controller {
   }
 
   get leading(): boolean {
-    return this.#elector ? this.#elector.leading : true;
+    return !this.#writes.signal.aborted && (this.#elector ? this.#elector.leading : true);
+  }
+
+  /** /healthz and /readyz: see runtime/health.ts. */
+  health(): { live: Verdict; ready: Verdict } {
+    const clock = this.#o.clock ?? systemClock;
+    const passTimeout = this.#o.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS;
+    const timings = this.#elector?.timings;
+    return healthVerdicts({
+      synced: this.ready,
+      passes: this.#queue.stalled(0).map((p) => ({ ...p, key: `reconcile of ${p.key}` })),
+      stallMs: this.#o.stallMs ?? DEFAULT_STALL_MS,
+      wedgeMs: passTimeout + WEDGE_GRACE_MS,
+      ...(this.#elector && timings && !this.#writes.signal.aborted
+        ? { electionSilentMs: Math.max(0, clock.now() - this.#elector.lastTickMs - timings.renewDeadlineMs - timings.retryPeriodMs) }
+        : {}),
+    });
   }
 
   enqueue(key: string): void {
@@ -152,10 +201,14 @@ export class Controller {
 
   start(): void {
     const kc = this.#o.kubeConfig;
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const requestTimeoutMs = this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const ua = this.#o.userAgent ? { userAgent: this.#o.userAgent } : {};
+    const lists = { timeoutMs: 2 * requestTimeoutMs, ...ua };
+    const writes = { timeoutMs: requestTimeoutMs, signal: this.#writes.signal, ...ua };
+    const custom = apiClient(kc, CustomObjectsApi, lists);
+    const core = apiClient(kc, CoreV1Api, lists);
+    const apps = apiClient(kc, AppsV1Api, lists);
+    const rbac = apiClient(kc, RbacAuthorizationV1Api, lists);
     const sel = { labelSelector: MANAGED_SELECTOR };
 
     this.#plbs = this.#watch<PortableLoadBalancer>(
@@ -176,6 +229,8 @@ export class Controller {
       plbs: () => this.#plbs.list(),
       enqueue: (key) => this.enqueue(key),
       singleTenant: this.#o.singleTenant ?? false,
+      lists,
+      writes,
       clock: this.#o.clock ?? systemClock,
       log: this.#o.log,
     });
@@ -186,15 +241,29 @@ export class Controller {
       ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', () => rbac.listRoleBindingForAllNamespaces(sel)],
     ];
     for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR));
+    // Not applied, observed: the Deployment's ReplicaSets carry its pod template's labels, ours included.
+    this.#replicaSets = this.#watch('ReplicaSet', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces(sel), MANAGED_SELECTOR);
 
-    const apply = serverSideApply(kc, OPERATOR_FIELD_MANAGER);
-    const patchStatus = patchResourceStatus(kc, PLB, OPERATOR_FIELD_MANAGER);
-    const record = eventRecorder(kc);
-    const objects = KubernetesObjectApi.makeApiClient(kc);
-    const ports: ReconcilePorts = {
+    const apply = serverSideApply(kc, OPERATOR_FIELD_MANAGER, writes);
+    const patchStatus = patchResourceStatus(kc, PLB, OPERATOR_FIELD_MANAGER, writes);
+    const record = eventRecorder(kc, writes);
+    const objects = objectApi(kc, writes);
+    const reads = objectApi(kc, { timeoutMs: requestTimeoutMs, ...ua });
+    const writeCustom = apiClient(kc, CustomObjectsApi, writes);
+    const ports = (signal: AbortSignal): ReconcilePorts => ({
       getPlb: (ns, name) => this.#plbs.get(name, ns),
       listPods: (ns) => this.#pods.list(ns),
       getChild: (kind, ns, name) => this.#children.get(kind)?.get(name, ns),
+      readChild: async (kind, ns, name) => {
+        try {
+          const ref = { apiVersion: childApiVersion(kind), kind, metadata: { name, namespace: ns } };
+          return await reads.read(ref, undefined, undefined, undefined, reads.withSignal(signal));
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
+      listReplicaSets: (ns) => (this.#replicaSets?.list(ns) ?? []) as V1ReplicaSet[],
       listBgpPeers: () => this.#peers.list(),
       listNodes: () => this.#nodes.list(),
       readSecretKey: async (namespace, name, key) => {
@@ -212,8 +281,10 @@ export class Controller {
       listChildren: (plb) =>
         [...this.#children.entries()].flatMap(([kind, cache]) => cache.list().filter((c) => belongsTo(c, plb)).map((c) => ({ ...c, kind }))),
       deleteChild: async (child) => {
+        this.#mayWrite();
         try {
-          await objects.delete({ apiVersion: child.apiVersion ?? childApiVersion(child.kind ?? ''), kind: child.kind, metadata: { name: child.metadata?.name, namespace: child.metadata?.namespace } });
+          const ref = { apiVersion: child.apiVersion ?? childApiVersion(child.kind ?? ''), kind: child.kind, metadata: { name: child.metadata?.name, namespace: child.metadata?.namespace } };
+          await objects.delete(ref, undefined, undefined, undefined, undefined, undefined, undefined, objects.withSignal(signal));
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }
@@ -223,53 +294,76 @@ export class Controller {
       address: (plb) => this.#tenancy.address(plb),
       placement: (plb) => this.#tenancy.placement(plb),
       patchPlb: async (ns, name, ops) => {
-        await custom.patchNamespacedCustomObject(
+        this.#mayWrite();
+        await writeCustom.patchNamespacedCustomObject(
           { group: PLB.group, version: PLB.version, plural: PLB.plural, namespace: ns, name, body: ops, fieldManager: OPERATOR_FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+          signalOptions(signal, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)),
         );
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: 'PortableLoadBalancer' });
       },
+      patchChild: async (child, ops) => {
+        this.#mayWrite();
+        const m = child.metadata ?? {};
+        const ref = { apiVersion: child.apiVersion ?? childApiVersion(child.kind ?? ''), kind: child.kind, metadata: { name: m.name, namespace: m.namespace } };
+        await objects.jsonPatch(ref, ops, OPERATOR_FIELD_MANAGER, signal);
+        this.writes++;
+        this.#metrics.apiWrites.add(1, { kind: `${child.kind ?? ''}/patch` });
+      },
       applyChild: async (child) => {
-        await apply(child);
+        this.#mayWrite();
+        await apply(child, signal);
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: child.kind ?? '' });
       },
       patchStatus: async (ns, name, ops) => {
-        await patchStatus(ns, name, ops);
+        this.#mayWrite();
+        await patchStatus(ns, name, ops, signal);
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: 'PortableLoadBalancer/status' });
       },
       recordEvent: async (plb, event) => {
         try {
-          await record({ involved: plb, ...event, component: OPERATOR_FIELD_MANAGER });
+          this.#mayWrite();
+          await record({ involved: plb, ...event, component: OPERATOR_FIELD_MANAGER }, signal);
         } catch (error) {
           this.#o.log.warn('could not record an event', { reason: event.reason, error: describeApiError(error) });
         }
       },
       now: () => new Date((this.#o.clock ?? systemClock).now()),
-    };
+    });
 
-    this.#queue.start(async (key) => {
+    this.#queue.start(async (key, signal) => {
       // Decide only from complete caches; an early pass would see "no children" and rewrite them all, or hand
       // out an address whose holder it has not read yet.
       if (!this.ready) throw new Error('caches not synced yet');
       const [ns = '', name = ''] = key.split('/');
       const started = performance.now();
-      const result = await reconcile(ns, name, ports, this.#o.settings);
+      const result = await reconcile(ns, name, ports(signal), this.#o.settings);
       this.#metrics.reconcileTime.record((performance.now() - started) / 1000, { controller: 'portableloadbalancer' });
+      for (const r of result.repaired ?? []) this.#o.log.info('drift repaired', { key, child: r.child, reasons: r.reasons.slice(0, 10) });
       if (result.writes > 0) this.#o.log.info('reconciled', { key, writes: result.writes });
     });
 
     const le = this.#o.leaderElection;
     if (le) {
       this.#queue.pause(true);
-      this.#elector = new LeaderElector(leaseApi(kc), le, (leading) => {
-        this.#o.log.info(leading ? 'became leader' : 'lost leadership; pausing writes', { identity: le.identity });
+      const timings = { ...DEFAULT_LEADER_TIMINGS, ...le };
+      const leases = leaseApi(kc, { timeoutMs: timings.renewDeadlineMs, ...ua });
+      this.#elector = new LeaderElector(leases, { ...le, clock: this.#o.clock ?? systemClock }, (leading) => {
         this.#queue.pause(!leading);
         this.#tenancy.pause(!leading);
         this.#o.onLeadership?.(leading);
-        if (leading) this.#enqueueAll();
+        if (leading) {
+          this.#o.log.info('became leader', { identity: le.identity });
+          this.#enqueueAll();
+          return;
+        }
+        this.#writes.abort(new Error(this.#stopping ? 'stopping' : 'leadership lost'));
+        if (this.#stopping) return; // stop() gives the Lease up itself
+        // Decided on the elector's timer: a standby may take the Lease from now on, so nothing more is written.
+        this.#o.log.error('leadership lost: refusing and aborting every write', { identity: le.identity, renewDeadlineMs: timings.renewDeadlineMs });
+        this.#o.onLeadershipLost?.();
       });
       this.#elector.start();
     } else this.#o.onLeadership?.(true);
@@ -282,12 +376,17 @@ export class Controller {
     this.#resync = clock.setTimeout(resync, this.#o.resyncMs ?? 5 * 60_000);
   }
 
+  #mayWrite(): void {
+    if (!this.leading) throw new Error('not the leader: write refused');
+  }
+
   /** Resolves when no key is queued or being reconciled (tests). */
   whenIdle(): Promise<void> {
     return this.#queue.whenIdle().then(() => this.#tenancy.whenIdle());
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     (this.#o.clock ?? systemClock).clearTimeout(this.#resync);
     this.#queue.stop();
     await this.#tenancy?.stop();
@@ -296,7 +395,13 @@ export class Controller {
   }
 }
 
-/** Cached list items carry no apiVersion; the delete call needs one. */
+/** Cached list items carry no apiVersion; GETs and deletes need one. */
 function childApiVersion(kind: string): string {
-  return kind === 'Deployment' ? 'apps/v1' : kind === 'Role' || kind === 'RoleBinding' ? 'rbac.authorization.k8s.io/v1' : 'v1';
+  const versions: Record<string, string> = {
+    Deployment: 'apps/v1',
+    Role: 'rbac.authorization.k8s.io/v1',
+    RoleBinding: 'rbac.authorization.k8s.io/v1',
+    PodDisruptionBudget: 'policy/v1',
+  };
+  return versions[kind] ?? 'v1';
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseDuration } from '../runtime/duration.js';
 import { createLogger } from '../runtime/log.js';
 import { startTelemetry } from '../telemetry/metrics.js';
 import { Controller } from './controller.js';
@@ -20,7 +21,14 @@ const { values: flags } = parseArgs({
     'agent-image': { type: 'string', default: env['AGENT_IMAGE'] ?? 'portable-lb:0.1.0' },
     'agent-image-pull-policy': { type: 'string', default: env['AGENT_IMAGE_PULL_POLICY'] ?? 'IfNotPresent' },
     'agent-log-level': { type: 'string', default: env['AGENT_LOG_LEVEL'] ?? 'info' },
+    'leader-elect-lease-duration': { type: 'string', default: '15s' },
+    'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+    'leader-elect-retry-period': { type: 'string', default: '2s' },
     'resync-seconds': { type: 'string', default: '300' },
+    // Every API request, every reconcile pass: a deadline. A pass running longer than --stall-after fails /readyz.
+    'request-timeout': { type: 'string', default: '30s' },
+    'reconcile-timeout': { type: 'string', default: '120s' },
+    'stall-after': { type: 'string', default: '15s' },
     // One trusted tenant: a VIP outside every VIPPool is accepted (each still has one owner). Off: refused.
     'single-tenant': { type: 'boolean', default: env['SINGLE_TENANT'] === 'true' },
     // Services of type LoadBalancer with loadBalancerClass portablelb.io/plb; class-less ones only when asked.
@@ -33,6 +41,28 @@ const log = createLogger(env['LOG_LEVEL'] ?? 'info', { component: 'operator' });
 const pullPolicy = flags['agent-image-pull-policy'];
 if (pullPolicy !== 'Always' && pullPolicy !== 'IfNotPresent' && pullPolicy !== 'Never') {
   log.error('--agent-image-pull-policy must be Always, IfNotPresent or Never', { value: pullPolicy });
+  process.exit(2);
+}
+
+const durations = (() => {
+  try {
+    const d = (name: keyof typeof flags) => parseDuration(name, String(flags[name]));
+    return {
+      leaseDurationMs: d('leader-elect-lease-duration'),
+      renewDeadlineMs: d('leader-elect-renew-deadline'),
+      retryPeriodMs: d('leader-elect-retry-period'),
+      requestTimeoutMs: d('request-timeout'),
+      passTimeoutMs: d('reconcile-timeout'),
+      stallMs: d('stall-after'),
+    };
+  } catch (error) {
+    log.error((error as Error).message);
+    process.exit(2);
+  }
+})();
+// client-go's rule: a leader must give up before a standby may take over.
+if (durations.renewDeadlineMs >= durations.leaseDurationMs || durations.retryPeriodMs >= durations.renewDeadlineMs) {
+  log.error('need --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration', durations);
   process.exit(2);
 }
 
@@ -54,9 +84,27 @@ const controller = new Controller({
   singleTenant: flags['single-tenant'],
   // One Lease for both controllers: the Service controller writes only while this replica leads.
   onLeadership: (leading) => services?.setLeading(leading),
+  requestTimeoutMs: durations.requestTimeoutMs,
+  passTimeoutMs: durations.passTimeoutMs,
+  stallMs: durations.stallMs,
+  userAgent: `portable-lb-operator (${identity})`,
   ...(flags['leader-elect']
-    ? { leaderElection: { namespace: flags['leader-election-namespace'], name: flags['leader-election-id'], identity } }
+    ? {
+        leaderElection: {
+          namespace: flags['leader-election-namespace'],
+          name: flags['leader-election-id'],
+          identity,
+          leaseDurationMs: durations.leaseDurationMs,
+          renewDeadlineMs: durations.renewDeadlineMs,
+          retryPeriodMs: durations.retryPeriodMs,
+        },
+      }
     : {}),
+  // As controller-runtime does: a replica that lost its Lease exits, and its restart campaigns again from scratch.
+  onLeadershipLost: () => {
+    log.error('exiting: leadership lost', { identity });
+    process.exit(1);
+  },
 });
 
 const [host, port] = (() => {
@@ -67,10 +115,11 @@ const [host, port] = (() => {
 const server = createServer((req, res) => {
   const path = req.url?.split('?')[0];
   if (path === '/metrics') return telemetry.metricsHandler(req, res);
-  if (path === '/healthz') return void res.writeHead(200).end('ok\n');
-  if (path === '/readyz') {
-    const ready = controller.ready && (services?.ready ?? true);
-    return void res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
+  if (path === '/healthz' || path === '/readyz') {
+    const { live, ready } = controller.health();
+    const v = path === '/healthz' ? live : ready;
+    if (path === '/readyz' && v.ok && services && !services.ready) return void res.writeHead(503).end('Service controller caches not synced\n');
+    return void res.writeHead(v.ok ? 200 : 503).end(`${v.message}\n`);
   }
   res.writeHead(404).end();
 });

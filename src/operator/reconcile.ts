@@ -1,28 +1,34 @@
 // One pass for one PortableLoadBalancer: read from caches, compute (pure), write only what changed.
 // Shape from metallb's SetBalancer: desired state first, then at most one apply per changed child and one
-// status patch; errors go back to the work queue, which retries with backoff.
-import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
+// status patch. The status is computed and written on every pass, also when an apply failed or a child is not
+// ours (it then says so); the error still goes back to the work queue, which retries with backoff.
+import type { KubernetesObject, V1Deployment, V1Node, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { ANNOTATION_BGP_PEERS_HASH, LABEL_PLB } from '../api/constants.js';
 import type { BGPPeer, PortableLoadBalancer } from '../api/generated.js';
 import { finalizerStep } from '../runtime/finalizer.js';
 import type { AddressDecision } from './address/claims.js';
-import { childrenToApply, plannedChildren } from './apply-plan.js';
+import { applyChildren, type ChildPorts } from './apply-children.js';
+import { plannedChildren } from './apply-plan.js';
 import { resolvePeers, servesPlb, type AgentBgpConfig, type PeerResolution } from './bgp-peers.js';
 import { CLEANUP_FINALIZER, needsFinalizer, staleChildren } from './class/cleanup.js';
 import type { ClassResolution } from './class/resolve.js';
 import { countBackends } from '../api/selector.js';
+import { podCreationFailure } from './children.js';
 import { bgpPeersHash, type OperatorSettings } from './desired.js';
 import { sessionEvents, transitionEvents, type PlbEvent } from './events.js';
 import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
-import { computeStatus, liveEntries, type LoadBalancerEntry } from './status.js';
+import { computeStatus, liveEntries, type ChildrenOutcome, type LoadBalancerEntry } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
 
 /** Everything reconcile reads or writes. Reads come from informer caches; writes go to the API. */
-export interface ReconcilePorts {
+export interface ReconcilePorts extends ChildPorts {
   getPlb(namespace: string, name: string): PortableLoadBalancer | undefined;
   /** Pods of a namespace (backends are selected from them, LB pods are recognised by label). */
   listPods(namespace: string): readonly V1Pod[];
+  /** A child from the operator's caches, which hold only objects carrying its managed-by label. */
   getChild(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+  /** ReplicaSets of the LB Deployments of a namespace (for why pods cannot be created). */
+  listReplicaSets(namespace: string): readonly V1ReplicaSet[];
   /** Every cached child made for this PLB, in any namespace (src/operator/class/cleanup.ts belongsTo). */
   listChildren(plb: PortableLoadBalancer): readonly KubernetesObject[];
   applyChild(child: KubernetesObject): Promise<void>;
@@ -49,7 +55,11 @@ export interface ReconcilePorts {
 export interface ReconcileResult {
   /** API writes this pass made: 0 for an object already in its desired state. */
   writes: number;
+  /** Children whose owned fields had drifted, and how (for the log). */
+  repaired?: { child: string; reasons: string[] }[];
 }
+
+const failedOutcome = (o: ChildrenOutcome | undefined) => Boolean(o && (o.conflicts.length > 0 || o.applyError !== undefined));
 
 /** The LB pods of this PLB in `podNamespace` (in a shared namespace, another tenant's PLB may have its name). */
 function lbPodsOf(plb: PortableLoadBalancer, pods: readonly V1Pod[]): V1Pod[] {
@@ -129,15 +139,18 @@ export async function reconcile(
   const address = ports.address(plb);
   const podNamespace = placement?.podNamespace ?? plb.status?.podNamespace ?? namespace;
   const bgp = await peersFor(plb, ports);
+  let outcome: ChildrenOutcome | undefined;
+  let repaired: { child: string; reasons: string[] }[] = [];
   if (placement) {
     const planned = plannedChildren(plb, settings, placement, bgp.config);
-    for (const child of childrenToApply(planned, ports.getChild)) {
-      if (child.kind === 'Secret' && bgpSecretCurrent(planned, bgp.config, ports)) continue;
-      await ports.applyChild(child);
-      writes++;
-    }
+    // The BGP Secret: the operator may write it but not read it; the Deployment's annotation says if it is current.
+    const writeOnly = (c: KubernetesObject) => (c.kind === 'Secret' ? { current: bgpSecretCurrent(planned, bgp.config, ports) } : undefined);
+    const applied = await applyChildren(plb, planned, ports, writeOnly);
+    writes += applied.writes;
+    outcome = applied.outcome;
+    repaired = applied.repaired;
     // Moved to another namespace (a class change): the old LB pods go once a new one serves, never before.
-    const stale = staleChildren(existing, planned);
+    const stale = failedOutcome(outcome) ? [] : staleChildren(existing, planned);
     // A stale Deployment's BGP Secret goes with it (by name: never listed).
     for (const d of stale.filter((c) => c.kind === 'Deployment')) {
       stale.push({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: d.metadata?.namespace ?? '', name: bgpSecretName(d.metadata?.name ?? '') } });
@@ -157,11 +170,16 @@ export async function reconcile(
   const selector = plb.spec.backends.selector;
   // The LB's own pods never count as its backends, even if the user's selector happens to match them.
   const backends = selector ? countBackends(selector, pods, (p) => p.metadata?.labels?.[LABEL_PLB] !== undefined) : undefined;
+  const deployment = existing.find((c) => c.kind === 'Deployment' && c.metadata?.namespace === podNamespace) as V1Deployment | undefined;
+  const replicaFailure = podCreationFailure(deployment, ports.listReplicaSets(podNamespace));
+  const failed = failedOutcome(outcome);
   const status = computeStatus(
     plb,
     {
       lbPods,
       backends,
+      ...(failed && outcome ? { children: outcome } : {}),
+      ...(replicaFailure ? { replicaFailure } : {}),
       // A VIP held by someone else is the first thing to say; a refused placement next.
       gates: [address.condition, resolution.condition],
       problems: address.degraded ? [address.degraded] : [],
@@ -180,11 +198,13 @@ export async function reconcile(
   const seen = ports.seenEntries.get(seenKey);
   ports.seenEntries.set(seenKey, status.loadBalancers ?? []);
   for (const event of sessionEvents(seen, status.loadBalancers ?? [])) await ports.recordEvent(plb, event);
-  const ops = statusPatch(plb.status, status);
+  const ops = statusPatch(plb.status, status, plb.metadata?.resourceVersion);
   if (ops.length > 0) {
     await ports.patchStatus(namespace, name, ops);
     writes++;
     for (const event of transitionEvents(plb.status?.conditions, status.conditions ?? [])) await ports.recordEvent(plb, event);
   }
-  return { writes };
+  // The status says what went wrong; the queue retries with backoff.
+  if (failed && outcome) throw new Error(outcome.conflicts[0] ?? outcome.applyError);
+  return { writes, ...(repaired.length > 0 ? { repaired } : {}) };
 }

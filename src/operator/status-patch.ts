@@ -2,6 +2,8 @@
 // status.loadBalancers[] entries belong to the agents (server-side apply, one field manager per pod); the
 // operator must replace only its own fields and remove only entries of vanished pods, each guarded by a
 // `test` so that a concurrent agent write shifts nothing silently (the patch then fails and is retried).
+// Creating /status is guarded by the object's resourceVersion: `add /status {}` on an object whose status an
+// agent wrote after our cache last saw it would replace that status wholesale.
 import type { PortableLoadBalancerStatus } from '../api/generated.js';
 import { sameJson } from '../runtime/canonical.js';
 import type { JsonPatchOp } from '../runtime/json-patch.js';
@@ -12,13 +14,20 @@ const OWNED = ['observedGeneration', 'conditions', 'backends'] as const;
 /** Operator-owned fields that can go away again (a released VIP, no class any more). */
 const REMOVABLE = ['vip', 'pool', 'className', 'podNamespace'] as const;
 
-/** Returns [] when nothing the operator owns changed, so a steady object costs no write. */
+/**
+ * Returns [] when nothing the operator owns changed, so a steady object costs no write. `resourceVersion` is
+ * the cached object's: required to create /status (the patch fails if the object moved on meanwhile).
+ */
 export function statusPatch(
   current: PortableLoadBalancerStatus | undefined,
   next: PortableLoadBalancerStatus,
+  resourceVersion?: string,
 ): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
-  if (!current) ops.push({ op: 'add', path: '/status', value: {} });
+  if (!current) {
+    if (resourceVersion === undefined) throw new Error('creating /status needs the resourceVersion it was read at');
+    ops.push({ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }, { op: 'add', path: '/status', value: {} });
+  }
   for (const field of OWNED) {
     const value = next[field];
     if (value === undefined || sameJson(current?.[field], value)) continue;
@@ -40,5 +49,6 @@ export function statusPatch(
     ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: pod });
     ops.push({ op: 'remove', path: `/status/loadBalancers/${i}` });
   }
-  return ops.length === 1 && ops[0]!.path === '/status' ? [] : ops;
+  // Only the creation of an empty status: nothing to say yet.
+  return ops.every((o) => o.path === '/status' || o.path === '/metadata/resourceVersion') ? [] : ops;
 }

@@ -5,6 +5,7 @@ import { setConditions, type ConditionInput } from '../api/conditions.js';
 import type { PortableLoadBalancer, PortableLoadBalancerStatus } from '../api/generated.js';
 import { describeSelector, type BackendCount } from '../api/selector.js';
 import { withDefaults } from '../api/defaults.js';
+import { joinBounded, truncate, TOTAL_CHARS } from './messages.js';
 
 export type LoadBalancerEntry = NonNullable<PortableLoadBalancerStatus['loadBalancers']>[number];
 
@@ -25,6 +26,10 @@ export interface Observations {
   /** BGPPeers that serve this PLB (after password resolution), and what kept others out. */
   bgpPeers?: number;
   bgpProblems?: readonly string[];
+  /** What applying the children this pass met; undefined: all applied or unchanged. */
+  children?: ChildrenOutcome;
+  /** Why the LB pods cannot be created, as the Deployment or its ReplicaSet says (ReplicaFailure). */
+  replicaFailure?: { reason: string; message: string };
 }
 
 /** An agent's report of "no VIP held": the VIPAssigned condition already says why, Degraded need not repeat it. */
@@ -56,6 +61,27 @@ function backendsCondition(plb: PortableLoadBalancer, count: BackendCount | unde
   return { type, status: 'True', reason: 'BackendsReady', message: `${count.ready} of ${count.total} backend pod(s) ready` };
 }
 
+export interface ChildrenOutcome {
+  /** Objects named like our children that this PLB does not control, described for people. */
+  conflicts: string[];
+  /** The API server's answer to the apply that failed, with the child it was for. */
+  applyError?: string;
+}
+
+/** Children we may not or could not write: the first thing a user must fix. */
+function childrenCondition(children: ChildrenOutcome | undefined): ConditionInput | undefined {
+  if (!children) return undefined;
+  if (children.conflicts.length > 0) {
+    return { type: ConditionType.Ready, status: 'False', reason: 'ChildConflict', message: joinBounded(children.conflicts, { noun: 'more' }) };
+  }
+  if (children.applyError) {
+    return { type: ConditionType.Ready, status: 'False', reason: 'ApplyFailed', message: truncate(children.applyError, TOTAL_CHARS) };
+  }
+  return undefined;
+}
+
+const replicaFailureMessage = (f: { message: string }) => truncate(`the Deployment cannot create LB pods: ${f.message}`, TOTAL_CHARS);
+
 /** Why LB pods that have not reported yet are not running: said plainly, because users will ask. */
 function waitingMessage(pods: readonly V1Pod[], replicas: number): string {
   if (pods.length === 0) return `waiting for the Deployment to create ${replicas} LB pod(s)`;
@@ -79,6 +105,7 @@ function dataPlaneCondition(
   generation: number,
   replicas: number,
   vip: string | undefined,
+  replicaFailure: Observations['replicaFailure'],
 ): ConditionInput {
   const type = ConditionType.DataPlaneProgrammed;
   const current = entries.filter((e) => isCurrent(e, generation, vip));
@@ -96,6 +123,7 @@ function dataPlaneCondition(
     const first = failing[0]!;
     return { type, status: 'False', reason: safeReason(first.reason), message: describeEntries(failing) };
   }
+  if (replicaFailure) return { type, status: 'False', reason: safeReason(replicaFailure.reason), message: replicaFailureMessage(replicaFailure) };
   if (entries.length > 0) {
     return {
       type,
@@ -113,9 +141,11 @@ function degradedCondition(
   programmed: number,
   replicas: number,
   more: readonly { reason: string; message: string }[],
+  replicaFailure: Observations['replicaFailure'],
 ): ConditionInput {
   const type = ConditionType.Degraded;
   const problems: { reason: string; message: string }[] = [...more];
+  if (replicaFailure && programmed > 0) problems.push({ reason: safeReason(replicaFailure.reason), message: replicaFailureMessage(replicaFailure) });
   const reported = entries.filter((e) => e.reason && e.reason !== NO_VIP);
   if (reported.length > 0) {
     problems.push({ reason: safeReason(reported[0]!.reason), message: describeEntries(reported) });
@@ -128,7 +158,7 @@ function degradedCondition(
     });
   }
   if (problems.length === 0) return { type, status: 'False', reason: 'AsExpected', message: '' };
-  return { type, status: 'True', reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') };
+  return { type, status: 'True', reason: problems[0]!.reason, message: joinBounded(problems.map((p) => p.message), { perPart: TOTAL_CHARS }) };
 }
 
 /** "announced by N of M LB pods": from the sessions the agents report in their entries. */
@@ -153,12 +183,13 @@ function announcedCondition(entries: readonly LoadBalancerEntry[], peers: number
       message: `announced by ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${extra}`,
     };
   }
-  const why = entries
-    .map((e) => {
+  const why = joinBounded(
+    entries.map((e) => {
       const sessions = (e.sessions ?? []).map((s) => `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`);
       return `pod ${e.pod}: ${sessions.length > 0 ? sessions.join(', ') : 'no session reported'}`;
-    })
-    .join('; ');
+    }),
+    { noun: 'more LB pod(s)' },
+  );
   return {
     type,
     status: 'False',
@@ -173,10 +204,12 @@ function safeReason(reason: string | undefined): string {
   return reason && reasonPattern.test(reason) ? reason : 'AgentError';
 }
 
+/** One part per LB pod, each cut short, the whole capped, the rest counted: see messages.ts. */
 function describeEntries(entries: readonly LoadBalancerEntry[]): string {
-  return entries
-    .map((e) => `pod ${e.pod}${e.node ? ` on node ${e.node}` : ''}: ${e.message || e.reason || 'no message'}`)
-    .join('; ');
+  return joinBounded(
+    entries.map((e) => `pod ${e.pod}${e.node ? ` on node ${e.node}` : ''}: ${e.message || e.reason || 'no message'}`),
+    { noun: 'more LB pod(s)' },
+  );
 }
 
 /**
@@ -196,10 +229,11 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
   const vip = observed.assigned ? observed.assigned.vip : plb.spec.vip;
   const entries = liveEntries(plb.status?.loadBalancers, observed.lbPods);
   const backends = backendsCondition(plb, observed.backends);
-  const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas, vip);
+  const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas, vip, observed.replicaFailure);
   const programmed = entries.filter((e) => isCurrent(e, generation, vip)).length;
   const gates = observed.gates ?? [];
-  const failing = [...gates, backends, dataPlane].filter((c) => c.status !== 'True');
+  const children = childrenCondition(observed.children);
+  const failing = [...gates, ...(children ? [children] : []), backends, dataPlane].filter((c) => c.status !== 'True');
   const ready: ConditionInput =
     failing.length === 0
       ? { type: ConditionType.Ready, status: 'True', reason: dataPlane.reason, message: `serving ${vip}: ${dataPlane.message}` }
@@ -207,7 +241,7 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
           type: ConditionType.Ready,
           status: 'False',
           reason: failing[0]!.reason,
-          message: failing.map((c) => c.message).join('; '),
+          message: joinBounded(failing.map((c) => c.message), { perPart: TOTAL_CHARS, max: 3 * TOTAL_CHARS }),
         };
   const conditions = setConditions(
     plb.status?.conditions,
@@ -217,7 +251,7 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
       backends,
       dataPlane,
       announcedCondition(entries, observed.bgpPeers ?? 0, observed.bgpProblems ?? []),
-      degradedCondition(plb, entries, programmed, replicas, observed.problems ?? []),
+      degradedCondition(plb, entries, programmed, replicas, observed.problems ?? [], observed.replicaFailure),
     ],
     generation,
     now,

@@ -23,7 +23,8 @@ import {
 import { sameJson } from '../runtime/canonical.js';
 import type { Clock } from '../runtime/clock.js';
 import type { WatchedResource } from '../runtime/informer.js';
-import { describeApiError } from '../runtime/kube.js';
+import { apiClient, type ApiClientOptions } from '../runtime/deadline.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { AddressBook } from './address/book.js';
@@ -41,6 +42,9 @@ export interface TenancyOptions {
   enqueue: (key: string) => void;
   /** No VIPPool needed: a VIP outside every pool is accepted (one trusted tenant). */
   singleTenant: boolean;
+  /** Client options (deadlines, User-Agent) for lists, and for writes (with the leadership signal). */
+  lists?: ApiClientOptions;
+  writes?: ApiClientOptions;
   clock: Clock;
   log: Logger;
 }
@@ -60,8 +64,9 @@ export class Tenancy {
 
   constructor(o: TenancyOptions) {
     this.#o = o;
-    const custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    const core = o.kubeConfig.makeApiClient(CoreV1Api);
+    const lists = o.lists ?? { timeoutMs: 2 * DEFAULT_REQUEST_TIMEOUT_MS };
+    const custom = apiClient(o.kubeConfig, CustomObjectsApi, lists);
+    const core = apiClient(o.kubeConfig, CoreV1Api, lists);
     const cluster = (r: { group: string; version: string; plural: string }) => () =>
       custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }) as never;
     this.#pools = o.watch<VIPPool>(POOL.kind, `/apis/${POOL.group}/${POOL.version}/${POOL.plural}`, cluster(POOL));
@@ -89,7 +94,7 @@ export class Tenancy {
   }
 
   start(): void {
-    const custom = this.#o.kubeConfig.makeApiClient(CustomObjectsApi);
+    const custom = apiClient(this.#o.kubeConfig, CustomObjectsApi, this.#o.writes ?? { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS });
     this.#poolQueue.start(async (name) => {
       if (!this.synced) throw new Error('caches not synced yet');
       const pool = this.#pools.get(name);

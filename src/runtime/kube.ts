@@ -7,6 +7,8 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  HttpMethod,
+  type RequestContext,
   type Configuration,
   type KubernetesObject,
   type V1Lease,
@@ -44,16 +46,41 @@ export function describeApiError(error: unknown): string {
   return e?.message ?? String(error);
 }
 
+/** Per-call cancellations handed to BoundedObjectApi through the Configuration its methods take. */
+const callSignals = new WeakMap<Configuration, AbortSignal>();
+
 export class BoundedObjectApi extends KubernetesObjectApi {
   withDefaultNamespace(kc: KubeConfig): this {
     this.setDefaultNamespace(kc);
     return this;
   }
 
-  /** This client's configuration plus a per-call cancellation (its methods take a whole Configuration). */
+  /**
+   * This client's configuration with a per-call cancellation. (KubernetesObjectApi runs only its own
+   * configuration's middleware, so the signal goes onto the request itself, in requestPromise.)
+   */
   withSignal(signal: AbortSignal | undefined): Configuration | undefined {
-    const extra = signalOptions(signal)?.middleware;
-    return extra ? { ...this.configuration, middleware: [...this.configuration.middleware, ...extra] } : undefined;
+    if (!signal) return undefined;
+    const config = { ...this.configuration };
+    callSignals.set(config, signal);
+    return config;
+  }
+
+  /** A JSON patch (RFC 6902) of any object: `ref` names it (apiVersion, kind, name, namespace). */
+  async jsonPatch(ref: KubernetesObject, ops: unknown[], fieldManager: string, signal?: AbortSignal): Promise<KubernetesObject> {
+    const path = await this.specUriPath(ref, 'patch');
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    request.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    request.setHeaderParam('Content-Type', PatchStrategy.JsonPatch);
+    request.setQueryParam('fieldManager', fieldManager);
+    request.setBody(JSON.stringify(ops));
+    return this.requestPromise(request, undefined, this.withSignal(signal));
+  }
+
+  protected override requestPromise<T extends KubernetesObject>(request: RequestContext, type?: string, options?: Configuration): Promise<T> {
+    const signal = options ? callSignals.get(options) : undefined;
+    if (signal) request.setSignal(signal);
+    return super.requestPromise<T>(request, type, options);
   }
 }
 

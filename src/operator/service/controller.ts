@@ -13,7 +13,8 @@ import { OPERATOR_FIELD_MANAGER, PLB } from '../../api/constants.js';
 import type { PortableLoadBalancer } from '../../api/generated.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { watchResource, type WatchedResource } from '../../runtime/informer.js';
-import { describeApiError, eventRecorder, isNotFound, serverSideApply } from '../../runtime/kube.js';
+import { apiClient } from '../../runtime/deadline.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError, eventRecorder, isNotFound, serverSideApply } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { WorkQueue } from '../../runtime/workqueue.js';
 import { LABEL_SERVICE } from './plan.js';
@@ -65,8 +66,9 @@ export class ServiceController {
 
   start(): void {
     const kc = this.#o.kubeConfig;
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    // Every request bounded (runtime/deadline.ts): a hung write must not hold the queue.
+    const core = apiClient(kc, CoreV1Api, { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS });
+    const custom = apiClient(kc, CustomObjectsApi, { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS });
     const log = this.#o.log.child({ controller: 'service' });
     const lifecycle = (kind: string) => (event: string, error?: unknown) => {
       if (event === 'error') log.warn('watch failed; restarting with backoff', { watch: kind, error: describeApiError(error) });

@@ -1,5 +1,6 @@
 // kube-apiserver with envtest's flags (../shared/notes/control-plane-from-source.md §3.4-3.5), serving on a
 // fixed loopback port so that a restart keeps the URL every client already holds.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
 import type { Pki } from './pki.js';
@@ -24,7 +25,19 @@ export interface ApiServerOptions {
   withControllerManager: boolean;
   /** Also serve on this address (binds 0.0.0.0 of the namespace); see ControlPlaneOptions. */
   advertiseAddress?: string;
+  /** Write an audit log of every mutating request (Metadata level, JSON lines) to this file. */
+  auditLog?: string;
 }
+
+/** Reads are not logged: the log is for asking "who wrote what, when". */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  verbs: [get, list, watch]
+- level: Metadata
+`;
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const { pki, port } = options;
@@ -49,6 +62,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     '--profiling=false',
   ];
   if (!options.withControllerManager) args.push('--disable-admission-plugins=ServiceAccount');
+  if (options.auditLog) {
+    const policy = join(options.dir, 'audit-policy.yaml');
+    writeFileSync(policy, AUDIT_POLICY);
+    args.push(`--audit-policy-file=${policy}`, `--audit-log-path=${options.auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking');
+  }
   const process = new ManagedProcess({
     name: 'kube-apiserver',
     binary: options.binary,

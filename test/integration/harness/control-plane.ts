@@ -1,7 +1,7 @@
 // startControlPlane(): etcd + kube-apiserver (+ kube-controller-manager) on loopback for one test file,
 // the TypeScript counterpart of controller-runtime's envtest.Environment.
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createApiServer, waitForApiServer } from './apiserver.js';
@@ -10,7 +10,7 @@ import { createControllerManager, waitForControllerManager } from './controller-
 import { createEtcd, waitForEtcd } from './etcd.js';
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig.js';
 import type { ManagedProcess } from './managed-process.js';
-import { createPki } from './pki.js';
+import { createPki, type Pki } from './pki.js';
 import { freePort, renewPort } from './ports.js';
 import { progress, seconds, timed } from './progress.js';
 import { startTimeoutMs, stopTimeoutMs } from './timeouts.js';
@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
    * certificate names: the lab's pods, in their own namespaces, reach it there. Loopback clients are unchanged.
    */
   advertiseAddress?: string;
+  /** kube-apiserver writes an audit log of mutating requests to `<dir>/audit.log` (see auditEvents()). */
+  auditLog?: boolean;
 }
 
 export interface KubectlResult {
@@ -43,6 +45,10 @@ export interface ControlPlane {
   binaries: Partial<Record<BinaryName, string>>;
   /** Temporary directory holding certificates, data and the components' logs. */
   dir: string;
+  /** The CA and certificates (e.g. the apiserver's serving pair, valid for 127.0.0.1: a test webhook can use it). */
+  pki: Pki;
+  /** With `auditLog`: the audit log's events so far (mutating requests only). */
+  auditEvents(): AuditEvent[];
   /** Runs the matching kubectl against this control plane; never throws on a non-zero exit. */
   kubectl(args: string[]): Promise<KubectlResult>;
   /** SIGTERM (or `signal`, e.g. SIGKILL for a crash) to kube-apiserver; etcd keeps the data. */
@@ -52,6 +58,17 @@ export interface ControlPlane {
   restartApiServer(signal?: NodeJS.Signals): Promise<void>;
   /** Stops every component and removes `dir`. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** The fields of an audit.k8s.io/v1 Event the tests read. */
+export interface AuditEvent {
+  verb: string;
+  userAgent?: string;
+  stage: string;
+  requestReceivedTimestamp: string;
+  stageTimestamp: string;
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
 }
 
 function runKubectl(binary: string, kubeconfigPath: string, args: string[]): Promise<KubectlResult> {
@@ -106,6 +123,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       port: apiServerPort,
       etcdUrl: etcd.clientUrl,
       withControllerManager,
+      ...(options.auditLog ? { auditLog: join(dir, 'audit.log') } : {}),
     });
     components.push(apiServer.process);
     const startApiServer = (): Promise<void> =>
@@ -140,6 +158,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binDir: dirname(binaries['kube-apiserver']),
       binaries,
       dir,
+      pki,
+      auditEvents: () => {
+        const file = join(dir, 'audit.log');
+        if (!options.auditLog || !existsSync(file)) return [];
+        return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+      },
       kubectl: (args) => runKubectl(binaries.kubectl, kubeconfigPath, args),
       stopApiServer,
       startApiServer,

@@ -3,6 +3,7 @@ export { apiErrorCode, apiStatus, isApiException, type StatusBody } from './api-
 export { findBinary, repoRoot, testAssetVariable, type BinaryName } from './binaries.js';
 export {
   startControlPlane,
+  type AuditEvent,
   type ControlPlane,
   type ControlPlaneOptions,
   type KubectlResult,

@@ -19,17 +19,23 @@ export interface OperatorProcess {
   /** Sum of portablelb_api_writes_total from its /metrics (0 before the first write). */
   writes(): Promise<number>;
   ready(): Promise<boolean>;
+  /** GET of /healthz or /readyz: status and body, or status 0 when nothing answers. */
+  probe(path: '/healthz' | '/readyz'): Promise<{ status: number; body: string }>;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
   rssMiB(): number;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startOperator(kubeconfig: string, identity: string, port: number, leaseName: string): OperatorProcess {
+/** `leaseName` undefined: no leader election (LEADER_ELECT=false). */
+export function startOperator(kubeconfig: string, identity: string, port: number, leaseName: string | undefined, extraArgs: string[] = []): OperatorProcess {
+  const election = leaseName ? ['--leader-elect', '--leader-election-namespace=default', `--leader-election-id=${leaseName}`] : [];
   const child = spawn(
     process.execPath,
-    [MAIN, `--kubeconfig=${kubeconfig}`, `--metrics-bind-address=127.0.0.1:${port}`, '--leader-elect',
-      '--leader-election-namespace=default', `--leader-election-id=${leaseName}`],
-    { env: { ...process.env, POD_NAME: identity, LOG_LEVEL: 'info', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [MAIN, `--kubeconfig=${kubeconfig}`, `--metrics-bind-address=127.0.0.1:${port}`, ...election, ...extraArgs],
+    { env: { ...process.env, POD_NAME: identity, LOG_LEVEL: 'info', NODE_OPTIONS: '', LEADER_ELECT: leaseName ? 'true' : 'false' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const logs: string[] = [];
   child.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
@@ -53,6 +59,15 @@ export function startOperator(kubeconfig: string, identity: string, port: number
         return false;
       }
     },
+    async probe(path) {
+      try {
+        const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
+        return { status: res.status, body: (await res.text()).trim() };
+      } catch (error) {
+        return { status: 0, body: (error as Error).message };
+      }
+    },
+    exited,
     rssMiB() {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return m ? Number(m[1]) / 1024 : NaN;

@@ -1,6 +1,7 @@
 // reconcile() against a recording fake of its ports: what it writes, and that a steady object costs nothing.
 import { describe, expect, it } from '@jest/globals';
-import type { KubernetesObject, V1Node, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1Pod, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
+import { findCondition } from '../../../src/api/conditions.js';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { LoadBalancerEntry } from '../../../src/operator/status.js';
 import type { AddressDecision } from '../../../src/operator/address/claims.js';
@@ -19,6 +20,9 @@ class FakeCluster implements ReconcilePorts {
   applied: KubernetesObject[] = [];
   statusPatches: JsonPatchOp[][] = [];
   children = new Map<string, KubernetesObject>();
+  /** Objects the operator's label-selected caches do not hold, found only by a GET. */
+  unlabelled = new Map<string, KubernetesObject>();
+  replicaSets: V1ReplicaSet[] = [];
   constructor(
     public plb: PortableLoadBalancer | undefined,
     public pods: V1Pod[] = [],
@@ -27,6 +31,10 @@ class FakeCluster implements ReconcilePorts {
   listPods = () => this.pods;
   // Like the controller: no informer (and no read permission) for Secrets.
   getChild = (kind: string, ns: string, name: string) => (kind === 'Secret' ? undefined : this.children.get(`${kind}/${ns}/${name}`));
+  readChild = async (kind: string, ns: string, name: string) => this.unlabelled.get(`${kind}/${ns}/${name}`);
+  listReplicaSets = () => this.replicaSets;
+  childPatches: { child: string; ops: JsonPatchOp[] }[] = [];
+  patchChild = async (child: KubernetesObject, ops: JsonPatchOp[]) => void this.childPatches.push({ child: `${child.kind}/${child.metadata?.name}`, ops });
   peers: BGPPeer[] = [];
   nodes: V1Node[] = [];
   secrets: Record<string, string> = {};
@@ -68,6 +76,7 @@ class FakeCluster implements ReconcilePorts {
     const status = { ...(this.plb!.status ?? {}) } as Record<string, unknown>;
     for (const op of ops) {
       const parts = op.path.split('/').slice(2);
+      if (op.op === 'test' && op.path === '/metadata/resourceVersion' && op.value !== this.plb!.metadata?.resourceVersion) throw new Error('test failed');
       if (op.op === 'remove' && parts[0] === 'loadBalancers') (status['loadBalancers'] as unknown[]).splice(Number(parts[1]), 1);
       else if (op.op === 'remove') delete status[parts[0]!];
       else if (op.op !== 'test' && parts.length === 1) status[parts[0]!] = op.value;
@@ -284,11 +293,78 @@ describe('reconcile', () => {
     expect(bgpEvents()[1]).toEqual(expect.objectContaining({ type: 'Warning', reason: 'BGPSessionDown', message: expect.stringContaining('web-lb-a') }));
   });
 
-  it('lets an apply error propagate, so the work queue retries with backoff', async () => {
-    const cluster = new FakeCluster(plb());
-    cluster.applyChild = async () => {
-      throw new Error('connection refused');
+  it('re-applies a child whose owned fields drifted (kubectl scale), once; the next pass writes nothing', async () => {
+    const cluster = new FakeCluster(plb({ backends: { addresses: [{ ip: '10.0.0.1' }] } }));
+    await reconcile('shop', 'web', cluster, settings);
+    const dep = structuredClone(cluster.children.get('Deployment/shop/web-lb')!) as { spec: { replicas: number } } & KubernetesObject;
+    dep.spec.replicas = 7;
+    cluster.children.set('Deployment/shop/web-lb', dep);
+    cluster.applied = [];
+    const repair = await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['Deployment']);
+    expect(repair.repaired).toEqual([{ child: 'Deployment shop/web-lb', reasons: ['spec.replicas: 7, want 2'] }]);
+    expect((await reconcile('shop', 'web', cluster, settings)).writes).toBe(0);
+  });
+
+  it('writes the status of a failed apply (Ready=False, ApplyFailed, the API server\'s message), then fails the pass for a retry', async () => {
+    const cluster = new FakeCluster(plb({ backends: { addresses: [{ ip: '10.0.0.1' }] } }));
+    const message = 'Deployment.apps "web-lb" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi';
+    cluster.applyChild = async (child) => {
+      if (child.kind === 'Deployment') throw Object.assign(new Error('HTTP-Code: 422'), { code: 422, body: JSON.stringify({ message }) });
+      cluster.children.set(`${child.kind}/${child.metadata?.namespace}/${child.metadata?.name}`, child);
     };
-    await expect(reconcile('shop', 'web', cluster, settings)).rejects.toThrow('connection refused');
+    await expect(reconcile('shop', 'web', cluster, settings)).rejects.toThrow(/applying Deployment shop\/web-lb failed: 422: Deployment.apps "web-lb" is invalid/);
+    expect(cluster.statusPatches).toHaveLength(1);
+    const ready = findCondition(cluster.plb?.status?.conditions, 'Ready');
+    expect([ready?.status, ready?.reason]).toEqual(['False', 'ApplyFailed']);
+    expect(ready?.message.startsWith(`applying Deployment shop/web-lb failed: 422: ${message}; `)).toBe(true);
+  });
+
+  it('refuses to touch a pre-existing child it does not control: no write to any child, Ready=False ChildConflict naming it', async () => {
+    const cluster = new FakeCluster(plb());
+    cluster.unlabelled.set('ServiceAccount/shop/web-lb', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-lb', namespace: 'shop' } });
+    await expect(reconcile('shop', 'web', cluster, settings)).rejects.toThrow(/ServiceAccount shop\/web-lb already exists/);
+    expect(cluster.applied).toEqual([]);
+    const ready = findCondition(cluster.plb?.status?.conditions, 'Ready');
+    expect([ready?.status, ready?.reason]).toEqual(['False', 'ChildConflict']);
+    expect(ready?.message).toMatch(/^ServiceAccount shop\/web-lb already exists and has no controller, not by this PortableLoadBalancer/);
+  });
+
+  it('refuses a labelled child controlled by another object too', async () => {
+    const cluster = new FakeCluster(plb());
+    await reconcile('shop', 'web', cluster, settings);
+    const dep = cluster.children.get('Deployment/shop/web-lb')!;
+    cluster.children.set('Deployment/shop/web-lb', {
+      ...dep,
+      metadata: { ...dep.metadata, ownerReferences: [{ apiVersion: 'portablelb.io/v1alpha1', kind: 'PortableLoadBalancer', name: 'web', uid: 'uid-OLD', controller: true }] },
+    });
+    cluster.applied = [];
+    await expect(reconcile('shop', 'web', cluster, settings)).rejects.toThrow(/is controlled by PortableLoadBalancer web/);
+    expect(cluster.applied).toEqual([]);
+  });
+
+  it('says why the LB pods cannot be created, as the ReplicaSet says it (FailedCreate)', async () => {
+    const cluster = new FakeCluster(plb({ backends: { addresses: [{ ip: '10.0.0.1' }] } }));
+    await reconcile('shop', 'web', cluster, settings);
+    const dep = cluster.children.get('Deployment/shop/web-lb')!;
+    dep.metadata!.uid = 'dep-uid';
+    const forbidden = 'pods "web-lb-7d9c-x2" is forbidden: violates PodSecurity "baseline:latest": privileged (container "agent" must not set securityContext.privileged=true)';
+    cluster.replicaSets = [{
+      metadata: { name: 'web-lb-7d9c', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-lb', uid: 'dep-uid', controller: true }] },
+      status: { replicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] },
+    }];
+    await reconcile('shop', 'web', cluster, settings);
+    const ready = findCondition(cluster.plb?.status?.conditions, 'Ready');
+    expect([ready?.status, ready?.reason]).toEqual(['False', 'FailedCreate']);
+    expect(ready?.message).toBe(`the Deployment cannot create LB pods: ${forbidden}`);
+  });
+
+  it('never creates /status over one it has not seen: the patch is guarded by the cached resourceVersion', async () => {
+    const cluster = new FakeCluster(plb());
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.statusPatches[0]?.slice(0, 2)).toEqual([
+      { op: 'test', path: '/metadata/resourceVersion', value: '100' },
+      { op: 'add', path: '/status', value: {} },
+    ]);
   });
 });

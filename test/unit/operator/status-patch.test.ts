@@ -4,8 +4,9 @@ import { statusPatch } from '../../../src/operator/status-patch.js';
 const cond = { type: 'Ready', status: 'True' as const, reason: 'X', message: '', lastTransitionTime: '2026-11-26T00:00:00Z' };
 
 describe('statusPatch', () => {
-  it('creates status on an object that has none', () => {
-    expect(statusPatch(undefined, { observedGeneration: 1, conditions: [cond] })).toEqual([
+  it('creates status on an object that has none, only if the object is still the version the cache saw', () => {
+    expect(statusPatch(undefined, { observedGeneration: 1, conditions: [cond] }, '812')).toEqual([
+      { op: 'test', path: '/metadata/resourceVersion', value: '812' },
       { op: 'add', path: '/status', value: {} },
       { op: 'add', path: '/status/observedGeneration', value: 1 },
       { op: 'add', path: '/status/conditions', value: [cond] },

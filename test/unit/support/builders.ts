@@ -7,7 +7,7 @@ export function plb(spec: Partial<PortableLoadBalancerSpec> = {}, status?: Porta
   return {
     apiVersion: 'portablelb.io/v1alpha1',
     kind: 'PortableLoadBalancer',
-    metadata: { name: 'web', namespace: 'shop', uid: 'uid-1', generation },
+    metadata: { name: 'web', namespace: 'shop', uid: 'uid-1', generation, resourceVersion: '100' },
     spec: {
       vip: '192.0.2.10',
       ports: [{ port: 80, protocol: 'TCP' }],
