@@ -6,12 +6,12 @@
 // Container images are not run: a container whose command is `plb-agent` runs this checkout's agent with the
 // pod's environment; any other container runs a small HTTP/UDP backend on its first container port.
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
-import { BGP_PEERS_DIR, LABEL_PLB } from '../../src/api/constants.js';
+import { LABEL_PLB } from '../../src/api/constants.js';
 import { watchResource } from '../../src/runtime/informer.js';
 import type { LabNode, PodNetwork } from './pod-network.js';
+import { PodVolumes } from './pod-volumes.js';
 import { spawnInNs } from './sh.js';
 
 interface Running {
@@ -25,8 +25,7 @@ interface Running {
   probe: { port: number; path: string } | undefined;
   stopping: boolean;
   restarts: number;
-  /** Secret volumes: secret name -> the directory the lab writes its keys into. */
-  secrets: Map<string, string>;
+  volumes: PodVolumes;
 }
 
 export interface KubeletOptions {
@@ -131,27 +130,8 @@ export class Kubelet {
     await stopProcess(p);
   }
 
-  /** Writes each Secret volume's keys into its directory, atomically (as the kubelet's ..data swap does). */
   async #refreshSecrets(): Promise<void> {
-    for (const [key, r] of this.#pods) {
-      const namespace = key.split('/')[0]!;
-      for (const [secret, dir] of r.secrets) {
-        const s = await this.#core.readNamespacedSecret({ namespace, name: secret }).catch(() => undefined);
-        for (const [k, v] of Object.entries(s?.data ?? {})) {
-          const text = Buffer.from(v, 'base64').toString('utf8');
-          const file = join(dir, k);
-          let old: string | undefined;
-          try {
-            old = readFileSync(file, 'utf8');
-          } catch {
-            old = undefined;
-          }
-          if (old === text) continue;
-          writeFileSync(`${file}.tmp`, text);
-          renameSync(`${file}.tmp`, file);
-        }
-      }
-    }
+    for (const r of this.#pods.values()) await r.volumes.refresh();
   }
 
   async #handle(pod: V1Pod, deleted: boolean): Promise<void> {
@@ -199,38 +179,17 @@ export class Kubelet {
   async #run(key: string, pod: V1Pod): Promise<void> {
     const node = this.node(pod.spec!.nodeName!)!;
     const { ns, ip } = await this.#o.net.addPod(key, node);
-    const running: Running = { ns, ip, node, procs: [], containers: new Map(), ready: false, probe: undefined, stopping: false, restarts: 0, secrets: new Map() };
+    const volumes = new PodVolumes(this.#core, pod, join(this.#o.logDir, 'volumes', key.replace('/', '_')));
+    const running: Running = { ns, ip, node, procs: [], containers: new Map(), ready: false, probe: undefined, stopping: false, restarts: 0, volumes };
     this.#pods.set(key, running);
     const log = join(this.#o.logDir, `${key.replace('/', '_')}.log`);
-    // No mount namespaces per container here: an emptyDir is a directory of the lab's, and an environment value
-    // naming its mount path is pointed there; the one Secret volume the agent reads (its BGP peers) is written
-    // to a directory of the lab's and named by PLB_BGP_PEERS_FILE, which the agent honours.
-    const podDir = join(this.#o.logDir, 'volumes', key.replace('/', '_'));
-    const emptyDirs = new Map<string, string>();
-    for (const v of pod.spec?.volumes ?? []) {
-      if (!v.emptyDir) continue;
-      const dir = join(podDir, v.name);
-      mkdirSync(dir, { recursive: true });
-      emptyDirs.set(v.name, dir);
-    }
     for (const container of pod.spec!.containers) {
       const env = await this.#env(pod, container, ip, node);
-      for (const mount of container.volumeMounts ?? []) {
-        const dir = emptyDirs.get(mount.name);
-        if (dir) for (const [k, v] of Object.entries(env)) if (v === mount.mountPath) env[k] = dir;
-      }
+      volumes.mapEnv(container, env);
       let args: string[];
       if (container.command?.[0] === 'plb-agent') {
         env['KUBECONFIG'] = await this.#o.podKubeconfig(pod);
-        for (const mount of container.volumeMounts ?? []) {
-          const secret = pod.spec?.volumes?.find((v) => v.name === mount.name)?.secret?.secretName;
-          if (!secret || mount.mountPath !== BGP_PEERS_DIR) continue;
-          const dir = join(podDir, mount.name);
-          mkdirSync(dir, { recursive: true });
-          running.secrets.set(secret, dir);
-          env['PLB_BGP_PEERS_FILE'] = join(dir, 'peers.json');
-        }
-        await this.#refreshSecrets();
+        await volumes.refresh();
         // The pod's /sys/fs/bpf is the host's bpffs (the Deployment mounts it by hostPath); here: the lab's bpffs.
         const bpffs = process.env['PLB_LAB_BPFFS'];
         const agent = [process.execPath, join(this.#o.repoRoot, 'dist/src/agent/main.js'), ...(container.args ?? [])];

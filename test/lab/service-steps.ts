@@ -74,7 +74,8 @@ async function serviceLoadBalancer(lab: Lab, step: Step): Promise<boolean> {
       const p = await plbs.get(NAMESPACE, 'api-ipv4');
       const want = announcing(p);
       const hops = await routeNextHops(lab.net.router, `${ip}/32`);
-      if (want.length === 0 || hops.join() !== want.join()) throw new Error(`router ${hops.join(' ') || 'none'}, announcing ${want.join(' ') || 'none'}`);
+      // Every LB pod announcing first: one joining during the traffic moves connections in flight (ECMP rehash).
+      if (want.length < (p.spec.replicas ?? 2) || hops.join() !== want.join()) throw new Error(`router ${hops.join(' ') || 'none'}, announcing ${want.join(' ') || 'none'}`);
       return { svc: s, vip: ip };
     }, 120_000, 250);
     const servedAfterMs = Date.now() - created;

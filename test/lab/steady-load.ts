@@ -21,7 +21,8 @@ export async function steadyLoad(ns: string, url: string, workers: number, pause
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`steady load exited ${code}: ${out}`))));
+    // 'close', not 'exit': the final tally line can arrive after the process has exited.
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`steady load exited ${code}: ${out}`))));
   });
   await new Promise<void>((resolve, reject) => {
     const check = () => { if (out.includes('running\n')) { child.stdout.off('data', check); resolve(); } };

@@ -35,7 +35,7 @@ export interface Tally {
 export const announcing = (p: PortableLoadBalancer): string[] =>
   (p.status?.loadBalancers ?? []).filter((e) => e.ready && e.podIP && (e.sessions ?? []).some((s) => s.announced)).map((e) => e.podIP!).sort();
 
-/** Ready at the current generation, `what` holds, and the router's next hops are the announcing LB pods. */
+/** Ready at the current generation, `what` holds, every ready LB pod announces, and the router's next hops are theirs. */
 export async function waitReady(lab: Lab, what: (p: PortableLoadBalancer) => boolean, timeoutMs = 120_000): Promise<PortableLoadBalancer> {
   const plbs = plbClient(lab.cp.kubeConfig);
   return eventually(async () => {
@@ -44,8 +44,10 @@ export async function waitReady(lab: Lab, what: (p: PortableLoadBalancer) => boo
     if (ready?.status !== 'True' || ready.observedGeneration !== p.metadata?.generation || !what(p)) {
       throw new Error(`not there yet: Ready=${ready?.status} ${ready?.reason}: ${ready?.message}`);
     }
+    // Every ready LB pod announcing, and the router agreeing: one that joins later moves connections in flight.
     const want = announcing(p);
-    if (want.length === 0 || lab.router.hops.join() !== want.join()) {
+    const readyPods = (p.status?.loadBalancers ?? []).filter((e) => e.ready && e.podIP).length;
+    if (want.length === 0 || want.length < readyPods || lab.router.hops.join() !== want.join()) {
       throw new Error(`router next hops ${lab.router.hops.join(' ') || 'none'}, announcing LB pods ${want.join(' ') || 'none'}`);
     }
     return p;
