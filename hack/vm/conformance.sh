@@ -21,8 +21,9 @@ node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" 
 # the ipvs schedulers; clsact + cls_bpf for the xdp plane's TC hook.
 modules="veth nf_conntrack nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_numgen nft_hash nft_objref"
 modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
-# With xdp, also its golden frames: both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping).
-tests='conformance\.test'
+# The conformance suite and the IPv6 suite (for the planes that balance IPv6); with xdp, also its golden frames:
+# both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping). VM_TESTS: another pattern.
+tests='conformance\.test|ipv6\.test'
 [[ ",$planes," == *,xdp,* ]] && tests+='|packets\.test|xdp-mss\.test'
 tests=${VM_TESTS:-$tests}
 export PLB_DATAPLANES=$planes PLB_AGENT_MAIN="$agent_dir/src/agent/main.js" PLB_AGENT_START_MS=170000 PLB_TEST_TIMEOUT_MS=600000 CI=${CI:-true}

@@ -1,4 +1,5 @@
 // IPVS commands and dumps over a GenlTransport: the sync's operations -> messages, dumps -> ServiceState.
+import { ipFamily } from '../../api/defaults.js';
 import type { Op, ServiceState } from './sync.js';
 import type { GenlTransport } from './transport.js';
 import { Cmd, decodeDest, decodeService, encodeDest, encodeService, encodeServiceKey } from './wire.js';
@@ -6,13 +7,13 @@ import { Cmd, decodeDest, decodeService, encodeDest, encodeService, encodeServic
 export class IpvsClient {
   constructor(private readonly t: GenlTransport) {}
 
-  /** Every IPv4 TCP/UDP service in this network namespace, with its destinations. */
+  /** Every IPv4 and IPv6 TCP/UDP service in this network namespace, with its destinations. */
   async dump(): Promise<ServiceState[]> {
     const services = (await this.t.request(Cmd.GET_SERVICE, Buffer.alloc(0), { dump: true }))
       .map(decodeService).filter((s) => s !== null);
     const out: ServiceState[] = [];
     for (const s of services) {
-      const dests = (await this.t.request(Cmd.GET_DEST, encodeServiceKey(s), { dump: true })).map(decodeDest);
+      const dests = (await this.t.request(Cmd.GET_DEST, encodeServiceKey(s), { dump: true })).map((m) => decodeDest(m, ipFamily(s.vip)));
       out.push({ ...s, dests });
     }
     return out;

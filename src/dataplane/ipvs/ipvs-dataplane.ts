@@ -1,13 +1,15 @@
 // The ipvs data plane: the kernel's IP Virtual Server in NAT mode inside the LB's own network namespace, the
 // study's original data plane. VIP on lo (IPVS works in LOCAL_IN, so the VIP must be a local address), services
-// and destinations programmed over generic netlink by diff, SNAT by a small nftables table.
-import { ipFamily } from '../../api/defaults.js';
-import { IPV6_NEEDS_NFTABLES } from '../ipv6.js';
+// and destinations programmed over generic netlink by diff, SNAT by a small nftables table. IPv4 and IPv6 VIPs
+// alike: IPVS, the masquerade and the VIP's mark on lo each take the VIP's family.
+import type { IpFamily } from '../../api/defaults.js';
+import { canonicalAddresses } from '../ipv6.js';
 import { nftCommand, writeSysctls, type NftRunner } from '../nftables/nft.js';
+import { familyOf } from '../nftables/names.js';
 import { natSysctls } from '../nftables/nftables-dataplane.js';
 import type { ApplyResult, BackendObservation, DataPlane, DataPlaneObservation, DesiredState, ServiceObservation } from '../types.js';
 import { IpvsClient } from './client.js';
-import { ipCommand, planLocalAddresses, VIP_DEVICE, VIP_LABEL, type LocalAddresses } from './local-addresses.js';
+import { ipCommand, planLocalAddresses, VIP_DEVICE, type LocalAddresses } from './local-addresses.js';
 import { MASQ_TABLE, renderMasquerade } from './masquerade.js';
 import { desiredServices, planSync, serviceId, type Op, type ServiceState } from './sync.js';
 import { openIpvsTransport, type GenlTransport } from './transport.js';
@@ -35,6 +37,8 @@ export class IpvsDataPlane implements DataPlane {
   private client: IpvsClient | null = null;
   private transport: GenlTransport | null = null;
   private lastMasq = '';
+  /** Families whose masquerade table may exist; null until looked up (a restarted agent finds its predecessor's). */
+  private masqFamilies: Set<IpFamily> | null = null;
   private last: DesiredState | null = null;
   /** Why IPVS could not be opened (e.g. KernelFeatureMissing), reported by observe() until it can. */
   private unavailable: string | null = null;
@@ -56,10 +60,11 @@ export class IpvsDataPlane implements DataPlane {
     return this.client;
   }
 
-  async apply(desired: DesiredState): Promise<ApplyResult> {
-    if (ipFamily(desired.vip) === 6) throw new Error(IPV6_NEEDS_NFTABLES);
+  async apply(wanted: DesiredState): Promise<ApplyResult> {
+    // IPVS dumps print IPv6 addresses in RFC 5952 form: so must the desired state, or every sync would differ.
+    const desired = canonicalAddresses(wanted);
     const ipvs = await this.ipvs();
-    const failed = await writeSysctls({ ...natSysctls(desired.interface), ...IPVS_SYSCTLS });
+    const failed = await writeSysctls({ ...natSysctls(desired.interface, familyOf(desired.vip)), ...IPVS_SYSCTLS });
     const warnings = failed.map((s) => `could not set sysctl ${s}`);
     const want = desiredServices(desired);
     const current = await ipvs.dump();
@@ -70,14 +75,15 @@ export class IpvsDataPlane implements DataPlane {
     const deleted = new Set(ops.filter((o) => o.op === 'delService').map((o) => serviceId(o.service)));
     const needed = new Set([desired.vip, ...current.filter((s) => !deleted.has(serviceId(s))).map((s) => s.vip)]);
     const local = planLocalAddresses(await addrs.list(VIP_DEVICE), needed);
-    for (const cidr of local.add) await addrs.add(cidr, VIP_DEVICE, VIP_LABEL);
+    for (const cidr of local.add) await addrs.add(cidr, VIP_DEVICE);
     for (const op of ops) await ipvs.run(op);
     for (const cidr of local.del) await addrs.del(cidr, VIP_DEVICE);
-    const masq = renderMasquerade(desired, drainingDests(want, current, ops));
-    const masqChanged = masq !== this.lastMasq;
+    const masq = renderMasquerade(desired, drainingDests(want, current, ops), await this.masqueradePresent());
+    const masqChanged = masq.script !== this.lastMasq;
     if (masqChanged) {
-      await (this.opts.nft ?? nftCommand).run(masq);
-      this.lastMasq = masq;
+      await (this.opts.nft ?? nftCommand).run(masq.script);
+      this.lastMasq = masq.script;
+      this.masqFamilies = new Set(masq.families);
     }
     const changed = ops.length > 0 || local.add.length > 0 || local.del.length > 0 || masqChanged || this.last === null;
     this.last = desired;
@@ -102,7 +108,10 @@ export class IpvsDataPlane implements DataPlane {
       for (const s of await this.client.dump()) {
         if (s.vip === this.last?.vip) await this.client.run({ op: 'delService', service: s });
       }
-      await (this.opts.nft ?? nftCommand).run(`add table ip ${MASQ_TABLE}\ndelete table ip ${MASQ_TABLE}\n`);
+      const tables = [...await this.masqueradePresent()].map((f) => (f === 4 ? 'ip' : 'ip6'));
+      if (tables.length > 0) await (this.opts.nft ?? nftCommand).run(tables.map((t) => `add table ${t} ${MASQ_TABLE}\ndelete table ${t} ${MASQ_TABLE}\n`).join(''));
+      this.masqFamilies = new Set();
+      this.lastMasq = '';
       const addrs = this.opts.addresses ?? ipCommand;
       const remaining = new Set((await this.client.dump()).map((s) => s.vip));
       for (const cidr of planLocalAddresses(await addrs.list(VIP_DEVICE), remaining).del) await addrs.del(cidr, VIP_DEVICE);
@@ -110,6 +119,16 @@ export class IpvsDataPlane implements DataPlane {
     this.transport?.close();
     this.client = null;
     this.transport = null;
+  }
+
+  /** The families whose masquerade table may exist: looked up in the kernel once, then known from what we wrote. */
+  private async masqueradePresent(): Promise<Set<IpFamily>> {
+    if (this.masqFamilies) return this.masqFamilies;
+    const nft = this.opts.nft ?? nftCommand;
+    const found = new Set<IpFamily>();
+    for (const f of [4, 6] as const) if ((await nft.listTable(f === 4 ? 'ip' : 'ip6', MASQ_TABLE)) !== null) found.add(f);
+    this.masqFamilies = found;
+    return found;
   }
 }
 

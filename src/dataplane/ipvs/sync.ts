@@ -34,8 +34,10 @@ export function ipvsScheduler(scheduler: string, weights: number[]): { name: str
   }
 }
 
-export const serviceId = (k: ServiceKey): string => `${k.protocol}/${k.vip}:${k.port}`;
-const destId = (d: { ip: string; port: number }): string => `${d.ip}:${d.port}`;
+/** `TCP/10.0.0.1:80`, `TCP/[2001:db8::1]:80`. */
+const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+export const serviceId = (k: ServiceKey): string => `${k.protocol}/${hostPort(k.vip, k.port)}`;
+const destId = (d: { ip: string; port: number }): string => hostPort(d.ip, d.port);
 
 export interface DesiredService extends ServiceSpec {
   dests: DestSpec[];

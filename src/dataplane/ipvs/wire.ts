@@ -7,14 +7,19 @@
 // - a message carries top-level IPVS_CMD_ATTR_SERVICE (1) and/or IPVS_CMD_ATTR_DEST (2), each a nested list.
 // - an attribute is `struct nlattr { __u16 nla_len; __u16 nla_type; }` (host order, little endian on x86)
 //   followed by the payload, padded to 4 bytes (NLA_ALIGNTO); nla_len counts header + payload, not padding.
-// - addresses are `union nf_inet_addr` (16 bytes; an IPv4 address in the first 4, network order, rest zero),
+// - addresses are `union nf_inet_addr` (16 bytes: an IPv6 address, or an IPv4 one in the first 4, rest zero),
+//   of the family in IPVS_SVC_ATTR_AF (AF_INET 2, AF_INET6 10) and, for a destination, IPVS_DEST_ATTR_ADDR_FAMILY,
 //   ports are __be16 (network order), weights/thresholds/forwarding method are host-order __u32,
-//   IPVS_SVC_ATTR_FLAGS is `struct ip_vs_flags { __u32 flags; __u32 mask; }`, IPVS_SVC_ATTR_NETMASK a __be32.
+//   IPVS_SVC_ATTR_FLAGS is `struct ip_vs_flags { __u32 flags; __u32 mask; }`, IPVS_SVC_ATTR_NETMASK a __be32:
+//   for IPv4 a netmask (ff ff ff ff), for IPv6 a prefix length 1..128 that ip_vs_ctl.c reads as the raw host-order
+//   u32 (`(__force __u32) u->netmask`; ipvsadm's libipvs puts 128 with NLA_PUT_U32) - 80 00 00 00 here.
 // - NEW_SERVICE needs SCHED_NAME, FLAGS, TIMEOUT and NETMASK besides the key (ip_vs_genl_parse_service with
 //   full_entry); NEW_DEST/SET_DEST need FWD_METHOD, WEIGHT, U_THRESH and L_THRESH besides ADDR and PORT.
 // - the kernel marks nested attributes it sends with NLA_F_NESTED (0x8000); we send without it, as ipvsadm's
 //   libipvs and moby/ipvs do (the kernel parses IPVS attributes with nla_parse_nested_deprecated).
+import { ipFamily, type IpFamily } from '../../api/defaults.js';
 import { ipv4Bytes, ipv4FromBytes } from '../ipv4.js';
+import { ipv6Bytes, ipv6FromBytes } from '../ipv6.js';
 import type { L4Protocol } from '../types.js';
 
 export const IPVS_FAMILY = 'IPVS';
@@ -33,7 +38,8 @@ const Dest = {
 } as const;
 const Stats = { CONNS: 1, INPKTS: 2, OUTPKTS: 3, INBYTES: 4, OUTBYTES: 5 } as const;
 
-const AF_INET = 2;
+const AF = { 4: 2, 6: 10 } as const satisfies Record<IpFamily, number>;
+const familyOfAf = (af: number): IpFamily | null => (af === AF[4] ? 4 : af === AF[6] ? 6 : null);
 const IPPROTO = { TCP: 6, UDP: 17 } as const;
 /** IP_VS_CONN_F_MASQ: NAT, the only method that works when backends route replies elsewhere (via the LB's SNAT). */
 export const FWD_MASQ = 0;
@@ -97,13 +103,21 @@ export function attr(type: number, payload: Buffer): Buffer {
 const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
 const be16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
 const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
-const inetAddr = (ip: string) => { const b = Buffer.alloc(16); ipv4Bytes(ip).copy(b); return b; };
+function inetAddr(ip: string): Buffer {
+  if (ipFamily(ip) === 6) return ipv6Bytes(ip);
+  const b = Buffer.alloc(16);
+  ipv4Bytes(ip).copy(b);
+  return b;
+}
+const addrOf = (b: Buffer, family: IpFamily): string => (family === 6 ? ipv6FromBytes(b) : ipv4FromBytes(b));
+/** An IPv4 service is one address (netmask /32), an IPv6 one a /128 prefix length (see the header). */
+const netmask = (family: IpFamily): Buffer => (family === 6 ? u32(128) : Buffer.from([0xff, 0xff, 0xff, 0xff]));
 const cString = (s: string) => Buffer.concat([Buffer.from(s, 'ascii'), Buffer.alloc(1)]);
 const nest = (type: number, children: Buffer[]) => attr(type, Buffer.concat(children));
 
 function serviceKeyAttrs(k: ServiceKey): Buffer[] {
   return [
-    attr(Svc.AF, u16(AF_INET)),
+    attr(Svc.AF, u16(AF[ipFamily(k.vip)])),
     attr(Svc.PROTOCOL, u16(IPPROTO[k.protocol])),
     attr(Svc.ADDR, inetAddr(k.vip)),
     attr(Svc.PORT, be16(k.port)),
@@ -121,21 +135,22 @@ export function encodeService(s: ServiceSpec): Buffer {
     attr(Svc.SCHED_NAME, cString(s.scheduler)),
     attr(Svc.FLAGS, flags),
     attr(Svc.TIMEOUT, u32(0)),
-    attr(Svc.NETMASK, Buffer.from([0xff, 0xff, 0xff, 0xff])),
+    attr(Svc.NETMASK, netmask(ipFamily(s.vip))),
   ]);
 }
 
 /** NEW_DEST / SET_DEST (full) or DEL_DEST (key only), always together with encodeServiceKey. */
 export function encodeDest(d: DestSpec, full = true): Buffer {
   const key = [attr(Dest.ADDR, inetAddr(d.ip)), attr(Dest.PORT, be16(d.port))];
-  if (!full) return nest(CmdAttr.DEST, [...key, attr(Dest.ADDR_FAMILY, u16(AF_INET))]);
+  const af = attr(Dest.ADDR_FAMILY, u16(AF[ipFamily(d.ip)]));
+  if (!full) return nest(CmdAttr.DEST, [...key, af]);
   return nest(CmdAttr.DEST, [
     ...key,
     attr(Dest.FWD_METHOD, u32(FWD_MASQ)),
     attr(Dest.WEIGHT, u32(d.weight)),
     attr(Dest.U_THRESH, u32(0)),
     attr(Dest.L_THRESH, u32(0)),
-    attr(Dest.ADDR_FAMILY, u16(AF_INET)),
+    af,
   ]);
 }
 
@@ -175,16 +190,17 @@ function decodeStats(m: Map<number, Buffer>, stats64: number, stats32: number): 
   return { conns: n32(Stats.CONNS), inPackets: n32(Stats.INPKTS), outPackets: n32(Stats.OUTPKTS), inBytes: n64(Stats.INBYTES), outBytes: n64(Stats.OUTBYTES) };
 }
 
-/** One GET_SERVICE dump message; null for services we cannot own (IPv6, fwmark, SCTP). */
+/** One GET_SERVICE dump message; null for services we cannot own (fwmark, SCTP, other families). */
 export function decodeService(message: Buffer): ServiceDump | null {
   const s = parseAttrs(need(parseAttrs(message), CmdAttr.SERVICE, 'a service'));
-  if (need(s, Svc.AF, 'AF').readUInt16LE(0) !== AF_INET || !s.has(Svc.ADDR)) return null;
+  const family = familyOfAf(need(s, Svc.AF, 'AF').readUInt16LE(0));
+  if (family === null || !s.has(Svc.ADDR)) return null;
   const protocol = protocolOf(need(s, Svc.PROTOCOL, 'PROTOCOL').readUInt16LE(0));
   if (!protocol) return null;
   const sched = need(s, Svc.SCHED_NAME, 'SCHED_NAME');
   return {
     protocol,
-    vip: ipv4FromBytes(need(s, Svc.ADDR, 'ADDR')),
+    vip: addrOf(need(s, Svc.ADDR, 'ADDR'), family),
     port: need(s, Svc.PORT, 'PORT').readUInt16BE(0),
     scheduler: sched.subarray(0, sched.indexOf(0) >= 0 ? sched.indexOf(0) : sched.length).toString('ascii'),
     flags: need(s, Svc.FLAGS, 'FLAGS').readUInt32LE(0),
@@ -192,12 +208,18 @@ export function decodeService(message: Buffer): ServiceDump | null {
   };
 }
 
-/** One GET_DEST dump message. */
-export function decodeDest(message: Buffer): DestDump {
+/**
+ * One GET_DEST dump message of a service of `serviceFamily`: a destination's own family is in ADDR_FAMILY
+ * (kernels before 3.18 send none: then it is the service's).
+ */
+export function decodeDest(message: Buffer, serviceFamily: IpFamily): DestDump {
   const d = parseAttrs(need(parseAttrs(message), CmdAttr.DEST, 'a destination'));
   const u = (t: number, what: string) => need(d, t, what).readUInt32LE(0);
+  const af = d.get(Dest.ADDR_FAMILY);
+  const family = af ? familyOfAf(af.readUInt16LE(0)) : serviceFamily;
+  if (family === null) throw new Error(`IPVS destination of unknown address family ${af!.readUInt16LE(0)}`);
   return {
-    ip: ipv4FromBytes(need(d, Dest.ADDR, 'ADDR')),
+    ip: addrOf(need(d, Dest.ADDR, 'ADDR'), family),
     port: need(d, Dest.PORT, 'PORT').readUInt16BE(0),
     weight: u(Dest.WEIGHT, 'WEIGHT'),
     fwdMethod: u(Dest.FWD_METHOD, 'FWD_METHOD') & 0x7,

@@ -3,8 +3,7 @@
 // from it. The metadata is not kept on the counters: a counter object survives a replace only if it is never
 // redefined, and its comment cannot change without redefining it.
 import { ipFamily } from '../../api/defaults.js';
-import { canonicalIpv6 } from '../ipv6.js';
-import type { DesiredState, L4Protocol } from '../types.js';
+import type { L4Protocol } from '../types.js';
 
 export const TABLE = 'portable_lb';
 
@@ -28,14 +27,8 @@ export const FAMILIES = {
 
 export const familyOf = (vip: string): NftFamily => (ipFamily(vip) === 6 ? FAMILIES.ip6 : FAMILIES.ip);
 
-/**
- * IPv6 addresses as nft prints them back (RFC 5952): backends are keyed by their text, so `2001:DB8::1` in a
- * spec and `2001:db8::1` in the table must be one backend.
- */
-export function canonicalAddresses(desired: DesiredState): DesiredState {
-  if (ipFamily(desired.vip) === 4) return desired;
-  return { ...desired, vip: canonicalIpv6(desired.vip), backends: desired.backends.map((b) => ({ ...b, ip: canonicalIpv6(b.ip) })) };
-}
+/** IPv6 addresses as nft prints them back (shared with the ipvs plane, which reads them back from IPVS dumps). */
+export { canonicalAddresses } from '../ipv6.js';
 
 /** `tcp_80`: a service is one (protocol, port) of the VIP. */
 export const serviceKey = (protocol: L4Protocol, port: number): string => `${protocol.toLowerCase()}_${port}`;

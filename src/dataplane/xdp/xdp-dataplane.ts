@@ -5,7 +5,7 @@ import type {
   ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState,
 } from '../types.js';
 import { ipFamily } from '../../api/defaults.js';
-import { IPV6_NEEDS_NFTABLES } from '../ipv6.js';
+import { IPV6_NOT_ON_XDP } from '../ipv6.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
 import { deviceFacts, enableForwarding, ensureBpffs } from './device.js';
@@ -42,7 +42,7 @@ export class XdpDataPlane implements DataPlane {
   }
 
   async apply(desired: DesiredState): Promise<ApplyResult> {
-    if (ipFamily(desired.vip) === 6) throw new Error(IPV6_NEEDS_NFTABLES);
+    if (ipFamily(desired.vip) === 6) throw new Error(IPV6_NOT_ON_XDP);
     if (await ensureBpffs(this.options.pinDir)) {
       this.bpffsWarning = `no bpf filesystem was mounted above ${this.options.pinDir}; mounted a private one, so ` +
         'flows will not survive a restart of this container (mount the host /sys/fs/bpf into the pod)';

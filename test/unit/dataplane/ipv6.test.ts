@@ -1,6 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { IpvsDataPlane } from '../../../src/dataplane/ipvs/ipvs-dataplane.js';
-import { IPV6_NEEDS_NFTABLES, canonicalIpv6, isGlobalUnicastIpv6, isIpv6 } from '../../../src/dataplane/ipv6.js';
+import { canonicalIpv6, ipv6Bytes, ipv6FromBytes, isGlobalUnicastIpv6, isIpv6 } from '../../../src/dataplane/ipv6.js';
 
 describe('ipv6', () => {
   test.each([
@@ -32,17 +31,21 @@ describe('ipv6', () => {
   });
 });
 
-describe('an IPv6 VIP on an IPv4-only data plane (an object admitted before the CRD said so)', () => {
-  test('the ipvs plane refuses it with the CRD\'s message before touching the kernel', async () => {
-    const touched: string[] = [];
-    const dp = new IpvsDataPlane({
-      log: () => undefined,
-      openTransport: async () => { touched.push('ipvs'); throw new Error('unexpected'); },
-    });
-    await expect(dp.apply({
-      vip: '2001:db8::10', ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }], backends: [{ ip: '2001:db8:1::1', weight: 1 }],
-      scheduler: 'maglev', attach: 'auto', interface: 'eth0', snatIp: '2001:db8::3',
-    })).rejects.toThrow(IPV6_NEEDS_NFTABLES);
-    expect(touched).toEqual([]);
+describe('ipv6Bytes / ipv6FromBytes', () => {
+  test.each([
+    ['2001:db8:200::10', '20010db8020000000000000000000010'],
+    ['::', '00000000000000000000000000000000'],
+    ['::1', '00000000000000000000000000000001'],
+    ['fd00::', 'fd000000000000000000000000000000'],
+    ['2001:DB8:0:0:1::1', '20010db8000000000001000000000001'],
+    ['1:2:3:4:5:6:7:8', '00010002000300040005000600070008'],
+  ])('%s <-> %s', (text, hex) => {
+    expect(ipv6Bytes(text).toString('hex')).toBe(hex);
+    expect(ipv6FromBytes(Buffer.from(hex, 'hex'))).toBe(canonicalIpv6(text));
+  });
+
+  test('reads at an offset and refuses what is not IPv6', () => {
+    expect(ipv6FromBytes(Buffer.concat([Buffer.alloc(3), ipv6Bytes('2001:db8::5')]), 3)).toBe('2001:db8::5');
+    expect(() => ipv6Bytes('10.0.0.1')).toThrow(/not an IPv6 address/);
   });
 });

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, test } from '@jest/globals';
 import { IpvsDataPlane } from '../../../../src/dataplane/ipvs/ipvs-dataplane.js';
 import { ipvsScheduler } from '../../../../src/dataplane/ipvs/sync.js';
 import { IPVS_MODULES, KernelFeatureMissing } from '../../../../src/dataplane/ipvs/transport.js';
-import type { LocalAddress, LocalAddresses } from '../../../../src/dataplane/ipvs/local-addresses.js';
+import { VIP_LABEL, VIP_METRIC, type LocalAddress, type LocalAddresses } from '../../../../src/dataplane/ipvs/local-addresses.js';
 import type { DesiredState } from '../../../../src/dataplane/types.js';
 import { FakeIpvsKernel } from './fake-kernel.js';
 
@@ -16,21 +16,21 @@ const desired = (backends: Array<[string, number]>, scheduler = 'maglev', vip = 
   scheduler: scheduler as DesiredState['scheduler'], attach: 'auto', interface: 'eth0', snatIp: '10.240.0.3',
 });
 
-/** lo's addresses as the kernel keeps them (label included), with `ip addr add/del`'s errors. */
+/** lo's addresses as the kernel keeps them (the mark ip addr add puts on ours included), with `ip addr add/del`'s errors. */
 class FakeAddresses implements LocalAddresses {
   constructor(readonly addrs: LocalAddress[] = [{ ip: '127.0.0.1', prefixLen: 8, label: 'lo' }]) {}
   async list(): Promise<LocalAddress[]> { return this.addrs.map((a) => ({ ...a })); }
-  async add(cidr: string, _dev: string, label: string): Promise<void> {
+  async add(cidr: string): Promise<void> {
     const [ip, len] = cidr.split('/');
     if (this.addrs.some((a) => a.ip === ip)) throw new Error('RTNETLINK answers: File exists');
-    this.addrs.push({ ip: ip!, prefixLen: Number(len), label });
+    this.addrs.push({ ip: ip!, prefixLen: Number(len), ...(ip!.includes(':') ? { metric: VIP_METRIC } : { label: VIP_LABEL }) });
   }
   async del(cidr: string): Promise<void> {
     const i = this.addrs.findIndex((a) => `${a.ip}/${a.prefixLen}` === cidr);
     if (i < 0) throw new Error('RTNETLINK answers: Cannot assign requested address');
     this.addrs.splice(i, 1);
   }
-  show(): string[] { return this.addrs.map((a) => `${a.ip}/${a.prefixLen} ${a.label}`); }
+  show(): string[] { return this.addrs.map((a) => `${a.ip}/${a.prefixLen} ${a.label ?? `metric ${a.metric ?? 0}`}`); }
 }
 
 describe('IpvsDataPlane sync against a fake kernel', () => {
@@ -182,6 +182,64 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
     await p.apply(desired([['10.240.1.1', 1]]));
     await p.close({ detach: true });
     expect(lo.show()).toEqual(['127.0.0.1/8 lo', '10.240.250.1/32 lo']);
+  });
+
+  describe('an IPv6 VIP', () => {
+    const VIP6 = '2001:db8:200::10';
+    const desired6 = (backends: Array<[string, number]>): DesiredState => ({ ...desired(backends, 'maglev', VIP6), snatIp: '2001:db8::3' });
+
+    test('IPv6 services and destinations, addresses read back in RFC 5952 form: a second apply changes nothing', async () => {
+      const p = plane();
+      // a backend written the long way is the same destination IPVS prints back
+      expect(await mutations(p, desired6([['2001:DB8:1:0::1', 1], ['2001:db8:1::2', 2]]))).toEqual({
+        changed: true,
+        log: [
+          `NEW_SERVICE TCP [${VIP6}]:80 mh flags=24`, `NEW_DEST TCP [${VIP6}]:80 [2001:db8:1::1]:8080 w1`, `NEW_DEST TCP [${VIP6}]:80 [2001:db8:1::2]:8080 w2`,
+          `NEW_SERVICE UDP [${VIP6}]:53 mh flags=24`, `NEW_DEST UDP [${VIP6}]:53 [2001:db8:1::1]:5353 w1`, `NEW_DEST UDP [${VIP6}]:53 [2001:db8:1::2]:5353 w2`,
+        ],
+      });
+      expect(kernel.netmasks.get(`TCP [${VIP6}]:80`)).toEqual(Buffer.from('80000000', 'hex'));
+      expect(await mutations(p, desired6([['2001:DB8:1:0::1', 1], ['2001:db8:1::2', 2]]))).toEqual({ changed: false, log: [] });
+      expect((await p.observe()).backends.map((b) => [b.ip, b.state])).toEqual([['2001:db8:1::1', 'active'], ['2001:db8:1::2', 'active']]);
+    });
+
+    test('the VIP goes on lo as a /128 marked with our metric; the masquerade is an ip6 table only', async () => {
+      await plane().apply(desired6([['2001:db8:1::1', 1]]));
+      expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${VIP6}/128 metric ${VIP_METRIC}`]);
+      expect(nftScripts).toHaveLength(1);
+      expect(nftScripts[0]).toMatch(/^add table ip6 portable_lb_ipvs\n/);
+      expect(nftScripts[0]).not.toMatch(/table ip portable_lb_ipvs/);
+    });
+
+    test('an IPv6 address on lo without our metric is never removed', async () => {
+      lo.addrs.push({ ip: '2001:db8:200::99', prefixLen: 128 }, { ip: '2001:db8:200::98', prefixLen: 128, metric: 1024 });
+      const p = plane();
+      await p.apply(desired6([['2001:db8:1::1', 1]]));
+      await p.close({ detach: true });
+      expect(lo.show()).toEqual(['127.0.0.1/8 lo', '2001:db8:200::99/128 metric 0', '2001:db8:200::98/128 metric 1024']);
+    });
+
+    test('a VIP that changes family: the IPv4 services drain through their own masquerade table, then both go', async () => {
+      const p = plane();
+      await p.apply(desired([['10.240.1.1', 1]]));
+      kernel.setConns(`TCP ${VIP}:80`, '10.240.1.1:8080', 2);
+      await p.apply(desired6([['2001:db8:1::1', 1]]));
+      expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${VIP}/32 lo:plb`, `${VIP6}/128 metric ${VIP_METRIC}`]);
+      expect(nftScripts.at(-1)).toContain('table ip portable_lb_ipvs {');
+      expect(nftScripts.at(-1)).toContain('elements = { 10.240.1.1 . tcp . 8080 }');
+      expect(nftScripts.at(-1)).toContain('table ip6 portable_lb_ipvs {');
+
+      kernel.setConns(`TCP ${VIP}:80`, '10.240.1.1:8080', 0);
+      // a restarted agent finds the ip table in the kernel and deletes it with the last IPv4 service
+      const restarted = new IpvsDataPlane({
+        log: () => undefined, openTransport: async () => kernel, addresses: lo,
+        nft: { run: async (s) => { nftScripts.push(s); }, listTable: async (family) => (family === 'ip' || family === 'ip6' ? '{}' : null) },
+      });
+      await restarted.apply(desired6([['2001:db8:1::1', 1]]));
+      expect(Object.keys(kernel.weights())).toEqual([`TCP [${VIP6}]:80 -> [2001:db8:1::1]:8080`, `UDP [${VIP6}]:53 -> [2001:db8:1::1]:5353`]);
+      expect(lo.show()).toEqual(['127.0.0.1/8 lo', `${VIP6}/128 metric ${VIP_METRIC}`]);
+      expect(nftScripts.at(-1)).toMatch(/^add table ip portable_lb_ipvs\ndelete table ip portable_lb_ipvs\nadd table ip6 portable_lb_ipvs\n/);
+    });
   });
 
   test('a kernel without IPVS: apply rejects with KernelFeatureMissing naming the modules, and retries next time', async () => {

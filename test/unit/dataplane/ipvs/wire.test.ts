@@ -61,6 +61,38 @@ describe('encoders (golden bytes from the uapi layout)', () => {
       '2800 0200', `1400 0100 0af00101 ${ZERO12}`, '0600 0200 1f90 0000', '0600 0b00 0200 0000',
     ));
   });
+
+  // IPv6 (AF_INET6 = 10): the whole union nf_inet_addr is the address; the netmask is a prefix length.
+  const SVC6_KEY = [
+    '0600 0100 0a00 0000', // AF (1) = AF_INET6 10
+    '0600 0200 0600 0000', // PROTOCOL (2) = IPPROTO_TCP 6
+    '1400 0300 20010db8 02000000 00000000 00000010', // ADDR (3): 2001:db8:200::10, 16 bytes
+    '0600 0400 0050 0000', // PORT (4) = 80
+  ];
+
+  test('IPv6 service key: AF_INET6 and the 16-byte address', () => {
+    expect(encodeServiceKey({ protocol: 'TCP', vip: '2001:db8:200::10', port: 80 })).toEqual(hex('3000 0100', ...SVC6_KEY));
+  });
+
+  test('IPv6 NEW_SERVICE: NETMASK is the prefix length 128 as a host-order u32 (ipvsadm: NLA_PUT_U32 128)', () => {
+    expect(encodeService({ protocol: 'TCP', vip: '2001:db8:200::10', port: 80, scheduler: 'mh', flags: 0x18 })).toEqual(hex(
+      '5400 0100', ...SVC6_KEY,
+      '0700 0600 6d6800 00', '0c00 0700 18000000 ffffffff', '0800 0800 00000000',
+      '0800 0900 80000000', // NETMASK (9) = 128
+    ));
+  });
+
+  test('IPv6 NEW_DEST / DEL_DEST: the 16-byte address and ADDR_FAMILY AF_INET6', () => {
+    expect(encodeDest({ ip: '2001:db8:1::1', port: 8080, weight: 1 })).toEqual(hex(
+      '4800 0200',
+      '1400 0100 20010db8 00010000 00000000 00000001', // ADDR (1): 2001:db8:1::1
+      '0600 0200 1f90 0000', '0800 0300 00000000', '0800 0400 01000000', '0800 0500 00000000', '0800 0600 00000000',
+      '0600 0b00 0a00 0000', // ADDR_FAMILY (11) AF_INET6
+    ));
+    expect(encodeDest({ ip: '2001:db8:1::1', port: 8080, weight: 0 }, false)).toEqual(hex(
+      '2800 0200', '1400 0100 20010db8 00010000 00000000 00000001', '0600 0200 1f90 0000', '0600 0b00 0a00 0000',
+    ));
+  });
 });
 
 // Dump replies as the kernel builds them: nests flagged NLA_F_NESTED (0x8000), 64-bit stats in *_STATS64 (12).
@@ -83,8 +115,31 @@ describe('decoders', () => {
     });
   });
 
-  test('services we cannot own (IPv6) decode to null', () => {
-    expect(decodeService(nested(1, [attr(1, hex('0a00')), attr(2, hex('0600'))]))).toBeNull();
+  test('services we cannot own decode to null: a fwmark service (no ADDR), another family (AF_PACKET 17)', () => {
+    expect(decodeService(nested(1, [attr(1, hex('0a00')), attr(2, hex('0600')), attr(5, u32(7))]))).toBeNull();
+    expect(decodeService(nested(1, [attr(1, hex('1100')), attr(2, hex('0600')), attr(3, Buffer.alloc(16))]))).toBeNull();
+  });
+
+  test('an IPv6 GET_SERVICE and GET_DEST dump: addresses in RFC 5952 form', () => {
+    const svc = nested(1, [
+      attr(1, hex('0a00')), attr(2, hex('1100')), attr(3, hex('20010db8 02000000 00000000 00000010')), attr(4, hex('0035')),
+      attr(6, Buffer.from('mh\0')), attr(7, hex('1a000000 ffffffff')), attr(8, u32(0)), attr(9, hex('80000000')),
+      stats64(1, 2, 3, 4, 5),
+    ]);
+    expect(decodeService(svc)).toEqual({
+      protocol: 'UDP', vip: '2001:db8:200::10', port: 53, scheduler: 'mh', flags: 0x1a,
+      stats: { conns: 1, inPackets: 2, outPackets: 3, inBytes: 4, outBytes: 5 },
+    });
+    const dest = nested(2, [
+      attr(1, hex('20010db8 00010000 00000000 00000001')), attr(2, hex('14e9')), attr(3, u32(0)), attr(4, u32(2)),
+      attr(5, u32(0)), attr(6, u32(0)), attr(7, u32(0)), attr(8, u32(0)), attr(9, u32(0)), attr(11, hex('0a00')),
+      stats64(0, 0, 0, 0, 0),
+    ]);
+    expect(decodeDest(dest, 6)).toMatchObject({ ip: '2001:db8:1::1', port: 5353, weight: 2 });
+    // a kernel before 3.18 sends no ADDR_FAMILY: the destination is of its service's family
+    const old = nested(2, [attr(1, hex('20010db8 00010000 00000000 00000002')), attr(2, hex('14e9')),
+      ...[3, 4, 5, 6, 7, 8].map((t) => attr(t, u32(0)))]);
+    expect(decodeDest(old, 6).ip).toBe('2001:db8:1::2');
   });
 
   test('a GET_DEST dump message with connection counts', () => {
@@ -93,7 +148,7 @@ describe('decoders', () => {
       attr(5, u32(0)), attr(6, u32(0)), attr(7, u32(16)), attr(8, u32(3)), attr(9, u32(0)), attr(11, hex('0200')),
       stats64(2000, 13000, 11000, 846000, 3236000),
     ]);
-    expect(decodeDest(msg)).toEqual({
+    expect(decodeDest(msg, 4)).toEqual({
       ip: '10.240.1.2', port: 8080, weight: 0, fwdMethod: 0, activeConns: 16, inactiveConns: 3,
       stats: { conns: 2000, inPackets: 13000, outPackets: 11000, inBytes: 846000, outBytes: 3236000 },
     });

@@ -96,6 +96,11 @@ describe('planService', () => {
     expect(plan(svc({ ipFamilies: ['IPv6'] }, { annotations: { 'portablelb.io/dataPlane': 'xdp' } }))).toMatchObject({ kind: 'refuse', reason: 'InvalidRequest' });
   });
 
+  it('an IPv6 family on ipvs is served by an ipvs PLB', () => {
+    const p = served(plan(svc({ ipFamilies: ['IPv6'] }, { annotations: { 'portablelb.io/dataPlane': 'ipvs' } })));
+    expect(p.plbs.map((x) => [x.family, x.spec.dataPlane])).toEqual([['IPv6', 'ipvs']]);
+  });
+
   it('port names longer than a PLB allows become p<index>; a default targetPort is the port', () => {
     const p = served(plan(svc({ ports: [{ name: 'a-very-long-port-name', port: 80 }, { name: 'ok', port: 81 }] })));
     expect(p.plbs[0]!.spec.ports).toEqual([{ name: 'p0', port: 80, targetPort: 80, protocol: 'TCP' }, { name: 'ok', port: 81, targetPort: 81, protocol: 'TCP' }]);
