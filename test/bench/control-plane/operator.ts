@@ -12,6 +12,11 @@ import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { OperatorNumbers } from '../report/types.js';
 
 const CREATE_CONCURRENCY = 20;
+
+/** The i-th PLB's VIP: distinct for up to 65 000 PLBs, never ending in .0 or .255 (the CRD refuses those). */
+export function benchVip(i: number): string {
+  return `10.200.${Math.floor(i / 254)}.${(i % 254) + 1}`;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function memory(pid: number): { rss: number; peak: number } {
@@ -29,7 +34,8 @@ export async function operatorThroughput(operatorMain: string, plbs: number, tim
     const names = Array.from({ length: plbs }, (_, i) => `lb-${i}`);
     for (let i = 0; i < names.length; i += CREATE_CONCURRENCY) {
       await Promise.all(names.slice(i, i + CREATE_CONCURRENCY).map((name, j) => client.create(ns, name, {
-        vip: `192.0.2.${((i + j) % 250) + 1}`,
+        // One holder per VIP: every PLB its own address (10.200.0.1 ... 10.200.3.238 for 1000).
+        vip: benchVip(i + j),
         ports: [{ port: 80 }],
         backends: { addresses: [{ ip: '10.0.5.7' }, { ip: '10.0.5.8' }] },
         replicas: 1,
@@ -37,7 +43,8 @@ export async function operatorThroughput(operatorMain: string, plbs: number, tim
     }
     const port = await freePort();
     const started = performance.now();
-    const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`],
+    // --single-tenant: the bench's VIPs lie in no VIPPool (multi-tenant mode would refuse every one).
+    const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`, '--single-tenant'],
       { env: { ...process.env, POD_NAME: 'bench-operator', LOG_LEVEL: 'warn', NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
     const stderr: string[] = [];
     child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
@@ -45,7 +52,8 @@ export async function operatorThroughput(operatorMain: string, plbs: number, tim
       const api = cp.kubeConfig.makeApiClient(CustomObjectsApi);
       for (;;) {
         const list = (await api.listNamespacedCustomObject({ ...PLB, namespace: ns })) as { items: PortableLoadBalancer[] };
-        const done = list.items.filter((p) => p.status?.observedGeneration === p.metadata?.generation).length;
+        // converged: this generation reconciled and its VIP granted (status.vip), as every PLB here can be
+        const done = list.items.filter((p) => p.status?.observedGeneration === p.metadata?.generation && p.status?.vip).length;
         if (done === plbs) break;
         if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}: ${stderr.join('').slice(-500)}`);
         if (performance.now() - started > timeoutMs) throw new Error(`only ${done}/${plbs} PLBs observed after ${timeoutMs} ms`);
