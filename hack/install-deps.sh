@@ -33,3 +33,6 @@ bash hack/build-control-plane.sh >/dev/null
 
 step "packaging (shellcheck, debootstrap, helm from the Go module proxy)"
 bash hack/install-packaging-deps.sh
+
+step "real nodes (containerd, runc, CNI plugins, umoci, catatonit; hack/cluster and the OCI image)"
+bash hack/install-cluster-deps.sh

@@ -103,7 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     if (withControllerManager) names.push('kube-controller-manager');
     const [binaries, pki] = await Promise.all([
       findBinaries(names),
-      timed('certificates (openssl)', () => createPki(join(dir, 'pki'), options.advertiseAddress)),
+      timed('certificates (openssl)', () => createPki(join(dir, 'pki'), options.advertiseAddress ?? [])),
     ]);
     const timeout = startTimeoutMs();
 

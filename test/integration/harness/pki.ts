@@ -34,7 +34,7 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
 }
 
 /** A key and a certificate signed by the CA; `extensions` is an openssl extfile (SANs, key usage). */
-async function issue(dir: string, name: string, subject: string, extensions: string): Promise<KeyPair> {
+export async function issue(dir: string, name: string, subject: string, extensions: string): Promise<KeyPair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', pair.key]);
   await openssl(dir, ['req', '-new', '-key', pair.key, '-subj', subject, '-out', `${name}.csr`]);
@@ -46,7 +46,11 @@ async function issue(dir: string, name: string, subject: string, extensions: str
   return pair;
 }
 
-export async function createPki(dir: string, extraIp?: string): Promise<Pki> {
+/** Client certificate extensions (for issue()). */
+export const CLIENT_EXTENSIONS = 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+
+/** `extraIps`: more addresses in the apiserver's certificate, where clients in other namespaces dial it. */
+export async function createPki(dir: string, extraIps: string | string[] = []): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
   await openssl(dir, [
@@ -57,11 +61,12 @@ export async function createPki(dir: string, extraIp?: string): Promise<Pki> {
   // kubernetes.default names and 10.0.0.1 (first IP of --service-cluster-ip-range) are what in-cluster
   // clients would dial; harmless for loopback tests, and the same cert then serves both.
   const serving = [
-    'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1' + (extraIp ? `,IP:${extraIp}` : ''),
+    'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1' +
+      [extraIps].flat().map((ip) => `,IP:${ip}`).join(''),
     'extendedKeyUsage=serverAuth',
     'keyUsage=critical,digitalSignature,keyEncipherment',
   ].join('\n');
-  const client = 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+  const client = CLIENT_EXTENSIONS;
   // Signed one after the other: they share the CA's serial file.
   const apiServer = await issue(dir, 'apiserver', '/CN=kube-apiserver', `${serving}\n`);
   const admin = await issue(dir, 'admin', '/O=system:masters/CN=admin', client);
