@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image, two entrypoints: plb-operator (the chart's Deployment, non-root) and plb-agent (the LB pods the
-# operator creates; privileged, root). Build:  docker build -t portable-lb:dev .
+# operator creates: uid 0 with only its data plane's capabilities). Build:  docker build -t portable-lb:dev .
 # Both stages use the same Node major and Debian release as CI (Node 20, bookworm), so the N-API addon is built
 # against the libbpf it loads at run time.
 ARG NODE_VERSION=20
@@ -33,26 +33,26 @@ LABEL org.opencontainers.image.title="portable-lb" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/portable-lb/portable-lb" \
       org.opencontainers.image.base.name="node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim"
-COPY hack/image-runtime-packages.txt /tmp/packages.txt
+# hack/image-contents.txt is the one list of what this stage holds (hack/image-rootfs.sh builds the same root
+# filesystem from it without a container engine); test/unit/packaging/ checks the lines below against it.
+COPY hack/image-contents.txt /tmp/image-contents.txt
 RUN apt-get update \
- && grep -v '^#' /tmp/packages.txt | xargs env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
- && rm -rf /var/lib/apt/lists/* /tmp/packages.txt \
+ && awk '$1 == "package" { print $2 }' /tmp/image-contents.txt \
+    | xargs env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 plb \
  && useradd --system --uid 65532 --gid plb --no-create-home --shell /usr/sbin/nologin plb
 WORKDIR /opt/portable-lb
-# The package layout the code expects: package.json marks the root the agent finds build/dataplane/ from.
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
-COPY --from=build /src/build/dataplane ./build/dataplane
-# The package.json bin entries, on PATH (node resolves the symlinks, so imports stay relative to /opt).
-RUN ln -s /opt/portable-lb/dist/src/operator/main.js /usr/local/bin/plb-operator \
- && ln -s /opt/portable-lb/dist/src/agent/main.js /usr/local/bin/plb-agent
-# Non-root by default: the operator runs as the plb user. The LB pods the operator creates
-# (src/operator/desired.ts) ask for root explicitly (privileged, runAsUser: 0), because they program the kernel.
+COPY --from=build /src/package.json /opt/portable-lb/package.json
+COPY --from=build /src/node_modules /opt/portable-lb/node_modules
+COPY --from=build /src/dist/src /opt/portable-lb/dist/src
+COPY --from=build /src/build/dataplane /opt/portable-lb/build/dataplane
+RUN awk '$1 == "link" { print $3, $2 }' /tmp/image-contents.txt | xargs -n 2 ln -s \
+ && rm /tmp/image-contents.txt
+# Non-root by default: the operator runs as the plb user. The LB pods the operator creates ask for uid 0
+# explicitly, with all capabilities dropped but their data plane's (src/operator/class/security.ts).
 USER 65532
 ENV NODE_ENV=production
-# 8080: the operator's /healthz /readyz /metrics; 9095: the agent's (AGENT_HEALTH_PORT in src/api/constants.ts).
-EXPOSE 8080 9095
+EXPOSE 8080/tcp 9095/tcp
 ENTRYPOINT []
 CMD ["plb-operator"]

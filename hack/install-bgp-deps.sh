@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the BGP speaker of the LB pods (BIRD 2, also in the image: hack/image-runtime-packages.txt) and the
+# Installs the BGP speaker of the LB pods (BIRD 2, also in the image: hack/image-contents.txt) and the
 # router the lab, the BGP tests and the e2e suite peer with (FRR: zebra, bgpd, bfdd), at the versions pinned in
 # hack/versions.env. Idempotent: apt runs only when a binary is missing or its installed version differs.
 set -euo pipefail

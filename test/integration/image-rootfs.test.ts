@@ -1,5 +1,5 @@
 // The image's runtime stage, proven without a container engine: hack/image-rootfs.sh builds the same root
-// filesystem (Debian bookworm + hack/image-runtime-packages.txt + the built package at /opt/portable-lb), and
+// filesystem (Debian bookworm + hack/image-contents.txt + the built package at /opt/portable-lb), and
 // the entrypoints run from it under chroot: the operator as the non-root plb user against a real kube-apiserver,
 // the agent's native addon loading through the rootfs's own libbpf.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';

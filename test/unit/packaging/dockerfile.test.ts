@@ -1,18 +1,23 @@
 // The Dockerfile cannot be built on this machine (no container engine), so these checks hold it to the
 // repository: every file it copies exists and survives .dockerignore, every script it runs exists, the runtime
 // stage installs what the agent executes and links, and the entrypoints and user match package.json and the chart.
+// hack/image-contents.txt is the one list of what the runtime stage holds: every COPY, link, USER, ENV, WORKDIR,
+// EXPOSE, CMD and LABEL of the Dockerfile must be its entry, and the registry-less path (hack/image-rootfs.sh,
+// hack/image-oci.sh) builds from the list alone (test/integration/image-oci.test.ts compares the packed image).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 // jest runs from the repository root (as the other unit tests assume).
 const repoRoot = process.cwd();
 import { copyParts, ignoredBy, parseDockerfile } from './dockerfile-parse.js';
+import { dockerLabels, parseImageContents } from './image-contents.js';
 
 const read = (p: string) => readFileSync(join(repoRoot, p), 'utf8');
 const { args, stages } = parseDockerfile(read('Dockerfile'));
 const [build, runtime] = stages;
 const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-const runtimePackages = read('hack/image-runtime-packages.txt').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const contents = parseImageContents(read('hack/image-contents.txt'));
+const runtimePackages = contents.packages;
 const runs = (s: typeof build) => s!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
 
 describe('Dockerfile', () => {
@@ -54,16 +59,39 @@ describe('Dockerfile', () => {
     }
   });
 
-  test('the runtime stage copies what build-dataplane.sh and tsc produce, and puts both bin entries on PATH', () => {
-    const copied = runtime!.instructions.filter((i) => i.op === 'COPY').map(copyParts).filter((c) => c.flags['from'] === 'build').flatMap((c) => c.sources);
-    expect(copied).toEqual(expect.arrayContaining(['/src/package.json', '/src/node_modules', '/src/dist/src', '/src/build/dataplane']));
+  test('the runtime stage copies exactly the list\'s copy entries, from what build-dataplane.sh and tsc produce', () => {
+    const copied = runtime!.instructions.filter((i) => i.op === 'COPY').map(copyParts).filter((c) => c.flags['from'] === 'build')
+      .map((c) => ({ src: c.sources.join(' ').replace(/^\/src\//, ''), dest: c.dest }));
+    expect(copied).toEqual(contents.copies);
+    expect(contents.copies.map((c) => c.src)).toEqual(expect.arrayContaining(['package.json', 'node_modules', 'dist/src', 'build/dataplane']));
     expect(read('hack/build-dataplane.sh')).toMatch(/OUT="\$ROOT\/build\/dataplane"/);
+  });
+
+  test('the list links both package.json bin entries onto PATH, and the Dockerfile makes the list\'s links', () => {
     const bins = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin;
-    const script = runs(runtime);
-    for (const [name, target] of Object.entries(bins)) {
-      expect(script).toContain(`ln -s /opt/portable-lb/${target} /usr/local/bin/${name}`);
-      expect(runs(build)).toContain(target); // made executable in the build stage
-    }
+    expect(contents.links).toEqual(Object.entries(bins).map(([name, target]) => ({ path: `/usr/local/bin/${name}`, target: `/opt/portable-lb/${target}` })));
+    for (const target of Object.values(bins)) expect(runs(build)).toContain(target); // made executable in the build stage
+    expect(runs(runtime)).toContain(`awk '$1 == "link" { print $3, $2 }' /tmp/image-contents.txt | xargs -n 2 ln -s`);
+  });
+
+  test('the Dockerfile installs the list\'s packages and sets its user, environment, directory, ports, command and labels', () => {
+    expect(runs(runtime)).toContain(`awk '$1 == "package" { print $2 }' /tmp/image-contents.txt`);
+    const one = (op: string) => runtime!.instructions.filter((i) => i.op === op).map((i) => i.args);
+    expect(one('USER')).toEqual([String(contents.user.uid)]);
+    expect(runs(runtime)).toContain(`useradd --system --uid ${contents.user.uid} --gid ${contents.user.name} `);
+    expect(one('ENV')).toEqual(contents.env);
+    expect(one('WORKDIR')).toEqual([contents.workdir]);
+    expect(one('EXPOSE').join(' ').split(' ')).toEqual(contents.expose);
+    expect(one('CMD').map((c) => JSON.parse(c) as string[])).toEqual([contents.cmd]);
+    expect(one('ENTRYPOINT')).toEqual(['[]']);
+    const labels = dockerLabels(one('LABEL').join(' '));
+    const version = (JSON.parse(read('package.json')) as { version: string }).version;
+    expect(labels).toEqual({
+      ...contents.labels,
+      'org.opencontainers.image.version': '${VERSION}',
+      'org.opencontainers.image.base.name': 'node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim',
+    });
+    expect(runtime!.instructions.find((i) => i.op === 'ARG')?.args).toBe(`VERSION=${version}`);
   });
 
   test('the runtime packages cover every program the agent executes and every library the addon links', () => {
@@ -75,15 +103,12 @@ describe('Dockerfile', () => {
     for (const p of executed) expect(runtimePackages).toContain(programs[p as keyof typeof programs]);
     expect(read('src/dataplane/xdp/addon/binding.gyp')).toContain('"-lbpf"');
     expect(runtimePackages).toEqual(expect.arrayContaining(['libbpf1', 'libelf1', 'zlib1g']));
-    expect(runs(runtime)).toContain('/tmp/packages.txt');
+    expect(runs(runtime)).toContain('/tmp/image-contents.txt');
   });
 
-  test('carries OCI labels and the plb user (uid 65532) that the chart runs the operator as', () => {
-    const labels = runtime!.instructions.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
-    for (const key of ['title', 'description', 'version', 'licenses', 'source']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
-    expect(runs(runtime)).toMatch(/useradd --system --uid 65532/);
+  test('runs the operator as the list\'s user, the one the chart runs it as', () => {
     const deployment = read('charts/portable-lb/templates/deployment.yaml');
-    expect(deployment).toMatch(/runAsNonRoot: true\s+runAsUser: 65532/);
-    expect(deployment).toContain('command: [plb-operator]');
+    expect(deployment).toMatch(new RegExp(`runAsNonRoot: true\\s+runAsUser: ${contents.user.uid}`));
+    expect(deployment).toContain(`command: [${contents.cmd.join(', ')}]`);
   });
 });
