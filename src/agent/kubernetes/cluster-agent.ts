@@ -3,6 +3,7 @@
 // entry's reason and message (the operator turns them into conditions); they never end the process.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { PLB, agentFieldManager } from '../../api/constants.js';
+import type { PortableLoadBalancer } from '../../api/generated.js';
 import type { DataPlane } from '../../dataplane/types.js';
 import type { LoadBalancerEntry } from '../../operator/status.js';
 import { apiClient } from '../../runtime/deadline.js';
@@ -12,7 +13,7 @@ import type { AgentHealth } from '../metrics.js';
 import { applyOverlayMtu } from '../overlay.js';
 import { applySpreading } from '../spreading.js';
 import { ipFamily } from '../../api/defaults.js';
-import { clusterDesired, grantedVip } from './desired.js';
+import { clusterDesired, servedPlb, grantedVip } from './desired.js';
 import { entryChanged, statusEntry, type ReportInput } from './report.js';
 import { ClusterSource } from './source.js';
 
@@ -67,6 +68,8 @@ export class ClusterAgent {
    * pods keep serving but must not claim the new generation: the operator's rollout replaces them.
    */
   #matchedGeneration: number | undefined;
+  /** That generation's spec: what this pod keeps serving while a switch to another data plane rolls out. */
+  #matchedSpec: PortableLoadBalancer['spec'] | undefined;
   /**
    * Whether the kernel may hold a VIP: after a programming pass, and at start (a restarted container finds the
    * state of the previous one). Losing the VIP (a conflict, a release) then removes it from the kernel.
@@ -120,7 +123,11 @@ export class ClusterAgent {
     const plb = this.#source?.plb();
     if (!plb || !this.#source?.synced) return;
     this.health.applies++;
-    if ((plb.spec.dataPlane ?? 'xdp') === this.o.dataPlane.name) this.#matchedGeneration = plb.metadata?.generation;
+    if ((plb.spec.dataPlane ?? 'xdp') === this.o.dataPlane.name) {
+      this.#matchedGeneration = plb.metadata?.generation;
+      this.#matchedSpec = plb.spec;
+    }
+    const served = servedPlb(plb, this.o.dataPlane.name, this.#matchedSpec);
     const generation = this.#matchedGeneration;
     const report: ReportInput = { pod: this.o.pod, node: this.o.node, podIP: this.o.podIP, attach: undefined, generation, backends: 0, ready: false };
     const vip = grantedVip(plb);
@@ -142,7 +149,7 @@ export class ClusterAgent {
         this.#spreadingKey = key;
         if (s.applied > 0) this.o.log(`CPU spreading: ${s.applied} sysfs value(s) set and read back`);
       }
-      const desired = clusterDesired({ plb, vip, pods: this.#source.pods(), interface: this.o.interface, snatIp });
+      const desired = clusterDesired({ plb: served, vip, pods: this.#source.pods(), interface: this.o.interface, snatIp });
       const result = await this.o.dataPlane.apply(desired.state);
       this.#kernelMayHoldVip = true;
       report.vip = vip;

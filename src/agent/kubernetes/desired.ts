@@ -36,6 +36,18 @@ export function grantedVip(plb: PortableLoadBalancer): string | undefined {
   return plb.status?.vip || undefined;
 }
 
+/**
+ * The PLB as this LB pod serves it. After a switch to another data plane the pod keeps serving the spec of the
+ * newest generation made for its own plane (`matched`) until the rollout replaces it: the new spec may not
+ * even be valid for it (maglev, the xdp default, is no nftables scheduler), and failing it would take a pod that
+ * still forwards out of status.loadBalancers[] before any new pod is ready. The VIP, backends' pods and status
+ * stay current.
+ */
+export function servedPlb(plb: PortableLoadBalancer, plane: string, matched: PortableLoadBalancer['spec'] | undefined): PortableLoadBalancer {
+  if ((plb.spec.dataPlane ?? 'xdp') === plane || !matched) return plb;
+  return { ...plb, spec: matched };
+}
+
 /** The pod's address of the VIP's family (a dual-stack pod has one of each in status.podIPs). */
 function podAddress(pod: V1Pod, family: 4 | 6): string | undefined {
   const all = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => Boolean(ip));

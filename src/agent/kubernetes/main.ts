@@ -44,6 +44,9 @@ export function makeDataPlane(name: string, pinDir: string, log: (m: string) => 
 
 export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<void> {
   const namespace = required(env, 'POD_NAMESPACE');
+  // Where its PortableLoadBalancer (and its backends) live: a class may run the LB pods in another namespace
+  // (the chart's default class: the release namespace), so the operator passes the PLB's own in PLB_NAMESPACE.
+  const plbNamespace = env['PLB_NAMESPACE'] || namespace;
   const pod = required(env, 'POD_NAME');
   const plbName = required(env, 'PLB_NAME');
   const iface = flag(argv, '--interface') ?? (await defaultRouteInterface());
@@ -67,13 +70,13 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   await announcer.start();
   agent = new ClusterAgent({
-    kubeConfig: kc, namespace, plbName, pod, node, podIP, podIPs, interface: iface, dataPlane, cpuCount: cpus().length, announcer, log,
+    kubeConfig: kc, namespace: plbNamespace, plbName, pod, node, podIP, podIPs, interface: iface, dataPlane, cpuCount: cpus().length, announcer, log,
   });
   agent.start();
   const port = Number(env['HEALTH_PORT'] ?? AGENT_HEALTH_PORT);
   const drainSeconds = drainSecondsFromEnv(env['PLB_DRAIN_SECONDS']);
   const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port, announcer);
-  log(`cluster agent for ${namespace}/${plbName} in pod ${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}; ` +
+  log(`cluster agent for ${plbNamespace}/${plbName} in pod ${namespace}/${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}; ` +
     `drains ${drainSeconds} s when its pod is deleted`);
 
   const shutdown = new Shutdown(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
-import { clusterDesired, grantedVip } from '../../../../src/agent/kubernetes/desired.js';
+import { clusterDesired, grantedVip, servedPlb } from '../../../../src/agent/kubernetes/desired.js';
 import { entryChanged, statusEntry } from '../../../../src/agent/kubernetes/report.js';
 import { plb } from '../../support/builders.js';
 
@@ -123,5 +123,30 @@ describe('status entry', () => {
     expect(entryChanged(a, statusEntry(base, new Date(60_000)))).toBe(false);
     expect(entryChanged(a, statusEntry({ ...base, backends: 3 }, new Date(0)))).toBe(true);
     expect(entryChanged(undefined, a)).toBe(true);
+  });
+});
+
+describe('servedPlb', () => {
+  const nft = plb({ dataPlane: 'nftables', scheduler: 'roundRobin' });
+  const toXdp = plb({ dataPlane: 'xdp' }); // a switch: maglev by default, no scheduler nftables has
+
+  it.each([
+    ['its own data plane: the spec as it is', toXdp, 'xdp', nft.spec, toXdp.spec],
+    ['after a switch away: the last spec of its own plane', toXdp, 'nftables', nft.spec, nft.spec],
+    ['nothing of its own seen yet: the spec as it is', toXdp, 'nftables', undefined, toXdp.spec],
+  ])('%s', (_, current, plane, matched, want) => {
+    expect(servedPlb(current, plane, matched).spec).toEqual(want);
+  });
+
+  it('keeps the VIP, status and metadata of the current object', () => {
+    const current = { ...toXdp, metadata: { ...toXdp.metadata, generation: 3 }, status: { vip: '192.0.2.10' } };
+    const served = servedPlb(current, 'nftables', nft.spec);
+    expect([served.metadata, served.status]).toEqual([current.metadata, current.status]);
+  });
+
+  it('yields a desired state the old plane can program after a switch (its own scheduler)', () => {
+    const served = servedPlb(toXdp, 'nftables', nft.spec);
+    const d = clusterDesired({ plb: served, vip: '192.0.2.10', pods: [pod({ name: 'a', ip: '10.244.1.1' })], interface: 'eth0', snatIp: '10.244.0.9' });
+    expect(d.state.scheduler).toBe('roundRobin');
   });
 });
