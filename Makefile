@@ -1,5 +1,5 @@
 # The two commands of the README: `make lab` (the main job on one machine) and `make test` (every test tier).
-.PHONY: lab test unit deps build generate control-plane dataplane-demo bench kernel-matrix
+.PHONY: lab test unit e2e deps build generate control-plane dataplane-demo bench kernel-matrix
 
 lab: ## the whole product on one machine: control plane, operator, agents in pod namespaces, traffic (root)
 	bash hack/lab.sh $(ARGS)
@@ -7,6 +7,9 @@ lab: ## the whole product on one machine: control plane, operator, agents in pod
 
 test: ## every test tier, installing what it needs first
 	bash hack/test.sh
+
+e2e: ## the end-to-end suite on real nodes here (hack/cluster; root), or on kind with E2E_PROVIDER=kind (Docker)
+	bash hack/e2e.sh $(ARGS)
 
 unit: ## the pure tier only (no root, no network)
 	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit

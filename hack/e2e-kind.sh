@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The kind end-to-end tier: a three-node kind cluster, the image built from ./Dockerfile and loaded into it,
-# `helm install` of charts/portable-lb, then test/e2e/kind.test.ts (backends, a PLB, a client container on the
-# kind network routing the VIP to the LB pods, balanced traffic, Ready=True, scaling, deletion).
+# The e2e suite on kind (`make e2e` runs the same test file on hack/cluster's real nodes here): a three-node
+# kind cluster, the image built from ./Dockerfile and loaded into it, then test/e2e/e2e.test.ts with
+# E2E_PROVIDER=kind (helm install of charts/portable-lb, backends, a PLB per data plane, a client container on
+# the kind network routing the VIP to the nodes of the LB pods, balanced traffic, scaling, an LB pod deleted and
+# an agent crash under load, a data-plane switch, deletion leaving nothing behind).
 #
 #   bash hack/e2e-kind.sh                       # needs a Docker engine (or podman with KIND_EXPERIMENTAL_PROVIDER)
-#   E2E_DATA_PLANE=xdp bash hack/e2e-kind.sh    # nftables (default) | xdp | ipvs (ipvs needs ip_vs on the host)
+#   (ipvs runs where the host kernel has ip_vs loaded; otherwise its cases are skipped with the reason)
 #   KEEP_CLUSTER=1 bash hack/e2e-kind.sh        # leave the cluster for debugging (kind delete cluster --name ...)
 #
 # Exits 0 with a printed reason, doing nothing, when no Docker engine answers (e.g. CI machines without one).
@@ -70,19 +72,8 @@ docker build -t "$image" .
 log "loading $image into the nodes (no registry involved)"
 "$kind_bin" load docker-image "$image" --name "$cluster"
 
-log "helm install (the image is on the nodes: pull policy Never)"
-repo=${image%:*}
-tag=${image##*:}
-"$helm_bin" install portable-lb charts/portable-lb --namespace "$release_ns" --create-namespace \
-  --set image.repository="$repo" --set image.tag="$tag" --set image.pullPolicy=Never \
-  --set agent.image.pullPolicy=Never --set logLevel=debug \
-  --set 'pools[0].name=e2e' --set 'pools[0].addresses[0]=198.51.100.80/28' --set-json 'pools[0].namespaceSelector={}' \
-  --set defaultClass.podNamespace=- \
-  --wait --timeout 180s
-kubectl -n "$release_ns" rollout status deployment/portable-lb --timeout=120s
-
 log "running test/e2e"
 [ -d node_modules ] || npm ci --no-audit --no-fund
-E2E_CLUSTER=$cluster E2E_IMAGE=$image NODE_OPTIONS=--experimental-vm-modules \
+E2E_PROVIDER=kind E2E_CLUSTER=$cluster E2E_IMAGE=$image E2E_HELM=$helm_bin NODE_OPTIONS=--experimental-vm-modules \
   npx jest --config test/e2e/jest.config.js --runInBand
 log "passed"

@@ -4,6 +4,7 @@
 #   integration  real kube-apiserver + etcd + controller-manager built from source
 #   dataplane    real kernel in network namespaces       (root)
 #   lab          the system test: make lab --check       (root)
+#   e2e          make e2e: the chart, the image and every data plane on real nodes (hack/cluster; root)
 # Under CI=true a tier this machine supports must not skip.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,12 @@ KUBEBUILDER_ASSETS="${KUBEBUILDER_ASSETS:-$(bash hack/build-control-plane.sh)}" 
 # One plain summary line for CI: "tests: N passed, N failed, N skipped".
 node -e 'const r=require("./.tmp/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
 [ "$status" -eq 0 ] || { step "FAILED (jest exit $status)"; exit "$status"; }
+step "e2e on real nodes: hack/cluster (kubelet, containerd, kube-proxy), the image without a registry, helm install, a PLB per data plane"
+if [ "$(id -u)" -eq 0 ] || [ "${CI:-}" = true ]; then
+  bash hack/e2e.sh
+else
+  echo "skipped: needs root (hack/cluster makes namespaces, cgroups and mounts)" >&2
+fi
 # Under Debian's 6.1 kernel in qemu (software emulation): the ipvs conformance suite (this kernel has no IPVS),
 # and both xdp BPF builds through 6.1's verifier (hack/vm/bpf-load.sh, ~20 s). The full kernel matrix —
 # `hack/vm/conformance.sh ipvs,xdp,nftables` — passed plane by plane (ipvs,xdp 50/50 in 1206 s of VM time;

@@ -1,5 +1,5 @@
-// The kind end-to-end tier, run only by hack/e2e-kind.sh (it needs a cluster that script creates), never by
-// `make test`: the main jest.config.js has no e2e project.
+// The e2e tier, run only by `make e2e` (hack/e2e.sh: hack/cluster) and hack/e2e-kind.sh (kind), which bring
+// the cluster up first; the main jest.config.js has no e2e project.
 import { createDefaultEsmPreset } from 'ts-jest';
 
 const preset = createDefaultEsmPreset({ tsconfig: 'tsconfig.json' });

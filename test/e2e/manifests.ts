@@ -1,8 +1,12 @@
 // The objects the e2e test applies, as YAML text for `kubectl apply -f -` (what a user does).
 
-/** Backends answering with their pod name, from the portable-lb image (already loaded: no registry pull). */
+/**
+ * Backends answering with their pod name, from the portable-lb image (already on the nodes: no registry pull).
+ * They exit on SIGTERM, as a real service shuts down, instead of waiting out the grace period as PID 1.
+ */
 export function backendManifest(image: string, replicas: number): string {
-  const server = "require('http').createServer((q,s)=>s.end(require('os').hostname()+'\\\\n')).listen(8080)";
+  const server = "require('http').createServer((q,s)=>s.end(require('os').hostname()+'\\\\n')).listen(8080);" +
+    "process.on('SIGTERM',()=>process.exit(0))";
   return `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, labels: {app: web}}
@@ -32,5 +36,27 @@ spec:
   backends: {selector: {matchLabels: {app: web}}}
   dataPlane: ${dataPlane}
   replicas: ${replicas}
+`;
+}
+
+/** A tenant's namespace: under the chart's default class its LB pods run in the release namespace, not here. */
+export function namespaceManifest(name: string): string {
+  return `apiVersion: v1
+kind: Namespace
+metadata: {name: ${name}, labels: {${E2E_LABEL}: "true"}}
+`;
+}
+
+/** On what the suite creates, so that a rerun on a kept cluster removes what an interrupted run left. */
+export const E2E_LABEL = 'portablelb.io/e2e';
+
+/** What the admin grants a tenant's namespace (README step 3): these VIPs, for it alone. */
+export function poolManifest(name: string, namespace: string, addresses: string[]): string {
+  return `apiVersion: portablelb.io/v1alpha1
+kind: VIPPool
+metadata: {name: ${name}, labels: {${E2E_LABEL}: "true"}}
+spec:
+  addresses: [${addresses.join(', ')}]
+  namespaces: [${namespace}]
 `;
 }

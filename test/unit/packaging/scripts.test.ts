@@ -17,6 +17,17 @@ const SCRIPTS = [
   'hack/install-dataplane-deps.sh',
   'hack/install-vm-deps.sh',
   'hack/install-bgp-deps.sh',
+  'hack/install-cluster-deps.sh',
+  'hack/build-control-plane.sh',
+  'hack/image-oci.sh',
+  'hack/e2e.sh',
+  'hack/cluster/lib.sh',
+  'hack/cluster/up.sh',
+  'hack/cluster/down.sh',
+  'hack/cluster/load-image.sh',
+  'hack/cluster/kubectl.sh',
+  'hack/cluster/status.sh',
+  'hack/cluster/pause-image.sh',
 ];
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 if (!shellcheck && process.env['CI'] === 'true') throw new Error('shellcheck is missing: hack/install-packaging-deps.sh installs it');

@@ -1,0 +1,30 @@
+// The end-to-end suite: the product as a user runs it, on a real cluster, with the same assertions wherever it
+// runs. E2E_PROVIDER picks the cluster: hack/cluster's real nodes on this machine (`make e2e`) or kind where
+// Docker exists (`bash hack/e2e-kind.sh`). The chart is installed with helm, backends are real pods from the
+// project's image, a client outside the nodes reaches each data plane's VIP through the upstream router.
+import { afterAll, beforeAll } from '@jest/globals';
+import { chartCases } from './cases/chart.js';
+import { dataPlaneCases } from './cases/data-plane.js';
+import { helm, kubectl } from './kube.js';
+import { E2E_LABEL } from './manifests.js';
+import { RELEASE_NAMESPACE } from './plb.js';
+import { selectProvider } from './provider.js';
+
+const provider = await selectProvider();
+const ipvsMissing = await provider.ipvsMissing();
+if (ipvsMissing) console.log(`skipping the ipvs data plane cases: ${ipvsMissing}`);
+
+// What an interrupted run on a kept cluster left (a PLB still holding a VIP would refuse the next one's).
+beforeAll(async () => {
+  await kubectl(['delete', 'namespaces,vippools', '-l', `${E2E_LABEL}=true`, '--wait=true', '--timeout=180s']);
+});
+afterAll(async () => {
+  await helm(['uninstall', 'portable-lb', '-n', RELEASE_NAMESPACE, '--wait']).catch(() => undefined);
+});
+
+chartCases(provider);
+// One VIP per data plane (TEST-NET-2, routed only inside the cluster's network).
+dataPlaneCases(provider, 'xdp', '198.51.100.80');
+// The switch ends on xdp, so its PLB's deletion shows the pins go too.
+dataPlaneCases(provider, 'nftables', '198.51.100.81', 'xdp');
+if (!ipvsMissing) dataPlaneCases(provider, 'ipvs', '198.51.100.82');
