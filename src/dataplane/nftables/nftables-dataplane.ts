@@ -1,15 +1,28 @@
 // The nftables data plane: kube-proxy's modern mode for one VIP, in the LB's own network namespace.
-// Each apply reads the table back, plans active/draining backends, renders the whole table and, when the
+// Each apply knows what the table holds, plans active/draining backends, renders the whole table and, when the
 // rendering differs from what is there, replaces its rules, sets and maps in one `nft -f` transaction; counter
-// objects stay and keep counting. Established connections are conntrack's: they keep their translation across
+// objects stay and keep counting. What the table holds is read back from the kernel after a start, after a failed
+// transaction and at least every `verifyMs` (drift: someone else changed the table); in between, as only this
+// process writes the table, it is what this process last committed. At 10 000 backends a listing is ~30 000
+// objects: ~1 s and hundreds of MiB of JSON per apply, which a readiness change must not wait for. (Listing one
+// object costs the same: nft fetches the table to list any of it, and nf_tables exposes no generation id.) Established connections are conntrack's: they keep their translation across
 // replaces and agent restarts. The table's family is the VIP's (`ip` or `ip6`); a VIP that changes family
 // deletes the other family's table in the same transaction.
 import type { ApplyResult, DataPlane, DataPlaneObservation, DesiredState } from '../types.js';
 import { FAMILIES, TABLE, canonicalAddresses, counters, familyOf, type NftFamily } from './names.js';
 import { nftCommand, writeSysctls, type NftRunner } from './nft.js';
 import { observeTable } from './observe.js';
-import { deleteTables, fingerprint, renderRuleset } from './render.js';
-import { parseTable, planBackends, recordedBackends, type TableState } from './state.js';
+import { deleteTables, renderPlan } from './render.js';
+import { parseTable, planBackends, recordedBackends, type TableObjects, type TableState } from './state.js';
+import type { BackendState } from './names.js';
+
+/** What a table holds, as far as an apply needs it. */
+interface Programmed {
+  backends: Map<string, BackendState>;
+  objects: TableObjects | null;
+  /** The fingerprint of its rules (plb_meta's comment), undefined without a table. */
+  fingerprint: string | undefined;
+}
 
 export interface NftablesOptions {
   log(message: string): void;
@@ -17,6 +30,11 @@ export interface NftablesOptions {
   /** Seconds a removed backend stays in the table (counted, reported as draining). */
   drainSeconds?: number;
   now?: () => number;
+  /**
+   * How long what this process committed is trusted without reading the table back (default 60 s): at most this
+   * long until a change someone else made to the table is seen and repaired.
+   */
+  verifyMs?: number;
   /** Writes per-netns sysctls, returning the ones that failed (nft.ts: writeSysctls). */
   writeSysctls?: (values: Record<string, string>) => Promise<string[]>;
 }
@@ -49,6 +67,8 @@ export class NftablesDataPlane implements DataPlane {
   private iface: string | null = null;
   /** The family of the table this process last programmed; null: not known yet (look in both). */
   private family: NftFamily | null = null;
+  /** What this process last committed (renderPlan), and when the table was last read back in full. */
+  private committed: (Programmed & { family: NftFamily; fingerprint: string; verifiedMs: number }) | null = null;
 
   constructor(private readonly opts: NftablesOptions) {
     this.nft = opts.nft ?? nftCommand;
@@ -64,21 +84,52 @@ export class NftablesDataPlane implements DataPlane {
     const f = familyOf(desired.vip);
     const sysctls = this.opts.writeSysctls ?? writeSysctls;
     const warnings = (await sysctls(natSysctls(desired.interface, f))).map((s) => `could not set sysctl ${s}`);
-    const current: TableState = (await this.table(f)) ?? { counters: new Map(), objects: null };
+    const current = await this.programmed(f);
     // Only this process writes the table: once it programmed a family, the other one is known to be gone.
     const dropOtherFamily = this.family !== f && (await this.table(other(f))) !== null;
     const now = Math.floor((this.opts.now ?? Date.now)() / 1000);
-    const backends = planBackends(desired, recordedBackends(current), now, this.opts.drainSeconds ?? 300);
-    const input = { desired, backends, existing: current.objects ?? null, dropOtherFamily };
-    const programmed = current.counters.get(counters.meta)?.comment;
+    const backends = planBackends(desired, current.backends, now, this.opts.drainSeconds ?? 300);
+    const plan = renderPlan({ desired, backends, existing: current.objects, dropOtherFamily });
     this.iface = desired.interface;
-    if (programmed === `fingerprint ${fingerprint(input)}` && !dropOtherFamily) {
+    if (current.fingerprint === plan.fingerprint && !dropOtherFamily) {
       this.family = f;
       return { changed: false, attach: 'netfilter', warnings };
     }
-    await this.nft.run(renderRuleset(input));
+    const verifiedMs = current === this.committed ? this.committed.verifiedMs : this.clock();
+    this.committed = null;
+    await this.nft.run(plan.script);
     this.family = f;
+    this.committed = { family: f, fingerprint: plan.fingerprint, backends, objects: plan.objects, verifiedMs };
     return { changed: true, attach: 'netfilter', warnings };
+  }
+
+  private clock(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  /** What the table of family `f` holds: what we committed, unless it is time to read the table back. */
+  private async programmed(f: NftFamily): Promise<Programmed> {
+    const c = this.committed;
+    if (c && c.family === f && this.clock() - c.verifiedMs < (this.opts.verifyMs ?? 60_000)) return c;
+    if (c && c.family === f) {
+      // Time to look: the table as read, but kept as ours (with its read time) only if it is what we wrote.
+      const read = await this.readProgrammed(f);
+      if (read.fingerprint === c.fingerprint) {
+        this.committed = { ...c, verifiedMs: this.clock() };
+        return this.committed;
+      }
+      return read;
+    }
+    return this.readProgrammed(f);
+  }
+
+  private async readProgrammed(f: NftFamily): Promise<Programmed> {
+    const table: TableState = (await this.table(f)) ?? { counters: new Map(), objects: null };
+    const comment = table.counters.get(counters.meta)?.comment;
+    return {
+      backends: recordedBackends(table), objects: table.objects ?? null,
+      fingerprint: comment?.startsWith('fingerprint ') ? comment.slice('fingerprint '.length) : undefined,
+    };
   }
 
   async observe(): Promise<DataPlaneObservation> {
@@ -102,6 +153,9 @@ export class NftablesDataPlane implements DataPlane {
 
   /** The table stays unless `detach`/`purge`: conntrack and the rules keep serving while the agent restarts. */
   async close(options: { detach?: boolean; purge?: boolean } = {}): Promise<void> {
-    if (options.detach || options.purge) await this.nft.run(deleteTables());
+    if (options.detach || options.purge) {
+      this.committed = null;
+      await this.nft.run(deleteTables());
+    }
   }
 }

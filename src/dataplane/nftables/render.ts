@@ -129,31 +129,42 @@ function body(input: RenderInput): string[] {
   return lines;
 }
 
-/** Names declared by `kind` (`chain`, `set`, `map`, `counter`) in rendered lines. */
-const declared = (lines: string[], kind: string): Set<string> =>
-  new Set(lines.map((l) => new RegExp(`^  ${kind} (\\S+) \\{`).exec(l)?.[1]).filter((n) => n !== undefined));
+type Kind = 'chain' | 'set' | 'map' | 'counter';
+const KIND = /^ {2}(chain|set|map|counter) (\S+) \{/;
+
+/** Names declared by kind (`chain`, `set`, `map`, `counter`) in rendered lines, in one pass. */
+function declared(lines: readonly string[]): Record<Kind, Set<string>> {
+  const out: Record<Kind, Set<string>> = { chain: new Set(), set: new Set(), map: new Set(), counter: new Set() };
+  for (const l of lines) {
+    if (l.charCodeAt(2) === 32) continue; // a rule or element line (4 spaces), not a declaration
+    const m = KIND.exec(l);
+    if (m) out[m[1] as Kind].add(m[2]!);
+  }
+  return out;
+}
 
 /**
  * Before the new definitions: empty every rule, set and map (releasing their references to chains and
  * counters), then delete the objects the new rendering no longer has. Counters that stay are not touched.
  */
-function clearExisting(f: NftFamily, existing: TableObjects, rendered: string[]): string[] {
+function clearExisting(f: NftFamily, existing: TableObjects, names: Record<Kind, Set<string>>): string[] {
   const t = `${f.table} ${TABLE}`;
   const lines = [`flush table ${t}`];
   for (const s of existing.sets) lines.push(`flush set ${t} ${s}`);
   for (const m of existing.maps) lines.push(`flush map ${t} ${m}`);
   // The fingerprint is the one counter redefined on every replace: its comment changes, its values mean nothing.
   for (const kind of ['chain', 'set', 'map', 'counter'] as const) {
-    const kept = declared(rendered, kind);
-    kept.delete(counters.meta);
+    const kept = names[kind];
     for (const name of existing[`${kind}s`]) if (!kept.has(name)) lines.push(`delete ${kind} ${t} ${name}`);
   }
   return lines;
 }
 
+const fingerprintOf = (rendered: string[]): string => createHash('sha256').update(rendered.join('\n')).digest('hex').slice(0, 16);
+
 /** Identifies the rules and backend states, not the counter values: equal fingerprints need no replace. */
 export function fingerprint(input: RenderInput): string {
-  return createHash('sha256').update(body(input).join('\n')).digest('hex').slice(0, 16);
+  return fingerprintOf(body(input));
 }
 
 /** Deletes a family's table; `add` first makes the delete valid when the table does not exist. */
@@ -167,18 +178,30 @@ const dropTable = (f: NftFamily): string[] => [`add table ${f.table} ${TABLE}`, 
  * A VIP that changed family takes the other family's table with it in the same commit.
  */
 export function renderRuleset(input: RenderInput): string {
+  return renderPlan(input).script;
+}
+
+/**
+ * renderRuleset's transaction with its fingerprint and the objects the table holds once it is committed: what
+ * the data plane keeps in memory instead of reading a table of tens of thousands of objects back every time.
+ * The rules are rendered once (at 10 000 backends that alone is ~100 ms).
+ */
+export function renderPlan(input: RenderInput): { script: string; fingerprint: string; objects: TableObjects } {
   const f = familyOf(input.desired.vip);
   const rendered = body(input);
-  return [
+  const fp = fingerprintOf(rendered);
+  const names = declared(rendered);
+  const script = [
     ...(input.dropOtherFamily ? dropTable(f === FAMILIES.ip ? FAMILIES.ip6 : FAMILIES.ip) : []),
     `add table ${f.table} ${TABLE}`,
-    ...(input.existing ? clearExisting(f, input.existing, rendered) : []),
+    ...(input.existing ? clearExisting(f, input.existing, names) : []),
     `table ${f.table} ${TABLE} {`,
-    `  counter ${counters.meta} {`, `    comment "fingerprint ${fingerprint(input)}"`, '  }',
+    `  counter ${counters.meta} {`, `    comment "fingerprint ${fp}"`, '  }',
     ...rendered,
     '}',
     '',
   ].join('\n');
+  return { script, fingerprint: fp, objects: { chains: [...names.chain], sets: [...names.set], maps: [...names.map], counters: [counters.meta, ...names.counter] } };
 }
 
 /** Both families' tables: what the agent owns, whatever the VIP was. */
