@@ -9,6 +9,7 @@ import { describeApiError } from '../runtime/kube.js';
 import { watchResource } from '../runtime/informer.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { desiredNodeRoutes, routeChanges } from './routes.js';
+import { shareConnections } from '../runtime/connections.js';
 
 export const isNodeRoutesMode = (argv: readonly string[]): boolean => argv[0] === 'node-routes';
 
@@ -17,6 +18,7 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
   if (!node) throw new Error('NODE_NAME is not set: the DaemonSet sets it from spec.nodeName');
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  shareConnections(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const kernel = new KernelRoutes();

@@ -9,6 +9,7 @@ import { createLogger } from '../runtime/log.js';
 import { startTelemetry } from '../telemetry/metrics.js';
 import { Controller } from './controller.js';
 import { ServiceController } from './service/controller.js';
+import { shareConnections } from '../runtime/connections.js';
 
 const env = process.env;
 const { values: flags } = parseArgs({
@@ -69,6 +70,7 @@ if (durations.renewDeadlineMs >= durations.leaseDurationMs || durations.retryPer
 const kc = new KubeConfig();
 if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
 else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+shareConnections(kc); // kept-alive connections: client-node alone makes a TLS handshake per request
 
 const telemetry = startTelemetry('portable-lb-operator');
 const identity = `${env['POD_NAME'] ?? hostname()}_${process.pid}`;

@@ -16,6 +16,7 @@ import { serveHttp } from '../http.js';
 import { apiClient } from '../../runtime/deadline.js';
 import { ClusterAgent } from './cluster-agent.js';
 import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
+import { shareConnections } from '../../runtime/connections.js';
 
 export const isClusterMode = (argv: readonly string[]): boolean => argv[0] === 'run' && argv.includes('--kubernetes');
 
@@ -55,6 +56,7 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   const podIPs = (env['POD_IPS'] ?? '').split(',').filter((ip) => ip !== '');
   const kc = new KubeConfig();
   kc.loadFromDefault(); // in a pod: the service account; in the lab: KUBECONFIG
+  shareConnections(kc); // kept-alive connections: client-node alone makes a TLS handshake per request
   // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.
   const pinDir = `/sys/fs/bpf/portable-lb/${namespace}/${pod}`;
   const dataPlane = makeDataPlane(env['PLB_DATA_PLANE'] ?? 'xdp', pinDir, log);
