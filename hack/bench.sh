@@ -7,6 +7,10 @@
 # BENCH_REPS / BENCH_SECONDS / BENCH_CONFIGS / BENCH_TESTS override the data-plane loop, BENCH_AXES /
 # BENCH_AXIS_TESTS the study's two axes (overlay mode, RPS; "" skips them), BENCH_PIN=1 pins wrk and the
 # backends (docs/benchmarks/method.md), BENCH_OUT writes elsewhere (full mode: with a copy of the README).
+# Full mode also runs ipvs beside iptables-dnat, nftables and null under Debian's 6.1 kernel in qemu
+# (hack/vm/bench.sh; this machine's kernel has no IPVS): BENCH_VM_CONFIGS / BENCH_VM_TESTS / BENCH_VM_REPS
+# override it, BENCH_VM_CONFIGS="" skips it. Quick mode leaves the VM out (its boot and emulated agent starts
+# alone take minutes; CI runs ipvs's conformance there instead).
 # Exit status 1 when a configuration that this machine should run produced no number; there are no thresholds
 # on the numbers themselves.
 set -euo pipefail
@@ -28,6 +32,10 @@ tests=${BENCH_TESTS:-"keepalive close bulk latency udp-pps"}
 axes=${BENCH_AXES-$axes}
 axis_tests=${BENCH_AXIS_TESTS:-$axis_tests}
 pinned=$([[ ${BENCH_PIN:-0} == 1 ]] && echo 1 || echo 0)
+vm_configs="" vm_tests=""
+if [[ $mode == full ]]; then
+  vm_configs=${BENCH_VM_CONFIGS-"ipvs iptables-dnat nftables null"} vm_tests=${BENCH_VM_TESTS:-"keepalive close udp-pps"}
+fi
 start=$(date +%s)
 step() { printf '== [%ss] bench: %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
@@ -57,7 +65,7 @@ trap 'rm -rf "$build" "$tmp"' EXIT
 mkdir -p "$tmp" "$out"
 step "compiling the agent, the operator and the bench into $build"
 node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-main.ts test/bench/control-plane/main.ts \
-  test/bench/control-plane/xdp-apply.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
+  test/bench/control-plane/xdp-apply.ts test/bench/control-plane/scale.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
 
 step "data plane ($mode: $reps pair(s) x ${secs} s per side per configuration and test)"
@@ -69,16 +77,41 @@ if [[ -n $axes ]]; then
   "${run[@]}" --configs "$axes" --tests "$axis_tests"
 fi
 
+if [[ -n $vm_configs ]]; then
+  if ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 && command -v qemu-system-x86_64 >/dev/null; then
+    step "under Debian's kernel in qemu: $vm_configs x $vm_tests (${BENCH_VM_REPS:-3} pair(s) x 6 s per side, 2 s segments)"
+    bash hack/vm/bench.sh --agent "$build/src/agent/main.js" --out "$tmp/samples-vm.jsonl" --reps "${BENCH_VM_REPS:-3}" \
+      --seconds 6 --segment 2 --warmup 1 --configs "$vm_configs" --tests "$vm_tests"
+    cat "$tmp/samples-vm.jsonl" >>"$tmp/samples.jsonl"
+  else
+    for c in $vm_configs; do
+      printf '{"config":"%s@vm","reason":"no Debian kernel or qemu for the VM (bash hack/install-vm-deps.sh)"}\n' "$c" >>"$tmp/samples.jsonl"
+    done
+  fi
+fi
+
 step "control plane"
 quick=(); [[ $mode == quick ]] && quick=(--quick)
 node "$build/test/bench/control-plane/main.js" --out "$tmp/control-plane.json" \
   --operator "$build/src/operator/main.js" "${quick[@]}"
+
+# Backends at scale (root: the agent programs a namespace): one PLB selecting 10 000 ready pods (1000 in quick
+# mode), every data plane this kernel has; ipvs's kernel side at scale is the VM's (not here: no IPVS).
+scale=()
+if [[ $(id -u) -eq 0 ]]; then
+  pods=$([[ $mode == quick ]] && echo 1000 || echo "${BENCH_SCALE_PODS:-10000}") flips=$([[ $mode == quick ]] && echo 6 || echo 40)
+  step "backends at scale: $pods ready pods, $flips readiness changes, data planes ${BENCH_SCALE_PLANES:-xdp nftables}"
+  bash test/bench/control-plane/scale.sh "$build/test/bench/control-plane/scale.js" "$build/src/agent/main.js" "$pods" "$flips" \
+    "${BENCH_SCALE_PLANES:-xdp nftables}" "$tmp" >"$tmp/scale.json"
+  scale=(--scale "$tmp/scale.json")
+fi
 
 step "report"
 status=0
 node "$build/test/bench/report-main.js" build --samples "$tmp/samples.jsonl" --control-plane "$tmp/control-plane.json" \
   --mode "$mode" --reps "$reps" --seconds "$secs" --configs "$configs" --tests "$tests" \
   --axis-configs "$axes" --axis-tests "$axis_tests" --segment-seconds 1 --warmup "$warmup" --pinned "$pinned" \
+  --vm-configs "$(for c in $vm_configs; do printf '%s@vm ' "$c"; done)" --vm-tests "$vm_tests" "${scale[@]}" \
   --out "$out/results.json" || status=$?
 cp "$tmp/samples.jsonl" "$out/samples.jsonl"
 # BENCH_OUT (a trial of the full mode elsewhere) gets a copy of the README instead of the README itself.

@@ -2,6 +2,8 @@
 //   report-main.js build  --samples S.jsonl --control-plane C.json --mode full|quick --reps N --seconds N
 //                         --configs "..." --tests "..." --out results.json     (exit 1 when a cell has no number)
 //                         [--axis-configs "..." --axis-tests "..."]  (the study's axes, with their own tests)
+//                         [--vm-configs "ipvs@vm ..." --vm-tests "..."]  (the pairs measured in the VM)
+//                         [--scale scale.json]  (control-plane/scale.js's output: backends at scale, per data plane)
 //                         [--segment-seconds N --warmup 1|0 --pinned 1|0]  (how the pairs were alternated)
 //                         [--date ISO]  (the measurement's date when rebuilding from a kept samples.jsonl)
 //   report-main.js render --results results.json --out-dir DIR [--readme README.md]
@@ -31,6 +33,11 @@ const machine = (): string =>
 
 function build(a: Map<string, string>): number {
   const controlPlane = JSON.parse(readFileSync(need(a, 'control-plane'), 'utf8')) as ControlPlaneResults;
+  if (a.has('scale')) {
+    const scale = JSON.parse(readFileSync(a.get('scale')!, 'utf8')) as Pick<ControlPlaneResults, 'skipped'> & { scale: ControlPlaneResults['scale'] };
+    controlPlane.scale = scale.scale ?? [];
+    controlPlane.skipped = [...controlPlane.skipped, ...scale.skipped];
+  }
   const file = buildResults({
     machine: machine(),
     date: a.get('date') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -48,6 +55,7 @@ function build(a: Map<string, string>): number {
   const holes = [
     ...missing(file.results, file.skipped, words('configs'), words('tests')),
     ...missing(file.results, file.skipped, words('axis-configs'), words('axis-tests')),
+    ...missing(file.results, file.skipped, words('vm-configs'), words('vm-tests')),
   ];
   for (const f of file.failures) console.error(`bench: FAILED ${f.config}/${f.test} #${f.rep}: ${f.error}`);
   for (const h of holes) console.error(`bench: ${h}`);

@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   aggregate, axisTable, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
-  replaceSection, resultsMarkdown, README_BEGIN, README_END, type ResultsFile, type Sample,
+  peerLines, replaceSection, resultsMarkdown, scaleTable, vmSection, README_BEGIN, README_END, type ResultsFile, type Sample,
 } from '../bench/report/index.js';
 
 const sample = (config: string, test: string, rep: number, baseline: number, value: number): Sample =>
@@ -158,6 +158,47 @@ describe('bench report', () => {
     expect(readmeSection({ ...file(), results })).toContain('#### Overlay mode');
     expect(ratiosSvg(results, 't')).toContain('>xdp-tc/rps</text>');
     expect(missing(results, [], ['xdp-tc/host-gw', 'xdp-tc/vxlan'], ['keepalive'])).toEqual(['xdp-tc/host-gw/keepalive: no number']);
+  });
+
+  test('pairs measured in the VM (config@vm, axis vm) get their own table, say that only their ratios count, and compare ipvs', () => {
+    const vm = (config: string, rep: number, baseline: number, value: number) =>
+      axisSample(`${config}@vm`, 'keepalive', rep, baseline, value, 'vm', 'routed baseline in the same VM');
+    const results = aggregate([
+      sample('xdp-tc', 'keepalive', 1, 100, 90),
+      vm('ipvs', 1, 10, 8), vm('ipvs', 2, 12, 9), vm('iptables-dnat', 1, 10, 7), vm('nftables', 1, 10, 7.5), vm('null', 1, 10, 10),
+    ]);
+    expect(results.map((r) => r.config)).toEqual(['xdp-tc', 'ipvs@vm', 'nftables@vm', 'iptables-dnat@vm', 'null@vm']);
+    expect(ratioTable(results)).not.toContain('@vm');
+    const f = { ...file(), results };
+    const section = vmSection(f, '##');
+    expect(section).toContain("## The study's IPVS, under Debian 12's 6.1 kernel in qemu");
+    expect(section).toContain('the absolute numbers are not');
+    expect(section).toContain('| ipvs@vm | routed baseline in the same VM | **0.78** (0.75–0.80, n=2) |');
+    expect(section).toContain('ipvs@vm vs iptables-dnat@vm: keep-alive req/s 1.11; ipvs@vm vs nftables@vm: keep-alive req/s 1.03.');
+    expect(resultsMarkdown(f)).toContain(section);
+    expect(readmeSection(f)).toContain("#### The study's IPVS");
+    expect(vmSection(file(), '##')).toBe('');
+  });
+
+  test('the operator against kube-controller-manager: time per object as a ratio, one row per peer setting', () => {
+    const cp = {
+      ...controlPlane,
+      peer: [
+        { deployments: 1000, seconds: 200, per_second: 5, kube_api_qps: 20, kube_api_burst: 30 },
+        { deployments: 1000, seconds: 16, per_second: 62.5, kube_api_qps: 1000, kube_api_burst: 1500 },
+      ],
+    };
+    const lines = peerLines(cp).join('\n');
+    // operator: 1000 PLBs in 50 s -> 0.05 s each; peer 0.2 s / 0.016 s each
+    expect(lines).toContain('| kube-controller-manager, deployment controller, --kube-api-qps 20 --kube-api-burst 30 | 1000 Deployments -> ReplicaSets in 200.0 s (5.0/s) | **0.25** |');
+    expect(lines).toContain('--kube-api-qps 1000 --kube-api-burst 1500 | 1000 Deployments -> ReplicaSets in 16.0 s (62.5/s) | **3.13** |');
+    expect(peerLines(controlPlane)).toEqual([]);
+  });
+
+  test('backends at scale: one row per data plane with resync, readiness p50/p99 and the agent\'s memory', () => {
+    const rows = scaleTable([{ data_plane: 'xdp', source: 'pods', pods: 10000, resync_ms: 3274, readiness_ms: { p50: 192, p99: 281, max: 281, median: 192, runs: 40 }, rss_mib: 347.9, peak_rss_mib: 497.4 }]);
+    expect(rows).toContain('| xdp | pods | 10000 | 3.3 s | 192 / 281 ms (n=40) | 348 MiB (peak 497) |');
+    expect(scaleTable([])).toEqual([]);
   });
 
   test('the method line says how the sides were alternated, and an older file without it still renders', () => {

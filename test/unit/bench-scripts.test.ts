@@ -9,6 +9,8 @@ const SCRIPTS = [
   'test/bench/dataplane/topology.sh',
   'test/bench/dataplane/configs.sh',
   'test/bench/control-plane/xdp-apply.sh',
+  'hack/vm/bench.sh',
+  'test/bench/control-plane/scale.sh',
 ];
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 if (!shellcheck && process.env['CI'] === 'true') throw new Error('shellcheck is missing: hack/install-packaging-deps.sh installs it');

@@ -12,7 +12,9 @@
 # and one line per configuration this machine cannot run: {"config","reason"}. Ratios and tables are made
 # from these lines by test/bench/report/ (TypeScript); this script only measures.
 #   usage: run.sh --agent main.js --out samples.jsonl [--reps 5] [--seconds 5] [--configs "..."]
-#                 [--tests "..."] [--warmup 1|0] [--segment 1]
+#                 [--tests "..."] [--warmup 1|0] [--segment 1] [--tag vm]
+# --tag T names where the pairs ran when it is not this machine's kernel (hack/vm/bench.sh: T=vm): every line's
+# config becomes NAME@T and its axis T, so the report keeps those ratios apart from the host's.
 # --seconds is the measured time per side and pair, in --segment-second segments (--segment equal to
 # --seconds and --warmup 0 is the old method: one block of baseline, then one of the configuration). BENCH_PIN=1 pins wrk to CPU 0
 # and the backends' nginx to the last CPU; off by default: on this shared 2-CPU machine pinning cut both sides
@@ -20,7 +22,8 @@
 # Root only (namespaces, bpffs, iptables). Needs nginx-light (+ libnginx-mod-stream), wrk, iptables.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPS=5 DUR=5 OUT="" AGENT="" TESTS="keepalive close bulk" WARMUP=1 SEG=1
+REPS=5 DUR=5 OUT="" AGENT="" TESTS="keepalive close bulk" WARMUP=1 SEG=1 TAG=""
+
 CONFIGS=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -32,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --agent) AGENT=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --segment) SEG=$2; shift 2 ;;
+    --tag) TAG=$2; shift 2 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -82,7 +86,15 @@ unit() { case $1 in bulk) echo MiB/s ;; latency*) echo ms ;; udp-pps) echo pps ;
 # shellcheck disable=SC2016  # an awk program, not shell
 active_opens() { nsx cli awk '/^Tcp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
 
-emit() { printf '%s\n' "$1" >>"$OUT"; }
+# With --tag, config names become NAME@TAG (and the axis TAG) in every line written.
+emit() {
+  local line=$1
+  if [[ -n $TAG ]]; then
+    line=$(sed -E "s/\"config\":\"([^\"]*)\"/\"config\":\"\1@$TAG\"/; s/\"axis\":\"[^\"]*\"/\"axis\":\"$TAG\"/" <<<"$line")
+    [[ $line == *'"against":"routed baseline"'* ]] && line=${line/'"against":"routed baseline"'/'"against":"routed baseline in the same VM"'}
+  fi
+  printf '%s\n' "$line" >>"$OUT"
+}
 fail() {  # config test rep message
   local msg=${4//\"/\'}
   emit "$(printf '{"config":"%s","test":"%s","rep":%d,"error":"%s"}' "$1" "$2" "$3" "${msg//$'\n'/ }")"

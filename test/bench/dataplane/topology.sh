@@ -164,12 +164,12 @@ overlay_mode() {  # host-gw|vxlan
   done
 }
 
-wait_tcp() {  # ip port: until something accepts there, seen from the client, at most 5 s
+wait_tcp() {  # ip port: until something accepts there, seen from the client, at most BENCH_START_S (5) s
   local _i
-  for _i in $(seq 50); do
+  for _i in $(seq $(( ${BENCH_START_S:-5} * 10 ))); do
     nsx cli bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "bench: nothing answers on $1:$2 from the client after 5 s" >&2
+  echo "bench: nothing answers on $1:$2 from the client after ${BENCH_START_S:-5} s" >&2
   return 1
 }

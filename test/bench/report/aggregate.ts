@@ -5,7 +5,8 @@ import type { Failure, Result, Sample, Skip, Timing } from './types.js';
 
 /** Display and plot order: ours first, then the comparators of the study, the A/A pair, then the two axes. */
 export const CONFIG_ORDER = ['xdp-tc', 'xdp-native', 'nftables', 'ipvs', 'iptables-dnat', 'nginx-l4', 'nginx-l7', 'null',
-  'xdp-tc/host-gw', 'xdp-tc/vxlan', 'iptables-dnat/host-gw', 'iptables-dnat/vxlan', 'vxlan-vs-host-gw', 'xdp-tc/rps', 'iptables-dnat/rps'];
+  'xdp-tc/host-gw', 'xdp-tc/vxlan', 'iptables-dnat/host-gw', 'iptables-dnat/vxlan', 'vxlan-vs-host-gw', 'xdp-tc/rps', 'iptables-dnat/rps',
+  'ipvs@vm', 'nftables@vm', 'iptables-dnat@vm', 'null@vm'];
 export const TEST_ORDER = ['keepalive', 'close', 'bulk', 'udp-pps', 'latency-p50', 'latency-p90', 'latency-p99'];
 
 /** Latency ratios are config / baseline of a time: there, lower is better (1.10 = 10 % slower than routing). */

@@ -1,6 +1,6 @@
 // results.json -> Markdown: docs/benchmarks/results.md and the README's performance section. Pure.
 import { CONFIG_ORDER, TEST_ORDER, lowerIsBetter, relative } from './aggregate.js';
-import type { ControlPlaneResults, Result, ResultsFile } from './types.js';
+import type { ControlPlaneResults, Result, ResultsFile, ScaleNumbers } from './types.js';
 
 export const README_BEGIN = '<!-- bench:begin -->';
 export const README_END = '<!-- bench:end -->';
@@ -91,6 +91,31 @@ export function comparisonTable(results: readonly Result[]): string {
   return [`| comparison | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
 }
 
+/** The operator against kube-controller-manager's Deployment controller: time per object, as a ratio. */
+export function peerLines(cp: ControlPlaneResults): string[] {
+  const o = cp.operator;
+  if (!o || !cp.peer?.length) return [];
+  const rows = cp.peer.map((p) => {
+    const ratio = (o.seconds / o.plbs) / (p.seconds / p.deployments);
+    return `| kube-controller-manager, deployment controller, --kube-api-qps ${p.kube_api_qps} --kube-api-burst ${p.kube_api_burst} | ` +
+      `${p.deployments} Deployments -> ReplicaSets in ${fmt(p.seconds, 1)} s (${fmt(p.per_second, 1)}/s) | **${fmt(ratio, 2)}** |`;
+  });
+  return ['The operator against its peer on the same API server in the same run (each works a backlog created while it was stopped; ' +
+    'ratio = the operator\'s time per PLB / the peer\'s time per Deployment, > 1 means the operator is slower):', '',
+  '| peer | peer\'s backlog | operator / peer |', '|---|---|---|', ...rows, ''];
+}
+
+/** Backends at scale: one PLB selecting N ready pods, the cluster agent with each data plane. */
+export function scaleTable(scale: readonly ScaleNumbers[]): string[] {
+  if (scale.length === 0) return [];
+  const rows = scale.map((s) => `| ${s.data_plane} | ${s.source} | ${s.pods} | ${fmt(s.resync_ms / 1000, 1)} s | ` +
+    `${s.readiness_ms.p50} / ${s.readiness_ms.p99} ms (n=${s.readiness_ms.runs}) | ${fmt(s.rss_mib, 0)} MiB (peak ${fmt(s.peak_rss_mib, 0)}) |`);
+  return ['Backends at scale: one PLB selecting N ready pods on a real kube-apiserver, the cluster agent (`plb-agent run ' +
+    '--kubernetes`) programming its namespace; resync = agent start to every backend programmed; readiness = one pod\'s ' +
+    'status written (Ready flipped, as a kubelet writes it) to the agent\'s apply returning with the new backend set:', '',
+  '| data plane | backends from | pods | full resync | readiness change -> programmed p50 / p99 | agent RSS |', '|---|---|---|---|---|---|', ...rows, ''];
+}
+
 export function controlPlaneTables(cp: ControlPlaneResults): string {
   const out: string[] = [];
   const timingRows = (rows: ControlPlaneResults['maglev_build']) =>
@@ -109,6 +134,7 @@ export function controlPlaneTables(cp: ControlPlaneResults): string {
       `observed in **${fmt(o.seconds, 1)} s** (**${fmt(o.reconciles_per_second, 0)} reconciles/s**); RSS ` +
       `${fmt(o.rss_mib, 0)} MiB afterwards, peak ${fmt(o.peak_rss_mib, 0)} MiB.`, '');
   }
+  out.push(...peerLines(cp), ...scaleTable(cp.scale ?? []));
   for (const s of cp.skipped) out.push(`- not measured: ${s.test ?? s.config ?? ''}: ${s.reason}`);
   return out.join('\n').trimEnd();
 }
@@ -128,6 +154,27 @@ const methodLine = (file: ResultsFile): string => {
   return `${m.mode === 'full' ? 'Full' : 'Quick'} mode: ${m.reps} fresh-topology pair(s) per cell, ${alternated}; two wrk -t1 ` +
     'at once on each side, 25 connections each for req/s, 2 each for the 1 MiB transfer';
 };
+
+/**
+ * The pairs measured under Debian's 6.1 kernel in qemu (hack/vm/bench.sh): ipvs, which this machine's kernel
+ * lacks, beside iptables DNAT, nftables and the A/A pair of the same VM. Only ratios within the VM mean anything.
+ */
+export function vmSection(file: ResultsFile, heading: string): string {
+  const table = axisTable(file.results, 'vm');
+  if (!table) return '';
+  const vs = (a: string, b: string) => {
+    const tests = presentTests(file.results.filter((r) => r.axis === 'vm'));
+    const cells = tests.map((t) => relative(file.results, t, a, b));
+    return cells.some((c) => c !== null) ? `${a} vs ${b}: ${tests.map((t, i) => `${TEST_TITLE[t] ?? t} ${cells[i] === null ? '–' : fmt(cells[i]!)}`).join(', ')}` : '';
+  };
+  const lines = [vs('ipvs@vm', 'iptables-dnat@vm'), vs('ipvs@vm', 'nftables@vm')].filter(Boolean);
+  return [`${heading} The study's IPVS, under Debian 12's 6.1 kernel in qemu (median, min–max; higher is better)`, '',
+    'This machine\'s kernel has no IPVS, so `ipvs` runs with its comparators inside one VM (hack/vm/bench.sh: ' +
+    'Debian\'s kernel under qemu software emulation, no KVM, 2 vCPUs, the same topology and runner, 2 s segments). ' +
+    'Ratios measured side by side in the same VM are valid; the absolute numbers are not (emulation runs the guest ' +
+    'many times slower than the host, and not uniformly), so they are not comparable with the host rows above.', '',
+    table, '', ...(lines.length ? ['Ratio of median ratios (> 1 means the first is ahead): ' + lines.join('; ') + '.', ''] : [])].join('\n');
+}
 
 const axesSection = (file: ResultsFile, heading: string): string => {
   const overlay = axisTable(file.results, 'overlay');
@@ -198,6 +245,7 @@ discarded 1 s warm-up. The 99th percentile on a shared 2-CPU machine is dominate
 ${ratioTable(file.results, true) || 'not measured in this run'}
 
 ${axesSection(file, '##')}
+${vmSection(file, '##')}
 ## Ours against the study's comparators (ratio of median ratios, latency inverted; > 1 means ours is ahead)
 
 ${comparisonTable(file.results)}
@@ -227,7 +275,7 @@ the same fresh namespaces; median (min–max) over the pairs. The machine is sha
 
 ${ratioTable(file.results)}
 
-${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}
+${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${vmSection(file, '####')}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}
 
 Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
 [docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for

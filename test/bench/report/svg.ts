@@ -20,6 +20,10 @@ const COLORS: Record<string, string> = {
   'vxlan-vs-host-gw': '#d62728',
   'xdp-tc/rps': '#393b79',
   'iptables-dnat/rps': '#bcbd22',
+  'ipvs@vm': '#3a7d2c',
+  'nftables@vm': '#a1d99b',
+  'iptables-dnat@vm': '#fdae6b',
+  'null@vm': '#dddddd',
 };
 const FALLBACK = '#7f7f7f';
 

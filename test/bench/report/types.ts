@@ -77,6 +77,32 @@ export interface OperatorNumbers {
   peak_rss_mib: number;
 }
 
+/** kube-controller-manager's Deployment controller working a backlog of Deployments (peer.ts). */
+export interface PeerNumbers {
+  deployments: number;
+  /** From its start until every Deployment had status.observedGeneration == its generation and a ReplicaSet. */
+  seconds: number;
+  per_second: number;
+  /** Its client's rate limit (kube-controller-manager --kube-api-qps / --kube-api-burst). */
+  kube_api_qps: number;
+  kube_api_burst: number;
+}
+
+/** One PLB selecting `pods` ready pods, served by the cluster agent with one data plane (scale.ts). */
+export interface ScaleNumbers {
+  data_plane: string;
+  /** What the agent watches for backends: `pods` (a label-selected pod watch) or `endpointslices`. */
+  source: 'pods' | 'endpointslices';
+  pods: number;
+  /** Agent start to the first program of every backend (list + program from nothing). */
+  resync_ms: number;
+  /** One pod's status written (readiness flipped) to the agent's apply returning with the new backend set. */
+  readiness_ms: { p50: number; p99: number; max: number; median: number; runs: number };
+  /** The agent's RSS after the readiness flips, and its peak (VmHWM). */
+  rss_mib: number;
+  peak_rss_mib: number;
+}
+
 export interface ControlPlaneResults {
   /** M, the Maglev table size the build times were taken with. */
   maglev_ring_size?: number;
@@ -84,6 +110,10 @@ export interface ControlPlaneResults {
   /** Desired-state change -> programmed, xdp data plane (DataPlane.apply with N backends). */
   xdp_apply: Timing[];
   operator: OperatorNumbers | null;
+  /** Backends at scale, per data plane (absent in files written before it was measured). */
+  scale?: ScaleNumbers[];
+  /** The operator's peer on the same API server in the same run: kube-controller-manager's Deployment controller. */
+  peer?: PeerNumbers[];
   skipped: Skip[];
 }
 
