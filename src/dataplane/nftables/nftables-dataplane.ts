@@ -12,6 +12,7 @@ import type { ApplyResult, DataPlane, DataPlaneObservation, DesiredState } from 
 import { FAMILIES, TABLE, canonicalAddresses, counters, familyOf, type NftFamily } from './names.js';
 import { nftCommand, writeSysctls, type NftRunner } from './nft.js';
 import { observeTable } from './observe.js';
+import { renderDelta } from './delta.js';
 import { deleteTables, renderPlan } from './render.js';
 import { parseTable, planBackends, recordedBackends, type TableObjects, type TableState } from './state.js';
 import type { BackendState } from './names.js';
@@ -68,7 +69,7 @@ export class NftablesDataPlane implements DataPlane {
   /** The family of the table this process last programmed; null: not known yet (look in both). */
   private family: NftFamily | null = null;
   /** What this process last committed (renderPlan), and when the table was last read back in full. */
-  private committed: (Programmed & { family: NftFamily; fingerprint: string; verifiedMs: number }) | null = null;
+  private committed: (Programmed & { family: NftFamily; fingerprint: string; verifiedMs: number; desired: DesiredState }) | null = null;
 
   constructor(private readonly opts: NftablesOptions) {
     this.nft = opts.nft ?? nftCommand;
@@ -95,11 +96,14 @@ export class NftablesDataPlane implements DataPlane {
       this.family = f;
       return { changed: false, attach: 'netfilter', warnings };
     }
-    const verifiedMs = current === this.committed ? this.committed.verifiedMs : this.clock();
+    const c = current === this.committed ? this.committed : null;
+    // From what we committed, the common change (backends only) is a small transaction (delta.ts).
+    const delta = c ? renderDelta({ desired: c.desired, backends: c.backends }, { desired, backends, existing: current.objects, dropOtherFamily }, plan.fingerprint) : null;
+    const verifiedMs = c ? c.verifiedMs : this.clock();
     this.committed = null;
-    await this.nft.run(plan.script);
+    await this.nft.run(delta ?? plan.script);
     this.family = f;
-    this.committed = { family: f, fingerprint: plan.fingerprint, backends, objects: plan.objects, verifiedMs };
+    this.committed = { family: f, fingerprint: plan.fingerprint, backends, objects: plan.objects, verifiedMs, desired };
     return { changed: true, attach: 'netfilter', warnings };
   }
 

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { DesiredBackend, DesiredPort, DesiredState } from '../types.js';
 import {
-  FAMILIES, TABLE, backendComment, counters, familyOf, serviceComment, serviceKey, sets, type BackendState, type NftFamily,
+  FAMILIES, TABLE, backendComment, backendKey, counters, familyOf, serviceComment, serviceKey, sets, type BackendState, type NftFamily,
 } from './names.js';
 import type { TableObjects } from './state.js';
 
@@ -48,27 +48,45 @@ export interface RenderInput {
  * A counter object. Declaring one that exists changes nothing (counters have no update operation in the
  * kernel: neither values nor comment), which is what keeps every count across a replace.
  */
-const counterObject = (name: string): string[] => [`  counter ${name} {}`];
+export const counterObject = (name: string): string[] => [`  counter ${name} {}`];
 
 const proto = (p: DesiredPort) => p.protocol.toLowerCase();
+/** localeCompare(b, 'en', {numeric: true})'s order, without building a collator per comparison (10 000 backends: 40 ms). */
+const BY_ADDRESS = new Intl.Collator('en', { numeric: true });
 
-function serviceChains(desired: DesiredState, f: NftFamily, port: DesiredPort, scheduler: NftScheduler): string[] {
+/**
+ * A backend's endpoint chain of one service, named by the backend (not by its position), so that adding or
+ * removing one backend leaves every other endpoint chain as it is (delta.ts changes only what changed).
+ */
+export const endpointChainName = (svc: string, ip: string): string => `ep_${svc}_${backendKey(ip)}`;
+
+export function endpointChain(f: NftFamily, port: DesiredPort, ip: string): string[] {
+  const svc = serviceKey(port.protocol, port.port);
+  return [`  chain ${endpointChainName(svc, ip)} {`,
+    `    meta l4proto ${proto(port)} counter name "${counters.backendFlows(ip)}" dnat to ${f.withPort(ip, port.targetPort)}`, '  }'];
+}
+
+/** The service chain: count, pick an endpoint chain by weight, count and drop when there is none. */
+export function serviceChain(desired: DesiredState, f: NftFamily, port: DesiredPort): string[] {
   const svc = serviceKey(port.protocol, port.port);
   const active = desired.backends;
-  const lines: string[] = [];
-  active.forEach((b, i) => {
-    lines.push(`  chain ep_${svc}_${i} {`,
-      `    meta l4proto ${proto(port)} counter name "${counters.backendFlows(b.ip)}" dnat to ${f.withPort(b.ip, port.targetPort)}`, '  }');
-  });
   const slots = weightSlots(active);
-  const pick = scheduler === 'roundRobin' ? `numgen inc mod ${slots.length}` : `jhash ${f.l3} saddr mod ${slots.length} seed ${JHASH_SEED}`;
-  lines.push(`  chain svc_${svc} {`, `    counter name "${counters.serviceFlows(svc)}"`);
+  const pick = nftScheduler(desired.scheduler as string) === 'roundRobin'
+    ? `numgen inc mod ${slots.length}` : `jhash ${f.l3} saddr mod ${slots.length} seed ${JHASH_SEED}`;
+  const lines = [`  chain svc_${svc} {`, `    counter name "${counters.serviceFlows(svc)}"`];
   if (slots.length > 0) {
-    lines.push(`    ${pick} vmap { ${slots.map((b, slot) => `${slot} : jump ep_${svc}_${b}`).join(', ')} }`);
+    lines.push(`    ${pick} vmap { ${slots.map((b, slot) => `${slot} : jump ${endpointChainName(svc, active[b]!.ip)}`).join(', ')} }`);
   }
   lines.push(`    counter name "${counters.serviceNoBackend(svc)}" drop`, '  }');
   return lines;
 }
+
+function serviceChains(desired: DesiredState, f: NftFamily, port: DesiredPort): string[] {
+  return [...desired.backends.flatMap((b) => endpointChain(f, port, b.ip)), ...serviceChain(desired, f, port)];
+}
+
+/** The counters a backend owns, for as long as it is active or draining. */
+export const backendCounters = (ip: string): string[] => [counters.backendFlows(ip), counters.backendTx(ip), counters.backendRx(ip)];
 
 function counterMap(name: string, f: NftFamily, names: Array<[string, string]>): string[] {
   const elements = names.length > 0 ? [`    elements = { ${names.map(([ip, c]) => `${ip} : "${c}"`).join(', ')} }`] : [];
@@ -84,8 +102,8 @@ function metadataSet(name: string, type: string, elements: Array<[string, string
 function body(input: RenderInput): string[] {
   const { desired } = input;
   const f = familyOf(desired.vip);
-  const scheduler = nftScheduler(desired.scheduler as string);
-  const backends = [...input.backends].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+  nftScheduler(desired.scheduler as string);
+  const backends = [...input.backends].sort(([a], [b]) => BY_ADDRESS.compare(a, b));
   const lines: string[] = [];
   for (const p of desired.ports) {
     const svc = serviceKey(p.protocol, p.port);
@@ -93,15 +111,13 @@ function body(input: RenderInput): string[] {
       lines.push(...counterObject(name));
     }
   }
-  for (const [ip] of backends) {
-    lines.push(...counterObject(counters.backendFlows(ip)), ...counterObject(counters.backendTx(ip)), ...counterObject(counters.backendRx(ip)));
-  }
+  for (const [ip] of backends) lines.push(...backendCounters(ip).flatMap(counterObject));
   lines.push(...metadataSet(sets.services, 'inet_proto . inet_service',
     desired.ports.map((p) => [`${proto(p)} . ${p.port}`, serviceComment({ vip: desired.vip, ...p })])));
   lines.push(...metadataSet(sets.backends, f.addrType, backends.map(([ip, state]) => [ip, backendComment(state)])));
   lines.push(...counterMap('backend_tx', f, backends.map(([ip]) => [ip, counters.backendTx(ip)])));
   lines.push(...counterMap('backend_rx', f, backends.map(([ip]) => [ip, counters.backendRx(ip)])));
-  for (const p of desired.ports) lines.push(...serviceChains(desired, f, p, scheduler));
+  for (const p of desired.ports) lines.push(...serviceChains(desired, f, p));
   const jumps = desired.ports.map((p) => `    ${f.l3} daddr ${desired.vip} ${proto(p)} dport ${p.port} jump svc_${serviceKey(p.protocol, p.port)}`);
   lines.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...jumps, '  }');
   // Clients inside the LB's own namespace (health probes, debugging) reach the VIP through output.
@@ -186,22 +202,28 @@ export function renderRuleset(input: RenderInput): string {
  * the data plane keeps in memory instead of reading a table of tens of thousands of objects back every time.
  * The rules are rendered once (at 10 000 backends that alone is ~100 ms).
  */
-export function renderPlan(input: RenderInput): { script: string; fingerprint: string; objects: TableObjects } {
+export function renderPlan(input: RenderInput): { readonly script: string; fingerprint: string; objects: TableObjects } {
   const f = familyOf(input.desired.vip);
   const rendered = body(input);
   const fp = fingerprintOf(rendered);
   const names = declared(rendered);
-  const script = [
-    ...(input.dropOtherFamily ? dropTable(f === FAMILIES.ip ? FAMILIES.ip6 : FAMILIES.ip) : []),
-    `add table ${f.table} ${TABLE}`,
-    ...(input.existing ? clearExisting(f, input.existing, names) : []),
-    `table ${f.table} ${TABLE} {`,
-    `  counter ${counters.meta} {`, `    comment "fingerprint ${fp}"`, '  }',
-    ...rendered,
-    '}',
-    '',
-  ].join('\n');
-  return { script, fingerprint: fp, objects: { chains: [...names.chain], sets: [...names.set], maps: [...names.map], counters: [counters.meta, ...names.counter] } };
+  return {
+    // Joined only when asked for: a delta (delta.ts) usually replaces it.
+    get script() {
+      return [
+        ...(input.dropOtherFamily ? dropTable(f === FAMILIES.ip ? FAMILIES.ip6 : FAMILIES.ip) : []),
+        `add table ${f.table} ${TABLE}`,
+        ...(input.existing ? clearExisting(f, input.existing, names) : []),
+        `table ${f.table} ${TABLE} {`,
+        `  counter ${counters.meta} {`, `    comment "fingerprint ${fp}"`, '  }',
+        ...rendered,
+        '}',
+        '',
+      ].join('\n');
+    },
+    fingerprint: fp,
+    objects: { chains: [...names.chain], sets: [...names.set], maps: [...names.map], counters: [counters.meta, ...names.counter] },
+  };
 }
 
 /** Both families' tables: what the agent owns, whatever the VIP was. */

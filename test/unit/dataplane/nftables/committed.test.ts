@@ -61,7 +61,7 @@ describe('NftablesDataPlane keeps what it committed', () => {
     expect((await dp.apply(desired(['10.240.1.1', '10.240.1.2']))).changed).toBe(true);
     expect(k.calls).toEqual(['run']);
     // the third endpoint chain goes; the removed backend stays in the set as draining, with its counters
-    expect(k.script()).toContain('delete chain ip portable_lb ep_tcp_80_2\n');
+    expect(k.script()).toContain('delete chain ip portable_lb ep_tcp_80_10_240_1_3\n');
     expect(k.script()).toContain('10.240.1.3 comment "draining since 1700000000"');
     k.calls.length = 0;
     expect((await dp.apply(desired(['10.240.1.1', '10.240.1.2']))).changed).toBe(false);

@@ -45,7 +45,7 @@ describe('renderRuleset', () => {
 
   test('source hash picks by jhash of the client address with a fixed seed', () => {
     const text = renderRuleset(input(desired({ scheduler: 'sourceHash' as DesiredState['scheduler'] })));
-    expect(text).toContain('    jhash ip saddr mod 3 seed 0x504c42 vmap { 0 : jump ep_tcp_80_0, 1 : jump ep_tcp_80_1, 2 : jump ep_tcp_80_1 }');
+    expect(text).toContain('    jhash ip saddr mod 3 seed 0x504c42 vmap { 0 : jump ep_tcp_80_10_240_1_1, 1 : jump ep_tcp_80_10_240_1_2, 2 : jump ep_tcp_80_10_240_1_2 }');
     expect(text).not.toContain('numgen');
   });
 
@@ -62,7 +62,8 @@ describe('renderRuleset', () => {
 
   test('replaces an existing table\'s rules, sets and maps, and deletes what is no longer rendered, in one transaction', () => {
     const existing: TableObjects = {
-      chains: ['ep_tcp_80_0', 'ep_tcp_80_1', 'ep_tcp_80_2', 'svc_tcp_80', 'svc_udp_53', 'prerouting', 'output', 'postrouting', 'forward'],
+      // ep_tcp_80_0: an endpoint chain named by position, as tables written before chains were named by backend
+      chains: ['ep_tcp_80_0', 'ep_tcp_80_10_240_1_1', 'ep_tcp_80_10_240_1_9', 'svc_tcp_80', 'svc_udp_53', 'prerouting', 'output', 'postrouting', 'forward'],
       sets: ['backends', 'services'],
       maps: ['backend_tx', 'backend_rx'],
       counters: ['plb_meta', 'svc_tcp_80_flows', 'be_10_240_1_1_flows', 'be_10_240_1_9_flows', 'be_10_240_1_9_tx'],
@@ -73,7 +74,7 @@ describe('renderRuleset', () => {
       'flush table ip portable_lb',
       'flush set ip portable_lb backends', 'flush set ip portable_lb services',
       'flush map ip portable_lb backend_tx', 'flush map ip portable_lb backend_rx',
-      'delete chain ip portable_lb ep_tcp_80_2',
+      'delete chain ip portable_lb ep_tcp_80_0', 'delete chain ip portable_lb ep_tcp_80_10_240_1_9',
       'delete counter ip portable_lb plb_meta',
       'delete counter ip portable_lb be_10_240_1_9_flows', 'delete counter ip portable_lb be_10_240_1_9_tx',
     ]);
