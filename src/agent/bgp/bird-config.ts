@@ -76,8 +76,12 @@ function peerBlock(p: PeerConfig, input: SpeakerInput, channel: 'ipv4' | 'ipv6')
     `  keepalive time ${p.keepaliveTime};`,
     `  connect delay time 1;`,
     `  connect retry time ${p.connectTime};`,
-    // After an error (BFD down, a reset) BIRD waits error wait time before it retries: 60-300 s by default.
+    // After an error (BFD down, a reset) BIRD waits `error wait time` before it retries: 60-300 s by default,
+    // doubling for every error within `error forget time` (300 s by default) of the previous one. 1 s, at most
+    // 16 s while errors keep coming, and forgotten after 30 s: a pod that recovers from one failure is back in
+    // about a second even if it failed a minute earlier too (the lab's failure steps follow each other).
     `  error wait time 1, 16;`,
+    `  error forget time 30;`,
     `  graceful restart off;`,
     `  long lived graceful restart off;`,
     ...(p.password !== undefined ? [`  password "${p.password}";`] : []),
