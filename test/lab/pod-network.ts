@@ -13,6 +13,8 @@ export const SEGMENT = '10.243.0.0/17';
 const SEGMENT_BITS = 17;
 /** The router on the pods' segment: the BGPPeer's peerAddress. */
 export const ROUTER_IP = '10.243.0.1';
+/** The router's MAC on the segment (locally administered): fixed, whatever ports join and leave the bridge. */
+export const ROUTER_MAC = '02:00:0a:f3:00:01';
 export const NODE_IPS = ['10.243.100.1', '10.243.100.2'] as const;
 /** Node 1, where the control plane listens. */
 export const NODE_IP = NODE_IPS[0];
@@ -76,7 +78,10 @@ export class PodNetwork {
     // policy 1 hashes a per-socket value and sends identical 5-tuples to different next hops.
     await r(['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=3']);
     await r(['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_fields=0x0037']);
-    await r(['ip', 'link', 'add', 'fabric', 'type', 'bridge']);
+    // The bridge gets an address of its own: without one, Linux gives it the lowest MAC among its ports, so the
+    // router's MAC moved whenever the port lending it left (a pod deleted), and an LB pod whose BIRD was down
+    // meanwhile redialled the old MAC until its ARP entry expired: 27-54 s BGP reconnects after pod churn.
+    await r(['ip', 'link', 'add', 'fabric', 'address', ROUTER_MAC, 'type', 'bridge']);
     await r(['ip', 'addr', 'add', `${ROUTER_IP}/${SEGMENT_BITS}`, 'dev', 'fabric']);
     await r(['ip', 'link', 'set', 'fabric', 'up']);
     for (const n of this.nodes) {
