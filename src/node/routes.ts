@@ -34,9 +34,11 @@ export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: re
     const plb = plbs.find((p) => p.metadata?.name === labels[LABEL_PLB] && p.metadata?.namespace === plbNamespace);
     if (!plb) continue;
     const entry = plb.status?.loadBalancers?.find((e) => e.pod === pod.metadata?.name);
-    const vip = entry?.vip ?? plb.status?.vip ?? plb.spec.vip;
-    // Programmed (its entry says so) or draining (its entry is gone, the pod still forwards).
-    const programmed = entry?.ready === true && entry.programmedGeneration !== undefined;
+    // The granted VIP only: spec.vip is a request the allocator may refuse (VIPConflict), and routing it here would
+    // pull another holder's traffic into this node.
+    const vip = plb.status?.vip;
+    // Programmed with that VIP (its entry says so) or draining (its entry is gone, the pod still forwards).
+    const programmed = entry?.ready === true && entry.programmedGeneration !== undefined && (entry.vip === undefined || entry.vip === vip);
     if (!vip || !(programmed || pod.metadata?.deletionTimestamp)) continue;
     const family = vip.includes(':') ? 6 : 4;
     const via = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].find((ip) => ip && (ip.includes(':') ? 6 : 4) === family);

@@ -30,6 +30,13 @@ describe('desiredNodeRoutes', () => {
     ['a PLB that is gone: none', [lbPod('a', 'n1', '10.244.1.5')], [], []],
     ['LB pods in a class namespace find their PLB by label', [lbPod('a', 'n1', '10.244.1.5', { plbNamespace: 'shop' })], [programmed(['a'])],
       [{ dst: '192.0.2.10/32', via: ['10.244.1.5'] }]],
+    // spec.vip is a request; status.vip is what the PLB was granted (the allocator may refuse it: VIPConflict).
+    ['a requested VIP never granted (no status.vip): no route, even for a draining pod', [lbPod('a', 'n1', '10.244.1.5', { deleting: true })],
+      [plb({ vip: '192.0.2.10' }, { loadBalancers: [] })], []],
+    ['the entry holds another VIP than the granted one (a VIP move not yet programmed): no route until it holds it',
+      [lbPod('a', 'n1', '10.244.1.5')], [plb({ vip: '192.0.2.11' }, { vip: '192.0.2.11', loadBalancers: [{ pod: 'a', ready: true, programmedGeneration: 3, vip: '192.0.2.10' }] })], []],
+    ['a granted VIP from a pool (no spec.vip)', [lbPod('a', 'n1', '10.244.1.5')],
+      [plb({ vip: undefined }, { vip: '192.0.2.12', loadBalancers: [{ pod: 'a', ready: true, programmedGeneration: 3, vip: '192.0.2.12' }] })], [{ dst: '192.0.2.12/32', via: ['10.244.1.5'] }]],
   ])('%s', (_name, pods, plbs, want) => {
     expect(desiredNodeRoutes('n1', pods, plbs)).toEqual(want);
   });
