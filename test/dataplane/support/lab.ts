@@ -1,6 +1,6 @@
 // One lab = a pod network (topology.ts), three backends running backend-server.mjs, and the standalone agent in
 // the LB pod with its own bpffs. stop() removes everything it created, also after a partial start.
-import { rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentProcess } from './agent-process.js';
@@ -83,8 +83,12 @@ export class Lab {
     return join(this.scratch.work, 'plb.yaml');
   }
 
-  /** Replaces the file the way editors and ConfigMaps do (rename) and waits for the agent to program it. */
+  /**
+   * Replaces the file the way editors and ConfigMaps do (rename) and waits for the agent to program it. The same
+   * content again is left alone: the agent would have nothing to program, and log nothing to wait for.
+   */
   async reconfigure(yaml: string): Promise<void> {
+    if ((await readFile(this.configPath, 'utf8').catch(() => '')) === yaml) return;
     const offset = this.agent.logOffset();
     await writeFile(`${this.configPath}.tmp`, yaml);
     await rename(`${this.configPath}.tmp`, this.configPath);

@@ -1,10 +1,16 @@
 // HTTP/UDP load from inside a client netns; prints one JSON line with the tally.
 //   node load.mjs http <url> <requests> <concurrency> close|keepalive
-//   node load.mjs udp <host> <port> <datagrams>     (host: an IPv4 or IPv6 literal)
+//   node load.mjs udp <host> <port> <datagrams> [<bytes>]   (host: an IPv4 or IPv6 literal; bytes: pad each
+//                                                          datagram to this size, e.g. beyond the MTU)
+//   node load.mjs send <host> <port> <datagrams>  -> {sent}: one socket, no replies awaited (a port nobody serves)
+//   node load.mjs connects <host> <port> <total> <concurrency> <source,addresses>
+//       -> {ok, failed, errors, tuples}: TCP connects, each closed at once (client first), spread over the
+//          source addresses with kernel-chosen ephemeral ports; tuples = distinct (address, port) pairs used
 //   node load.mjs big <url>            -> {sha256, bytes}
 //   node load.mjs upload <url> <bytes> -> the server's {backend, bytes, sha256} and the local sha256
 import { request, Agent } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -56,10 +62,13 @@ async function http([url, total, concurrency, style]) {
 const PACE_MS = 2000;
 const GRACE_MS = 10_000;
 
-async function udp([host, port, total]) {
+async function udp([host, port, total, bytes]) {
   const counts = {};
+  // `<pad> ping-<i>`: the backend echoes `<name> <payload>`, so a whole reply is one name longer than sent
+  const payload = (i) => (bytes === undefined ? `ping-${i}` : `${'x'.repeat(Math.max(0, Number(bytes) - ` ping-${i}`.length))} ping-${i}`);
   const count = (i, reply) => {
     if (!reply || !reply.endsWith(` ping-${i}`)) return false;
+    if (bytes !== undefined && !reply.endsWith(` ${payload(i)}`)) return false;
     const name = reply.split(' ')[0];
     counts[name] = (counts[name] ?? 0) + 1;
     return true;
@@ -71,7 +80,7 @@ async function udp([host, port, total]) {
     // a fresh socket (source port) per datagram: each is a new flow for the balancer
     const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const reply = new Promise((resolve) => sock.once('message', (m) => resolve(m.toString())));
-    sock.send(`ping-${i}`, Number(port), host);
+    sock.send(payload(i), Number(port), host);
     const inTime = await Promise.race([reply, timer(PACE_MS)]);
     if (inTime === null) {
       overdue.push({ i, sock, reply });
@@ -112,5 +121,44 @@ async function upload([url, size]) {
   return { ...reply, sent };
 }
 
-const run = { http, udp, big, upload }[mode];
+// A connect counts as ok once established; it is then closed by the client (FIN first: the client side keeps
+// the TIME_WAIT, not the backend). 10 s covers SYN retransmits (1 s, 3 s, 7 s) of a stalled emulated vCPU.
+async function connects([host, port, total, concurrency, sources]) {
+  const from = sources.split(',');
+  const tuples = new Set();
+  const errors = {};
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const once = (localAddress) => new Promise((resolve) => {
+    let connected = false;
+    const s = connect({ host, port: Number(port), localAddress, timeout: 10_000 });
+    s.once('connect', () => { connected = true; ok++; tuples.add(`${localAddress}:${s.localPort}`); s.setTimeout(0); s.end(); });
+    s.once('timeout', () => s.destroy(new Error('ETIMEDOUT')));
+    s.on('error', (err) => {
+      if (connected) return; // a reset after our FIN is the backend's business, not a failed connect
+      failed++;
+      errors[err.code ?? err.message] = (errors[err.code ?? err.message] ?? 0) + 1;
+    });
+    s.once('close', resolve);
+    s.resume();
+  });
+  const worker = async () => {
+    while (next < Number(total)) await once(from[next++ % from.length]);
+  };
+  await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+  return { ok, failed, errors, tuples: tuples.size };
+}
+
+async function send([host, port, total]) {
+  const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  for (let i = 0; i < Number(total); i++) {
+    await new Promise((resolve) => sock.send(`unserved-${i}`, Number(port), host, resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  sock.close();
+  return { sent: Number(total) };
+}
+
+const run = { http, udp, big, upload, connects, send }[mode];
 process.stdout.write(`${JSON.stringify(await run(args))}\n`);

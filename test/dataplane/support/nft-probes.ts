@@ -9,7 +9,7 @@ const TABLE = 'plbtest_probes';
 
 export interface Probe {
   name: string;
-  hook: 'input' | 'output';
+  hook: 'input' | 'output' | 'forward';
   /** An nft match, e.g. `tcp dport 8080 tcp flags & (syn | ack) == syn`. */
   match: string;
 }
@@ -23,7 +23,7 @@ export async function installProbes(ns: string, probes: Probe[]): Promise<void> 
   ];
   const script = [
     `add table inet ${TABLE}`, `delete table inet ${TABLE}`,
-    `table inet ${TABLE} {`, ...probes.map((p) => `  counter ${p.name} {}`), ...chain('input'), ...chain('output'), '}', '',
+    `table inet ${TABLE} {`, ...probes.map((p) => `  counter ${p.name} {}`), ...chain('input'), ...chain('output'), ...chain('forward'), '}', '',
   ].join('\n');
   const dir = await mkdtemp(join(tmpdir(), 'plb-probes-'));
   try {

@@ -1,0 +1,45 @@
+// What the conformance suite's client-population cases (issue 13) need beyond the lab: many client addresses,
+// a UDP client on a fixed port, packets no service takes, and each plane's view of its open flows.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inNs } from './netns.js';
+import type { Topology } from './topology.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const UDP_FIXED = join(HERE, 'udp-fixed.mjs');
+export const RAW_SEND = join(HERE, 'raw-send.py');
+
+/** The client addresses are 10.240.2.1..n on the client pod's eth0 (a NAT gateway's pool, or many pods). */
+export async function addClientAddresses(topo: Topology, n: number): Promise<string[]> {
+  const addresses = Array.from({ length: n }, (_, i) => `10.240.2.${i + 1}`);
+  for (const a of addresses) await inNs(topo.ns('cli'), ['ip', 'addr', 'replace', `${a}/32`, 'dev', 'eth0']);
+  await inNs(topo.node, ['ip', 'route', 'replace', '10.240.2.0/24', 'dev', 'h-cli']);
+  return addresses;
+}
+
+/** A reply UDP_FIXED printed. */
+export interface FixedReply { t: number; backend: string }
+/** The replies UDP_FIXED printed in `text`, in order. */
+export const fixedReplies = (text: string): FixedReply[] =>
+  text.split('\n').filter((l) => l.startsWith('{"t"')).map((l) => JSON.parse(l) as FixedReply);
+
+/** conntrack-tools prints "N flow entries have been shown." on stderr; `-o` nothing on stdout is wanted. */
+async function conntrackCount(ns: string, args: string[]): Promise<number> {
+  const out = await inNs(ns, ['sh', '-c', `conntrack -L ${args.join(' ')} 2>&1 >/dev/null`], 60_000);
+  const m = /(\d+) flow entries have been shown/.exec(out);
+  if (!m) throw new Error(`conntrack -L ${args.join(' ')}: ${out}`);
+  return Number(m[1]);
+}
+
+/**
+ * TCP flows to `vip`:`port` the plane still holds as open (not closing or closed: those expire on their own, in
+ * at most the TIME_WAIT timeout), by data plane. A plane without an entry here skips the cases that need it.
+ */
+export const OPEN_FLOWS: Partial<Record<string, (lbNs: string, vip: string, port: number) => Promise<number>>> = {
+  nftables: (ns, vip, port) => conntrackCount(ns, ['-p', 'tcp', '--orig-dst', vip, '--dport', String(port), '--state', 'ESTABLISHED']),
+  ipvs: async (ns, vip, port) => {
+    // ipvsadm -Lnc: "TCP 14:59  ESTABLISHED 10.240.0.2:40000 10.240.200.10:80 10.240.1.1:8080"
+    const out = await inNs(ns, ['ipvsadm', '-L', '-n', '-c'], 60_000);
+    return out.split('\n').filter((l) => / ESTABLISHED /.test(l) && l.includes(` ${vip}:${port} `)).length;
+  },
+};
