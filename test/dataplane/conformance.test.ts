@@ -18,7 +18,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
  */
 const POPULATION_CASES: Record<string, readonly string[]> = {
   bigUdp: ['nftables'],
-  unserved: [],
+  unserved: ['nftables'],
   udpFixedPort: [],
   manyClients: ['nftables'],
   idleSurvivesBurst: ['nftables'],

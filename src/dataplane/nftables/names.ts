@@ -46,9 +46,16 @@ export const counters = {
   backendRx: (ip: string) => `be_${backendKey(ip)}_rx`,
   /** Carries the fingerprint of the rendered rules, so an unchanged state is not replaced. */
   meta: 'plb_meta',
+  /** Packets to the VIP no service takes (another port or protocol, ICMP echo, invalid): dropped (render.ts). */
+  vipUnserved: 'vip_unserved',
+  /** TCP segments to a served port of a flow the LB does not know (not a SYN): answered with a RST. */
+  vipStale: 'vip_stale',
 };
 
-/** Sets no rule matches: their element comments carry the metadata (`10.240.1.1 comment "active"`). */
+/**
+ * Sets whose element comments carry the metadata (`10.240.1.1 comment "active"`); `services` is also what the
+ * vip chain lets through (render.ts), `backends` no rule matches.
+ */
 export const sets = {
   backends: 'backends',
   services: 'services',

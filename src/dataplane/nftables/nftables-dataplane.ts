@@ -142,7 +142,7 @@ export class NftablesDataPlane implements DataPlane {
       ? await this.table(this.family)
       : (await this.table(FAMILIES.ip)) ?? (await this.table(FAMILIES.ip6));
     const table = found ?? { counters: new Map() };
-    const { services, backends } = observeTable(table);
+    const { services, backends, global } = observeTable(table);
     const programmed = table.counters.has(counters.meta);
     return {
       dataPlane: this.name,
@@ -151,7 +151,7 @@ export class NftablesDataPlane implements DataPlane {
       warnings: [],
       services,
       backends,
-      global: {},
+      global: programmed ? global : {},
     };
   }
 

@@ -5,7 +5,7 @@ import { recordedBackends, recordedServices, type TableState } from './state.js'
 
 const ZERO = { packets: 0, bytes: 0 };
 
-export function observeTable(table: TableState): { services: ServiceObservation[]; backends: BackendObservation[] } {
+export function observeTable(table: TableState): { services: ServiceObservation[]; backends: BackendObservation[]; global: Record<string, number> } {
   const get = (name: string) => table.counters.get(name) ?? ZERO;
   const services: ServiceObservation[] = [];
   for (const meta of recordedServices(table).values()) {
@@ -33,5 +33,7 @@ export function observeTable(table: TableState): { services: ServiceObservation[
     };
   });
   const byPort = (a: ServiceObservation, b: ServiceObservation) => a.port - b.port || a.protocol.localeCompare(b.protocol);
-  return { services: services.sort(byPort), backends: backends.sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true })) };
+  // The vip chain's drops (render.ts): nothing addressed to the VIP that no service takes is forwarded.
+  const global = { unservedDropped: get(counters.vipUnserved).packets, staleTcpReset: get(counters.vipStale).packets };
+  return { global, services: services.sort(byPort), backends: backends.sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true })) };
 }

@@ -6,6 +6,7 @@
 // counts and DNATs. Only a connection's first packet traverses nat chains, so those counters count new flows.
 // The table is `ip portable_lb` for an IPv4 VIP and `ip6 portable_lb` for IPv6 (names.ts: FAMILIES); the rules
 // are the same but for the words that name an address.
+// A filter chain before NAT (vipChain) drops whatever reaches the VIP and no service takes, so nothing loops.
 // Postrouting masquerades what we DNATed, without `random`/`fully-random`: nf_nat keeps the client's source
 // port whenever the tuple is free, which avoids colliding with the backends' TIME_WAIT sockets (notes §5.3).
 // `ct status dnat` is right here because our own DNAT set it (it is not for IPVS, whose NAT is not conntrack's).
@@ -111,6 +112,7 @@ function body(input: RenderInput): string[] {
       lines.push(...counterObject(name));
     }
   }
+  lines.push(...counterObject(counters.vipUnserved), ...counterObject(counters.vipStale));
   for (const [ip] of backends) lines.push(...backendCounters(ip).flatMap(counterObject));
   lines.push(...metadataSet(sets.services, 'inet_proto . inet_service',
     desired.ports.map((p) => [`${proto(p)} . ${p.port}`, serviceComment({ vip: desired.vip, ...p })])));
@@ -118,6 +120,7 @@ function body(input: RenderInput): string[] {
   lines.push(...counterMap('backend_tx', f, backends.map(([ip]) => [ip, counters.backendTx(ip)])));
   lines.push(...counterMap('backend_rx', f, backends.map(([ip]) => [ip, counters.backendRx(ip)])));
   for (const p of desired.ports) lines.push(...serviceChains(desired, f, p));
+  lines.push(...vipChain(desired, f));
   const jumps = desired.ports.map((p) => `    ${f.l3} daddr ${desired.vip} ${proto(p)} dport ${p.port} jump svc_${serviceKey(p.protocol, p.port)}`);
   lines.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...jumps, '  }');
   // Clients inside the LB's own namespace (health probes, debugging) reach the VIP through output.
@@ -143,6 +146,30 @@ function body(input: RenderInput): string[] {
   lines.push(`    ${ours} ct direction original counter name ${f.l3} daddr map @backend_tx`);
   lines.push(`    ${ours} ct direction reply counter name ${f.l3} saddr map @backend_rx`, '  }');
   return lines;
+}
+
+/**
+ * What reaches the VIP and no service takes is dropped here, before NAT. The VIP is not a local address of the
+ * LB pod (the nat chains translate it), so without this the pod's kernel forwards such a packet back to the node,
+ * which routes the VIP to the pod again, until the TTL runs out: 200 datagrams to an unserved port made the
+ * node forward ~6 200 packets (issue 13). Priority mangle (-150): after conntrack (-200), so `ct state` is known
+ * and IP fragments are already reassembled (conntrack's defrag, -400), so a large UDP datagram to a served port
+ * is matched by its ports like any other; before dstnat (-100), so the daddr is still the VIP.
+ * - established/related: the flows NAT set up, and ICMP errors about them (path MTU discovery) pass;
+ * - invalid: not a flow conntrack can place; NAT would not translate it and it would loop: dropped;
+ * - a new TCP flow that does not start with a SYN (its conntrack entry was deleted when its backend's drain ended,
+ *   or it was set up by another LB pod before an ECMP rehash): a RST now, rather than a segment the backends
+ *   never expect (they would RST it later, or a timeout would);
+ * - anything else but a served (protocol, port): dropped and counted.
+ */
+function vipChain(desired: DesiredState, f: NftFamily): string[] {
+  const to = `${f.l3} daddr ${desired.vip}`;
+  return ['  chain vip {', '    type filter hook prerouting priority mangle; policy accept;',
+    `    ${to} ct state established,related accept`,
+    `    ${to} ct state invalid counter name "${counters.vipUnserved}" drop`,
+    `    ${to} meta l4proto tcp ct state new tcp flags & (syn | rst) == 0 counter name "${counters.vipStale}" reject with tcp reset`,
+    `    ${to} meta l4proto . th dport @${sets.services} accept`,
+    `    ${to} counter name "${counters.vipUnserved}" drop`, '  }'];
 }
 
 type Kind = 'chain' | 'set' | 'map' | 'counter';

@@ -17,6 +17,8 @@ const listing = JSON.stringify({
     counter('svc_tcp_80_nobackend', 5, 300),
     counter('svc_tcp_80_tx', 19000, 1243000),
     counter('svc_tcp_80_rx', 17000, 4880000),
+    counter('vip_unserved', 200, 9000),
+    counter('vip_stale', 3, 156),
     counter('be_10_240_1_1_flows', 1000, 60000),
     counter('be_10_240_1_1_tx', 6000, 397000),
     counter('be_10_240_1_1_rx', 6001, 1644000),
@@ -43,11 +45,11 @@ const desired = (...ips: string[]): DesiredState => ({
 describe('parseTable / recordedBackends', () => {
   test('reads this table\'s counters and object names, and ignores other tables', () => {
     const t = parseTable(listing, 'portable_lb');
-    expect(t.counters.size).toBe(11);
+    expect(t.counters.size).toBe(13);
     expect(t.counters.get('svc_tcp_80_flows')).toEqual({ packets: 3005, bytes: 180300 });
     expect(t.objects).toEqual({
       chains: ['prerouting'], sets: ['services', 'backends'], maps: ['backend_tx'],
-      counters: ['plb_meta', 'svc_tcp_80_flows', 'svc_tcp_80_nobackend', 'svc_tcp_80_tx', 'svc_tcp_80_rx', 'be_10_240_1_1_flows',
+      counters: ['plb_meta', 'svc_tcp_80_flows', 'svc_tcp_80_nobackend', 'svc_tcp_80_tx', 'svc_tcp_80_rx', 'vip_unserved', 'vip_stale', 'be_10_240_1_1_flows',
         'be_10_240_1_1_tx', 'be_10_240_1_1_rx', 'be_10_240_1_2_flows', 'be_10_240_1_2_tx', 'be_10_240_1_2_rx'],
     });
   });
@@ -92,8 +94,9 @@ describe('planBackends', () => {
 });
 
 describe('observeTable', () => {
-  test('services and backends from the counters; new flows exclude the ones dropped for lack of a backend', () => {
+  test('services and backends from the counters; new flows exclude the ones dropped for lack of a backend; the vip chain\'s drops and resets', () => {
     expect(observeTable(parseTable(listing, 'portable_lb'))).toEqual({
+      global: { unservedDropped: 200, staleTcpReset: 3 },
       services: [{
         vip: '10.240.200.10', port: 80, protocol: 'TCP', targetPort: 8080,
         packets: 19000, bytes: 1243000, replyPackets: 17000, replyBytes: 4880000,
@@ -107,6 +110,6 @@ describe('observeTable', () => {
   });
 
   test('an empty table observes nothing', () => {
-    expect(observeTable({ counters: new Map() })).toEqual({ services: [], backends: [] });
+    expect(observeTable({ counters: new Map() })).toEqual({ services: [], backends: [], global: { unservedDropped: 0, staleTcpReset: 0 } });
   });
 });
