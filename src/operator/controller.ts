@@ -8,6 +8,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
+  PolicyV1Api,
   RbacAuthorizationV1Api,
   setHeaderOptions,
   type KubernetesListObject,
@@ -209,6 +210,7 @@ export class Controller {
     const core = apiClient(kc, CoreV1Api, lists);
     const apps = apiClient(kc, AppsV1Api, lists);
     const rbac = apiClient(kc, RbacAuthorizationV1Api, lists);
+    const policy = apiClient(kc, PolicyV1Api, lists);
     const sel = { labelSelector: MANAGED_SELECTOR };
 
     this.#plbs = this.#watch<PortableLoadBalancer>(
@@ -239,6 +241,7 @@ export class Controller {
       ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces(sel)],
       ['Role', '/apis/rbac.authorization.k8s.io/v1/roles', () => rbac.listRoleForAllNamespaces(sel)],
       ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', () => rbac.listRoleBindingForAllNamespaces(sel)],
+      ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', () => policy.listPodDisruptionBudgetForAllNamespaces(sel)],
     ];
     for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR));
     // Not applied, observed: the Deployment's ReplicaSets carry its pod template's labels, ours included.

@@ -3,6 +3,7 @@ import type {
   V1Container,
   V1Deployment,
   V1EnvVar,
+  V1PodDisruptionBudget,
   V1ResourceRequirements,
   V1Role,
   V1RoleBinding,
@@ -15,8 +16,8 @@ import type { PortableLoadBalancer } from '../api/generated.js';
 import { ipFamily, withDefaults } from '../api/defaults.js';
 import { resolveClass, type Placement } from './class/resolve.js';
 import { lbPodSecurity } from './class/security.js';
-import { spreadConstraints } from './class/spread.js';
 import { PEERS_KEY, type AgentBgpConfig } from './bgp-peers.js';
+import { lbPodSpread, podDisruptionBudget } from './disruption.js';
 import { bgpSecretName, childLabels, childMeta, childName, selectorLabels } from './naming.js';
 
 export interface OperatorSettings {
@@ -37,10 +38,12 @@ export interface DesiredChildren {
   /** The BGPPeers that serve this PLB, resolved for its LB pods (src/operator/bgp-peers.ts), beside them. */
   bgpSecret: V1Secret;
   deployment: V1Deployment;
+  /** Only when spec.replicas > 1. */
+  podDisruptionBudget?: V1PodDisruptionBudget;
 }
 
 /** The order children are applied in: RBAC and the peers before the pods that need them. */
-export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'podRole', 'podRoleBinding', 'bgpSecret', 'deployment'] as const;
+export const CHILD_ORDER = ['serviceAccount', 'role', 'roleBinding', 'podRole', 'podRoleBinding', 'bgpSecret', 'deployment', 'podDisruptionBudget'] as const;
 
 const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -167,6 +170,7 @@ export function desiredChildren(
   };
 
   const labels = m.labels;
+  const selector = selectorLabels(name, elsewhere ? own.namespace : undefined);
   const security = lbPodSecurity(spec.dataPlane, { podSysctls: placement.podSysctls, family: spec.vip ? ipFamily(spec.vip) : spec.ipFamily === 'IPv6' ? 6 : 4 });
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
@@ -177,7 +181,7 @@ export function desiredChildren(
     metadata: { ...m, annotations: { [ANNOTATION_BGP_PEERS_HASH]: bgpPeersHash(bgp) } },
     spec: {
       replicas: spec.replicas,
-      selector: { matchLabels: selectorLabels(name, elsewhere ? own.namespace : undefined) },
+      selector: { matchLabels: selector },
       // Surge first, never take a serving LB pod away before its replacement is ready: the VIP keeps its capacity.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -191,23 +195,8 @@ export function desiredChildren(
           ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
           ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
           ...(placement.priorityClassName ? { priorityClassName: placement.priorityClassName } : {}),
-          ...(placement.topologySpreadConstraints
-            ? { topologySpreadConstraints: spreadConstraints(placement.topologySpreadConstraints, selectorLabels(name, elsewhere ? own.namespace : undefined)) }
-            : {}),
-          // Preferred, not required: more replicas than nodes must still schedule, just spread as far as possible.
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    topologyKey: 'kubernetes.io/hostname',
-                    labelSelector: { matchLabels: { [LABEL_PLB]: name } },
-                  },
-                },
-              ],
-            },
-          },
+          // Over nodes by default, as far as the class allows (src/operator/disruption.ts says why so).
+          topologySpreadConstraints: lbPodSpread(placement.topologySpreadConstraints, selector),
           containers: [
             {
               name: 'agent',
@@ -271,5 +260,7 @@ export function desiredChildren(
     },
   };
 
-  return { serviceAccount, role, roleBinding, ...(podRole ? { podRole, podRoleBinding } : {}), bgpSecret, deployment };
+  // With more than one replica, a drain takes one LB pod at a time (src/operator/disruption.ts).
+  const budget = podDisruptionBudget(m, selector, spec.replicas);
+  return { serviceAccount, role, roleBinding, ...(podRole ? { podRole, podRoleBinding } : {}), bgpSecret, deployment, ...(budget ? { podDisruptionBudget: budget } : {}) };
 }

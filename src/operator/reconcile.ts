@@ -157,8 +157,10 @@ export async function reconcile(
     }
     const newPods = new Set(lbPodsOf(plb, ports.listPods(podNamespace)).map((p) => p.metadata?.name));
     const serving = liveEntries(plb.status?.loadBalancers, ports.listPods(podNamespace)).some((e) => e.ready && newPods.has(e.pod));
-    if (stale.length > 0 && (serving || !address.vip)) {
-      for (const child of stale) {
+    // A budget the plan no longer has (replicas down to 1) goes at once: it protects nothing a serving pod needs.
+    const now = stale.filter((c) => c.kind === 'PodDisruptionBudget' || serving || !address.vip);
+    if (now.length > 0) {
+      for (const child of now) {
         await ports.deleteChild(child);
         writes++;
       }

@@ -84,10 +84,19 @@ describe('desired Deployment', () => {
     expect(agent(deployment()).readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
   });
 
-  it('spreads replicas over nodes without making extra replicas unschedulable', () => {
-    const aa = deployment().spec?.template.spec?.affinity?.podAntiAffinity;
-    expect(aa?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
-    expect(aa?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+  it('spreads replicas over nodes by a topology spread constraint, not a preference', () => {
+    const spec = deployment().spec?.template.spec;
+    expect(spec?.affinity).toBeUndefined();
+    const c = spec?.topologySpreadConstraints?.find((x) => x.topologyKey === 'kubernetes.io/hostname');
+    expect([c?.whenUnsatisfiable, c?.maxSkew]).toEqual(['DoNotSchedule', 1]);
+    expect(c?.labelSelector?.matchLabels).toEqual(deployment().spec?.selector.matchLabels);
+  });
+
+  it('has a PodDisruptionBudget named like the Deployment with more than one replica, none with one', () => {
+    const pdb = desiredChildren({ ...plb, spec: { ...plb.spec, replicas: 2 } }, settings).podDisruptionBudget;
+    expect(pdb?.metadata?.name).toBe(deployment().metadata?.name);
+    expect(pdb?.spec?.selector?.matchLabels).toEqual(deployment().spec?.selector.matchLabels);
+    expect(desiredChildren({ ...plb, spec: { ...plb.spec, replicas: 1 } }, settings).podDisruptionBudget).toBeUndefined();
   });
 
   it.each([

@@ -92,9 +92,9 @@ describe('reconcile', () => {
   it('creates ServiceAccount, Role, RoleBinding, the BGP Secret and Deployment in that order, then writes status once', async () => {
     const cluster = new FakeCluster(plb(), [backendPod('b1'), lbPod('web-lb-a')]);
     const result = await reconcile('shop', 'web', cluster, settings);
-    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment']);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment', 'PodDisruptionBudget']);
     expect(cluster.statusPatches).toHaveLength(1);
-    expect(result.writes).toBe(6);
+    expect(result.writes).toBe(7);
   });
 
   it('writes nothing on a second pass over its own result (idempotent)', async () => {
@@ -102,7 +102,7 @@ describe('reconcile', () => {
     await reconcile('shop', 'web', cluster, settings);
     const second = await reconcile('shop', 'web', cluster, settings);
     expect(second.writes).toBe(0);
-    expect(cluster.applied).toHaveLength(5);
+    expect(cluster.applied).toHaveLength(6);
     expect(cluster.statusPatches).toHaveLength(1);
   });
 
@@ -113,6 +113,20 @@ describe('reconcile', () => {
     cluster.plb = { ...plb({ replicas: 4 }, cluster.plb!.status, 4) };
     await reconcile('shop', 'web', cluster, settings);
     expect(cluster.applied.map((c) => c.kind)).toEqual(['Deployment']);
+  });
+
+  it('removes the PodDisruptionBudget when replicas drop to 1, at once, and brings it back with 2', async () => {
+    const cluster = new FakeCluster(plb(), []);
+    await reconcile('shop', 'web', cluster, settings);
+    cluster.applied = [];
+    cluster.plb = { ...plb({ replicas: 1 }, cluster.plb!.status, 4) };
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['Deployment']);
+    expect(cluster.deleted).toEqual(['PodDisruptionBudget/shop/web-lb']);
+    cluster.applied = [];
+    cluster.plb = { ...plb({ replicas: 2 }, cluster.plb!.status, 5) };
+    await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['Deployment', 'PodDisruptionBudget']);
   });
 
   it('re-creates a child someone deleted', async () => {
@@ -159,7 +173,7 @@ describe('reconcile', () => {
     const s = cluster.plb!.status!;
     expect(s.vip).toBeUndefined();
     expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'VIPConflict', message: expect.stringMatching(/^192.0.2.10 is already held by another load balancer;/) });
-    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment']);
+    expect(cluster.applied.map((c) => c.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Secret', 'Deployment', 'PodDisruptionBudget']);
   });
 
   it('records the VIP it holds and its pool in status, and counts an agent only when it programmed that VIP', async () => {
@@ -202,9 +216,9 @@ describe('reconcile', () => {
       await reconcile('shop', 'web', cluster, settings);
       expect(finalizerFirst).toBe(true);
       expect(cluster.applied.map((c) => `${c.kind}/${c.metadata?.namespace}`)).toEqual([
-        'ServiceAccount/lb-system', 'Role/shop', 'RoleBinding/shop', 'Role/lb-system', 'RoleBinding/lb-system', 'Secret/lb-system', 'Deployment/lb-system',
+        'ServiceAccount/lb-system', 'Role/shop', 'RoleBinding/shop', 'Role/lb-system', 'RoleBinding/lb-system', 'Secret/lb-system', 'Deployment/lb-system', 'PodDisruptionBudget/lb-system',
       ]);
-      const deployment = cluster.applied.at(-1)!;
+      const deployment = cluster.applied.find((c) => c.kind === 'Deployment')!;
       expect(deployment.metadata?.ownerReferences).toBeUndefined();
       expect(deployment.metadata?.labels).toMatchObject({ 'portablelb.io/name': 'web', 'portablelb.io/namespace': 'shop' });
       expect(cluster.plb!.status?.podNamespace).toBe('lb-system');
@@ -217,7 +231,7 @@ describe('reconcile', () => {
       cluster.plb = { ...cluster.plb!, metadata: { ...cluster.plb!.metadata, deletionTimestamp: new Date() } };
       await reconcile('shop', 'web', cluster, settings);
       // The BGP Secret too, by name: no cache lists Secrets.
-      expect(cluster.deleted.sort()).toEqual(['Deployment', 'Role', 'RoleBinding', 'Secret', 'ServiceAccount'].map((k) => expect.stringMatching(new RegExp(`^${k}/lb-system/`))));
+      expect(cluster.deleted.sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'ServiceAccount'].map((k) => expect.stringMatching(new RegExp(`^${k}/lb-system/`))));
       // The caches still showed the children during that pass: the finalizer stays until they are seen gone.
       expect(cluster.plb!.metadata!.finalizers).toEqual(['portablelb.io/cleanup']);
       await reconcile('shop', 'web', cluster, settings);
@@ -229,7 +243,9 @@ describe('reconcile', () => {
       await reconcile('shop', 'web', cluster, settings);
       cluster.resolution = elsewhere;
       await reconcile('shop', 'web', cluster, settings);
-      expect(cluster.deleted).toEqual([]);
+      // A budget protects no serving pod: the old one goes at once, the old LB pods wait.
+      expect(cluster.deleted).toEqual(['PodDisruptionBudget/shop/web-lb']);
+      cluster.deleted = [];
       const moved = { ...lbPod('x-lb-new', 'n1'), metadata: { name: 'x-lb-new', namespace: 'lb-system', labels: { 'portablelb.io/name': 'web', 'portablelb.io/namespace': 'shop' } } };
       cluster.pods = [moved];
       cluster.plb = { ...cluster.plb!, status: { ...cluster.plb!.status, loadBalancers: [{ pod: 'x-lb-new', ready: true, programmedGeneration: 3, vip: '192.0.2.10' }] } };
