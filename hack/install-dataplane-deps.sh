@@ -3,8 +3,14 @@
 # dataplane test tier / benchmarks need at run time (iproute2, ethtool, nstat, nginx, wrk, iptables).
 # Idempotent: apt is skipped entirely when every command and header is already present.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=hack/versions.env
+source "$root/hack/versions.env"
 # shellcheck source=hack/lib/apt.sh
-source "$(dirname "$0")/lib/apt.sh"
+source "$root/hack/lib/apt.sh"
+
+# conntrack-tools at the pinned version: the nftables data plane runs `conntrack -D` (and the tests `conntrack -L`)
+conntrack_pinned() { [[ "$(dpkg-query -W -f '${Version}' conntrack 2>/dev/null || true)" == "$CONNTRACK_DEB_VERSION" ]]; }
 
 # probe : debian package (bookworm names; bpftool is its own package there, not linux-bpftool)
 ensure_packages install-dataplane-deps \
@@ -23,7 +29,8 @@ ensure_packages install-dataplane-deps \
   "python3:python3" \
   "nginx:nginx-light" \
   "wrk:wrk" \
-  "iptables:iptables"
+  "iptables:iptables" \
+  "@conntrack_pinned:conntrack=$CONNTRACK_DEB_VERSION"
 
 # The Debian nginx package starts a system-wide nginx; the tests start their own inside namespaces.
 if [[ " ${APT_INSTALLED[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null 2>&1; then

@@ -21,7 +21,8 @@ ensure_packages() {
   shift
   local missing=()
   for entry in "$@"; do
-    probe="${entry%:*}" pkg="${entry##*:}"
+    # the first colon ends the probe: a pinned package may carry a version epoch (conntrack=1:1.4.7-1+b2)
+    probe="${entry%%:*}" pkg="${entry#*:}"
     probe_present "$probe" && continue
     echo "$label: missing $probe (package $pkg)" >&2
     missing+=("$pkg")

@@ -19,7 +19,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
 const POPULATION_CASES: Record<string, readonly string[]> = {
   bigUdp: ['nftables'],
   unserved: ['nftables'],
-  udpFixedPort: [],
+  udpFixedPort: ['nftables'],
   manyClients: ['nftables'],
   idleSurvivesBurst: ['nftables'],
 };

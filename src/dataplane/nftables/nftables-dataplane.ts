@@ -13,6 +13,8 @@ import { FAMILIES, TABLE, canonicalAddresses, counters, familyOf, type NftFamily
 import { nftCommand, writeSysctls, type NftRunner } from './nft.js';
 import { observeTable } from './observe.js';
 import { renderDelta } from './delta.js';
+import { conntrackCommand, type ConntrackRunner } from './conntrack.js';
+import { flowsToEnd } from './flows.js';
 import { deleteTables, renderPlan } from './render.js';
 import { parseTable, planBackends, recordedBackends, type TableObjects, type TableState } from './state.js';
 import type { BackendState } from './names.js';
@@ -36,6 +38,8 @@ export interface NftablesOptions {
    * long until a change someone else made to the table is seen and repaired.
    */
   verifyMs?: number;
+  /** Deletes conntrack entries (conntrack.ts); injectable for tests. */
+  conntrack?: ConntrackRunner;
   /** Writes per-netns sysctls, returning the ones that failed (nft.ts: writeSysctls). */
   writeSysctls?: (values: Record<string, string>) => Promise<string[]>;
 }
@@ -104,7 +108,24 @@ export class NftablesDataPlane implements DataPlane {
     await this.nft.run(delta ?? plan.script);
     this.family = f;
     this.committed = { family: f, fingerprint: plan.fingerprint, backends, objects: plan.objects, verifiedMs, desired };
+    // After the commit: a packet between a delete and the commit would set the old translation up again.
+    warnings.push(...await this.endFlows(current.backends, backends, desired));
     return { changed: true, attach: 'netfilter', warnings };
+  }
+
+  /** Deletes the conntrack entries the new rules cannot change (flows.ts); failures are warnings, not errors. */
+  private async endFlows(prev: Map<string, BackendState>, next: Map<string, BackendState>, desired: DesiredState): Promise<string[]> {
+    const conntrack = this.opts.conntrack ?? conntrackCommand;
+    const warnings: string[] = [];
+    for (const f of flowsToEnd(prev, next, desired)) {
+      try {
+        const n = await conntrack.delete(f);
+        if (n > 0) this.opts.log(`ended ${n} ${f.protocol} flow(s) of ${f.vip}:${f.port} to ${f.backend}:${f.targetPort} (${f.why})`);
+      } catch (err) {
+        warnings.push(`could not end the ${f.protocol} flows of ${f.vip}:${f.port} to ${f.backend} (${f.why}): ${(err as Error).message}`);
+      }
+    }
+    return warnings;
   }
 
   private clock(): number {

@@ -95,7 +95,7 @@ describe('Dockerfile', () => {
   });
 
   test('the runtime packages cover every program the agent executes and every library the addon links', () => {
-    const programs = { ip: 'iproute2', nft: 'nftables', mount: 'mount' } as const;
+    const programs = { ip: 'iproute2', nft: 'nftables', mount: 'mount', conntrack: 'conntrack' } as const;
     const sources = readdirSync(join(repoRoot, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts')).map((f) => read(join('src', f))).join('\n');
     const executed = new Set([...sources.matchAll(/(?:run|exec|spawn|runCommand)\('([a-z]+)'/g)].map((m) => m[1]!));

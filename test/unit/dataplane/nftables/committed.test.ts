@@ -43,6 +43,8 @@ function kernel() {
   };
 }
 
+const NO_CONNTRACK = { delete: async () => 0 };
+
 const desired = (ips: string[]): DesiredState => ({
   vip: '10.240.200.10', ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], backends: ips.map((ip) => ({ ip, weight: 1 })),
   scheduler: 'roundRobin', attach: 'auto', interface: 'eth0', snatIp: '10.240.0.3',
@@ -50,7 +52,7 @@ const desired = (ips: string[]): DesiredState => ({
 
 describe('NftablesDataPlane keeps what it committed', () => {
   let now = 1_700_000_000_000;
-  const plane = (runner: NftRunner) => new NftablesDataPlane({ log: () => undefined, nft: runner, now: () => now, writeSysctls: async () => [] });
+  const plane = (runner: NftRunner) => new NftablesDataPlane({ log: () => undefined, nft: runner, now: () => now, writeSysctls: async () => [], conntrack: NO_CONNTRACK });
 
   test('after its first apply it lists nothing; the transaction still deletes what goes', async () => {
     const k = kernel();
@@ -70,7 +72,7 @@ describe('NftablesDataPlane keeps what it committed', () => {
 
   test('the drain ends from what it committed: 300 s later the backend and its counters go', async () => {
     const k = kernel();
-    const dp = new NftablesDataPlane({ log: () => undefined, nft: k.runner, now: () => now, writeSysctls: async () => [], verifyMs: 3_600_000 });
+    const dp = new NftablesDataPlane({ log: () => undefined, nft: k.runner, now: () => now, writeSysctls: async () => [], verifyMs: 3_600_000, conntrack: NO_CONNTRACK });
     await dp.apply(desired(['10.240.1.1', '10.240.1.2']));
     await dp.apply(desired(['10.240.1.1']));
     now += 301_000;

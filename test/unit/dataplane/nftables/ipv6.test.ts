@@ -147,7 +147,7 @@ function fakeNft(initial: string[] = []): NftRunner & { scripts: string[]; liste
 }
 
 const plane = (nft: NftRunner) =>
-  new NftablesDataPlane({ log: () => undefined, nft, now: () => 1_700_000_000_000, writeSysctls: async () => [] });
+  new NftablesDataPlane({ log: () => undefined, nft, now: () => 1_700_000_000_000, writeSysctls: async () => [], conntrack: { delete: async () => 0 } });
 
 describe('NftablesDataPlane across a change of VIP family', () => {
   test('IPv4 -> IPv6 -> IPv4: each apply deletes the other family\'s table in its own transaction', async () => {
