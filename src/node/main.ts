@@ -1,14 +1,18 @@
-// `plb-agent node-routes`: the node-level part of nextHopMode NodeIP, run as a DaemonSet (hostNetwork, only
-// NET_ADMIN; reads Pods on its node and PortableLoadBalancers, writes nothing to the API). It keeps the node's
-// `VIP via <LB pod IP>` routes (routes.ts) equal to what the cluster says, after every change and every 30 s;
-// nothing is removed before both caches have synced, so a restart never drops a route that should stay.
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+// `plb-agent node-routes`: the node-level part of nextHopMode NodeIP, run as a DaemonSet (hostNetwork; NET_ADMIN
+// for the routes, NET_BIND_SERVICE and NET_RAW for BIRD's BGP and BFD sockets; reads Pods on its node, its Node,
+// PortableLoadBalancers, BGPPeers and the password Secrets those name; writes nothing to the API). It keeps the
+// node's `VIP via <LB pod IP>` routes (routes.ts) and its speaker's announcements (announce.ts, speaker.ts) equal
+// to what the cluster says, after every change and every 30 s; nothing is removed before every cache has synced,
+// so a restart never drops a route that should stay.
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { APP_NAME, LABEL_NAME, PLB } from '../api/constants.js';
-import type { PortableLoadBalancer } from '../api/generated.js';
+import { BGPPeerGVK, type BGPPeer, type PortableLoadBalancer } from '../api/generated.js';
+import type { PasswordLookup } from '../operator/bgp-peers.js';
 import { describeApiError } from '../runtime/kube.js';
 import { watchResource } from '../runtime/informer.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { desiredNodeRoutes, routeChanges } from './routes.js';
+import { NodeSpeaker } from './speaker.js';
 import { shareConnections } from '../runtime/connections.js';
 
 export const isNodeRoutesMode = (argv: readonly string[]): boolean => argv[0] === 'node-routes';
@@ -36,6 +40,35 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
     path: '/api/v1/pods', labelSelector, fieldSelector, onLifecycle: onLifecycle('Pod'),
     list: () => core.listPodForAllNamespaces({ labelSelector, fieldSelector }),
   }, schedule);
+  const nodes = watchResource<V1Node>(kc, {
+    path: '/api/v1/nodes', fieldSelector: `metadata.name=${node}`, onLifecycle: onLifecycle('Node'),
+    list: () => core.listNode({ fieldSelector: `metadata.name=${node}` }),
+  }, schedule);
+  const peers = watchResource<BGPPeer>(kc, {
+    path: `/apis/${BGPPeerGVK.group}/${BGPPeerGVK.version}/${BGPPeerGVK.plural}`, onLifecycle: onLifecycle('BGPPeer'),
+    list: () => custom.listClusterCustomObject({ group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural }) as never,
+  }, schedule);
+  const nodeIPs = (env['HOST_IPS'] ?? env['HOST_IP'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const speaker = nodeIPs.length > 0 ? new NodeSpeaker({ nodeIPs, dir: env['PLB_NODE_SPEAKER_DIR'] ?? '/run/plb-node-speaker', log }) : undefined;
+  if (!speaker) log('HOST_IP is not set: no BGP speaker on this node (NodeIP peers get no session from it)');
+  /** The passwords NodeIP peers name, read for this pass (the API is asked only for those). */
+  const passwords = async (wanted: readonly BGPPeer[]): Promise<PasswordLookup> => {
+    const got = new Map<string, { value: string } | { problem: string }>();
+    for (const p of wanted) {
+      const ref = p.spec.passwordSecretRef;
+      if (p.spec.nextHopMode !== 'NodeIP' || !ref) continue;
+      const key = `${ref.namespace}/${ref.name}/${ref.key ?? 'password'}`;
+      if (got.has(key)) continue;
+      try {
+        const secret = await core.readNamespacedSecret({ namespace: ref.namespace, name: ref.name });
+        const data = secret.data?.[ref.key ?? 'password'];
+        got.set(key, data ? { value: Buffer.from(data, 'base64').toString('utf8') } : { problem: `no key ${ref.key ?? 'password'}` });
+      } catch (error) {
+        got.set(key, { problem: describeApiError(error) });
+      }
+    }
+    return (ref) => got.get(`${ref.namespace}/${ref.name}/${ref.key ?? 'password'}`) ?? { problem: 'not read' };
+  };
   const plbs = watchResource<PortableLoadBalancer>(kc, {
     path: `/apis/${PLB.group}/${PLB.version}/${PLB.plural}`, onLifecycle: onLifecycle('PortableLoadBalancer'),
     list: () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
@@ -43,9 +76,14 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
 
   let running = false;
   const sync = async (): Promise<void> => {
-    if (running || !pods.synced || !plbs.synced) return;
+    if (running || !pods.synced || !plbs.synced || !nodes.synced || !peers.synced) return;
     running = true;
     try {
+      if (speaker) {
+        const self = nodes.list()[0];
+        await speaker.sync({ name: node, ...(self?.metadata?.labels ? { labels: self.metadata.labels } : {}) }, pods.list(), plbs.list(), peers.list(), await passwords(peers.list()))
+          .catch((error: Error) => log(`bgp: ${error.message}`));
+      }
       const want = desiredNodeRoutes(node, pods.list(), plbs.list());
       const { install, remove } = routeChanges(want, await kernel.list());
       for (const r of install) {
@@ -67,8 +105,9 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
   const stop = () => {
     clearInterval(repair);
     clearTimeout(timer);
-    // The routes stay: the LB pods keep forwarding while this component restarts.
-    void Promise.all([pods.stop(), plbs.stop()]).then(() => process.exit(0));
+    // The routes stay: the LB pods keep forwarding while this component restarts. BIRD's Cease withdraws this
+    // node's VIPs at once (a restart announces them again in about a second).
+    void Promise.all([pods.stop(), plbs.stop(), nodes.stop(), peers.stop(), speaker?.stop()]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -147,15 +147,18 @@ describe('the Helm chart', () => {
     expect(r.stdout).toMatch(/portableloadbalancerclass.portablelb.io\/tenancy-default created \(server dry run\)/);
   });
 
-  test('nodeRoutes.enabled adds the NodeIP node-route DaemonSet: hostNetwork, NET_ADMIN only, read-only RBAC; accepted by the API server', async () => {
+  test('nodeRoutes.enabled adds the NodeIP node-route DaemonSet and node speaker: hostNetwork, NET_ADMIN + NET_BIND_SERVICE + NET_RAW, read-only RBAC (Secrets in its namespace only); accepted by the API server', async () => {
     const yaml = renderChart('nr', ns, { 'nodeRoutes.enabled': 'true' });
     const objs = loadAllYaml(yaml) as KubernetesObject[];
     const ds = objs.find((o) => o?.kind === 'DaemonSet') as KubernetesObject & { spec: { template: { spec: { hostNetwork: boolean; containers: Array<{ args: string[]; securityContext: { capabilities: { add: string[] } } }> } } } };
     expect(ds.spec.template.spec.hostNetwork).toBe(true);
     expect(ds.spec.template.spec.containers[0]!.args).toEqual(['node-routes']);
-    expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN']);
+    expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW']);
     const role = objs.find((o) => o?.kind === 'ClusterRole' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ verbs: string[] }> };
-    expect(role.rules.flatMap((r) => r.verbs)).toEqual(['get', 'list', 'watch', 'get', 'list', 'watch']);
+    expect(role.rules.flatMap((r) => r.verbs)).toEqual(['get', 'list', 'watch', 'get', 'list', 'watch', 'get', 'list', 'watch']);
+    const secrets = objs.find((o) => o?.kind === 'Role' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ resources: string[]; verbs: string[] }> };
+    expect(secrets.metadata?.namespace).toBe(ns);
+    expect(secrets.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
     // Only the node-route objects: the rest of this release (its cluster-scoped default class) exists already.
     const file = join(cp.dir, 'nr.yaml');
     writeFileSync(file, objs.filter((o) => o?.metadata?.name?.endsWith('node-routes')).map((o) => JSON.stringify(o)).join('\n---\n'));

@@ -12,10 +12,11 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { birdCommand } from './birdc.js';
+import type { PeerConfig } from '../../api/bgp-peer.js';
 import { renderBirdConfig, type RenderedConfig, type SpeakerInput } from './bird-config.js';
 import { parseBfdSessions, parseProtocols, sessionStates, type SessionState } from './sessions.js';
 
-export interface SpeakerOptions {
+export interface SpeakerOptions<I extends { peers: readonly PeerConfig[] } = SpeakerInput> {
   /** Holds bird.conf and the control socket; per pod (an emptyDir or the pod's own /run). */
   dir: string;
   log(message: string): void;
@@ -26,15 +27,18 @@ export interface SpeakerOptions {
   /** Another container runs BIRD on `dir`'s config and socket: never spawn or stop it. */
   external?: boolean;
   pollMs?: number;
+  /** The config for an input: an LB pod's by default, the node's speaker gives renderNodeBirdConfig. */
+  render?: (input: I) => RenderedConfig;
 }
 
-export class BirdSpeaker {
-  readonly #o: SpeakerOptions;
+export class BirdSpeaker<I extends { peers: readonly PeerConfig[] } = SpeakerInput> {
+  readonly #o: SpeakerOptions<I>;
+  readonly #render: (input: I) => RenderedConfig;
   readonly #conf: string;
   readonly #socket: string;
   #child: ChildProcess | undefined;
   #rendered: RenderedConfig | undefined;
-  #input: SpeakerInput | undefined;
+  #input: I | undefined;
   #sessions: SessionState[] = [];
   #poll: NodeJS.Timeout | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -42,8 +46,9 @@ export class BirdSpeaker {
   /** Last error of BIRD itself (start, configure), reported on every session. */
   lastError: string | undefined;
 
-  constructor(o: SpeakerOptions) {
+  constructor(o: SpeakerOptions<I>) {
     this.#o = o;
+    this.#render = o.render ?? (renderBirdConfig as unknown as (input: I) => RenderedConfig);
     mkdirSync(o.dir, { recursive: true });
     this.#conf = join(o.dir, 'bird.conf');
     this.#socket = join(o.dir, 'bird.ctl');
@@ -59,13 +64,13 @@ export class BirdSpeaker {
   }
 
   /** Serialized: one render + configure at a time, in call order. */
-  update(input: SpeakerInput): Promise<void> {
+  update(input: I): Promise<void> {
     const run = this.#queue.then(() => this.#update(input));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #update(input: SpeakerInput): Promise<void> {
+  async #update(input: I): Promise<void> {
     if (this.#stopped) return;
     this.#input = input;
     // A speaker container keeps running without peers: it gets a config without sessions instead.
@@ -75,7 +80,7 @@ export class BirdSpeaker {
       this.#setSessions([]);
       return;
     }
-    const rendered = renderBirdConfig(input);
+    const rendered = this.#render(input);
     const changed = rendered.text !== this.#rendered?.text;
     if (changed) {
       const tmp = `${this.#conf}.tmp`;
@@ -95,7 +100,7 @@ export class BirdSpeaker {
       await birdCommand(this.#socket, 'configure', 10_000);
       this.#rendered = rendered;
       this.lastError = undefined;
-      this.#o.log(`bgp: reconfigured BIRD in ${Math.round(performance.now() - started)} ms (${input.announce ? 'announcing' : 'not announcing'} ${input.vip})`);
+      this.#o.log(`bgp: reconfigured BIRD in ${Math.round(performance.now() - started)} ms (${rendered.summary})`);
     } catch (error) {
       // BIRD checks a config before applying it: on a rejection the old one keeps running.
       this.lastError = (error as Error).message;
