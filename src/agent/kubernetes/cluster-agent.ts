@@ -1,5 +1,5 @@
-// The agent inside an LB pod: watch its PLB and backend pods, build one DesiredState, apply it (debounced, plus
-// a periodic repair pass), and report this pod's status.loadBalancers[] entry back. Kernel errors become the
+// The agent inside an LB pod: watch its PLB and backend pods, build one DesiredState, apply it (at once, changes
+// during a pass folded into one more: schedule.ts; plus a periodic repair pass), and report this pod's status.loadBalancers[] entry back. Kernel errors become the
 // entry's reason and message (the operator turns them into conditions); they never end the process.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { PLB, agentFieldManager } from '../../api/constants.js';
@@ -15,6 +15,7 @@ import { applySpreading } from '../spreading.js';
 import { ipFamily } from '../../api/defaults.js';
 import { clusterDesired, servedPlb, grantedVip } from './desired.js';
 import { entryChanged, statusEntry, type ReportInput } from './report.js';
+import { onChange } from './schedule.js';
 import { ClusterSource } from './source.js';
 
 export interface ClusterAgentOptions {
@@ -33,7 +34,6 @@ export interface ClusterAgentOptions {
   /** The BGP side (peers, announce decision, BIRD); absent in tests of the data-plane path alone. */
   announcer?: Announcer;
   log: (message: string) => void;
-  debounceMs?: number;
   repairMs?: number;
 }
 
@@ -53,7 +53,6 @@ export class ClusterAgent {
   #written: LoadBalancerEntry | undefined;
   #spreadingKey: string | undefined;
   #spreadingNotes: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
   #repair: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #pending = false;
@@ -96,8 +95,10 @@ export class ClusterAgent {
   }
 
   #schedule(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.sync(), this.o.debounceMs ?? 100);
+    const action = onChange({ synced: this.#source?.synced ?? false, running: this.#running !== null });
+    if (action === 'wait-for-sync') return;
+    // fold-into-next: sync() marks the running pass to be followed by one more
+    void this.sync();
   }
 
   /** One sync at a time; calls during a sync fold into one follow-up. */
@@ -286,7 +287,6 @@ export class ClusterAgent {
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.#timer);
     clearInterval(this.#repair);
     await this.#running;
     await this.#source?.stop();

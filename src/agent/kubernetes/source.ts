@@ -31,7 +31,11 @@ export class ClusterSource {
         fieldSelector,
         list: () =>
           custom.listNamespacedCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural, namespace, fieldSelector }) as never,
-        onLifecycle: (e, err) => onLifecycle('PortableLoadBalancer', e, err),
+        onLifecycle: (e, err) => {
+          onLifecycle('PortableLoadBalancer', e, err);
+          // The initial list's changes came before the cache was complete (schedule.ts waits for this).
+          if (e === 'synced') onChange();
+        },
       },
       () => {
         this.#followSelector();
@@ -68,7 +72,10 @@ export class ClusterSource {
         path: `/api/v1/namespaces/${this.namespace}/pods`,
         labelSelector: wanted,
         list: () => core.listNamespacedPod({ namespace: this.namespace, labelSelector: wanted }),
-        onLifecycle: (e, err) => this.onLifecycle('Pod', e, err),
+        onLifecycle: (e, err) => {
+          this.onLifecycle('Pod', e, err);
+          if (e === 'synced') this.onChange();
+        },
       },
       () => this.onChange(),
     );
