@@ -66,6 +66,11 @@ export interface ControllerOptions {
   passTimeoutMs?: number;
   /** A pass running longer than this makes /readyz fail (default 15 s). */
   stallMs?: number;
+  /**
+   * A ready LB pod entry whose heartbeat is older than this is marked not ready (src/operator/liveness.ts);
+   * undefined: heartbeats are not judged (agents that rewrite their entry only when it changes have none).
+   */
+  heartbeatExpiryMs?: number;
   /** User-Agent of every request (audit logs then name the replica). */
   userAgent?: string;
   clock?: Clock;
@@ -89,8 +94,13 @@ export class Controller {
   #pods!: WatchedResource<V1Pod>;
   #peers!: WatchedResource<BGPPeer>;
   #nodes!: WatchedResource<V1Node>;
-  /** Node labels last seen: heartbeats change nodes every few seconds, only label changes matter here. */
+  /** Node labels and readiness last seen: heartbeats change nodes every few seconds, only these matter here. */
   readonly #nodeLabels = new Map<string, string>();
+  /**
+   * Since when LB pods' heartbeats can be judged: the last time the PLB watch synced or this replica became the
+   * leader. Before that it could not see them (an API-server outage stops every heartbeat at once).
+   */
+  #heartbeatSince = 0;
   readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
   #replicaSets: WatchedResource<KubernetesObject> | undefined;
@@ -166,6 +176,7 @@ export class Controller {
           if (event === 'error') log.warn('watch failed; restarting with backoff', { error: describeApiError(error) });
           if (event === 'restart') this.#metrics.watchRestarts.add(1, { kind });
           if (event === 'synced') log.info('cache synced');
+          if (event === 'synced' && kind === PLB.kind) this.#heartbeatSince = (this.#o.clock ?? systemClock).now();
         },
       },
       (event) => this.#route(kind, event.object, event.type === 'DELETED'),
@@ -185,7 +196,9 @@ export class Controller {
     if (kind === BGPPeerGVK.kind) return this.#enqueueAll();
     if (kind === 'Node') {
       const node = obj.metadata?.name ?? '';
-      const labels = deleted ? '' : JSON.stringify(obj.metadata?.labels ?? {});
+      // Readiness too: the entries of LB pods on a node that is not Ready are marked not ready (liveness.ts).
+      const ready = (obj as V1Node).status?.conditions?.find((c) => c.type === 'Ready')?.status;
+      const labels = deleted ? '' : JSON.stringify([obj.metadata?.labels ?? {}, ready]);
       if (this.#nodeLabels.get(node) === labels) return;
       this.#nodeLabels.set(node, labels);
       return this.#enqueueAll();
@@ -269,6 +282,8 @@ export class Controller {
       listReplicaSets: (ns) => (this.#replicaSets?.list(ns) ?? []) as V1ReplicaSet[],
       listBgpPeers: () => this.#peers.list(),
       listNodes: () => this.#nodes.list(),
+      getNode: (name) => this.#nodes.get(name),
+      heartbeats: () => ({ since: this.#heartbeatSince, expiryMs: this.#o.heartbeatExpiryMs ?? Infinity }),
       readSecretKey: async (namespace, name, key) => {
         // The chart lets the operator read Secrets of its own namespace only (a Role, not the ClusterRole).
         const own = this.#o.systemNamespace;
@@ -346,6 +361,7 @@ export class Controller {
       this.#metrics.reconcileTime.record((performance.now() - started) / 1000, { controller: 'portableloadbalancer' });
       for (const r of result.repaired ?? []) this.#o.log.info('drift repaired', { key, child: r.child, reasons: r.reasons.slice(0, 10) });
       if (result.writes > 0) this.#o.log.info('reconciled', { key, writes: result.writes });
+      if (result.requeueAfterMs !== undefined) this.#queue.addAfter(key, result.requeueAfterMs);
     });
 
     const le = this.#o.leaderElection;
@@ -359,6 +375,7 @@ export class Controller {
         this.#o.onLeadership?.(leading);
         if (leading) {
           this.#o.log.info('became leader', { identity: le.identity });
+          this.#heartbeatSince = Math.max(this.#heartbeatSince, (this.#o.clock ?? systemClock).now());
           this.#enqueueAll();
           return;
         }

@@ -16,6 +16,7 @@ import { countBackends } from '../api/selector.js';
 import { podCreationFailure } from './children.js';
 import { bgpPeersHash, type OperatorSettings } from './desired.js';
 import { sessionEvents, transitionEvents, type PlbEvent } from './events.js';
+import { heartbeatDeadline } from './liveness.js';
 import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
 import { computeStatus, liveEntries, type ChildrenOutcome, type LoadBalancerEntry } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
@@ -43,6 +44,9 @@ export interface ReconcilePorts extends ChildPorts {
   /** Cluster-scoped, from informer caches: the routers, and the nodes their nodeSelectors pick. */
   listBgpPeers(): readonly BGPPeer[];
   listNodes(): readonly V1Node[];
+  getNode(name: string): V1Node | undefined;
+  /** How LB pods' heartbeats are judged (src/operator/liveness.ts): since when, and how old they may get. */
+  heartbeats(): { since: number; expiryMs: number };
   /** A key of a BGPPeer's password Secret, read from the API; or why it cannot be. */
   readSecretKey(namespace: string, name: string, key: string): Promise<{ value: string } | { problem: string }>;
   /** The status.loadBalancers the last pass saw per PLB key (in memory: session Events are edge-triggered). */
@@ -57,6 +61,8 @@ export interface ReconcileResult {
   writes: number;
   /** Children whose owned fields had drifted, and how (for the log). */
   repaired?: { child: string; reasons: string[] }[];
+  /** Pass again this much later: a ready entry's heartbeat expires then. */
+  requeueAfterMs?: number;
 }
 
 const failedOutcome = (o: ChildrenOutcome | undefined) => Boolean(o && (o.conflicts.length > 0 || o.applyError !== undefined));
@@ -175,6 +181,7 @@ export async function reconcile(
   const deployment = existing.find((c) => c.kind === 'Deployment' && c.metadata?.namespace === podNamespace) as V1Deployment | undefined;
   const replicaFailure = podCreationFailure(deployment, ports.listReplicaSets(podNamespace));
   const failed = failedOutcome(outcome);
+  const heartbeats = ports.heartbeats();
   const status = computeStatus(
     plb,
     {
@@ -182,6 +189,7 @@ export async function reconcile(
       backends,
       ...(failed && outcome ? { children: outcome } : {}),
       ...(replicaFailure ? { replicaFailure } : {}),
+      liveness: { ...heartbeats, node: (n) => ports.getNode(n) },
       // A VIP held by someone else is the first thing to say; a refused placement next.
       gates: [address.condition, resolution.condition],
       problems: address.degraded ? [address.degraded] : [],
@@ -208,5 +216,7 @@ export async function reconcile(
   }
   // The status says what went wrong; the queue retries with backoff.
   if (failed && outcome) throw new Error(outcome.conflicts[0] ?? outcome.applyError);
-  return { writes, ...(repaired.length > 0 ? { repaired } : {}) };
+  const deadlines = (status.loadBalancers ?? []).flatMap((e) => heartbeatDeadline(e, heartbeats) ?? []);
+  const requeueAfterMs = deadlines.length > 0 ? Math.max(1000, Math.min(...deadlines) - ports.now().getTime() + 1000) : undefined;
+  return { writes, ...(repaired.length > 0 ? { repaired } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -1,6 +1,7 @@
 // The one status write of a reconcile, as a JSON patch. Why JSON patch and not merge patch or apply:
 // status.loadBalancers[] entries belong to the agents (server-side apply, one field manager per pod); the
-// operator must replace only its own fields and remove only entries of vanished pods, each guarded by a
+// operator must replace only its own fields, mark entries of dead pods not ready and remove only entries of
+// vanished pods, each guarded by a
 // `test` so that a concurrent agent write shifts nothing silently (the patch then fails and is retried).
 // Creating /status is guarded by the object's resourceVersion: `add /status {}` on an object whose status an
 // agent wrote after our cache last saw it would replace that status wholesale.
@@ -11,6 +12,8 @@ import type { JsonPatchOp } from '../runtime/json-patch.js';
 export type { JsonPatchOp };
 
 const OWNED = ['observedGeneration', 'conditions', 'backends'] as const;
+/** What the operator may change in an agent's entry: its verdict that the pod cannot serve. */
+const MARKED = ['ready', 'reason', 'message'] as const;
 /** Operator-owned fields that can go away again (a released VIP, no class any more). */
 const REMOVABLE = ['vip', 'pool', 'className', 'podNamespace'] as const;
 
@@ -42,6 +45,18 @@ export function statusPatch(
   }
   const keep = new Set((next.loadBalancers ?? []).map((e) => e.pod));
   const existing = current?.loadBalancers ?? [];
+  // Entries the operator marked not ready (src/operator/liveness.ts): only these fields, at their index before any
+  // removal, each guarded by the pod the index held.
+  const marked = new Map((next.loadBalancers ?? []).map((e) => [e.pod, e]));
+  // Guarded by its lastUpdateTime too: an agent that reported since our cache saw the entry is believed (the patch
+  // fails and the pass is retried on a fresh cache).
+  existing.forEach((e, i) => {
+    const m = marked.get(e.pod);
+    if (!m || e.ready !== true || m.ready !== false) return;
+    ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: e.pod });
+    if (e.lastUpdateTime !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/lastUpdateTime`, value: e.lastUpdateTime });
+    for (const f of MARKED) if (m[f] !== undefined) ops.push({ op: 'add', path: `/status/loadBalancers/${i}/${f}`, value: m[f] });
+  });
   // Highest index first, so earlier removals do not shift the later ones.
   for (let i = existing.length - 1; i >= 0; i--) {
     const pod = existing[i]!.pod;

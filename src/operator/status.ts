@@ -5,6 +5,7 @@ import { setConditions, type ConditionInput } from '../api/conditions.js';
 import type { PortableLoadBalancer, PortableLoadBalancerStatus } from '../api/generated.js';
 import { describeSelector, type BackendCount } from '../api/selector.js';
 import { withDefaults } from '../api/defaults.js';
+import { judgedEntries, type LivenessContext } from './liveness.js';
 import { joinBounded, truncate, TOTAL_CHARS } from './messages.js';
 
 export type LoadBalancerEntry = NonNullable<PortableLoadBalancerStatus['loadBalancers']>[number];
@@ -30,6 +31,8 @@ export interface Observations {
   children?: ChildrenOutcome;
   /** Why the LB pods cannot be created, as the Deployment or its ReplicaSet says (ReplicaFailure). */
   replicaFailure?: { reason: string; message: string };
+  /** Judge each entry (src/operator/liveness.ts); undefined: only entries of vanished pods are dropped. */
+  liveness?: Omit<LivenessContext, 'now'>;
 }
 
 /** An agent's report of "no VIP held": the VIPAssigned condition already says why, Degraded need not repeat it. */
@@ -213,12 +216,13 @@ function describeEntries(entries: readonly LoadBalancerEntry[]): string {
 }
 
 /**
- * Entries of LB pods that no longer exist, or are being deleted, are dropped; the rest belong to their agents and
+ * Entries of LB pods that no longer exist, are being deleted or have ended (Failed, Succeeded) are dropped; the rest belong to their agents and
  * are kept as written. A deleted pod leaves at once, while its agent still forwards for spec.drainSeconds: routers
  * that follow status.loadBalancers withdraw it before it stops.
  */
 export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[]): LoadBalancerEntry[] {
-  const names = new Set(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name));
+  const gone = (p: V1Pod) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+  const names = new Set(pods.filter((p) => !gone(p)).map((p) => p.metadata?.name));
   return (entries ?? []).filter((e) => names.has(e.pod));
 }
 
@@ -227,7 +231,9 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
   const { replicas } = withDefaults(plb.spec);
   // Before ownership existed every PLB served spec.vip; callers that decide nothing keep that.
   const vip = observed.assigned ? observed.assigned.vip : plb.spec.vip;
-  const entries = liveEntries(plb.status?.loadBalancers, observed.lbPods);
+  const entries = observed.liveness
+    ? judgedEntries(plb.status?.loadBalancers, observed.lbPods, { ...observed.liveness, now: now.getTime() })
+    : liveEntries(plb.status?.loadBalancers, observed.lbPods);
   const backends = backendsCondition(plb, observed.backends);
   const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas, vip, observed.replicaFailure);
   const programmed = entries.filter((e) => isCurrent(e, generation, vip)).length;

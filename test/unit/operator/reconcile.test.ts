@@ -41,6 +41,10 @@ class FakeCluster implements ReconcilePorts {
   seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
   listBgpPeers = () => this.peers;
   listNodes = () => this.nodes;
+  /** A node the test did not list is a Ready one (most tests are not about nodes). */
+  getNode = (name: string): V1Node =>
+    this.nodes.find((n) => n.metadata?.name === name) ?? { metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+  heartbeats = () => ({ since: 0, expiryMs: 90_000 });
   readSecretKey = async (ns: string, name: string, key: string) => {
     const value = this.secrets[`${ns}/${name}/${key}`];
     return value === undefined ? { problem: 'secrets "x" not found' } : { value };
@@ -127,6 +131,30 @@ describe('reconcile', () => {
     cluster.plb = { ...plb({ replicas: 2 }, cluster.plb!.status, 5) };
     await reconcile('shop', 'web', cluster, settings);
     expect(cluster.applied.map((c) => c.kind)).toEqual(['Deployment', 'PodDisruptionBudget']);
+  });
+
+  it('marks the entry of an LB pod whose node is not Ready not ready; Ready follows; a heartbeat is due again later', async () => {
+    const entries = [
+      { pod: 'web-lb-a', node: 'n1', ready: true, programmedGeneration: 3, vip: '192.0.2.10', lastUpdateTime: '2026-11-26T11:59:50Z' },
+      { pod: 'web-lb-b', node: 'n2', ready: true, programmedGeneration: 3, vip: '192.0.2.10', lastUpdateTime: '2026-11-26T11:59:40Z' },
+    ];
+    const cluster = new FakeCluster(plb({}, { loadBalancers: entries }), [backendPod('b1'), lbPod('web-lb-a', 'n1'), lbPod('web-lb-b', 'n2')]);
+    const healthy = await reconcile('shop', 'web', cluster, settings);
+    // The older heartbeat (11:59:40) expires 90 s later, 70 s from now; the pass comes a second after that.
+    expect(healthy.requeueAfterMs).toBe(71_000);
+    expect(findCondition(cluster.plb!.status!.conditions, 'DataPlaneProgrammed')?.reason).toBe('AllReplicasProgrammed');
+    cluster.nodes = [{ metadata: { name: 'n2' }, status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] } }];
+    cluster.statusPatches = [];
+    const marked = await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.statusPatches[0]).toEqual(expect.arrayContaining([
+      { op: 'test', path: '/status/loadBalancers/1/pod', value: 'web-lb-b' },
+      { op: 'add', path: '/status/loadBalancers/1/ready', value: false },
+      { op: 'add', path: '/status/loadBalancers/1/reason', value: 'NodeNotReady' },
+    ]));
+    const dp = findCondition(cluster.plb!.status!.conditions, 'DataPlaneProgrammed');
+    expect([dp?.reason, dp?.message]).toEqual(['SomeReplicasProgrammed', '1 of 2 LB pod(s) hold generation 3']);
+    // Only web-lb-a's heartbeat (11:59:50) is still judged.
+    expect(marked.requeueAfterMs).toBe(81_000);
   });
 
   it('re-creates a child someone deleted', async () => {

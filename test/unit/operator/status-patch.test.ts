@@ -19,9 +19,31 @@ describe('statusPatch', () => {
   });
 
   it('replaces only changed fields and never rewrites agent entries', () => {
-    const current = { observedGeneration: 2, conditions: [cond], loadBalancers: [{ pod: 'a', ready: true }] };
-    const ops = statusPatch(current, { ...current, observedGeneration: 3, loadBalancers: [{ pod: 'a', ready: false }] });
-    expect(ops).toEqual([{ op: 'replace', path: '/status/observedGeneration', value: 3 }]);
+    const current = { observedGeneration: 2, conditions: [cond], loadBalancers: [{ pod: 'a', ready: true, backends: 2 }, { pod: 'b', ready: false, reason: 'X' }] };
+    const next = { ...current, observedGeneration: 3, loadBalancers: [{ pod: 'a', ready: true, backends: 5 }, { pod: 'b', ready: false, reason: 'Y' }] };
+    expect(statusPatch(current, next)).toEqual([{ op: 'replace', path: '/status/observedGeneration', value: 3 }]);
+  });
+
+  it('marks a ready entry the operator judged dead not ready, guarded by its pod and the report it judged', () => {
+    const t = '2026-12-03T08:00:00Z';
+    const current = { loadBalancers: [{ pod: 'a', ready: true, lastUpdateTime: t }, { pod: 'b', ready: true, lastUpdateTime: t }] };
+    const next = { loadBalancers: [current.loadBalancers[0]!, { ...current.loadBalancers[1]!, ready: false, reason: 'NodeNotReady', message: 'node n2 is not Ready' }] };
+    expect(statusPatch(current, next)).toEqual([
+      { op: 'test', path: '/status/loadBalancers/1/pod', value: 'b' },
+      { op: 'test', path: '/status/loadBalancers/1/lastUpdateTime', value: t },
+      { op: 'add', path: '/status/loadBalancers/1/ready', value: false },
+      { op: 'add', path: '/status/loadBalancers/1/reason', value: 'NodeNotReady' },
+      { op: 'add', path: '/status/loadBalancers/1/message', value: 'node n2 is not Ready' },
+    ]);
+  });
+
+  it('marks before it removes: indexes are those of the entries as read', () => {
+    const current = { loadBalancers: [{ pod: 'gone' }, { pod: 'b', ready: true }] };
+    const ops = statusPatch(current, { loadBalancers: [{ pod: 'b', ready: false, reason: 'PodNotReady', message: 'm' }] });
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual([
+      'test /status/loadBalancers/1/pod', 'add /status/loadBalancers/1/ready', 'add /status/loadBalancers/1/reason', 'add /status/loadBalancers/1/message',
+      'test /status/loadBalancers/0/pod', 'remove /status/loadBalancers/0',
+    ]);
   });
 
   it('removes entries of vanished pods from the highest index down, each guarded by a test of its pod name', () => {

@@ -1,0 +1,118 @@
+// Whether an LB pod's status.loadBalancers[] entry may still say ready. Pure: the clock comes in as `now`.
+//
+// Entries belong to the agents, but a dead agent cannot take its own entry back: an LB pod on a failed node keeps
+// `ready: true` until taint eviction (300 s, or never under a tolerate-everything toleration), an evicted pod
+// (phase Failed) until pod GC, a wedged agent for ever. Routers that follow the list would black-hole a share of
+// the VIP's traffic meanwhile. So the operator judges every entry on every pass:
+//   - the pod is gone, being deleted, Failed or Succeeded: the entry is dropped (its agent will never serve again);
+//   - the pod's node is not Ready (the node controller says so node-monitor-grace-period after the kubelet's last
+//     heartbeat) or no longer exists: ready false, reason NodeNotReady;
+//   - the pod's Ready condition turned False after the agent's last report, by more than REPORT_MARGIN_MS (the
+//     kubelet probes the agent's /readyz; a Ready=False older than the report is the pod's start, before its
+//     agent had programmed anything): ready false, reason PodNotReady. The freshest word wins: an agent that
+//     reports again is believed again;
+//   - the agent's heartbeat (lastUpdateTime, rewritten at least every HEARTBEAT_PERIOD_MS) is older than
+//     HEARTBEAT_EXPIRY_MS, counted from no earlier than `since`, when the operator could last see the entries
+//     (its watch of PLBs synced, or it became the leader): after an API-server outage, which stops every
+//     heartbeat, the agents get a full period to report again before anything is judged: ready false, reason
+//     HeartbeatExpired.
+// An entry already not ready is kept as the agent wrote it. Marked entries keep their pod, node and podIP, so
+// `kubectl get plb -o yaml` still says which pod and why.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { LoadBalancerEntry } from './status.js';
+
+/** How often an agent rewrites its entry even when nothing changed (its repair pass, src/agent/kubernetes). */
+export const HEARTBEAT_PERIOD_MS = 30_000;
+/** Three missed heartbeats. */
+export const HEARTBEAT_EXPIRY_MS = 3 * HEARTBEAT_PERIOD_MS;
+/**
+ * Ready=False must come this long after the agent's report to overrule it: both are written at second precision,
+ * and a pod's first status write may land just after its agent's first report (the heartbeat still catches an
+ * agent that wedged within this margin of a report).
+ */
+export const REPORT_MARGIN_MS = 2000;
+
+export type EntryVerdict =
+  | { keep: false; why: string }
+  | { keep: true; notReady?: { reason: 'NodeNotReady' | 'PodNotReady' | 'HeartbeatExpired'; message: string } };
+
+export interface LivenessContext {
+  now: number;
+  /** Heartbeats are not judged as older than this (ms since the epoch). */
+  since: number;
+  /** Infinity: heartbeats are not judged. */
+  expiryMs: number;
+  node(name: string): V1Node | undefined;
+}
+
+const time = (t: Date | string | undefined): number | undefined => {
+  if (t === undefined) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The verdict on one entry; `pod` is the LB pod it names, if the cache has it. */
+export function judgeEntry(entry: LoadBalancerEntry, pod: V1Pod | undefined, ctx: LivenessContext): EntryVerdict {
+  if (!pod) return { keep: false, why: 'pod does not exist' };
+  if (pod.metadata?.deletionTimestamp) return { keep: false, why: 'pod is being deleted' };
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded') return { keep: false, why: `pod phase ${phase}` };
+  if (entry.ready !== true) return { keep: true };
+
+  const nodeName = pod.spec?.nodeName;
+  if (nodeName) {
+    const node = ctx.node(nodeName);
+    const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!node || ready?.status !== 'True') {
+      const message = !node
+        ? `node ${nodeName} no longer exists`
+        : `node ${nodeName} is not Ready (${ready?.status ?? 'no Ready condition'}${ready?.reason ? `, ${ready.reason}` : ''}${ready?.lastTransitionTime ? ` since ${iso(time(ready.lastTransitionTime)!)}` : ''})`;
+      return { keep: true, notReady: { reason: 'NodeNotReady', message: `${message}: this LB pod may not forward` } };
+    }
+  }
+
+  const reported = time(entry.lastUpdateTime);
+  const podReady = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const turned = time(podReady?.lastTransitionTime);
+  if (podReady?.status === 'False' && turned !== undefined && (reported === undefined || turned > reported + REPORT_MARGIN_MS)) {
+    return { keep: true, notReady: { reason: 'PodNotReady', message: `pod ${entry.pod} turned not Ready at ${iso(turned)}, after its agent's last report` } };
+  }
+
+  if (reported !== undefined && ctx.now - Math.max(reported, ctx.since) > ctx.expiryMs) {
+    return {
+      keep: true,
+      notReady: {
+        reason: 'HeartbeatExpired',
+        message: `pod ${entry.pod}'s agent last reported at ${iso(reported)}, more than ${Math.round(ctx.expiryMs / 1000)} s ago (it reports every ${HEARTBEAT_PERIOD_MS / 1000} s)`,
+      },
+    };
+  }
+  return { keep: true };
+}
+
+/** When the heartbeat of a still-ready entry will expire (ms since the epoch); undefined if none can. */
+export function heartbeatDeadline(entry: LoadBalancerEntry, ctx: Pick<LivenessContext, 'since' | 'expiryMs'>): number | undefined {
+  const reported = time(entry.lastUpdateTime);
+  if (entry.ready !== true || reported === undefined || !Number.isFinite(ctx.expiryMs)) return undefined;
+  return Math.max(reported, ctx.since) + ctx.expiryMs;
+}
+
+/**
+ * The entries that stay, each as it must read: dropped ones left out, not-ready ones marked (ready false, the
+ * operator's reason and message). Order is kept.
+ */
+export function judgedEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[], ctx: LivenessContext): LoadBalancerEntry[] {
+  const byName = new Map(pods.map((p) => [p.metadata?.name, p]));
+  const out: LoadBalancerEntry[] = [];
+  for (const e of entries ?? []) {
+    const v = judgeEntry(e, byName.get(e.pod), ctx);
+    if (!v.keep) continue;
+    if (!v.notReady) {
+      out.push(e);
+      continue;
+    }
+    out.push({ ...e, ready: false, reason: v.notReady.reason, message: v.notReady.message });
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+// Which status.loadBalancers[] entries may still say ready (src/operator/liveness.ts): one row per rule.
+import { describe, expect, it } from '@jest/globals';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, type LivenessContext } from '../../../src/operator/liveness.js';
+import type { LoadBalancerEntry } from '../../../src/operator/status.js';
+
+const T = Date.parse('2026-12-03T08:00:00Z');
+const at = (s: number) => new Date(T + s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function pod(o: { phase?: string; ready?: boolean; readySince?: number; deleting?: boolean; node?: string } = {}): V1Pod {
+  return {
+    metadata: { name: 'lb-a', ...(o.deleting ? { deletionTimestamp: new Date(T) } : {}) },
+    spec: { containers: [], ...(o.node === '' ? {} : { nodeName: o.node ?? 'n1' }) },
+    status: {
+      phase: o.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True', lastTransitionTime: new Date(T + (o.readySince ?? -100) * 1000) }],
+    },
+  };
+}
+const node = (name: string, status: string, reason = 'KubeletReady'): V1Node => ({
+  metadata: { name },
+  status: { conditions: [{ type: 'Ready', status, reason, lastTransitionTime: new Date(T - 10_000) }] },
+});
+const entry = (o: Partial<LoadBalancerEntry> = {}): LoadBalancerEntry => ({ pod: 'lb-a', node: 'n1', ready: true, programmedGeneration: 2, lastUpdateTime: at(-10), ...o });
+const ctx = (o: Partial<LivenessContext> & { nodes?: V1Node[] } = {}): LivenessContext => ({
+  now: T,
+  since: 0,
+  expiryMs: HEARTBEAT_EXPIRY_MS,
+  node: (n) => (o.nodes ?? [node('n1', 'True')]).find((x) => x.metadata?.name === n),
+  ...o,
+});
+
+describe('judgeEntry', () => {
+  it.each([
+    { name: 'a Running, Ready pod on a Ready node with a fresh heartbeat stays', e: entry(), p: pod(), c: ctx(), want: { keep: true } },
+    { name: 'no such pod: dropped', e: entry(), p: undefined, c: ctx(), want: { keep: false, why: 'pod does not exist' } },
+    { name: 'a pod being deleted: dropped', e: entry(), p: pod({ deleting: true }), c: ctx(), want: { keep: false, why: 'pod is being deleted' } },
+    { name: 'an evicted pod (Failed): dropped', e: entry(), p: pod({ phase: 'Failed' }), c: ctx(), want: { keep: false, why: 'pod phase Failed' } },
+    { name: 'a Succeeded pod: dropped', e: entry(), p: pod({ phase: 'Succeeded' }), c: ctx(), want: { keep: false, why: 'pod phase Succeeded' } },
+    { name: 'an entry already not ready is the agent\'s word', e: entry({ ready: false, reason: 'ProgrammingFailed' }), p: pod(), c: ctx({ nodes: [node('n1', 'Unknown')] }), want: { keep: true } },
+    { name: 'node Unknown: NodeNotReady', e: entry(), p: pod(), c: ctx({ nodes: [node('n1', 'Unknown', 'NodeStatusUnknown')] }), want: { keep: true, reason: 'NodeNotReady' } },
+    { name: 'node False: NodeNotReady', e: entry(), p: pod(), c: ctx({ nodes: [node('n1', 'False')] }), want: { keep: true, reason: 'NodeNotReady' } },
+    { name: 'node gone: NodeNotReady', e: entry(), p: pod(), c: ctx({ nodes: [] }), want: { keep: true, reason: 'NodeNotReady' } },
+    { name: 'an unscheduled pod is not judged by a node', e: entry(), p: pod({ node: '' }), c: ctx({ nodes: [] }), want: { keep: true } },
+    { name: 'Ready=False since the pod started, before the agent reported: the agent is believed', e: entry(), p: pod({ ready: false, readySince: -100 }), c: ctx(), want: { keep: true } },
+    { name: 'Ready=False after the agent\'s last report: PodNotReady', e: entry(), p: pod({ ready: false, readySince: -5 }), c: ctx(), want: { keep: true, reason: 'PodNotReady' } },
+    { name: 'Ready=False in the same second as the report: the agent is believed', e: entry(), p: pod({ ready: false, readySince: -10 }), c: ctx(), want: { keep: true } },
+    { name: 'Ready=False 2 s after the report: the agent is believed (the margin)', e: entry(), p: pod({ ready: false, readySince: -8 }), c: ctx(), want: { keep: true } },
+    { name: 'Ready=False 3 s after the report: PodNotReady', e: entry(), p: pod({ ready: false, readySince: -7 }), c: ctx(), want: { keep: true, reason: 'PodNotReady' } },
+    { name: 'Ready=False and no report time: PodNotReady', e: entry({ lastUpdateTime: undefined }), p: pod({ ready: false }), c: ctx(), want: { keep: true, reason: 'PodNotReady' } },
+    { name: 'heartbeat 90 s old: still fine', e: entry({ lastUpdateTime: at(-90) }), p: pod(), c: ctx(), want: { keep: true } },
+    { name: 'heartbeat 91 s old: HeartbeatExpired', e: entry({ lastUpdateTime: at(-91) }), p: pod(), c: ctx(), want: { keep: true, reason: 'HeartbeatExpired' } },
+    { name: 'heartbeat old, but the operator has seen entries for 30 s only (an outage ended): fine', e: entry({ lastUpdateTime: at(-300) }), p: pod(), c: ctx({ since: T - 30_000 }), want: { keep: true } },
+    { name: 'heartbeat old and the operator has seen entries for 91 s: HeartbeatExpired', e: entry({ lastUpdateTime: at(-300) }), p: pod(), c: ctx({ since: T - 91_000 }), want: { keep: true, reason: 'HeartbeatExpired' } },
+    { name: 'heartbeats not judged (expiry Infinity): an old one is fine', e: entry({ lastUpdateTime: at(-100_000) }), p: pod(), c: ctx({ expiryMs: Infinity }), want: { keep: true } },
+    { name: 'no heartbeat at all (an agent that never wrote one) is not judged by it', e: entry({ lastUpdateTime: undefined }), p: pod(), c: ctx(), want: { keep: true } },
+    { name: 'a node that is not Ready is said before a stale heartbeat', e: entry({ lastUpdateTime: at(-300) }), p: pod(), c: ctx({ nodes: [node('n1', 'Unknown')] }), want: { keep: true, reason: 'NodeNotReady' } },
+  ])('$name', ({ e, p, c, want }) => {
+    const v = judgeEntry(e, p, c);
+    if (!want.keep) return expect(v).toEqual(want);
+    expect(v.keep).toBe(true);
+    expect(v.keep && v.notReady?.reason).toBe('reason' in want ? want.reason : undefined);
+  });
+
+  it('says which node, its state and since when', () => {
+    const v = judgeEntry(entry(), pod(), ctx({ nodes: [node('n1', 'Unknown', 'NodeStatusUnknown')] }));
+    expect(v.keep && v.notReady?.message).toBe('node n1 is not Ready (Unknown, NodeStatusUnknown since 2026-12-03T07:59:50Z): this LB pod may not forward');
+  });
+});
+
+describe('judgedEntries', () => {
+  it('drops, marks and keeps, in order; a marked entry keeps its pod, node and podIP', () => {
+    const pods = [pod(), { ...pod({ phase: 'Failed' }), metadata: { name: 'lb-b' } }, { ...pod({ node: 'n2' }), metadata: { name: 'lb-c' } }];
+    const entries = [entry(), entry({ pod: 'lb-b' }), entry({ pod: 'lb-c', node: 'n2', podIP: '10.0.0.3' }), entry({ pod: 'lb-gone' })];
+    const out = judgedEntries(entries, pods, ctx({ nodes: [node('n1', 'True'), node('n2', 'Unknown')] }));
+    expect(out.map((e) => [e.pod, e.ready, e.reason])).toEqual([['lb-a', true, undefined], ['lb-c', false, 'NodeNotReady']]);
+    expect(out[1]).toMatchObject({ node: 'n2', podIP: '10.0.0.3' });
+  });
+});
+
+describe('heartbeatDeadline', () => {
+  it.each([
+    { name: 'a ready entry: its report plus the expiry', e: entry(), since: 0, want: T - 10_000 + HEARTBEAT_EXPIRY_MS },
+    { name: 'counted from since when that is later', e: entry(), since: T, want: T + HEARTBEAT_EXPIRY_MS },
+    { name: 'a not-ready entry: none', e: entry({ ready: false }), since: 0, want: undefined },
+    { name: 'no heartbeat: none', e: entry({ lastUpdateTime: undefined }), since: 0, want: undefined },
+    { name: 'heartbeats not judged (expiry Infinity): none', e: entry(), since: 0, expiry: Infinity, want: undefined },
+  ])('$name', ({ e, since, want, ...o }) => {
+    expect(heartbeatDeadline(e, { since, expiryMs: ('expiry' in o ? o.expiry : undefined) ?? HEARTBEAT_EXPIRY_MS })).toBe(want);
+  });
+});
