@@ -6,7 +6,7 @@ import type { PeerConfig } from '../api/bgp-peer.js';
 import { DEFAULT_DRAIN_SECONDS, OVERLAY_MODES, OVERLAY_MTU_RANGE, defaultScheduler, ipFamily, tcpMssClamp, type IpFamily } from '../api/defaults.js';
 import { standalonePeers } from './bgp/standalone-peers.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
-import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, L4Protocol, Scheduler } from '../dataplane/types.js';
+import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, FlowSettings, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
 import { IPV6_NOT_ON_XDP, canonicalIpv6, isGlobalUnicastIpv6, isIpv6 } from '../dataplane/ipv6.js';
 
@@ -36,6 +36,8 @@ export interface StandaloneSpec {
   overlay?: StandaloneOverlay;
   /** How long SIGTERM keeps forwarding after withdrawing the VIP from the peers. */
   drainSeconds: number;
+  /** spec.xdp.maxFlows and spec.xdp.flowTimeouts, as given (the data plane has the defaults). */
+  flows?: FlowSettings;
   /** The file's BGPPeer documents: the routers this agent announces the VIP to (next hop: its own address). */
   peers: PeerConfig[];
 }
@@ -189,13 +191,42 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   const attach = (isObject(s.xdp) ? s.xdp['attach'] : undefined) ?? 'auto';
   if (!ATTACH.includes(attach as AttachRequest)) issues.push({ field: 'spec.xdp.attach', message: 'must be one of auto, tc, native, generic' });
   const overlay = validateOverlay(s.overlay, issues);
+  const flows = validateFlows(isObject(s.xdp) ? s.xdp : {}, issues);
   const drain = s.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   if (!Number.isInteger(drain) || drain < 0 || drain > 300) issues.push({ field: 'spec.drainSeconds', message: 'must be an integer from 0 to 300' });
   if (issues.length > 0) throw new ConfigError(source, issues);
   return {
     name: name as string, vip, ports, backends, attach: attach as AttachRequest, dataPlane, scheduler,
-    ...(overlay ? { overlay } : {}), drainSeconds: drain, peers: [],
+    ...(overlay ? { overlay } : {}), drainSeconds: drain, peers: [], ...(flows ? { flows } : {}),
   };
+}
+
+// The CRD's bounds for spec.xdp.maxFlows and spec.xdp.flowTimeouts.
+const FLOW_LIMITS: Record<keyof FlowSettings, [number, number]> = {
+  maxFlows: [1024, 16_777_216], tcpEstablishedSeconds: [10, 604_800], tcpSynSeconds: [5, 3600],
+  tcpClosingSeconds: [1, 3600], udpSeconds: [1, 86_400],
+};
+
+function validateFlows(xdp: Record<string, unknown>, issues: ConfigIssue[]): FlowSettings | undefined {
+  const out: FlowSettings = {};
+  const check = (field: keyof FlowSettings, value: unknown, path: string) => {
+    if (value === undefined) return;
+    const [lo, hi] = FLOW_LIMITS[field];
+    if (!Number.isInteger(value) || (value as number) < lo || (value as number) > hi) {
+      issues.push({ field: path, message: `must be an integer from ${lo} to ${hi}` });
+    } else {
+      out[field] = value as number;
+    }
+  };
+  check('maxFlows', xdp['maxFlows'], 'spec.xdp.maxFlows');
+  const timeouts = xdp['flowTimeouts'];
+  if (timeouts !== undefined && !isObject(timeouts)) issues.push({ field: 'spec.xdp.flowTimeouts', message: 'must be a mapping' });
+  if (isObject(timeouts)) {
+    for (const f of ['tcpEstablishedSeconds', 'tcpSynSeconds', 'tcpClosingSeconds', 'udpSeconds'] as const) {
+      check(f, timeouts[f], `spec.xdp.flowTimeouts.${f}`);
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -232,5 +263,6 @@ export function desiredState(spec: StandaloneSpec, env: { interface: string; sna
   return {
     vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: spec.scheduler, attach: spec.attach,
     interface: env.interface, snatIp: env.snatIp, ...(mss !== undefined ? { tcpMssClamp: mss } : {}),
+    ...(spec.flows ? { flows: spec.flows } : {}),
   };
 }

@@ -82,6 +82,17 @@ export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth, bg
   for (const [name, field, help] of backendCounters) {
     e.family(name, 'counter', help, obs.backends.map((b) => [be(b), b[field]]));
   }
+  e.family('plb_service_open_flows', 'gauge', 'Open TCP flows (handshake or established, not closing) as the last flow garbage-collection pass counted them (xdp).',
+    obs.services.filter((s) => s.openFlows !== undefined).map((s) => [svc(s), s.openFlows!]));
+  e.family('plb_backend_snat_exhausted_total', 'counter', 'New flows to the backend dropped because no SNAT port towards it was free (xdp).',
+    obs.backends.filter((b) => b.snatExhausted !== undefined).map((b) => [be(b), b.snatExhausted!]));
+  if (obs.flows) {
+    e.family('plb_flow_entries', 'gauge', 'Flow table entries in use after the last garbage-collection pass (two per flow; xdp).', [[{}, obs.flows.entries]]);
+    e.family('plb_flow_capacity_entries', 'gauge', 'Flow table size in entries (spec.xdp.maxFlows x 2).', [[{}, obs.flows.capacity]]);
+    e.family('plb_flow_table_memory_bytes', 'gauge', 'Kernel memory of the flow table.', [[{}, obs.flows.memoryBytes]]);
+    e.family('plb_flow_expired_total', 'counter', 'Flow table entries removed because their flow had expired.', [[{}, obs.flows.expiredTotal]]);
+    e.family('plb_flow_gc_seconds', 'gauge', 'Duration of the last garbage-collection pass over the flow table.', [[{}, obs.flows.lastGcSeconds]]);
+  }
   e.family('plb_dataplane_events_total', 'counter', 'Data-plane wide events by kind (passed, fragments, noNeighbour, ...).',
     Object.entries(obs.global).map(([kind, v]) => [{ kind }, v]));
   return e.text();

@@ -74,6 +74,6 @@ export function withDefaults(spec: PortableLoadBalancerSpec): ResolvedSpec {
     replicas: spec.replicas ?? 2,
     // How long a deleted LB pod keeps forwarding after it leaves status.loadBalancers.
     drainSeconds: spec.drainSeconds ?? DEFAULT_DRAIN_SECONDS,
-    ...(dataPlane === 'xdp' ? { xdp: { attach: spec.xdp?.attach ?? 'auto' } } : {}),
+    ...(dataPlane === 'xdp' ? { xdp: { ...spec.xdp, attach: spec.xdp?.attach ?? 'auto' } } : {}),
   };
 }

@@ -308,6 +308,31 @@ export interface PortableLoadBalancerSpec {
      * Where the eBPF program runs: tc (the TC hook; correct on veth, keeps GSO), native (driver XDP), generic (skb XDP), or auto (tc on veth, native XDP on NICs that support it). status reports what was used.
      */
     attach?: "auto" | "tc" | "native" | "generic";
+    /**
+     * Concurrent flows the flow table of each LB pod holds (default 131072). Each flow takes two entries of about 100 bytes of kernel memory: 1 000 000 flows are about 200 MiB. Read when the agent creates its maps: a change takes effect when the LB pods restart (their flows start over).
+     */
+    maxFlows?: number;
+    /**
+     * Idle time after which the xdp data plane forgets a flow (no packet in either direction). A forgotten flow's SNAT port is free for other clients.
+     */
+    flowTimeouts?: {
+      /**
+       * TCP after the handshake (default 21600, 6 h).
+       */
+      tcpEstablishedSeconds?: number;
+      /**
+       * TCP connections whose handshake never completed (default 60).
+       */
+      tcpSynSeconds?: number;
+      /**
+       * TCP after a FIN or RST (default 60: the backends' TIME_WAIT, so a client does not get a tuple the backend still remembers).
+       */
+      tcpClosingSeconds?: number;
+      /**
+       * UDP flows (default 30).
+       */
+      udpSeconds?: number;
+    };
   };
   /**
    * The cluster network the LB pods sit on; sets the MTU and MSS clamping the agent applies.

@@ -41,6 +41,17 @@ export interface DesiredState {
    * 40 bytes for an IPv4 VIP, 60 for IPv6); undefined: leave MSS options alone. Larger values are lowered, smaller ones kept.
    */
   tcpMssClamp?: number;
+  /** The xdp data plane's flow table: size and idle timeouts (spec.xdp); undefined: the defaults. */
+  flows?: FlowSettings;
+}
+
+export interface FlowSettings {
+  /** Concurrent flows the table holds (two entries each); takes effect when the agent loads its maps. */
+  maxFlows?: number;
+  tcpEstablishedSeconds?: number;
+  tcpSynSeconds?: number;
+  tcpClosingSeconds?: number;
+  udpSeconds?: number;
 }
 
 export interface BackendObservation {
@@ -51,6 +62,8 @@ export interface BackendObservation {
   replyPackets: number;
   replyBytes: number;
   newFlows: number;
+  /** xdp: new flows to this backend dropped because no SNAT port towards it was free. */
+  snatExhausted?: number;
 }
 
 export interface ServiceObservation {
@@ -66,6 +79,8 @@ export interface ServiceObservation {
   noBackend: number;
   snatExhausted: number;
   fibFailures: number;
+  /** xdp: open TCP flows (not closing) as the last flow garbage-collection pass counted them. */
+  openFlows?: number;
 }
 
 export interface DataPlaneObservation {
@@ -79,6 +94,19 @@ export interface DataPlaneObservation {
   backends: BackendObservation[];
   /** Data-plane wide counters, by name (e.g. passed, fragments, noNeighbour). */
   global: Record<string, number>;
+  /** xdp: the flow table as its last garbage-collection pass saw it. */
+  flows?: FlowTableObservation;
+}
+
+export interface FlowTableObservation {
+  /** Entries in use (two per flow) and the table's size in entries. */
+  entries: number;
+  capacity: number;
+  /** The table's kernel memory (memlock of the map), bytes. */
+  memoryBytes: number;
+  /** Entries removed by expiry since the agent started, and the last pass's duration. */
+  expiredTotal: number;
+  lastGcSeconds: number;
 }
 
 export interface ApplyResult {

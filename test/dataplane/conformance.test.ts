@@ -20,8 +20,8 @@ const POPULATION_CASES: Record<string, readonly string[]> = {
   bigUdp: ['nftables'],
   unserved: ['nftables'],
   udpFixedPort: ['nftables'],
-  manyClients: ['nftables'],
-  idleSurvivesBurst: ['nftables'],
+  manyClients: ['nftables', 'xdp'],
+  idleSurvivesBurst: ['nftables', 'xdp'],
 };
 /** Distinct client tuples of the many-clients case: more than one SNAT address has ports (64 512 above 1023). */
 const TUPLES = Number(process.env['PLB_POPULATION_TUPLES'] ?? 64_600);

@@ -27,26 +27,47 @@ const desired = (backends: string[]): DesiredState => ({
 });
 
 const syn = (src: string, sport: number): Segment => ({ src, dst: VIP, proto: 'TCP', sport, dport: 80, flags: 0x02 });
+const fromClient = (sport: number, flags: number): Segment => ({ src: CLIENT, dst: VIP, proto: 'TCP', sport, dport: 80, flags });
+const fromBackend = (backend: string, dport: number, flags: number): Segment => ({ src: backend, dst: POD, proto: 'TCP', sport: 8080, dport, flags });
+const FIN_ACK = 0x11;
+const ACK = 0x10;
+/** The LB namespace's net.ipv4.ip_local_port_range (the kernel's default): no SNAT port may fall in it. */
+const OWN_PORTS = { min: 32768, max: 60999 };
+const isSnatPort = (p: number) => p >= 1024 && p <= 65535 && !(p >= OWN_PORTS.min && p <= OWN_PORTS.max);
+// Client ports below OWN_PORTS unless a step is about them: keep-port SNAT applies, so replies can be addressed
+// in advance.
 
 // In order: later packets depend on the flows earlier ones created.
 const steps: FrameStep[] = [
   { name: 'program b1', apply: desired([B1]) },
-  { name: 'syn', packet: frame(syn(CLIENT, 40000)) },
-  { name: 'syn-ack', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 40000, flags: 0x12 }) },
-  { name: 'same port, other client', packet: frame(syn(OTHER_CLIENT, 40000)) },
+  { name: 'syn', packet: frame(syn(CLIENT, 20000)) },
+  { name: 'syn-ack', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 20000, flags: 0x12 }) },
+  { name: 'same port, other client', packet: frame(syn(OTHER_CLIENT, 20000)) },
   // A client reopening its tuple while the ring is unchanged: the stored entries are kept as they are.
-  { name: 'syn again, ring unchanged', packet: frame(syn(CLIENT, 40000)) },
-  { name: 'syn-ack again', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 40000, flags: 0x12 }) },
+  { name: 'syn again, ring unchanged', packet: frame(syn(CLIENT, 20000)) },
+  { name: 'syn-ack again', packet: frame({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport: 20000, flags: 0x12 }) },
   { name: 'udp without checksum', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5000, dport: 53, noUdpChecksum: true, payload: Buffer.from('hi') }) },
   { name: 'udp with checksum', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5001, dport: 53, payload: Buffer.from('hello') }) },
-  { name: 'frag needed on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 40000, dport: 8080 }, 1200) },
-  { name: 'frag needed on the client leg', packet: fragNeeded('10.240.255.1', VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 40000 }, 1200) },
-  { name: 'not for a VIP', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 40000, dport: 22, flags: 0x02 }) },
-  { name: 'fragment', packet: frame({ ...syn(CLIENT, 40002), fragment: 0x2000 }) },
-  { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 40003), ttl: 1 }) },
+  { name: 'frag needed on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 20000, dport: 8080 }, 1200) },
+  { name: 'frag needed on the client leg', packet: fragNeeded('10.240.255.1', VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 1200) },
+  { name: 'not for a VIP', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 20000, dport: 22, flags: 0x02 }) },
+  { name: 'fragment', packet: frame({ ...syn(CLIENT, 20002), fragment: 0x2000 }) },
+  { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 20003), ttl: 1 }) },
   { name: 'program b2 instead of b1', apply: desired([B2]) },
-  { name: 'new syn on a known tuple', packet: frame(syn(CLIENT, 40000)) },
-  { name: 'ack of a flow on the removed backend', packet: frame({ ...syn(OTHER_CLIENT, 40000), flags: 0x10 }) },
+  { name: 'new syn on a known tuple', packet: frame(syn(CLIENT, 20000)) },
+  { name: 'ack of a flow on the removed backend', packet: frame({ ...syn(OTHER_CLIENT, 20000), flags: 0x10 }) },
+  // Flow lifecycle (issue 13). A client port inside the LB pod's own ephemeral range: SNAT moves it out.
+  { name: 'syn from a port in the pod\'s own range', packet: frame(syn(CLIENT, 45000)) },
+  { name: 'the same syn again', packet: frame(syn(CLIENT, 45000)) },
+  { name: 'established: syn', packet: frame(fromClient(21000, 0x02)) },
+  { name: 'established: ack', packet: frame(fromClient(21000, ACK)) },
+  { name: 'closing: fin from the client', packet: frame(fromClient(20000, FIN_ACK)) },
+  { name: 'gc now', gc: 0 },
+  // UDP flows expire after 30 s, TCP SYN-only and closing ones after 60 s, established ones after 6 h.
+  { name: 'gc after 31 s', gc: 31 },
+  { name: 'gc after 61 s', gc: 61 },
+  { name: 'closing: the backend\'s reply after expiry', packet: frame(fromBackend(B2, 20000, FIN_ACK)) },
+  { name: 'established: the backend\'s reply after 61 s', packet: frame(fromBackend(B2, 21000, ACK)) },
 ];
 
 suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden packets', () => {
@@ -62,27 +83,29 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
   };
 
   test('the independent checksum check rejects a corrupted frame (so the checks below can fail)', () => {
-    const bad = frame(syn(CLIENT, 40000));
+    const bad = frame(syn(CLIENT, 20000));
     bad[bad.length - 1]! ^= 0x01;
-    expect(parse(frame(syn(CLIENT, 40000))).l4ChecksumOk).toBe(true);
+    expect(parse(frame(syn(CLIENT, 20000))).l4ChecksumOk).toBe(true);
     expect(parse(bad).l4ChecksumOk).toBe(false);
   });
 
   test('a SYN to the VIP goes to the backend from the pod address, keeping the client port, TTL - 1', () => {
-    expect(redirected('syn')).toMatchObject({ src: POD, sport: 40000, dst: B1, dport: 8080, ttl: 63 });
+    expect(redirected('syn')).toMatchObject({ src: POD, sport: 20000, dst: B1, dport: 8080, ttl: 63 });
   });
 
   test('the backend\'s SYN-ACK goes back to the client from the VIP', () => {
-    expect(redirected('syn-ack')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 40000 });
+    expect(redirected('syn-ack')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 20000 });
   });
 
-  test('another client with the same port gets the next SNAT port', () => {
-    expect(redirected('same port, other client')).toMatchObject({ src: POD, sport: 40001, dst: B1, dport: 8080 });
+  test('another client with the same port gets another SNAT port, outside the pod\'s own range', () => {
+    const f = redirected('same port, other client');
+    expect(f).toMatchObject({ src: POD, dst: B1, dport: 8080 });
+    expect({ other: f.sport !== 20000, snat: isSnatPort(f.sport) }).toEqual({ other: true, snat: true });
   });
 
   test('a SYN reopening a tuple while the ring is unchanged keeps backend and SNAT port, both ways', () => {
-    expect(redirected('syn again, ring unchanged')).toMatchObject({ src: POD, sport: 40000, dst: B1, dport: 8080 });
-    expect(redirected('syn-ack again')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 40000 });
+    expect(redirected('syn again, ring unchanged')).toMatchObject({ src: POD, sport: 20000, dst: B1, dport: 8080 });
+    expect(redirected('syn-ack again')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 20000 });
   });
 
   test('UDP without a checksum keeps none; with one, it stays correct', () => {
@@ -93,13 +116,13 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
   test('frag-needed about the backend leg reaches the client, quoting what the client sent', () => {
     const f = redirected('frag needed on the backend leg');
     expect(f).toMatchObject({ src: VIP, dst: CLIENT, proto: 1 });
-    expect(f.quoted).toEqual({ src: CLIENT, dst: VIP, sport: 40000, dport: 80, ipChecksumOk: true });
+    expect(f.quoted).toEqual({ src: CLIENT, dst: VIP, sport: 20000, dport: 80, ipChecksumOk: true });
   });
 
   test('frag-needed about the client leg reaches the backend, quoting what the backend sent', () => {
     const f = redirected('frag needed on the client leg');
     expect(f).toMatchObject({ src: POD, dst: B1, proto: 1 });
-    expect(f.quoted).toEqual({ src: B1, dst: POD, sport: 8080, dport: 40000, ipChecksumOk: true });
+    expect(f.quoted).toEqual({ src: B1, dst: POD, sport: 8080, dport: 20000, ipChecksumOk: true });
   });
 
   test.each(['not for a VIP', 'fragment', 'ttl 1'])('%s: left to the kernel, untouched', (name) => {
@@ -112,6 +135,34 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
   });
 
   test('an established flow of the removed backend keeps its backend and SNAT port', () => {
-    expect(redirected('ack of a flow on the removed backend')).toMatchObject({ src: POD, sport: 40001, dst: B1 });
+    const before = redirected('same port, other client').sport;
+    expect(redirected('ack of a flow on the removed backend')).toMatchObject({ src: POD, sport: before, dst: B1 });
+  });
+
+  test('a client port inside the pod\'s own ephemeral range is moved out of it, to the same port each time', () => {
+    const f = redirected('syn from a port in the pod\'s own range');
+    expect({ snat: isSnatPort(f.sport), dst: f.dst }).toEqual({ snat: true, dst: B2 });
+    expect(redirected('the same syn again').sport).toBe(f.sport);
+  });
+
+  test('expiry: nothing at once; UDP after its 30 s; SYN-only and closing TCP after 60 s, both entries; established stays', () => {
+    redirected('established: syn');
+    redirected('established: ack');
+    redirected('closing: fin from the client');
+    const now = frames.gcResult('gc now');
+    const udp = frames.gcResult('gc after 31 s');
+    const tcp = frames.gcResult('gc after 61 s');
+    expect(now.deleted).toBe(0);
+    expect(udp.deleted).toBe(2 * 2);
+    expect(udp.entries).toBe(now.entries - 4);
+    // Left: the established flow (21000) and the flow of the removed backend, which an ACK made established.
+    expect(tcp.entries).toBe(2 * 2);
+    expect(tcp.deleted).toBe(now.entries - 4 - 4);
+  });
+
+  test('expiry: a reply on an expired flow finds no entry; one on an established flow is still translated', () => {
+    const r = frames.result('closing: the backend\'s reply after expiry');
+    expect(r.retval).toBe(TC_ACT_OK);
+    expect(redirected('established: the backend\'s reply after 61 s')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 21000 });
   });
 });

@@ -78,7 +78,8 @@ const clientSyn = (sport: number, options: Buffer) =>
 const backendSynAck = (dport: number, options: Buffer) =>
   withOptions({ src: B1, dst: POD, proto: 'TCP', sport: 8080, dport, flags: 0x12 }, options);
 
-// Each hook gets its own client ports, so every SYN-ACK answers a flow its own SYN created.
+// Each hook gets its own client ports, so every SYN-ACK answers a flow its own SYN created. Ports below the LB
+// namespace's ip_local_port_range (32768-60999), so keep-port SNAT applies and the SYN-ACK can be addressed in advance.
 const packetSteps = (hook: Hook, base: number): FrameStep[] => [
   { name: `${hook}: syn 1460`, hook, packet: clientSyn(base, linuxOptions(1460)) },
   { name: `${hook}: syn-ack 1460`, hook, packet: backendSynAck(base, linuxOptions(1460)) },
@@ -90,11 +91,11 @@ const packetSteps = (hook: Hook, base: number): FrameStep[] => [
 
 const steps: FrameStep[] = [
   { name: 'program with the clamp', apply: desired(CLAMP) },
-  ...packetSteps('tc', 41000),
-  ...packetSteps('xdp', 42000),
+  ...packetSteps('tc', 21000),
+  ...packetSteps('xdp', 22000),
   { name: 'program without a clamp', apply: desired() },
-  { name: 'tc: syn 1460, no clamp', hook: 'tc', packet: clientSyn(41010, linuxOptions(1460)) },
-  { name: 'xdp: syn 1460, no clamp', hook: 'xdp', packet: clientSyn(42010, linuxOptions(1460)) },
+  { name: 'tc: syn 1460, no clamp', hook: 'tc', packet: clientSyn(21010, linuxOptions(1460)) },
+  { name: 'xdp: syn 1460, no clamp', hook: 'xdp', packet: clientSyn(22010, linuxOptions(1460)) },
 ];
 
 suiteIf(missingPrerequisites(ARTIFACTS), 'MSS clamp')('MSS clamping in the BPF program (TC and XDP builds)', () => {

@@ -3,9 +3,9 @@
 // its established flows finish); named target ports are resolved per pod from its container ports.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ipFamily, tcpMssClamp, withDefaults } from '../../api/defaults.js';
-import type { PortableLoadBalancer } from '../../api/generated.js';
+import type { PortableLoadBalancer, PortableLoadBalancerSpec } from '../../api/generated.js';
 import { isLive, isPodReady, matchesSelector } from '../../api/selector.js';
-import type { AttachRequest, DesiredPort, DesiredState, L4Protocol } from '../../dataplane/types.js';
+import type { AttachRequest, DesiredPort, DesiredState, FlowSettings, L4Protocol } from '../../dataplane/types.js';
 
 export interface ClusterView {
   plb: PortableLoadBalancer;
@@ -121,8 +121,17 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
       interface: view.interface,
       snatIp: view.snatIp,
       ...(mss !== undefined ? { tcpMssClamp: mss } : {}),
+      ...(flowSettings(plb.spec.xdp) ?? {}),
     },
     selected: selector ? candidates.length : backends.length,
     problems,
   };
+}
+
+/** spec.xdp.maxFlows and spec.xdp.flowTimeouts (the API server checked their bounds) as DesiredState.flows. */
+function flowSettings(xdp: PortableLoadBalancerSpec['xdp']): { flows: FlowSettings } | undefined {
+  const flows: FlowSettings = {
+    ...(xdp?.maxFlows !== undefined ? { maxFlows: xdp.maxFlows } : {}), ...(xdp?.flowTimeouts ?? {}),
+  };
+  return Object.keys(flows).length > 0 ? { flows } : undefined;
 }

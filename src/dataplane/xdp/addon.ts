@@ -10,10 +10,21 @@ export interface LoadedObject {
   programFd: number;
   programName: string;
   maps: Record<string, number>;
+  /** Pinned maps that could not be reused (other size or layout) and were created anew: their state is gone. */
+  replacedPins: string[];
+}
+
+export interface MapBatch {
+  keys: Buffer;
+  values: Buffer;
+  count: number;
+  /** null: the walk is complete. */
+  cursor: Buffer | null;
 }
 
 export interface BpfAddon {
-  openObject(path: string, pinRoot: string): LoadedObject;
+  /** `maxEntries`: map sizes to use instead of the object's (before the maps are created). */
+  openObject(path: string, pinRoot: string, maxEntries?: Record<string, number>): LoadedObject;
   closeObject(handle: number): void;
   programId(fd: number): number;
   possibleCpus(): number;
@@ -32,6 +43,12 @@ export interface BpfAddon {
   mapKeys(fd: number, keySize: number): Buffer[];
   arrayWrite(fd: number, firstIndex: number, values: Buffer, valueSize: number): void;
   arrayRead(fd: number, firstIndex: number, count: number, valueSize: number): Buffer;
+  /** Up to `count` entries of a hash map per call (BPF_MAP_LOOKUP_BATCH); start with cursor null. */
+  mapBatch(fd: number, keySize: number, valueSize: number, cursor: Buffer | null, count: number): MapBatch;
+  /** Writes n concatenated keys and values in one call (BPF_MAP_UPDATE_BATCH). */
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, flags: number): void;
+  /** Deletes the concatenated keys, skipping missing ones; returns how many existed. */
+  mapDeleteKeys(fd: number, keys: Buffer): number;
 }
 
 function packageRoot(): string {

@@ -63,3 +63,13 @@ export async function ensureBpffs(pinDir: string, mountPoint = '/sys/fs/bpf'): P
   await mkdir(pinDir, { recursive: true });
   return false;
 }
+
+/** The namespace's net.ipv4.ip_local_port_range (its own sockets' ephemeral ports); null if unreadable. */
+export async function localPortRange(): Promise<{ min: number; max: number } | null> {
+  try {
+    const [min, max] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/).map(Number);
+    return Number.isInteger(min) && Number.isInteger(max) ? { min: min!, max: max! } : null;
+  } catch {
+    return null;
+  }
+}

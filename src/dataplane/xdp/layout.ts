@@ -6,6 +6,15 @@ import { ipv4Bytes, ipv4FromBytes } from '../ipv4.js';
 export const RING_SIZE = 65537;
 export const MAX_SERVICES = 64;
 export const MAX_BACKENDS = 16384;
+/** plb_flows' size compiled into the object (2 entries per flow); the loader sets the one from maxFlows. */
+export const COMPILED_FLOW_ENTRIES = 262144;
+
+/** struct plb_flow.state */
+export const FLOW_SYN = 1;
+export const FLOW_ESTABLISHED = 2;
+export const FLOW_CLOSING = 3;
+export const DIR_FORWARD = 1;
+export const DIR_REVERSE = 2;
 
 export const BACKEND_FREE = 0;
 export const BACKEND_ACTIVE = 1;
@@ -57,6 +66,11 @@ export interface ConfigValue {
   snatIp: string;
   portMin: number;
   portMax: number;
+  /** Ports inside [portMin, portMax] that are not SNAT ports (the LB pod's own ip_local_port_range); 0 0: none. */
+  skipMin: number;
+  skipMax: number;
+  /** A closing flow may give its SNAT tuple to a new one only while idle for less than this (s); 0: never. */
+  takeoverBefore: number;
 }
 
 // struct plb_service_key { __be32 vip; __be16 port; __u8 proto; __u8 pad; }
@@ -103,17 +117,76 @@ export function decodeBackend(b: Buffer, offset = 0): BackendValue {
   return { ip: ipv4FromBytes(b, offset), state: b.readUInt32LE(offset + 4) };
 }
 
-// struct plb_config { __be32 snat_ip; __u16 port_min; __u16 port_max; }
-export const CONFIG_VALUE_SIZE = 8;
+// struct plb_config { __be32 snat_ip; __u16 port_min, port_max, skip_min, skip_max, takeover_before, pad; }
+export const CONFIG_VALUE_SIZE = 16;
 export function encodeConfig(v: ConfigValue): Buffer {
   const b = Buffer.alloc(CONFIG_VALUE_SIZE);
   ipv4Bytes(v.snatIp).copy(b, 0);
   b.writeUInt16LE(v.portMin, 4);
   b.writeUInt16LE(v.portMax, 6);
+  b.writeUInt16LE(v.skipMin, 8);
+  b.writeUInt16LE(v.skipMax, 10);
+  b.writeUInt16LE(v.takeoverBefore, 12);
   return b;
 }
 export function decodeConfig(b: Buffer): ConfigValue {
-  return { snatIp: ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6) };
+  return {
+    snatIp: ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6),
+    skipMin: b.readUInt16LE(8), skipMax: b.readUInt16LE(10), takeoverBefore: b.readUInt16LE(12),
+  };
+}
+
+// struct plb_flow_key { __be32 saddr, daddr; __be16 sport, dport; __u8 proto; __u8 pad[3]; }
+export const FLOW_KEY_SIZE = 16;
+// struct plb_flow { __be32 saddr, daddr; __be16 sport, dport; __u16 service_id, backend_id; __u8 dir, state;
+//                   __u16 pad; __u32 last_seen; }
+export const FLOW_VALUE_SIZE = 24;
+/** The fields of a flow entry the GC decides on, read straight from the batch buffers (no objects per entry). */
+export const FLOW_VALUE = { serviceId: 12, backendId: 14, dir: 16, state: 17, lastSeen: 20 } as const;
+
+/** The key of the other entry of a flow: the tuple this entry's value translates to, reversed (plb_partner_key). */
+export function partnerKey(key: Buffer, keyOffset: number, value: Buffer, valueOffset: number, out: Buffer, outOffset: number): void {
+  value.copy(out, outOffset, valueOffset + 4, valueOffset + 8); // saddr <- value.daddr
+  value.copy(out, outOffset + 4, valueOffset, valueOffset + 4); // daddr <- value.saddr
+  value.copy(out, outOffset + 8, valueOffset + 10, valueOffset + 12); // sport <- value.dport
+  value.copy(out, outOffset + 10, valueOffset + 8, valueOffset + 10); // dport <- value.sport
+  out.writeUInt8(key.readUInt8(keyOffset + 12), outOffset + 12);
+  out.fill(0, outOffset + 13, outOffset + 16);
+}
+
+export interface FlowEntry {
+  key: { saddr: string; daddr: string; sport: number; dport: number; proto: number };
+  value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; lastSeen: number };
+}
+export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
+  const key = Buffer.alloc(FLOW_KEY_SIZE);
+  ipv4Bytes(e.key.saddr).copy(key, 0);
+  ipv4Bytes(e.key.daddr).copy(key, 4);
+  key.writeUInt16BE(e.key.sport, 8);
+  key.writeUInt16BE(e.key.dport, 10);
+  key.writeUInt8(e.key.proto, 12);
+  const v = e.value;
+  const value = Buffer.alloc(FLOW_VALUE_SIZE);
+  ipv4Bytes(v.saddr).copy(value, 0);
+  ipv4Bytes(v.daddr).copy(value, 4);
+  value.writeUInt16BE(v.sport, 8);
+  value.writeUInt16BE(v.dport, 10);
+  value.writeUInt16LE(v.serviceId, 12);
+  value.writeUInt16LE(v.backendId, 14);
+  value.writeUInt8(v.dir, 16);
+  value.writeUInt8(v.state, 17);
+  value.writeUInt32LE(v.lastSeen, 20);
+  return { key, value };
+}
+export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0): FlowEntry {
+  return {
+    key: { saddr: ipv4FromBytes(key, ko), daddr: ipv4FromBytes(key, ko + 4), sport: key.readUInt16BE(ko + 8), dport: key.readUInt16BE(ko + 10), proto: key.readUInt8(ko + 12) },
+    value: {
+      saddr: ipv4FromBytes(value, vo), daddr: ipv4FromBytes(value, vo + 4), sport: value.readUInt16BE(vo + 8), dport: value.readUInt16BE(vo + 10),
+      serviceId: value.readUInt16LE(vo + 12), backendId: value.readUInt16LE(vo + 14), dir: value.readUInt8(vo + 16),
+      state: value.readUInt8(vo + 17), lastSeen: value.readUInt32LE(vo + 20),
+    },
+  };
 }
 
 export function u32Key(n: number): Buffer {
@@ -142,7 +215,7 @@ export function decodeRing(b: Buffer): Uint32Array {
 export const SERVICE_STATS_FIELDS = [
   'packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'noBackend', 'snatExhausted', 'fibFailures',
 ] as const;
-export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows'] as const;
+export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'snatExhausted'] as const;
 export const GLOBAL_STATS_FIELDS = [
   'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
 ] as const;

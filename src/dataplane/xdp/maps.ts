@@ -1,5 +1,6 @@
 // Reading and writing the pinned maps through the addon: adopting what is programmed, executing a Plan,
 // reading counters. Layout knowledge stays in layout.ts, decisions in plan.ts.
+import { readFileSync } from 'node:fs';
 import type { BpfAddon } from './addon.js';
 import {
   BACKEND_FREE, BACKEND_STATS_FIELDS, BACKEND_VALUE_SIZE, CONFIG_VALUE_SIZE, GLOBAL_STATS_FIELDS, MAP_NAMES,
@@ -82,6 +83,23 @@ export class PinnedMaps {
   globalStats() {
     const buf = this.addon.mapLookup(this.fds.globalStats, u32Key(0), this.perCpuSize(GLOBAL_STATS_FIELDS.length));
     return sumPerCpu(buf ?? this.zeros(GLOBAL_STATS_FIELDS.length), GLOBAL_STATS_FIELDS, this.cpus);
+  }
+
+  /** The fd of the flow table, for the garbage collector (flow-gc.ts). */
+  get flowsFd(): number {
+    return this.fds.flows;
+  }
+
+  /** Kernel memory of the flow table: the map's memlock as the kernel accounts it (fdinfo). */
+  flowMemoryBytes(): number {
+    const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fds.flows}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  }
+
+  /** The flow table's size in entries. */
+  flowCapacity(): number {
+    const m = /^max_entries:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fds.flows}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
   }
 
   private perCpuSize(fields: number): number {

@@ -2,14 +2,38 @@
 // that never lets a packet see a ring pointing at a backend that is not active yet (or any more).
 import type { DesiredState } from '../types.js';
 import { buildMaglevTable } from '../maglev.js';
+import { flowTimeoutsOf } from './flow-gc.js';
 import {
   BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, MAX_SERVICES,
   type BackendValue, type ConfigValue, type ServiceKey, type ServiceValue,
 } from './layout.js';
 
-/** SNAT probing range used when a client's own port is taken on the backend side. */
+/** SNAT ports: these, less the LB pod's own ip_local_port_range (snatPorts). */
 export const SNAT_PORT_MIN = 1024;
 export const SNAT_PORT_MAX = 65535;
+
+export interface PortRange { min: number; max: number }
+
+/**
+ * The SNAT part of plb_config: [SNAT_PORT_MIN, SNAT_PORT_MAX] with the pod's own ephemeral range (`own`, from
+ * net.ipv4.ip_local_port_range) cut out. A NAT port the pod's own sockets could also pick would make a reply to
+ * the agent's API connection look like a backend's reply (and the BPF program drops those whose flow is gone).
+ */
+export function snatPorts(own: PortRange | null): Pick<ConfigValue, 'portMin' | 'portMax' | 'skipMin' | 'skipMax'> {
+  const lo = own ? Math.max(own.min, SNAT_PORT_MIN) : 0;
+  const hi = own ? Math.min(own.max, SNAT_PORT_MAX) : -1;
+  if (lo > hi) return { portMin: SNAT_PORT_MIN, portMax: SNAT_PORT_MAX, skipMin: 0, skipMax: 0 };
+  // A skipped part at either end just moves that end (the BPF side then has no hole to step over).
+  if (lo === SNAT_PORT_MIN) return { portMin: hi + 1, portMax: SNAT_PORT_MAX, skipMin: 0, skipMax: 0 };
+  if (hi === SNAT_PORT_MAX) return { portMin: SNAT_PORT_MIN, portMax: lo - 1, skipMin: 0, skipMax: 0 };
+  return { portMin: SNAT_PORT_MIN, portMax: SNAT_PORT_MAX, skipMin: lo, skipMax: hi };
+}
+
+/** How many SNAT ports a config has: flows per (backend, target port) at most. */
+export function snatPortCount(c: Pick<ConfigValue, 'portMin' | 'portMax' | 'skipMin' | 'skipMax'>): number {
+  const all = Math.max(0, c.portMax - c.portMin + 1);
+  return c.skipMin !== 0 && c.skipMax >= c.skipMin ? all - (c.skipMax - c.skipMin + 1) : all;
+}
 
 export interface ProgrammedService {
   key: ServiceKey;
@@ -105,11 +129,25 @@ function planBackends(current: Map<number, BackendValue>, desired: DesiredState)
   return { idByIp, activate, drain, resetBackendStats };
 }
 
-export function planApply(current: ProgrammedState, desired: DesiredState): Plan {
-  const wantConfig: ConfigValue = { snatIp: desired.snatIp, portMin: SNAT_PORT_MIN, portMax: SNAT_PORT_MAX };
+/** Seconds between the BPF program's last chance to take a closing flow's SNAT tuple over and its expiry. */
+export const TAKEOVER_MARGIN_SECONDS = 5;
+
+/** plb_config.takeover_before for a closing timeout: 0 (never) when the margin leaves nothing. */
+export function takeoverBefore(tcpClosingSeconds: number): number {
+  const t = tcpClosingSeconds - TAKEOVER_MARGIN_SECONDS;
+  return t > 10 ? Math.min(t, 0xffff) : 0;
+}
+
+/** `ownPorts`: the LB pod's net.ipv4.ip_local_port_range, kept out of the SNAT ports. */
+export function planApply(current: ProgrammedState, desired: DesiredState, ownPorts: PortRange | null = null): Plan {
+  const wantConfig: ConfigValue = {
+    snatIp: desired.snatIp, ...snatPorts(ownPorts), takeoverBefore: takeoverBefore(flowTimeoutsOf(desired.flows).tcpClosingSeconds),
+  };
   const c = current.config;
   const config = c && c.snatIp === wantConfig.snatIp && c.portMin === wantConfig.portMin &&
-      c.portMax === wantConfig.portMax ? null : wantConfig;
+      c.portMax === wantConfig.portMax && c.skipMin === wantConfig.skipMin && c.skipMax === wantConfig.skipMax &&
+      c.takeoverBefore === wantConfig.takeoverBefore
+    ? null : wantConfig;
 
   const backends = planBackends(current.backends, desired);
   const table = buildMaglevTable(desired.backends.map((b) => ({

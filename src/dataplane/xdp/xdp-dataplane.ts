@@ -2,21 +2,30 @@
 // runs), converges the maps to the desired state and keeps the program attached to the interface.
 import { rm } from 'node:fs/promises';
 import type {
-  ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState,
+  ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState, FlowSettings,
 } from '../types.js';
 import { ipFamily } from '../../api/defaults.js';
 import { IPV6_NOT_ON_XDP } from '../ipv6.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
-import { deviceFacts, enableForwarding, ensureBpffs } from './device.js';
-import { BACKEND_ACTIVE } from './layout.js';
+import { deviceFacts, enableForwarding, ensureBpffs, localPortRange } from './device.js';
+import { DEFAULT_FLOW_TIMEOUTS, collectFlows, flowTimeoutsOf, snatWarnings, type FlowTimeouts, type GcResult } from './flow-gc.js';
+import { BACKEND_ACTIVE, COMPILED_FLOW_ENTRIES, MAP_NAMES } from './layout.js';
 import { PinnedMaps, mapFdsOf } from './maps.js';
-import { isEmptyPlan, planApply } from './plan.js';
+import { isEmptyPlan, planApply, snatPortCount, snatPorts } from './plan.js';
+
+/** Concurrent flows by default: the table size compiled into the object (two entries per flow). */
+export const DEFAULT_MAX_FLOWS = COMPILED_FLOW_ENTRIES / 2;
+/** How often expired flows are removed: a flow lives at most its timeout plus this. */
+export const FLOW_GC_INTERVAL_MS = 10_000;
+
 
 export interface XdpDataPlaneOptions {
   /** bpffs directory for this load balancer's maps, e.g. /sys/fs/bpf/portable-lb/<namespace>-<name>. */
   pinDir: string;
   log?: (message: string) => void;
+  /** Period of the flow garbage collection; 0 turns the timer off (gc() can still be called). */
+  gcIntervalMs?: number;
 }
 
 interface Attachment {
@@ -36,6 +45,17 @@ export class XdpDataPlane implements DataPlane {
   private attachment: Attachment | null = null;
   private warnings: string[] = [];
   private bpffsWarning: string | null = null;
+  /** Flow table size the maps were loaded with, and what the last apply asked for. */
+  private loadedMaxFlows: number | null = null;
+  private desiredMaxFlows = DEFAULT_MAX_FLOWS;
+  private timeouts: FlowTimeouts = DEFAULT_FLOW_TIMEOUTS;
+  private snatPortTotal = 0;
+  private gcTimer: NodeJS.Timeout | null = null;
+  private gcRunning: Promise<GcResult> | null = null;
+  private lastGc: GcResult | null = null;
+  private expiredTotal = 0;
+  private gcWarnings: string[] = [];
+  private exhaustedSeen = new Map<number, number>();
 
   constructor(private readonly options: XdpDataPlaneOptions) {
     this.addon = loadAddon();
@@ -50,8 +70,12 @@ export class XdpDataPlane implements DataPlane {
     const device = await deviceFacts(desired.interface);
     const choice = chooseAttach(desired.attach, device);
     let changed = await enableForwarding(desired.interface);
+    this.desiredMaxFlows = desired.flows?.maxFlows ?? DEFAULT_MAX_FLOWS;
+    this.timeouts = flowTimeoutsOf(desired.flows);
     const maps = this.pinnedMaps();
-    const plan = planApply(maps.readProgrammed(), desired);
+    const ownPorts = await localPortRange();
+    const plan = planApply(maps.readProgrammed(), desired, ownPorts);
+    this.snatPortTotal = snatPortCount(snatPorts(ownPorts));
     if (!isEmptyPlan(plan)) {
       maps.execute(plan);
       changed = true;
@@ -59,9 +83,51 @@ export class XdpDataPlane implements DataPlane {
     const attachWarnings: string[] = [];
     const attached = this.attach(desired.interface, choice.candidates, attachWarnings);
     changed = attached.changed || changed;
-    this.warnings = [...choice.warnings, ...attachWarnings, ...(this.bpffsWarning ? [this.bpffsWarning] : [])];
+    const resize = this.loadedMaxFlows !== this.desiredMaxFlows
+      ? [`maxFlows ${this.desiredMaxFlows} takes effect when the agent restarts (the flow table holds ${this.loadedMaxFlows})`] : [];
+    this.warnings = [...choice.warnings, ...attachWarnings, ...(this.bpffsWarning ? [this.bpffsWarning] : []), ...resize];
     for (const w of this.warnings) this.log(`warning: ${w}`);
-    return { changed, attach: attached.point, warnings: this.warnings };
+    this.startGc();
+    return { changed, attach: attached.point, warnings: [...this.warnings, ...this.gcWarnings] };
+  }
+
+  /**
+   * One garbage-collection pass over the flow table: expired flows go (both entries), SNAT pressure becomes a
+   * warning. Runs on a timer after the first apply; never two at once.
+   */
+  async gc(now?: number): Promise<GcResult | null> {
+    if (!this.maps) return null;
+    if (this.gcRunning) return this.gcRunning;
+    const maps = this.maps;
+    this.gcRunning = collectFlows(this.addon, maps.flowsFd, this.timeouts, now === undefined ? {} : { now });
+    try {
+      const r = await this.gcRunning;
+      this.lastGc = r;
+      this.expiredTotal += r.deleted;
+      const state = maps.readProgrammed();
+      const exhaustedSince = new Map<number, number>();
+      for (const id of state.backends.keys()) {
+        const total = maps.backendStats(id).snatExhausted;
+        exhaustedSince.set(id, total - (this.exhaustedSeen.get(id) ?? total));
+        this.exhaustedSeen.set(id, total);
+      }
+      const ipOf = (id: number) => state.backends.get(id)?.ip;
+      const before = this.gcWarnings.join('\n');
+      this.gcWarnings = snatWarnings(r.snatInUse, this.snatPortTotal, ipOf, exhaustedSince);
+      if (this.gcWarnings.join('\n') !== before) for (const w of this.gcWarnings) this.log(`warning: ${w}`);
+      return r;
+    } finally {
+      this.gcRunning = null;
+    }
+  }
+
+  private startGc(): void {
+    const every = this.options.gcIntervalMs ?? FLOW_GC_INTERVAL_MS;
+    if (this.gcTimer || every <= 0) return;
+    this.gcTimer = setInterval(() => {
+      this.gc().catch((err: Error) => this.log(`flow garbage collection failed: ${err.message}`));
+    }, every);
+    this.gcTimer.unref();
   }
 
   async observe(): Promise<DataPlaneObservation> {
@@ -74,17 +140,26 @@ export class XdpDataPlane implements DataPlane {
     obs.services = state.services.map((s) => ({
       vip: s.key.vip, port: s.key.port, protocol: s.key.protocol, targetPort: s.value.targetPort,
       ...this.maps!.serviceStats(s.value.id),
+      ...(s.key.protocol === 'TCP' ? { openFlows: this.lastGc?.openTcp.get(s.value.id) ?? 0 } : {}),
     }));
     obs.backends = [...state.backends].map(([id, b]) => ({
       ip: b.ip, state: b.state === BACKEND_ACTIVE ? 'active' as const : 'draining' as const,
       ...this.maps!.backendStats(id),
     }));
     obs.global = { ...this.maps.globalStats() };
+    obs.warnings.push(...this.gcWarnings);
+    obs.flows = {
+      entries: this.lastGc?.entries ?? 0, capacity: this.maps.flowCapacity(), memoryBytes: this.maps.flowMemoryBytes(),
+      expiredTotal: this.expiredTotal, lastGcSeconds: this.lastGc?.seconds ?? 0,
+    };
     obs.warnings.push(...stalledHookWarnings(this.attachment?.point ?? null, obs.interface, obs.services));
     return obs;
   }
 
   async close(options: { detach?: boolean; purge?: boolean } = {}): Promise<void> {
+    if (this.gcTimer) clearInterval(this.gcTimer);
+    this.gcTimer = null;
+    await this.gcRunning?.catch(() => undefined);
     if ((options.detach || options.purge) && this.attachment) this.detach(this.attachment);
     for (const obj of this.objects.values()) this.addon.closeObject(obj.handle);
     this.objects.clear();
@@ -100,7 +175,14 @@ export class XdpDataPlane implements DataPlane {
   private object(hook: Hook): LoadedObject {
     let obj = this.objects.get(hook);
     if (!obj) {
-      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir);
+      // Both hooks' objects share the pinned maps, so they must ask for the same size: the one loaded first.
+      const maxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
+      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: 2 * maxFlows });
+      this.loadedMaxFlows = maxFlows;
+      if (obj.replacedPins.length > 0) {
+        this.log(`warning: pinned maps ${obj.replacedPins.join(', ')} had another size or layout (maxFlows changed, or ` +
+          'an upgrade): created anew, their flows and counters are gone');
+      }
       this.objects.set(hook, obj);
     }
     return obj;

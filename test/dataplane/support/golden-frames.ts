@@ -11,8 +11,12 @@ import { Topology } from './topology.js';
 
 const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
 
-/** Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. */
-export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp' }
+/**
+ * Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. `gc`: a flow
+ * garbage-collection pass as if the clock were that many seconds later.
+ */
+export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; gc?: number }
+export interface GcStepResult { entries: number; deleted: number }
 export interface FrameResult { retval: number; input: Buffer; output: Buffer }
 
 export class GoldenFrames {
@@ -20,6 +24,7 @@ export class GoldenFrames {
   podMac = '';
   gatewayMac = '';
   private readonly results = new Map<string, FrameResult>();
+  private readonly gcResults = new Map<string, GcStepResult>();
 
   /** `tag` names the namespaces and directories; the LB pod gets the address `pod`. */
   constructor(tag: string, pod: string, steps: FrameStep[]) {
@@ -37,11 +42,18 @@ export class GoldenFrames {
       steps.forEach((s, i) => {
         const r = outputs[i] as { retval: number; packet: string } | undefined;
         if (s.packet && r) this.results.set(s.name, { retval: r.retval, input: s.packet, output: Buffer.from(r.packet, 'hex') });
+        if (s.gc !== undefined && r) this.gcResults.set(s.name, r as unknown as GcStepResult);
       });
     }, async () => {
       await topo.destroy();
       await scratch.remove();
     });
+  }
+
+  gcResult(name: string): GcStepResult {
+    const r = this.gcResults.get(name);
+    if (!r) throw new Error(`no gc result for ${name}`);
+    return r;
   }
 
   result(name: string): FrameResult {
@@ -58,7 +70,8 @@ async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : { packet: s.packet!.toString('hex'), hook: s.hook }))));
+  child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : s.gc !== undefined ? { gc: s.gc }
+    : { packet: s.packet!.toString('hex'), hook: s.hook }))));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
   return JSON.parse(stdout) as unknown[];

@@ -1,22 +1,29 @@
 // Runs inside the test's LB namespace: programs the xdp data plane (compiled agent sources in <buildDir>) and
 // feeds frames to a second instance of its TC program (or, with "hook": "xdp", its XDP program) with
-// BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState} or {"packet": hex, "hook"?};
-// results go to stdout as a JSON array.
+// BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState}, {"packet": hex, "hook"?} or
+// {"gc": seconds} (one flow garbage-collection pass as if the clock were that much later); results go to stdout
+// as a JSON array.
 //   node packet-runner.mjs <buildDir> <pinDir> <ifindex>
 import { readFileSync } from 'node:fs';
 
 const [buildDir, pinDir, ifindex] = process.argv.slice(2);
 const { XdpDataPlane } = await import(`${buildDir}/src/dataplane/xdp/xdp-dataplane.js`);
 const { loadAddon, bpfObjectPath } = await import(`${buildDir}/src/dataplane/xdp/addon.js`);
+const { monotonicSeconds } = await import(`${buildDir}/src/dataplane/xdp/flow-gc.js`);
 
 const steps = JSON.parse(readFileSync(0, 'utf8'));
-const dataPlane = new XdpDataPlane({ pinDir });
+const dataPlane = new XdpDataPlane({ pinDir, gcIntervalMs: 0 });
 const addon = loadAddon();
 const programs = {};
 const results = [];
 for (const step of steps) {
   if (step.apply) {
     results.push({ applied: (await dataPlane.apply(step.apply)).changed });
+    continue;
+  }
+  if (step.gc !== undefined) {
+    const r = await dataPlane.gc(monotonicSeconds() + step.gc);
+    results.push({ entries: r.entries, deleted: r.deleted });
     continue;
   }
   const hook = step.hook ?? 'tc';

@@ -130,6 +130,9 @@ describe('parseStandaloneFile', () => {
     ['overlay mtu 9217', `${minimal}  overlay: {mtu: 9217}\n`, 'spec.overlay.mtu: must be an integer from 576 to 9216'],
     ['overlay mtu 1450.5', `${minimal}  overlay: {mtu: 1450.5}\n`, 'spec.overlay.mtu: must be an integer from 576 to 9216'],
     ['overlay not an object', `${minimal}  overlay: vxlan\n`, 'spec.overlay: must be an object with mode and optionally mtu'],
+    ['maxFlows below 1024', `${minimal}  xdp: {maxFlows: 100}\n`, 'spec.xdp.maxFlows: must be an integer from 1024 to 16777216'],
+    ['a UDP timeout of 0', `${minimal}  xdp: {flowTimeouts: {udpSeconds: 0}}\n`, 'spec.xdp.flowTimeouts.udpSeconds: must be an integer from 1 to 86400'],
+    ['flowTimeouts not a mapping', `${minimal}  xdp: {flowTimeouts: 5}\n`, 'spec.xdp.flowTimeouts: must be a mapping'],
   ])('rejects %s, naming the field', (_name, spec, expected) => {
     expect(issues(file(spec)).join('\n')).toContain(expected);
   });
@@ -142,6 +145,13 @@ describe('parseStandaloneFile', () => {
     ['no spec', 'apiVersion: portablelb.io/v1alpha1\nkind: PortableLoadBalancer\n', 'spec: is required'],
   ])('rejects %s', (_name, text, expected) => {
     expect(issues(text).join('\n')).toContain(expected);
+  });
+
+  test('spec.xdp.maxFlows and flowTimeouts reach the data plane as given; absent, none (the data plane defaults them)', () => {
+    const spec = parseStandaloneFile(file(`${minimal}  xdp: {maxFlows: 1000000, flowTimeouts: {tcpClosingSeconds: 5, udpSeconds: 10}}\n`), 'plb.yaml');
+    expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' }).flows)
+      .toEqual({ maxFlows: 1_000_000, tcpClosingSeconds: 5, udpSeconds: 10 });
+    expect(desiredState(parseStandaloneFile(file(minimal), 'plb.yaml'), { interface: 'eth0', snatIp: '10.0.0.3' }).flows).toBeUndefined();
   });
 
   test('reports every problem at once, prefixed with the file name', () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { DesiredState } from '../../../src/dataplane/types.js';
 import { buildMaglevTable } from '../../../src/dataplane/maglev.js';
 import { BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, type BackendValue } from '../../../src/dataplane/xdp/layout.js';
-import { isEmptyPlan, planApply, type Plan, type ProgrammedState } from '../../../src/dataplane/xdp/plan.js';
+import { isEmptyPlan, planApply, snatPortCount, snatPorts, takeoverBefore, type Plan, type ProgrammedState } from '../../../src/dataplane/xdp/plan.js';
 
 const desired = (over: Partial<DesiredState> = {}): DesiredState => ({
   vip: '192.0.2.10',
@@ -39,7 +39,7 @@ const converge = (state: ProgrammedState, d: DesiredState) => applyPlan(state, p
 describe('planApply', () => {
   test('programs an empty data plane: config, backends ids 1.., one ring, one service', () => {
     const plan = planApply(empty, desired());
-    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535 });
+    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55 });
     expect(plan.activate).toEqual([
       { id: 1, value: { ip: '10.0.1.1', state: BACKEND_ACTIVE } },
       { id: 2, value: { ip: '10.0.1.2', state: BACKEND_ACTIVE } },
@@ -112,4 +112,26 @@ describe('planApply', () => {
     expect(() => planApply({ config: null, backends, services: [] }, desired({ backends: [...want, { ip: '10.0.1.1', weight: 1 }] })))
       .toThrow(new RegExp(`more than ${MAX_BACKENDS - 1} backends`));
   });
+});
+
+describe('SNAT ports', () => {
+  test.each([
+    ['no own range known', null, { portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0 }, 64512],
+    ['Linux default 32768-60999: cut out of the middle', { min: 32768, max: 60999 }, { portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999 }, 36280],
+    ['at the top end: the range ends below it', { min: 61000, max: 65535 }, { portMin: 1024, portMax: 60999, skipMin: 0, skipMax: 0 }, 59976],
+    ['reaching below 1024: the range starts above it', { min: 600, max: 9999 }, { portMin: 10000, portMax: 65535, skipMin: 0, skipMax: 0 }, 55536],
+    ['all below 1024: nothing to cut', { min: 100, max: 900 }, { portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0 }, 64512],
+  ])('%s', (_, own, want, count) => {
+    expect(snatPorts(own)).toEqual(want);
+    expect(snatPortCount(snatPorts(own))).toBe(count);
+  });
+
+  test('the pod\'s own range goes into the config', () => {
+    expect(planApply(empty, desired(), { min: 32768, max: 60999 }).config)
+      .toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55 });
+  });
+});
+
+test.each([[60, 55], [16, 11], [15, 0], [5, 0], [3600, 3595]])('tcpClosing %i s: closing flows may be taken over while idle < %i s (0: never)', (closing, want) => {
+  expect(takeoverBefore(closing)).toBe(want);
 });

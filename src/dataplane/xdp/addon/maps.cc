@@ -5,6 +5,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "common.h"
@@ -145,7 +147,86 @@ static Napi::Value ArrayRead(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// mapBatch(fd, keySize, valueSize, cursor: Buffer | null, count) -> { keys, values, count, cursor: Buffer | null }:
+// up to `count` entries of a hash map in one BPF_MAP_LOOKUP_BATCH; `cursor` null starts, a returned null cursor
+// means the map is done. For walking the flow table (1 M entries: a syscall per entry would take seconds).
+static Napi::Value MapBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
+  uint32_t keySize = u32Arg(info, 1, "keySize");
+  uint32_t valueSize = u32Arg(info, 2, "valueSize");
+  uint32_t count = u32Arg(info, 4, "count");
+  MapShape shape = mapShape(env, fd);
+  expectSize(env, "keySize", keySize, shape.keySize);
+  expectSize(env, "valueSize", valueSize, shape.valueSize);
+  if (count == 0) throw Napi::RangeError::New(env, "count must be at least 1");
+  // The batch token of a hash map is a bucket index (u32); 8 bytes leaves room for other map types.
+  uint8_t in[8] = {}, out[8] = {};
+  bool first = !(info.Length() > 3 && info[3].IsBuffer());
+  if (!first) {
+    auto cursor = info[3].As<Napi::Buffer<uint8_t>>();
+    std::memcpy(in, cursor.Data(), std::min<size_t>(cursor.Length(), sizeof(in)));
+  }
+  auto keys = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(count) * keySize);
+  auto values = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(count) * valueSize);
+  uint32_t done = count;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int rc = bpf_map_lookup_batch(fd, first ? nullptr : in, out, keys.Data(), values.Data(), &done, &opts);
+  if (rc < 0 && rc != -ENOENT) check(env, rc, "bpf_map_lookup_batch");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("keys", keys);
+  result.Set("values", values);
+  result.Set("count", done);
+  result.Set("cursor", rc == -ENOENT ? env.Null() : static_cast<Napi::Value>(Napi::Buffer<uint8_t>::Copy(env, out, sizeof(out))));
+  return result;
+}
+
+// mapDeleteKeys(fd, keys: Buffer of n keys) -> how many existed. BPF_MAP_DELETE_BATCH deletes in the kernel in
+// one call, but stops at the first missing key (the other entry of a flow deleted first, or one the LRU evicted)
+// and says how many it deleted before it: such a key is skipped and the batch goes on after it.
+static Napi::Value MapDeleteKeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
+  auto keys = bufArg(info, 1, "keys");
+  uint32_t keySize = mapShape(env, fd).keySize;
+  if (keys.Length() % keySize != 0) {
+    throw Napi::RangeError::New(env, "keys is not a whole number of " + std::to_string(keySize) + "-byte keys");
+  }
+  uint32_t total = keys.Length() / keySize, at = 0, deleted = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  while (at < total) {
+    uint32_t count = total - at;
+    int rc = bpf_map_delete_batch(fd, keys.Data() + static_cast<size_t>(at) * keySize, &count, &opts);
+    deleted += count;
+    at += count;
+    if (rc == 0) break;
+    if (rc != -ENOENT) check(env, rc, "bpf_map_delete_batch");
+    at++;  // the missing key
+  }
+  return Napi::Number::New(env, deleted);
+}
+
+// mapUpdateBatch(fd, keys, values, flags): n concatenated keys and values in one BPF_MAP_UPDATE_BATCH.
+static Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = i32Arg(info, 0, "fd");
+  auto keys = bufArg(info, 1, "keys");
+  auto values = bufArg(info, 2, "values");
+  MapShape shape = mapShape(env, fd);
+  if (keys.Length() % shape.keySize != 0 || values.Length() % shape.valueSize != 0 ||
+      keys.Length() / shape.keySize != values.Length() / shape.valueSize) {
+    throw Napi::RangeError::New(env, "keys and values are not the same number of whole keys and values of the map");
+  }
+  uint32_t count = keys.Length() / shape.keySize;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = u32Arg(info, 3, "flags"));
+  check(env, bpf_map_update_batch(fd, keys.Data(), values.Data(), &count, &opts), "bpf_map_update_batch");
+  return env.Undefined();
+}
+
 void initMaps(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch));
+  exports.Set("mapBatch", Napi::Function::New(env, MapBatch));
+  exports.Set("mapDeleteKeys", Napi::Function::New(env, MapDeleteKeys));
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));

@@ -3,6 +3,7 @@
 // flow table across restarts.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <unistd.h>
 #include <map>
 #include <vector>
 
@@ -13,7 +14,26 @@ namespace plb {
 static std::map<uint32_t, bpf_object*> gObjects;
 static uint32_t gNextHandle = 1;
 
-// openObject(path, pinRoot) -> { handle, programFd, programName, maps: { name: fd } }
+// A map pinned by an earlier agent that libbpf cannot reuse (another size or layout: spec.xdp.maxFlows changed,
+// or an upgrade changed a struct) makes bpf_object__load fail. Such a pin is removed so that load creates the map
+// anew; the caller is told which, because the state in it (flows, counters) is gone.
+static bool pinnedMapDiffers(bpf_map* map) {
+  const char* pin = bpf_map__pin_path(map);
+  if (!pin) return false;
+  int fd = bpf_obj_get(pin);
+  if (fd < 0) return false;
+  bpf_map_info info = {};
+  uint32_t len = sizeof(info);
+  bool differs = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+                 (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+                  info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map) ||
+                  info.map_flags != bpf_map__map_flags(map));
+  close(fd);
+  return differs;
+}
+
+// openObject(path, pinRoot, maxEntries?: { mapName: n }) -> { handle, programFd, programName, maps: { name: fd },
+// replacedPins: [name] }
 static Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = strArg(info, 0, "path");
@@ -22,6 +42,26 @@ static Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pinRoot.c_str());
   bpf_object* obj = bpf_object__open_file(path.c_str(), &opts);
   if (!obj) throwErrno(env, "open " + path + " failed; " + libbpfLog(), errno);
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object sizes = info[2].As<Napi::Object>();
+    Napi::Array names = sizes.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      bpf_map* map = bpf_object__find_map_by_name(obj, name.c_str());
+      int rc = map ? bpf_map__set_max_entries(map, sizes.Get(name).As<Napi::Number>().Uint32Value()) : -ENOENT;
+      if (rc < 0) {
+        bpf_object__close(obj);
+        throwErrno(env, "set max_entries of map " + name, rc);
+      }
+    }
+  }
+  Napi::Array replaced = Napi::Array::New(env);
+  bpf_map* pinned;
+  bpf_object__for_each_map(pinned, obj) {
+    if (pinnedMapDiffers(pinned) && unlink(bpf_map__pin_path(pinned)) == 0) {
+      replaced.Set(replaced.Length(), bpf_map__name(pinned));
+    }
+  }
   int err = bpf_object__load(obj);
   if (err) {
     std::string log = libbpfLog();
@@ -43,6 +83,7 @@ static Napi::Value OpenObject(const Napi::CallbackInfo& info) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) maps.Set(bpf_map__name(map), bpf_map__fd(map));
   result.Set("maps", maps);
+  result.Set("replacedPins", replaced);
   return result;
 }
 

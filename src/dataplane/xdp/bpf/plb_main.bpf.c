@@ -44,9 +44,9 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	struct plb_packet pkt;
 	struct plb_flow_key key;
 	struct plb_flow flow;
-	struct plb_flow *hit;
+	struct plb_flow *hit, *prev = 0;
 	struct plb_service svc;
-	int is_fragment, new_flow = 0, reopen = 0;
+	int is_fragment, new_flow = 0, reopen = 0, rc;
 
 	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
 		if (is_fragment)
@@ -64,6 +64,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		 * ring is unchanged this picks the same backend and SNAT tuple (the backend's TIME_WAIT socket for
 		 * that tuple then accepts the SYN). */
 		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt)) {
+			prev = hit;
 			hit = 0;
 			reopen = 1;
 		}
@@ -75,12 +76,16 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		}
 		/* Mid-stream TCP without an entry (state lost) is re-created too: Maglev and keep-port SNAT choose
 		 * the same backend and tuple again, so the connection survives instead of being reset. */
-		if (plb_create_flow(&pkt, &svc, &flow, reopen) < 0)
+		rc = plb_create_flow(&pkt, &svc, &flow, reopen);
+		if (rc < 0)
 			return PLB_VERDICT_DROP;
 		new_flow = 1;
-	} else if (flow.dir == PLB_DIR_FORWARD) {
-		plb_restore_reverse(&pkt, &flow);
+		/* The stored entries were kept: they start over as a new connection (state SYN, seen now). */
+		if (rc > 0 && prev)
+			hit = prev;
 	}
+	if (hit)
+		plb_touch(&pkt, hit, &flow);
 	plb_count_packet(&flow, pkt.len, new_flow);
 	return plb_forward(ctx, &pkt, &flow, 0);
 }

@@ -34,16 +34,45 @@ static __always_inline void plb_key_of(const struct plb_packet *pkt, struct plb_
 	key->proto = pkt->proto;
 }
 
+static __always_inline __u32 plb_now(void)
+{
+	return bpf_ktime_get_ns() / PLB_NSEC_PER_SEC;
+}
+
+/* The state a flow is in after `pkt` (travelling in direction `dir`) when it was in `state`. netfilter's and
+ * Cilium's rules, coarsened to what expiry needs: a FIN or RST starts the short closing timeout (the rest of
+ * the close and the backend's TIME_WAIT need no state here), a SYN starts a connection over, the client's
+ * first non-SYN segment ends the handshake. UDP has no states. */
+static __always_inline __u8 plb_next_state(__u8 state, const struct plb_packet *pkt, __u8 dir)
+{
+	if (pkt->proto != PLB_IPPROTO_TCP)
+		return PLB_FLOW_ESTABLISHED;
+	if (pkt->tcp_flags & (PLB_TCP_FIN | PLB_TCP_RST))
+		return PLB_FLOW_CLOSING;
+	if (plb_is_syn(pkt))
+		return PLB_FLOW_SYN;
+	if (state == PLB_FLOW_SYN && dir == PLB_DIR_FORWARD)
+		return PLB_FLOW_ESTABLISHED;
+	return state;
+}
+
+/* The key of the other entry of a flow: the tuple its value translates to, reversed. For a forward entry that
+ * is the backend's reply tuple, for a reverse entry the client's tuple. */
+static __always_inline void plb_partner_key(const struct plb_flow *v, __u8 proto, struct plb_flow_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->saddr = v->daddr;
+	key->daddr = v->saddr;
+	key->sport = v->dport;
+	key->dport = v->sport;
+	key->proto = proto;
+}
+
 /* The reverse entry of a forward translation: the reply tuple of the backend, translated back to the client. */
 static __always_inline void plb_reverse_of(const struct plb_packet *pkt, const struct plb_flow *fwd,
 					   struct plb_flow_key *rkey, struct plb_flow *rev)
 {
-	__builtin_memset(rkey, 0, sizeof(*rkey));
-	rkey->saddr = fwd->daddr;
-	rkey->daddr = fwd->saddr;
-	rkey->sport = fwd->dport;
-	rkey->dport = fwd->sport;
-	rkey->proto = pkt->proto;
+	plb_partner_key(fwd, pkt->proto, rkey);
 	__builtin_memset(rev, 0, sizeof(*rev));
 	rev->saddr = pkt->daddr;
 	rev->daddr = pkt->saddr;
@@ -52,6 +81,8 @@ static __always_inline void plb_reverse_of(const struct plb_packet *pkt, const s
 	rev->service_id = fwd->service_id;
 	rev->backend_id = fwd->backend_id;
 	rev->dir = PLB_DIR_REVERSE;
+	rev->state = fwd->state;
+	rev->last_seen = fwd->last_seen;
 }
 
 static __always_inline int plb_same_client(const struct plb_flow *a, const struct plb_flow *b)
@@ -79,34 +110,115 @@ static __always_inline __u32 plb_pick_backend(const struct plb_packet *pkt, cons
 	return id;
 }
 
-/* SNAT: keep the client's port when the backend-side tuple is free. Reusing the client's own port means a
- * reconnect from the same client tuple lands on the same backend tuple, whose TIME_WAIT socket accepts the new
- * SYN (monotonic ISN); random ports collapsed short-connection throughput to 0.20x in the notes. Otherwise probe
- * upwards within [port_min, port_max]. The reverse entry is claimed with NOEXIST so two CPUs cannot share it. */
+static __always_inline int plb_snat_has_skip(const struct plb_config *cfg)
+{
+	return cfg->skip_min != 0 && cfg->skip_max >= cfg->skip_min;
+}
+
+/* How many SNAT ports there are: [port_min, port_max] less the skipped part (which the plan keeps inside). */
+static __always_inline __u32 plb_snat_span(const struct plb_config *cfg)
+{
+	__u32 span;
+
+	if (cfg->port_max < cfg->port_min)
+		return 0;
+	span = (__u32)cfg->port_max - cfg->port_min + 1;
+	if (plb_snat_has_skip(cfg))
+		span -= (__u32)cfg->skip_max - cfg->skip_min + 1;
+	return span;
+}
+
+/* The i-th SNAT port (0 <= i < span). */
+static __always_inline __u16 plb_snat_port_at(const struct plb_config *cfg, __u32 i)
+{
+	__u32 port = (__u32)cfg->port_min + i;
+
+	if (plb_snat_has_skip(cfg) && port >= cfg->skip_min)
+		port += (__u32)cfg->skip_max - cfg->skip_min + 1;
+	return (__u16)port;
+}
+
+static __always_inline int plb_snat_allowed(const struct plb_config *cfg, __u16 port)
+{
+	if (port < cfg->port_min || port > cfg->port_max)
+		return 0;
+	return !(plb_snat_has_skip(cfg) && port >= cfg->skip_min && port <= cfg->skip_max);
+}
+
+/* Claims the backend-side tuple with SNAT port `port` for `fwd` (its reverse entry, inserted with NOEXIST so
+ * two CPUs cannot share it). Returns 0 when claimed. */
+static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, struct plb_flow *fwd, __u16 port, __u32 now,
+					     __u32 take_closing_before)
+{
+	struct plb_flow_key rkey, okey;
+	struct plb_flow rev;
+	struct plb_flow *taken, *old;
+
+	fwd->sport = bpf_htons(port);
+	plb_reverse_of(pkt, fwd, &rkey, &rev);
+	taken = bpf_map_lookup_elem(&plb_flows, &rkey);
+	/* The same client tuple again (its forward entry was evicted or replaced): take the entry over. */
+	if (taken && plb_same_client(taken, &rev))
+		return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_ANY) == 0 ? 0 : -1;
+	/* A flow that closed a while ago keeps its tuple until it expires (tcpClosing, 60 s by default, so the
+	 * backend's TIME_WAIT for the tuple is over before another client gets it). Only when no free port was
+	 * found (`take_closing_before` > 0: idle for less than that) is the SNAT space so full that one of those is
+	 * taken over: that risks one stale
+	 * ACK from the backend's TIME_WAIT (the client resets it and retries), running out drops the SYN. Its
+	 * forward entry goes with it. Two CPUs taking over the same entry at once is not excluded (delete, then
+	 * NOEXIST narrows it to the instructions in between). */
+	if (take_closing_before && taken && taken->state == PLB_FLOW_CLOSING && taken->dir == PLB_DIR_REVERSE &&
+	    now - taken->last_seen >= PLB_CLOSING_REUSE_SECONDS && now - taken->last_seen < take_closing_before) {
+		plb_partner_key(taken, pkt->proto, &okey);
+		old = bpf_map_lookup_elem(&plb_flows, &okey);
+		if (old && old->dir == PLB_DIR_FORWARD && old->sport == fwd->sport && old->daddr == fwd->daddr)
+			bpf_map_delete_elem(&plb_flows, &okey);
+		bpf_map_delete_elem(&plb_flows, &rkey);
+		taken = 0;
+	}
+	if (!taken && bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0)
+		return 0;
+	return -1;
+}
+
+/* SNAT: keep the client's port when it is a SNAT port and the backend-side tuple is free. Reusing the client's
+ * own port means a reconnect from the same client tuple lands on the same backend tuple, whose TIME_WAIT socket
+ * accepts the new SYN (monotonic ISN); random ports collapsed short-connection throughput to 0.20x in the notes.
+ * Otherwise a run of ports from a start point hashed from the client tuple (deterministic too, so a reconnect
+ * gets the same port again while it is free), spread over the whole range so that clients whose own ports
+ * collide do not pile up behind each other; then random ports (PLB_SNAT_RANDOM_TRIES); then random ports that
+ * may take over a flow closed PLB_CLOSING_REUSE_SECONDS ago. The loops are unrolled:
+ * 6.1's check_cfg only accepts a back-edge on a jump instruction, and clang rotates such loops so that the edge
+ * closing them is the fall-through into the body ("back-edge from insn X to X+1"). */
 static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
 					       struct plb_flow *fwd)
 {
-	struct plb_flow_key rkey;
-	struct plb_flow rev;
-	struct plb_flow *taken;
-	__u16 port = bpf_ntohs(pkt->sport);
-	int i;
+	__u16 own = bpf_ntohs(pkt->sport);
+	__u32 span = plb_snat_span(cfg);
+	__u32 i;
+	int t;
 
-	/* Unrolled: 6.1's check_cfg only accepts a back-edge on a jump instruction, and clang rotates this loop so
-	 * that the edge closing it is the fall-through into the body ("back-edge from insn X to X+1"). */
+	if (plb_snat_allowed(cfg, own) && plb_try_snat_port(pkt, fwd, own, fwd->last_seen, 0) == 0)
+		return 0;
+	if (span == 0)
+		return -1;
+	i = plb_mix32(plb_flow_hash(pkt) ^ 0x9e3779b9) % span;
 #pragma unroll
-	for (i = 0; i < PLB_SNAT_TRIES; i++) {
-		fwd->sport = bpf_htons(port);
-		plb_reverse_of(pkt, fwd, &rkey, &rev);
-		taken = bpf_map_lookup_elem(&plb_flows, &rkey);
-		/* The same client tuple again (its forward entry was evicted or replaced): take the entry over. */
-		if (taken && plb_same_client(taken, &rev)) {
-			if (bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_ANY) == 0)
-				return 0;
-		} else if (!taken && bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0) {
+	for (t = 0; t < PLB_SNAT_RUN_TRIES; t++) {
+		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, i), fwd->last_seen, 0) == 0)
 			return 0;
-		}
-		port = (port >= cfg->port_max || port < cfg->port_min) ? cfg->port_min : port + 1;
+		i = i + 1 >= span ? 0 : i + 1;
+	}
+#pragma unroll
+	for (t = 0; t < PLB_SNAT_RANDOM_TRIES; t++) {
+		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), fwd->last_seen, 0) == 0)
+			return 0;
+	}
+#pragma unroll
+	for (t = 0; t < PLB_SNAT_TAKEOVER_TRIES; t++) {
+		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), fwd->last_seen,
+				      cfg->takeover_before) == 0)
+			return 0;
 	}
 	return -1;
 }
@@ -124,15 +236,40 @@ static __always_inline int plb_flow_still_valid(const struct plb_packet *pkt, co
 	struct plb_flow *taken;
 
 	if (prev->backend_id != backend_id || prev->service_id != svc->id || prev->daddr != backend->ip ||
-	    prev->dport != svc->target_port || prev->saddr != cfg->snat_ip)
+	    prev->dport != svc->target_port || prev->saddr != cfg->snat_ip ||
+	    !plb_snat_allowed(cfg, bpf_ntohs(prev->sport)))
 		return 0;
 	plb_reverse_of(pkt, prev, &rkey, &rev);
 	taken = bpf_map_lookup_elem(&plb_flows, &rkey);
 	return taken && plb_same_client(taken, &rev) && taken->backend_id == backend_id;
 }
 
+/* A SYN re-picks for a client tuple: the reverse entry of its old flow would hold that SNAT port until it
+ * expired (hours for an established flow), so it goes now - if it is still this client's. */
+static __always_inline void plb_forget_reverse(const struct plb_packet *pkt, const struct plb_flow *old)
+{
+	struct plb_flow_key rkey;
+	struct plb_flow *rev;
+
+	plb_partner_key(old, pkt->proto, &rkey);
+	rev = bpf_map_lookup_elem(&plb_flows, &rkey);
+	if (rev && rev->dir == PLB_DIR_REVERSE && rev->daddr == pkt->saddr && rev->dport == pkt->sport &&
+	    rev->saddr == pkt->daddr && rev->sport == pkt->dport)
+		bpf_map_delete_elem(&plb_flows, &rkey);
+}
+
+static __always_inline void plb_count_snat_exhausted(__u16 service_id, __u32 backend_id)
+{
+	struct plb_backend_stats *b = bpf_map_lookup_elem(&plb_be_stats, &backend_id);
+
+	PLB_COUNT_SERVICE(service_id, snat_exhausted);
+	if (b)
+		b->snat_exhausted++;
+}
+
 /* A new flow for service `svc`: pick a backend, claim the SNAT tuple, insert both directions. With `reuse`,
- * `fwd` holds the forward entry already stored for this client tuple (a SYN reopening it). */
+ * `fwd` holds the forward entry already stored for this client tuple (a SYN reopening it). Returns 1 when those
+ * stored entries stay as they are, 0 for new entries, -1 to drop the packet. */
 static __always_inline int plb_create_flow(const struct plb_packet *pkt, const struct plb_service *svc,
 					   struct plb_flow *fwd, int reuse)
 {
@@ -152,7 +289,9 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 		return -1;
 	}
 	if (reuse && plb_flow_still_valid(pkt, svc, cfg, fwd, backend_id, &backend))
-		return 0;
+		return 1;
+	if (reuse)
+		plb_forget_reverse(pkt, fwd);
 	__builtin_memset(fwd, 0, sizeof(*fwd));
 	fwd->saddr = cfg->snat_ip;
 	fwd->daddr = backend.ip;
@@ -160,24 +299,53 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	fwd->service_id = svc->id;
 	fwd->backend_id = backend_id;
 	fwd->dir = PLB_DIR_FORWARD;
+	/* Mid-stream TCP without an entry (state lost) starts ESTABLISHED (or CLOSING for a FIN or RST). */
+	fwd->state = plb_next_state(PLB_FLOW_ESTABLISHED, pkt, PLB_DIR_FORWARD);
+	fwd->last_seen = plb_now();
 	if (plb_claim_snat_port(pkt, cfg, fwd) < 0) {
-		PLB_COUNT_SERVICE(svc->id, snat_exhausted);
+		plb_count_snat_exhausted(svc->id, backend_id);
 		return -1;
 	}
 	plb_key_of(pkt, &key);
 	return bpf_map_update_elem(&plb_flows, &key, fwd, BPF_ANY) == 0 ? 0 : -1;
 }
 
-/* LRU eviction is per entry, so the reverse half of a live flow can disappear; put it back. */
-static __always_inline void plb_restore_reverse(const struct plb_packet *pkt, const struct plb_flow *fwd)
+/* Keeps both entries of a flow current after a packet hit `hit` (a copy of which is in `flow`): last_seen and
+ * the state, written only when they change - at most about once a second per flow plus the state changes. A
+ * store on every packet would bounce the entries' cache lines between the CPUs handling the two directions.
+ * A forward hit also looks its reverse entry up every time: LRU eviction is per entry, so the reverse half of a
+ * live flow can disappear; it is put back. A reverse entry whose forward entry is gone is left as it is: the
+ * client's next packet finds no entry and creates the flow again (same backend, same SNAT port). */
+static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_flow *hit, struct plb_flow *flow)
 {
-	struct plb_flow_key rkey;
+	__u32 now = plb_now();
+	__u8 state = plb_next_state(hit->state, pkt, hit->dir);
+	int changed = hit->last_seen != now || hit->state != state;
+	struct plb_flow_key pkey;
 	struct plb_flow rev;
+	struct plb_flow *partner;
 
-	plb_reverse_of(pkt, fwd, &rkey, &rev);
-	if (bpf_map_lookup_elem(&plb_flows, &rkey))
+	if (changed) {
+		hit->last_seen = now;
+		hit->state = state;
+		flow->last_seen = now;
+		flow->state = state;
+	}
+	if (!changed && hit->dir != PLB_DIR_FORWARD)
 		return;
-	if (bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0)
+	plb_partner_key(hit, pkt->proto, &pkey);
+	partner = bpf_map_lookup_elem(&plb_flows, &pkey);
+	if (partner) {
+		if (changed) {
+			partner->last_seen = now;
+			partner->state = state;
+		}
+		return;
+	}
+	if (hit->dir != PLB_DIR_FORWARD)
+		return;
+	plb_reverse_of(pkt, flow, &pkey, &rev);
+	if (bpf_map_update_elem(&plb_flows, &pkey, &rev, BPF_NOEXIST) == 0)
 		PLB_COUNT_GLOBAL(reverse_restored);
 }
 

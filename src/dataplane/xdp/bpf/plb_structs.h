@@ -30,10 +30,20 @@ struct plb_backend {
 	__u32 state; /* PLB_BACKEND_* */
 };
 
+/* SNAT ports are [port_min, port_max] without [skip_min, skip_max] (host byte order): the skipped part is the
+ * LB pod's own ip_local_port_range, so a port the pod's own sockets (the agent's API connections) use is never
+ * also a NAT port. skip_min 0: nothing skipped. */
 struct plb_config {
 	__be32 snat_ip;   /* the LB pod's own address: the only source backends can route replies to */
-	__u16 port_min;   /* probing range when the client's port is taken (host byte order) */
+	__u16 port_min;
 	__u16 port_max;
+	__u16 skip_min;
+	__u16 skip_max;
+	/* A closing flow may give its SNAT tuple away only while idle for less than this (seconds): tcpClosing less a
+	 * margin, so that a flow the agent's GC pass is deleting (idle >= tcpClosing) is never taken over meanwhile
+	 * (the GC would delete the new owner's entry). 0: never. */
+	__u16 takeover_before;
+	__u16 pad;
 };
 
 /* A 5-tuple as seen on the wire: the client's tuple for forward entries, the backend's reply tuple for
@@ -55,8 +65,12 @@ struct plb_flow {
 	__be16 dport;
 	__u16 service_id;
 	__u16 backend_id;
-	__u8 dir; /* PLB_DIR_* */
-	__u8 pad[3];
+	__u8 dir;   /* PLB_DIR_* */
+	__u8 state; /* PLB_FLOW_*, the same in both entries of a flow */
+	__u16 pad;
+	/* Seconds of CLOCK_MONOTONIC (bpf_ktime_get_ns) when a packet of the flow, either direction, was last seen;
+	 * both entries carry it so user space can expire a flow from either one. */
+	__u32 last_seen;
 };
 
 struct plb_service_stats {
@@ -76,6 +90,7 @@ struct plb_backend_stats {
 	__u64 rev_packets;
 	__u64 rev_bytes;
 	__u64 new_flows;
+	__u64 snat_exhausted; /* new flows dropped: no free SNAT port towards this backend */
 };
 
 struct plb_global_stats {
