@@ -32,7 +32,9 @@ const http = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 });
-http.keepAliveTimeout = 120_000;
+// Idle keep-alive connections are the suite's long-lived flows: the server must not be what closes them (under
+// emulation the population burst alone idles them for minutes).
+http.keepAliveTimeout = 3_600_000;
 http.listen(Number(httpPort), bind, () => {
   const udp = createSocket(bind.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => udp.send(`${name} ${msg.toString()}`, rinfo.port, rinfo.address));
