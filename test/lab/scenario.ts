@@ -47,7 +47,7 @@ export async function showState(lab: Lab, requests: number): Promise<boolean> {
       process.stdout.write(`  session ${e.pod} -> ${s.peer} ${s.peerAddress}: ${s.state}, BFD ${s.bfdState ?? '-'}, ${s.announced ? 'announced' : 'not announced'}\n`);
     }
   }
-  return balanced(t, 3);
+  return balanced(t, 3, lab.say);
 }
 
 async function scaleAndMeasure(lab: Lab, replicas: number): Promise<number> {
@@ -85,7 +85,7 @@ async function switchUnderLoad(lab: Lab, step: Step): Promise<boolean> {
   if (u.error || !u.result) return step(name, false, u.error);
   const t = await traffic(lab, 1500);
   printTally(lab, t);
-  return step(name, survived(u) && balanced(t, 2), { generation: u.result.metadata?.generation, ...loadDetail(u) });
+  return step(name, survived(u) && balanced(t, 2, lab.say), { generation: u.result.metadata?.generation, ...loadDetail(u) });
 }
 
 /**
@@ -133,7 +133,7 @@ async function deleteUnderLoad(lab: Lab, step: Step): Promise<boolean> {
   const notReady = !drain || readyz === '503 not ready: draining';
   // Withdrawn before it stopped forwarding: the route left the router before the pod (and its netns) went.
   const beforeStop = withdrawn !== undefined && withdrawn.at < goneAt;
-  return step(name, survived(u) && lossless && notReady && beforeStop && balanced(t, 2), { withdrawnMs, drained, readyz, ...loadDetail(u) });
+  return step(name, survived(u) && lossless && notReady && beforeStop && balanced(t, 2, lab.say), { withdrawnMs, drained, readyz, ...loadDetail(u) });
 }
 
 export async function runScenario(lab: Lab): Promise<boolean> {
@@ -150,7 +150,7 @@ export async function runScenario(lab: Lab): Promise<boolean> {
     const ms = await scaleAndMeasure(lab, replicas);
     const t = await traffic(lab, 1500);
     printTally(lab, t);
-    ok = step(`scaled backends to ${replicas}: programmed ${ms} ms after the pods' readiness changed`, balanced(t, replicas), { latencyMs: ms }) && ok;
+    ok = step(`scaled backends to ${replicas}: programmed ${ms} ms after the pods' readiness changed`, balanced(t, replicas, lab.say), { latencyMs: ms }) && ok;
   }
 
   ok = (await serviceSteps.serviceLoadBalancer(lab, step)) && ok;

@@ -12,6 +12,7 @@ import type { Kubelet } from './kubelet.js';
 import { NAMESPACE, VIP } from './objects.js';
 import type { PodNetwork } from './pod-network.js';
 import { steadyLoad, type SteadyTally } from './steady-load.js';
+import { balanceVerdict } from './balance.js';
 
 const exec = promisify(execFile);
 
@@ -68,11 +69,11 @@ export function printTally(lab: Lab, t: Tally): void {
   }
 }
 
-/** Every backend within ±15 % of an even share, nothing failed. */
-export function balanced(t: Tally, backends: number): boolean {
-  const total = Object.values(t.counts).reduce((a, b) => a + b, 0);
-  const share = total / backends;
-  return t.failed === 0 && Object.keys(t.counts).length === backends && Object.values(t.counts).every((n) => Math.abs(n - share) <= 0.15 * share);
+/** Every backend answered, within 4.5 standard deviations of the binomial share (balance.ts), nothing failed. */
+export function balanced(t: Tally, backends: number, say?: (m: string) => void): boolean {
+  const v = balanceVerdict(t.counts, backends, t.failed);
+  if (!v.ok) say?.(`not balanced over ${backends}: ${v.problems.join('; ')} (allowed: ${v.expected.toFixed(0)} +- ${v.bound.toFixed(0)})`);
+  return v.ok;
 }
 
 /** Workers of the steady load; each has at most one connection in flight. */
