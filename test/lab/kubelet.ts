@@ -36,6 +36,8 @@ export interface KubeletOptions {
   /** A kubeconfig for a pod's service account, reachable from inside the pod. */
   podKubeconfig(pod: V1Pod): Promise<string>;
   log(message: string): void;
+  /** Pods that go on the overlay network behind their node (pod-network.ts) instead of the router's segment. */
+  overlay?(pod: V1Pod): boolean;
 }
 
 export class Kubelet {
@@ -178,7 +180,7 @@ export class Kubelet {
 
   async #run(key: string, pod: V1Pod): Promise<void> {
     const node = this.node(pod.spec!.nodeName!)!;
-    const { ns, ip } = await this.#o.net.addPod(key, node);
+    const { ns, ip } = await this.#o.net.addPod(key, node, this.#o.overlay?.(pod) ?? false);
     const volumes = new PodVolumes(this.#core, pod, join(this.#o.logDir, 'volumes', key.replace('/', '_')));
     const running: Running = { ns, ip, node, procs: [], containers: new Map(), ready: false, probe: undefined, stopping: false, restarts: 0, volumes };
     this.#pods.set(key, running);

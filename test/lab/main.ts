@@ -9,13 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { BGPPeerGVK } from '../../src/api/generated.js';
+import { LABEL_PLB } from '../../src/api/constants.js';
 import { FrrRouter } from '../support/frr-router.js';
 import type { ControlPlane } from '../integration/harness/index.js';
 import { repoRoot } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { startCluster, startOperator, podKubeconfigs } from './cluster.js';
 import { Kubelet } from './kubelet.js';
-import { NAMESPACE, VIP, labPeer, plbSpec, webDeployment } from './objects.js';
+import { NAMESPACE, OVERLAY_PLB, VIP, labNodePeer, labPeer, plbSpec, webDeployment } from './objects.js';
+import { startNodeRoutes } from './overlay-steps.js';
+import type { ChildProcess } from 'node:child_process';
 import { LB_ASN, PodNetwork, ROUTER_ASN, ROUTER_IP, SEGMENT } from './pod-network.js';
 import { runScenario, showState, type Lab } from './scenario.js';
 
@@ -34,6 +37,7 @@ async function main(): Promise<number> {
   let kubelet: Kubelet | undefined;
   let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
   let router: FrrRouter | undefined;
+  let nodeRoutes: ChildProcess[] = [];
   try {
     say('pod network: two nodes and their pods on the router\'s segment, the router (FRR: zebra, bgpd, bfdd), a client');
     await net.create();
@@ -48,14 +52,23 @@ async function main(): Promise<number> {
     say('operator');
     operator = await startOperator(cp, repoRoot, logDir);
     say('stand-in kubelet (nodes lab-node-1, lab-node-2)');
-    kubelet = new Kubelet({ kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say });
+    kubelet = new Kubelet({
+      kc: cp.kubeConfig, net, repoRoot, logDir, podKubeconfig: podKubeconfigs(cp, logDir), log: say,
+      overlay: (pod) => pod.metadata?.labels?.[LABEL_PLB] === OVERLAY_PLB,
+    });
     await kubelet.start();
+    say('plb-agent node-routes on both nodes (the NodeIP speaker and node routes, as the chart\'s DaemonSet)');
+    nodeRoutes = startNodeRoutes({ cp, net, say, logDir });
 
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     say(`applying BGPPeer lab-router (${ROUTER_IP}, AS ${ROUTER_ASN}; the LB pods speak AS ${LB_ASN}; BFD 300 ms x 3)`);
     await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
       group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural, body: labPeer(ROUTER_IP, ROUTER_ASN, LB_ASN),
+    });
+    say('applying BGPPeer lab-router-nodes (the same router, nextHopMode NodeIP: the nodes speak for the overlay PLB\'s LB pods)');
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+      group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural, body: labNodePeer(ROUTER_IP, ROUTER_ASN, LB_ASN),
     });
     say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP}, drainSeconds ${plbSpec.drainSeconds})`);
     await cp.kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NAMESPACE, body: webDeployment(3) });
@@ -70,6 +83,8 @@ async function main(): Promise<number> {
     return ok ? 0 : 1;
   } finally {
     await kubelet?.stop().catch(() => undefined);
+    // SIGTERM: each node's BIRD (pdeathsig) goes with it.
+    for (const p of nodeRoutes) p.kill('SIGTERM');
     operator?.child.kill('SIGTERM');
     await cp?.stop().catch(() => undefined);
     await router?.stop().catch(() => undefined);

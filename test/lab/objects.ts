@@ -40,12 +40,39 @@ export const plbSpec: PortableLoadBalancerSpec = {
   cpuSpreading: { rps: true },
 };
 
-/** The lab's router as the cluster admin declares it: BFD at the defaults (300 ms x 3), short timers. */
+/** The label that puts a PLB's LB pods on the overlay network (the lab's kubelet reads it from the pods). */
+export const NETWORK_LABEL = 'lab.portablelb.io/network';
+export const OVERLAY_PLB = 'web-overlay';
+export const OVERLAY_VIP = '10.243.202.10';
+
+/** The PLB whose LB pods sit behind their nodes (overlay): announced by the nodes, next hop = node address. */
+export const overlayPlbSpec: PortableLoadBalancerSpec = { ...plbSpec, vip: OVERLAY_VIP, dataPlane: 'nftables' };
+
+/**
+ * The lab's router as the cluster admin declares it: BFD at the defaults (300 ms x 3), short timers. Two BGPPeers
+ * for the one router, as a cluster with both kinds of pod network would have: PodIP for the PLBs on the router's
+ * segment, NodeIP (spoken by each node's node-routes speaker) for the overlay PLB.
+ */
 export function labPeer(peerAddress: string, peerASN: number, myASN: number): BGPPeer {
   return {
     apiVersion: 'portablelb.io/v1alpha1',
     kind: 'BGPPeer',
     metadata: { name: 'lab-router' },
-    spec: { peerAddress, peerASN, myASN, holdTime: '9s', connectTime: '1s', bfd: {} },
+    spec: {
+      peerAddress, peerASN, myASN, holdTime: '9s', connectTime: '1s', bfd: {},
+      loadBalancerSelector: { matchExpressions: [{ key: NETWORK_LABEL, operator: 'NotIn', values: ['overlay'] }] },
+    },
+  };
+}
+
+export function labNodePeer(peerAddress: string, peerASN: number, myASN: number): BGPPeer {
+  return {
+    apiVersion: 'portablelb.io/v1alpha1',
+    kind: 'BGPPeer',
+    metadata: { name: 'lab-router-nodes' },
+    spec: {
+      peerAddress, peerASN, myASN, holdTime: '9s', connectTime: '1s', bfd: {}, nextHopMode: 'NodeIP',
+      loadBalancerSelector: { matchLabels: { [NETWORK_LABEL]: 'overlay' } },
+    },
   };
 }

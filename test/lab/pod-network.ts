@@ -20,6 +20,8 @@ export const NODE_IPS = ['10.243.100.1', '10.243.100.2'] as const;
 export const NODE_IP = NODE_IPS[0];
 const ROUTER_CLIENT_LINK = '10.243.253.0';
 export const CLIENT_IP = '10.243.253.1';
+/** Overlay pods' addresses: the router has no route to them. */
+export const OVERLAY_PODS = '10.244.0.0/16';
 export const ROUTER_ASN = 64500;
 export const LB_ASN = 64512;
 
@@ -35,8 +37,9 @@ export interface LabPod {
   ns: string;
   ip: string;
   node: LabNode;
-  /** The pod's port on the segment's bridge (router namespace). */
+  /** The pod's port on the segment's bridge (router namespace), or its veth in the node (overlay). */
   port: string;
+  overlay?: boolean;
 }
 
 export class PodNetwork {
@@ -90,6 +93,18 @@ export class PodNetwork {
       await inNs(n.ns, ['ip', 'addr', 'add', `${n.ip}/${SEGMENT_BITS}`, 'dev', 'uplink']);
       await inNs(n.ns, ['ip', 'link', 'set', 'uplink', 'up']);
       await inNs(n.ns, ['ip', 'route', 'add', 'default', 'via', ROUTER_IP]);
+      // For overlay pods: the node forwards for them, masquerades their egress (as an overlay CNI does) and
+      // spreads a VIP over several of its LB pods by L4 hash.
+      await inNs(n.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await inNs(n.ns, ['sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
+      await inNs(n.ns, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', OVERLAY_PODS, '!', '-d', OVERLAY_PODS, '-o', 'uplink', '-j', 'MASQUERADE']);
+    }
+    // Between nodes, each node's overlay pod subnet via that node (flannel's host-gw): nodes reach every pod, the
+    // router none.
+    for (const [i, n] of this.nodes.entries()) {
+      for (const [j, other] of this.nodes.entries()) {
+        if (i !== j) await inNs(n.ns, ['ip', 'route', 'add', `10.244.${j + 1}.0/24`, 'via', other.ip]);
+      }
     }
     await sh('ip', ['link', 'add', 'r-client', 'netns', this.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.client]);
     await r(['ip', 'addr', 'add', `${ROUTER_CLIENT_LINK}/31`, 'dev', 'r-client']);
@@ -99,8 +114,14 @@ export class PodNetwork {
     await inNs(this.client, ['ip', 'route', 'add', 'default', 'via', ROUTER_CLIENT_LINK]);
   }
 
-  /** A pod namespace on `node` with its eth0 on the segment; returns its namespace and IP. */
-  async addPod(key: string, node: LabNode): Promise<LabPod> {
+  /**
+   * A pod namespace on `node`; returns its namespace and IP. On the segment (eth0 a port of the router's bridge:
+   * the router reaches the pod's address), or `overlay`: behind its node like on flannel or kindnet, a routed /32
+   * veth into the node (10.244.<node>.<n>), the node masquerading the pod's egress to its own address, so the
+   * router knows only node addresses.
+   */
+  async addPod(key: string, node: LabNode, overlay = false): Promise<LabPod> {
+    if (overlay) return this.#addOverlayPod(key, node);
     const n = ++this.#nextPod;
     const index = this.nodes.indexOf(node) + 1;
     // 10.243.<node>.<n>: which node a pod is on shows in its address.
@@ -118,6 +139,28 @@ export class PodNetwork {
     return pod;
   }
 
+  async #addOverlayPod(key: string, node: LabNode): Promise<LabPod> {
+    const n = ++this.#nextPod;
+    const index = this.nodes.indexOf(node) + 1;
+    const ip = `10.244.${index}.${(n % 250) + 2}`;
+    const ns = `${this.prefix}p${n}`;
+    const port = `o${n}`;
+    await this.#addNs(ns);
+    await sh('ip', ['link', 'add', port, 'netns', node.ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await inNs(node.ns, ['ip', 'link', 'set', port, 'up']);
+    await inNs(node.ns, ['ip', 'route', 'add', `${ip}/32`, 'dev', port]);
+    const mac = (await inNs(node.ns, ['cat', `/sys/class/net/${port}/address`])).trim();
+    await inNs(ns, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+    await inNs(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+    // Calico's and kindnet's trick: a link-local gateway the node answers for, its MAC fixed.
+    await inNs(ns, ['ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+    await inNs(ns, ['ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    await inNs(ns, ['ip', 'neigh', 'replace', '169.254.1.1', 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
+    const pod = { ns, ip, node, port, overlay: true };
+    this.#pods.set(key, pod);
+    return pod;
+  }
+
   async removePod(key: string): Promise<void> {
     const pod = this.#pods.get(key);
     if (!pod) return;
@@ -127,8 +170,10 @@ export class PodNetwork {
   }
 
   /** A node's link to the segment cut (or restored): its own port and every port of its pods, at once. */
-  async setNodeLink(node: LabNode, up: boolean): Promise<void> {
-    const ports = [node.port, ...[...this.#pods.values()].filter((p) => p.node === node).map((p) => p.port)];
+  async setNodeLink(node: LabNode, up: boolean, nodeOnly = false): Promise<void> {
+    // Overlay pods are behind the node's own port: cutting it cuts them. `nodeOnly`: the segment pods keep theirs.
+    const pods = nodeOnly ? [] : [...this.#pods.values()].filter((p) => p.node === node && !p.overlay);
+    const ports = [node.port, ...pods.map((p) => p.port)];
     // One `ip -batch`: every port goes down within a millisecond, as when the node's NIC dies.
     await sh('sh', ['-c', `printf '%s\\n' ${ports.map((p) => `'link set ${p} ${up ? 'up' : 'down'}'`).join(' ')} | ip -n ${this.router} -batch -`]);
   }

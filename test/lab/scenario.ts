@@ -11,6 +11,7 @@ import { eventually } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { bgpSteps } from './bgp-steps.js';
 import { serviceSteps } from './service-steps.js';
+import { overlaySteps } from './overlay-steps.js';
 import { NAMESPACE, VIP } from './objects.js';
 import { balanced, loadDetail, printTally, survived, traffic, underLoad, waitReady, type Lab, type Step } from './under-load.js';
 
@@ -153,6 +154,7 @@ export async function runScenario(lab: Lab): Promise<boolean> {
     ok = step(`scaled backends to ${replicas}: programmed ${ms} ms after the pods' readiness changed`, balanced(t, replicas, lab.say), { latencyMs: ms }) && ok;
   }
 
+  ok = (await overlaySteps.overlay(lab, step)) && ok;
   ok = (await serviceSteps.serviceLoadBalancer(lab, step)) && ok;
   ok = (await serviceSteps.vipConflict(lab, step)) && ok;
 

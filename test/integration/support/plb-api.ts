@@ -10,11 +10,11 @@ export const PLB = { group: 'portablelb.io', version: 'v1alpha1', plural: 'porta
 export function plbClient(kc: KubeConfig) {
   const api = kc.makeApiClient(CustomObjectsApi);
   return {
-    create: async (namespace: string, name: string, spec: PortableLoadBalancerSpec) =>
+    create: async (namespace: string, name: string, spec: PortableLoadBalancerSpec, labels?: Record<string, string>) =>
       (await api.createNamespacedCustomObject({
         ...PLB,
         namespace,
-        body: { apiVersion: 'portablelb.io/v1alpha1', kind: 'PortableLoadBalancer', metadata: { name }, spec },
+        body: { apiVersion: 'portablelb.io/v1alpha1', kind: 'PortableLoadBalancer', metadata: { name, ...(labels ? { labels } : {}) }, spec },
       })) as PortableLoadBalancer,
     get: async (namespace: string, name: string) =>
       (await api.getNamespacedCustomObject({ ...PLB, namespace, name })) as PortableLoadBalancer,
