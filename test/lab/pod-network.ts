@@ -2,7 +2,9 @@
 // network: macvlan, ipvlan or Multus in a real cluster): one L2 segment (10.243.0.0/17), a bridge in the
 // "router" namespace, carries the router (10.243.0.1), both nodes' addresses and every pod's eth0. The LB pods peer with the router
 // over it (single-hop eBGP + BFD) and announce the VIP with their own address as next hop; the router (FRR)
-// spreads the VIP over them by ECMP with an L4 hash. A "client" namespace sits behind the router.
+// spreads the VIP over them by ECMP with an L4 hash. A "client" namespace sits behind the router. Pods can also
+// sit on an overlay behind their node (addPod's `overlay`: 10.244.<node>.0/24, egress masqueraded, the router
+// reaches only node addresses): the lab's NodeIP PLB, announced by the nodes.
 //
 // This process runs in the first node's namespace (hack/lab.sh puts it there); the second node is another
 // namespace. A node's "link cut" takes the node's and its pods' ports on the segment down at once: the silent
