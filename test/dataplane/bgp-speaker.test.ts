@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerConfig } from '../../src/api/bgp-peer.js';
 import { BirdSpeaker } from '../../src/agent/bgp/speaker.js';
+import { NODE_SPEAKS } from '../../src/agent/bgp/bird-config.js';
 import { SPEAKER_CAPABILITIES } from '../../src/operator/desired.js';
 import type { SessionState } from '../../src/agent/bgp/sessions.js';
 import { FrrRouter } from '../support/frr-router.js';
@@ -113,6 +114,15 @@ describeIf('BIRD in an LB pod namespace announcing to an FRR router (TCP-MD5, BF
     // BirdSpeaker restarts it; the route comes back.
     const back = await frr!.waitForHops((h) => h.join() === POD_IP, 20_000, gone.at);
     console.log(`back ${back.at - gone.at} ms after the withdrawal (restart pause 1 s, connect delay 1 s)`);
+  });
+
+  test('peers left to the node (NodeIP, with BFD) are reported as sessions with their reason, not dropped', async () => {
+    // BIRD then runs no BFD protocol: asking it for BFD sessions fails, which must not cost the report.
+    const nodePeer = { ...peer, name: 'nodes', nextHopMode: 'NodeIP' as const };
+    await speaker!.update({ vip: VIP, announce: true, podIP: POD_IP, peers: [nodePeer] });
+    await until(() => speaker!.sessions.length === 1 && speaker!.sessions[0]?.peer === 'nodes', 10_000, 'the NodeIP peer reported');
+    expect(speaker!.sessions).toEqual([{ peer: 'nodes', peerAddress: ROUTER_IP, state: 'Idle', announced: false, lastError: NODE_SPEAKS }]);
+    await speaker!.update({ vip: VIP, announce: true, podIP: POD_IP, peers: [peer] });
   });
 
   test('stopping the speaker withdraws the VIP (Cease)', async () => {

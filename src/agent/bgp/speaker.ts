@@ -164,7 +164,10 @@ export class BirdSpeaker<I extends { peers: readonly PeerConfig[] } = SpeakerInp
       const protocols = parseProtocols(await birdCommand(this.#socket, 'show protocols all', 3_000));
       // BIRD answers: errors about reaching or starting it are over.
       if (this.lastError && /^BIRD exited|^cannot start|control socket|ENOENT|ECONNREFUSED/.test(this.lastError)) this.lastError = undefined;
-      const wantsBfd = input.peers.some((p) => p.bfd);
+      // Only peers that got a session: BIRD runs no BFD protocol when every BFD peer was left out (NodeIP peers
+      // are the node's), and `show bfd sessions` then fails.
+      const sessionPeers = new Set(Object.values(rendered.protocols));
+      const wantsBfd = input.peers.some((p) => p.bfd && sessionPeers.has(p.name));
       const bfd = wantsBfd ? parseBfdSessions(await birdCommand(this.#socket, 'show bfd sessions', 3_000)) : new Map<string, string>();
       const addresses = Object.fromEntries(input.peers.map((p) => [p.name, p.peerAddress]));
       const bfdWanted = Object.fromEntries(input.peers.map((p) => [p.name, p.bfd !== undefined]));
