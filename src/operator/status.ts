@@ -186,6 +186,17 @@ function announcedCondition(entries: readonly LoadBalancerEntry[], peers: number
       message: `announced by ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${extra}`,
     };
   }
+  // Every session an LB pod reports is a NodeIP peer's, which the pods leave to their nodes' speakers
+  // (plb-agent node-routes, src/node/): whether the nodes announce is not in this status (their log says).
+  const reported = entries.flatMap((e) => e.sessions ?? []);
+  if (reported.length > 0 && reported.every((s) => s.lastError?.startsWith('nextHopMode NodeIP') === true)) {
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'AnnouncedByNodes',
+      message: `its ${peers} BGP peer(s) have nextHopMode NodeIP: the nodes' plb-agent node-routes announce it for the ${entries.length} LB pod(s) (their sessions are in their logs, not here)${extra}`,
+    };
+  }
   const why = joinBounded(
     entries.map((e) => {
       const sessions = (e.sessions ?? []).map((s) => `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`);

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
+import { findCondition } from '../../src/api/conditions.js';
 import { eventually, repoRoot } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { routeNextHops } from '../support/frr-router.js';
@@ -72,7 +73,14 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     const created = Date.now();
     await plbs.create(NAMESPACE, OVERLAY_PLB, overlayPlbSpec, { [NETWORK_LABEL]: 'overlay' });
     const full = await waitHops(lab, `${OVERLAY_VIP}/32`, (h) => h.join() === nodeIps.join(), 120_000);
-    const plb = await plbs.get(NAMESPACE, OVERLAY_PLB);
+    // The LB pods leave the NodeIP peer to their nodes; the condition says so once both pods have reported.
+    const plb = await eventually(async () => {
+      const p = await plbs.get(NAMESPACE, OVERLAY_PLB);
+      const c = findCondition(p.status?.conditions, 'Announced');
+      if (c?.reason !== 'AnnouncedByNodes') throw new Error(`Announced ${c?.status} ${c?.reason}: ${c?.message}`);
+      return p;
+    }, 30_000, 200);
+    const announced = findCondition(plb.status?.conditions, 'Announced');
     const entries = plb.status?.loadBalancers ?? [];
     const readyAt = Math.max(...entries.map((e) => lab.kubelet.readyAt.get(`${NAMESPACE}/${e.pod}`) ?? NaN));
     const pod = execFileSync('ip', ['-n', lab.net.router, 'route', 'show', OVERLAY_VIP], { encoding: 'utf8' });
@@ -86,7 +94,7 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     const byNode = balanceVerdict(t.perNode, 2, t.failed);
     const byBackend = balanceVerdict(t.perBackend, 2, t.failed);
     lab.say(`overlay: ${OVERLAY_VIP} via ${full.hops.join(', ')} ${full.at - created} ms after the PLB was created (${Number.isFinite(readyAt) ? `${full.at - readyAt} ms after its last LB pod was ready` : 'readiness unknown'}); per node ${JSON.stringify(t.perNode)}, per backend ${JSON.stringify(t.perBackend)}, ${t.failed} failed`);
-    detail = { hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
+    detail = { announced: `${announced?.status} ${announced?.reason}`, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
     // A node's link cut (silent): its session's BFD withdraws it. Only the node's own port (its overlay pods are
     // behind it): the PodIP PLB's pods on the segment keep theirs, so the steps after this one are undisturbed.
     const node = lab.net.nodes[1]!;

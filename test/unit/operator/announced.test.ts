@@ -21,6 +21,14 @@ describe('the Announced condition', () => {
     ['one of two announces', [entry('a', [session('Established', true)]), entry('b', [session('Established', false)])], 1, [], 'True', 'SomeReplicasAnnounced', /announced by 1 of 2/],
     ['none announces: says each pod\'s sessions', [entry('a', [session('Active', false, { lastError: 'Socket: Connection refused', bfdState: 'Down' })]), entry('b', undefined)], 1, [], 'False', 'NotAnnounced',
       /0 of 2 .*pod a: tor Active\/BFD Down \(Socket: Connection refused\); pod b: no session reported/],
+    // NodeIP peers are the nodes' to speak to (src/node/): the LB pods report them left out, not failing.
+    ['only NodeIP peers: announced by the nodes, which report no session here', [
+      entry('a', [session('Idle', false, { lastError: 'nextHopMode NodeIP: announced by the node (plb-agent node-routes), not by the LB pod' })]),
+      entry('b', [session('Idle', false, { lastError: 'nextHopMode NodeIP: announced by the node (plb-agent node-routes), not by the LB pod' })]),
+    ], 1, [], 'Unknown', 'AnnouncedByNodes', /nextHopMode NodeIP.*node-routes/],
+    ['a NodeIP peer next to a PodIP peer that is down: not announced by the pods', [
+      entry('a', [session('Idle', false, { lastError: 'nextHopMode NodeIP: announced by the node (plb-agent node-routes), not by the LB pod' }), { ...session('Active', false), peer: 'tor-b' }]),
+    ], 2, [], 'False', 'NotAnnounced', /0 of 1/],
     ['an unreadable password keeps the only peer out', [entry('a', undefined)], 0, ['BGPPeer tor: password Secret x/y cannot be read'], 'False', 'PeerProblem', /password Secret x\/y/],
   ])('%s', (_name, entries, peers, problems, status, reason, message) => {
     const s = computeStatus(plb({}, { loadBalancers: entries }), { lbPods: pods, backends: { ready: 1, total: 1 }, bgpPeers: peers, bgpProblems: problems }, now);
