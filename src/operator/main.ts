@@ -9,7 +9,7 @@ import { createLogger } from '../runtime/log.js';
 import { startTelemetry } from '../telemetry/metrics.js';
 import { Controller } from './controller.js';
 import { ServiceController } from './service/controller.js';
-import { shareConnections } from '../runtime/connections.js';
+import { resetConnections, shareConnections } from '../runtime/connections.js';
 
 const env = process.env;
 const { values: flags } = parseArgs({
@@ -103,8 +103,9 @@ const controller = new Controller({
       }
     : {}),
   // As controller-runtime does: a replica that lost its Lease exits, and its restart campaigns again from scratch.
+  // Its connections are reset first: a write held by a partition is discarded, not delivered when it heals.
   onLeadershipLost: () => {
-    log.error('exiting: leadership lost', { identity });
+    log.error('exiting: leadership lost', { identity, connectionsReset: resetConnections() });
     process.exit(1);
   },
 });

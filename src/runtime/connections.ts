@@ -3,8 +3,15 @@
 // so every request opened a new TCP connection, parsed the client key into a new TLS context and did a full TLS
 // handshake: measured on the operator reconciling 1000 PLBs, ~40 of its 77 s of CPU were TLS context creation
 // and handshakes (SecureContext/setKey/getPeerCertificate), and the backlog drained at 7 PLBs/s.
-import { Agent } from 'node:https';
+//
+// Connections are given up with an RST, never a FIN. A request written while the network is partitioned sits
+// unacked in the kernel's send buffer; a FIN close (an aborted request, or process.exit) leaves it there to be
+// retransmitted, and it reaches the API server when the partition heals: an operator that lost its Lease wrote
+// after the standby took over (leader-partition.test.ts). An RST discards what was not acked.
+import { Agent, type RequestOptions } from 'node:https';
 import { createHash } from 'node:crypto';
+import { connect as tcpConnect, type NetConnectOpts, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** Enough for a reconcile's parallel writes plus the status patches; more would only load the API server. */
@@ -13,6 +20,43 @@ const MAX_SOCKETS = 16;
 const MAX_POOLS = 4;
 
 type AgentOptions = Agent['options'];
+
+/** The TCP socket under every pooled TLS connection of this process (what resetConnections() resets). */
+const open = new Set<Socket>();
+
+/**
+ * An https.Agent whose TLS connections run over a TCP socket of its own (a TLSSocket cannot reset; the TCP
+ * socket under it can) and whose every destroy (an aborted request, a closed pool) resets that socket first.
+ */
+class ResettingAgent extends Agent {
+  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const tcp = tcpConnect({ ...options, host: options.host ?? 'localhost', port: Number(options.port ?? 443) } as NetConnectOpts);
+    open.add(tcp);
+    tcp.once('close', () => open.delete(tcp));
+    const tls = super.createConnection({ ...options, socket: tcp } as RequestOptions, callback);
+    if (tls) {
+      const destroy = tls.destroy.bind(tls);
+      tls.destroy = (error?: Error) => {
+        // Still connecting (in this process's view): nothing was written yet, so the plain close that follows
+        // delivers nothing either; resetAndDestroy() would only wait for a connect that no longer comes.
+        if (!tcp.destroyed && !tcp.connecting) tcp.resetAndDestroy();
+        return destroy(error);
+      };
+    }
+    return tls;
+  }
+}
+
+/**
+ * Resets every pooled API connection of this process: what a partitioned write still holds in the kernel is
+ * discarded rather than delivered later. For a replica that lost its leadership, just before it exits.
+ * Returns how many were reset.
+ */
+export function resetConnections(): number {
+  const n = open.size;
+  for (const tcp of [...open]) if (!tcp.destroyed) (tcp.connecting ? tcp.destroy() : tcp.resetAndDestroy());
+  return n;
+}
 
 /** What identifies a TLS client: the server it trusts and the identity it presents (not per-request headers). */
 function credentialsKey(o: AgentOptions): string {
@@ -39,7 +83,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     const key = credentialsKey(made.options);
     let pool = pools.get(key);
     if (!pool) {
-      pool = new Agent({ ...made.options, keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
+      pool = new ResettingAgent({ ...made.options, keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
       pools.set(key, pool);
       for (const [old, agent] of pools) {
         if (pools.size <= MAX_POOLS) break;

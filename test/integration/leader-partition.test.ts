@@ -62,8 +62,13 @@ test('a partitioned leader stops writing within its renew deadline and exits; th
   await plbClient(cp.kubeConfig).create(ns, 'web', { vip: '192.0.2.10', ports: [{ port: 80 }], backends: { addresses: [{ ip: '10.0.5.7' }] } });
   await eventually(async () => expect(await image()).toBe('portable-lb:a'), 30_000);
 
-  const partitionedAt = Date.now();
-  proxy.partition();
+  // The partition must catch a write of the leader in flight (the race CI once lost by chance): armed, it fires
+  // on the leader's next request with a body on a kept-alive connection and holds exactly that request; a spec
+  // change makes the leader write (Deployment apply, status, Event).
+  await new Promise((r) => setTimeout(r, 1500)); // the leader's pooled connections are older than the trigger's minimum
+  const fired = proxy.partitionOnNextRequest();
+  await plbClient(cp.kubeConfig).patchSpec(ns, 'web', { replicas: 2 });
+  const partitionedAt = await fired;
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([a.exited, new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 25_000)))]);
   clearTimeout(timer);
@@ -82,6 +87,9 @@ test('a partitioned leader stops writing within its renew deadline and exits; th
   const writesByA = cp.auditEvents().filter((e) => e.userAgent?.includes('(op-a_') && e.stage === 'ResponseComplete');
   const late = writesByA.filter((e) => Date.parse(e.requestReceivedTimestamp) >= partitionedAt);
   const lastA = writesByA.map((e) => Date.parse(e.requestReceivedTimestamp)).sort().pop() ?? 0;
+  const stats = proxy.stats();
+  console.log(`partition: held write bytes delivered at heal ${stats.deliveredLate}, discarded by RST ${stats.discardedByReset} ` +
+    `(connections reset while frozen ${stats.resetWhileFrozen}, closed with FIN ${stats.finWhileFrozen})`);
   console.log(`partition: old leader exited ${(exitedAfterMs / 1000).toFixed(1)} s after the partition; standby held the Lease ` +
     `${((takeover - partitionedAt) / 1000).toFixed(1)} s after it; the old leader's last write reached the API server ` +
     `${((lastA - partitionedAt) / 1000).toFixed(1)} s relative to the partition; ${writesByA.length} writes by it in all`);
