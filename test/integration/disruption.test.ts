@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
-import { Controller } from '../../src/operator/controller.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Controller } from '../../src/operator/controller.js';
 import { createTestNamespace, eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
+import { startTestController } from './support/controller.js';
 import { plbClient } from './support/plb-api.js';
 
 jest.setTimeout(180_000);
@@ -28,14 +28,7 @@ beforeAll(async () => {
   core = cp.kubeConfig.makeApiClient(CoreV1Api);
   apps = cp.kubeConfig.makeApiClient(AppsV1Api);
   policy = cp.kubeConfig.makeApiClient(PolicyV1Api);
-  controller = new Controller({
-    kubeConfig: cp.kubeConfig,
-    log: createLogger(process.env['LOG_LEVEL'] ?? 'error'),
-    settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
-    singleTenant: true,
-  });
-  controller.start();
-  await eventually(async () => expect(controller.ready).toBe(true));
+  controller = await startTestController(cp.kubeConfig);
   ns = await createTestNamespace(cp.kubeConfig, 'disruption');
   await plbs().create(ns, 'web', { vip: '192.0.2.10', ports: [{ port: 80 }], backends: { addresses: [{ ip: '10.0.5.7' }] } });
 });

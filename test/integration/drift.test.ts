@@ -4,9 +4,10 @@
 // bookkeeping in place.
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { AppsV1Api, RbacAuthorizationV1Api, type V1Deployment } from '@kubernetes/client-node';
-import { Controller } from '../../src/operator/controller.js';
+import type { Controller } from '../../src/operator/controller.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { createTestNamespace, eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
+import { startTestController } from './support/controller.js';
 import { plbClient } from './support/plb-api.js';
 
 jest.setTimeout(180_000);
@@ -26,14 +27,7 @@ beforeAll(async () => {
   const log = createLogger('info', {}, (line) => {
     if (line.includes('drift repaired')) repairs.push(line);
   });
-  controller = new Controller({
-    kubeConfig: cp.kubeConfig,
-    log,
-    settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
-    singleTenant: true,
-  });
-  controller.start();
-  await eventually(async () => expect(controller.ready).toBe(true));
+  controller = await startTestController(cp.kubeConfig, { log });
   ns = await createTestNamespace(cp.kubeConfig, 'drift');
   await plbClient(cp.kubeConfig).create(ns, 'web', { vip: '192.0.2.10', ports: [{ port: 80 }], backends: { addresses: [{ ip: '10.0.5.7' }] } });
   await eventually(async () => expect((await deployment()).status?.replicas).toBe(2), 60_000);

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { findCondition } from '../../src/api/conditions.js';
 import { LABEL_PLB } from '../../src/api/constants.js';
-import { Controller } from '../../src/operator/controller.js';
+import type { Controller } from '../../src/operator/controller.js';
 import type { LoadBalancerEntry } from '../../src/operator/status.js';
-import { createLogger } from '../../src/runtime/log.js';
 import { createTestNamespace, eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
+import { startTestController } from './support/controller.js';
 import { plbClient } from './support/plb-api.js';
 
 jest.setTimeout(180_000);
@@ -52,15 +52,7 @@ beforeAll(async () => {
   cp = await startControlPlane({ controllerManager: true });
   await installCrds(cp.kubeConfig);
   core = cp.kubeConfig.makeApiClient(CoreV1Api);
-  controller = new Controller({
-    kubeConfig: cp.kubeConfig,
-    log: createLogger(process.env['LOG_LEVEL'] ?? 'error'),
-    settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
-    singleTenant: true,
-    heartbeatExpiryMs: EXPIRY_MS,
-  });
-  controller.start();
-  await eventually(async () => expect(controller.ready).toBe(true));
+  controller = await startTestController(cp.kubeConfig, { heartbeatExpiryMs: EXPIRY_MS });
   ns = await createTestNamespace(cp.kubeConfig, 'liveness');
   nodes = [`${ns}-a`, `${ns}-b`];
   for (const n of nodes) {

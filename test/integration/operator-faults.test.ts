@@ -6,9 +6,9 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions
 import { findCondition } from '../../src/api/conditions.js';
 import { LABEL_PLB } from '../../src/api/constants.js';
 import type { PortableLoadBalancer } from '../../src/api/generated.js';
-import { Controller } from '../../src/operator/controller.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Controller } from '../../src/operator/controller.js';
 import { createTestNamespace, deleteTestNamespace, eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
+import { startTestController } from './support/controller.js';
 import { PLB, condition, plbClient } from './support/plb-api.js';
 
 jest.setTimeout(180_000);
@@ -26,14 +26,7 @@ beforeAll(async () => {
   plbs = plbClient(cp.kubeConfig);
   core = cp.kubeConfig.makeApiClient(CoreV1Api);
   apps = cp.kubeConfig.makeApiClient(AppsV1Api);
-  controller = new Controller({
-    kubeConfig: cp.kubeConfig,
-    log: createLogger(process.env['LOG_LEVEL'] ?? 'error'),
-    settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
-    singleTenant: true,
-  });
-  controller.start();
-  await eventually(async () => expect(controller.ready).toBe(true));
+  controller = await startTestController(cp.kubeConfig);
 });
 afterAll(async () => {
   await controller?.stop();

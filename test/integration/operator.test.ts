@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
-import { Controller } from '../../src/operator/controller.js';
+import type { Controller } from '../../src/operator/controller.js';
 import { createLogger } from '../../src/runtime/log.js';
 import {
   createTestNamespace,
@@ -14,6 +14,7 @@ import {
   startControlPlane,
   type ControlPlane,
 } from './harness/index.js';
+import { startTestController } from './support/controller.js';
 import { condition, plbClient } from './support/plb-api.js';
 
 jest.setTimeout(180_000);
@@ -31,15 +32,7 @@ beforeAll(async () => {
   plbs = plbClient(cp.kubeConfig);
   core = cp.kubeConfig.makeApiClient(CoreV1Api);
   apps = cp.kubeConfig.makeApiClient(AppsV1Api);
-  controller = new Controller({
-    kubeConfig: cp.kubeConfig,
-    log: createLogger(process.env['LOG_LEVEL'] ?? 'warn'),
-    settings: { agentImage: 'portable-lb:test', imagePullPolicy: 'Never', agentLogLevel: 'info' },
-    // These tests are about children and conditions, not ownership: VIPs need no VIPPool here.
-    singleTenant: true,
-  });
-  controller.start();
-  await eventually(async () => expect(controller.ready).toBe(true));
+  controller = await startTestController(cp.kubeConfig, { log: createLogger(process.env['LOG_LEVEL'] ?? 'warn') });
 });
 afterAll(async () => {
   await controller?.stop();
