@@ -13,11 +13,11 @@
 // least one backend, and the pod is not being deleted (announce.ts's rules, as the API reports them). The node
 // withdraws as soon as its last serving LB pod stops serving; the node route stays through the pod's drain.
 import type { V1Pod } from '@kubernetes/client-node';
-import { peerConfig, type PeerConfig } from '../api/bgp-peer.js';
+import type { PeerConfig } from '../api/bgp-peer.js';
 import { APP_NAME, LABEL_NAME, LABEL_PLB } from '../api/constants.js';
 import type { BGPPeer, PortableLoadBalancer } from '../api/generated.js';
 import { matchesSelector } from '../api/selector.js';
-import { servesPlb, type PasswordLookup } from '../operator/bgp-peers.js';
+import { byName, peerSettings, servesPlb, type PasswordLookup } from '../operator/bgp-peers.js';
 
 const LABEL_PLB_NAMESPACE = 'portablelb.io/namespace';
 
@@ -78,32 +78,19 @@ export function nodeAnnouncements(
   const problems: string[] = [];
   const out: NodePeer[] = [];
   const { serving, why } = servingPlbs(node.name, pods, plbs);
-  for (const peer of [...peers].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
+  for (const peer of byName(peers)) {
     if (peer.spec.nextHopMode !== 'NodeIP') continue;
     const selector = peer.spec.nodeSelector ?? {};
     if (Object.keys(selector).length > 0 && !matchesSelector({ matchLabels: selector }, node.labels)) continue;
-    const name = peer.metadata?.name ?? '';
-    let secret: string | undefined;
-    const ref = peer.spec.passwordSecretRef;
-    if (ref) {
-      const got = password(ref);
-      if ('problem' in got) {
-        problems.push(`BGPPeer ${name}: password Secret ${ref.namespace}/${ref.name}: ${got.problem}; the peer is left out`);
-        continue;
-      }
-      secret = got.value;
-    }
-    let config: PeerConfig;
-    try {
-      config = peerConfig(name, peer.spec, secret);
-    } catch (error) {
-      problems.push(`BGPPeer ${name}: ${(error as Error).message}`);
+    const settled = peerSettings(peer, password);
+    if ('problem' in settled) {
+      problems.push(settled.problem);
       continue;
     }
     const vips = plbs
       .filter((p) => serving.has(plbKey(p.metadata?.namespace, p.metadata?.name)) && servesPlb(peer, p))
       .map((p) => p.status!.vip!);
-    out.push({ ...config, vips: [...new Set(vips)].sort() });
+    out.push({ ...settled.config, vips: [...new Set(vips)].sort() });
   }
   return { peers: out, vips: why, problems };
 }

@@ -35,6 +35,34 @@ export function servesPlb(peer: BGPPeer, plb: PortableLoadBalancer): boolean {
   return !loadBalancerSelector || matchesSelector(loadBalancerSelector, plb.metadata?.labels);
 }
 
+/** Peers in name order, so what is written from them (the Secret, the speaker's config) is stable. */
+export function byName(peers: readonly BGPPeer[]): BGPPeer[] {
+  return [...peers].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+}
+
+/**
+ * One peer's session settings with its password read, or why the peer is left out (an unreadable password
+ * Secret, invalid settings). Shared by the LB pods' resolution here and the nodes' (src/node/announce.ts), so
+ * both say the same thing of the same problem.
+ */
+export function peerSettings(peer: BGPPeer, password: PasswordLookup): { config: PeerConfig } | { problem: string } {
+  const name = peer.metadata?.name ?? '';
+  const ref = peer.spec.passwordSecretRef;
+  let secret: string | undefined;
+  if (ref) {
+    const got = password(ref);
+    if ('problem' in got) {
+      return { problem: `BGPPeer ${name}: password Secret ${ref.namespace}/${ref.name} (key ${ref.key ?? 'password'}): ${got.problem}; the peer is left out` };
+    }
+    secret = got.value;
+  }
+  try {
+    return { config: peerConfig(name, peer.spec, secret) };
+  } catch (error) {
+    return { problem: `BGPPeer ${name}: ${(error as Error).message}` };
+  }
+}
+
 export function resolvePeers(
   plb: PortableLoadBalancer,
   peers: readonly BGPPeer[],
@@ -43,26 +71,14 @@ export function resolvePeers(
 ): PeerResolution {
   const problems: string[] = [];
   const out: AgentPeer[] = [];
-  for (const peer of [...peers].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
+  for (const peer of byName(peers)) {
     if (!servesPlb(peer, plb)) continue;
-    const name = peer.metadata?.name ?? '';
-    const ref = peer.spec.passwordSecretRef;
-    let secret: string | undefined;
-    if (ref) {
-      const got = password(ref);
-      if ('problem' in got) {
-        problems.push(`BGPPeer ${name}: password Secret ${ref.namespace}/${ref.name} (key ${ref.key ?? 'password'}): ${got.problem}; the peer is left out`);
-        continue;
-      }
-      secret = got.value;
-    }
-    let config: PeerConfig;
-    try {
-      config = peerConfig(name, peer.spec, secret);
-    } catch (error) {
-      problems.push(`BGPPeer ${name}: ${(error as Error).message}`);
+    const settled = peerSettings(peer, password);
+    if ('problem' in settled) {
+      problems.push(settled.problem);
       continue;
     }
+    const config = settled.config;
     const selector = peer.spec.nodeSelector ?? {};
     const restricted = Object.keys(selector).length > 0;
     const matching = restricted

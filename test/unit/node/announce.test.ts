@@ -68,7 +68,7 @@ describe('nodeAnnouncements', () => {
 
   it('reports a password it cannot read, and uses one it can', () => {
     const withRef = peer('tor', { passwordSecretRef: { name: 's', namespace: 'plb-system' } });
-    expect(nodeAnnouncements(node, [], [], [withRef], noPassword).problems).toEqual([expect.stringContaining('password Secret plb-system/s: no Secret')]);
+    expect(nodeAnnouncements(node, [], [], [withRef], noPassword).problems).toEqual([expect.stringContaining('password Secret plb-system/s (key password): no Secret')]);
     expect(nodeAnnouncements(node, [], [], [withRef], () => ({ value: 'pw' })).peers[0]?.password).toBe('pw');
   });
 });
