@@ -127,6 +127,11 @@ describeIf('BIRD in an LB pod namespace announcing to an FRR router (TCP-MD5, BF
 
   test('stopping the speaker withdraws the VIP (Cease)', async () => {
     await until(() => established(), 10_000, 'Established after the restart');
+    // The route must be at the router before a stop can withdraw it. BIRD says Established and announcing once
+    // it has sent the UPDATE, tens of ms before FRR installs the route: a stop in between left nothing to
+    // withdraw and the wait below never saw a change (6 of 6 runs: the previous case starts a new session).
+    const latest = frr!.changes[frr!.changes.length - 1]!.at;
+    await frr!.waitForHops((h) => h.join() === POD_IP, 10_000, latest);
     const t0 = Date.now();
     await speaker!.stop();
     const gone = await frr!.waitForHops((h) => h.length === 0, 5_000, t0);
