@@ -19,7 +19,7 @@ export interface Tally {
 
 export interface SteadyTally {
   total: number;
-  /** connect: the handshake never completed; inFlight: the connection was up, then broke. */
+  /** connect: the handshake never completed; inFlight: the connection was up, then broke (test/lab/failure-kind.mjs). */
   failed: { connect: number; inFlight: number };
   errors: Record<string, number>;
   counts: Record<string, number>;
@@ -114,7 +114,11 @@ async function untilStopped<T>(argv: string[]): Promise<Running<T>> {
 }
 
 export function steadyLoad(p: Provider, url: string, workers: number, pauseMs: number): Promise<Running<SteadyTally>> {
-  const source = readFileSync(join(repoRoot, 'test/lab/steady-load.mjs'), 'utf8');
+  // Its one import (the failure kinds) inlined: the client may not see this checkout.
+  const importLine = "import { failureKind } from './failure-kind.mjs';\n";
+  const script = readFileSync(join(repoRoot, 'test/lab/steady-load.mjs'), 'utf8');
+  if (!script.includes(importLine)) throw new Error('test/lab/steady-load.mjs: its failure-kind import changed; inline it here too');
+  const source = script.replace(importLine, readFileSync(join(repoRoot, 'test/lab/failure-kind.mjs'), 'utf8'));
   // `node -e` has no script in argv: a placeholder takes its place, where the script reads its arguments after.
   return untilStopped(p.clientNode(['--input-type=module', '-e', source, 'steady-load.mjs', url, String(workers), String(pauseMs)]));
 }

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { repoRoot } from '../integration/harness/index.js';
 
 export interface SteadyTally {
+  /** Epoch ms the load process started: failureTimesMs and slowConnectTimesMs count from here. */
+  startedAt: number;
   total: number;
-  /** connect: the handshake never completed; inFlight: the connection was up, then broke. */
+  /** connect: the handshake never completed; inFlight: the connection was up, then broke (failure-kind.mjs). */
   failed: { connect: number; inFlight: number };
   errors: Record<string, number>;
   counts: Record<string, number>;

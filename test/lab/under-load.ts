@@ -3,6 +3,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { LABEL_PLB } from '../../src/api/constants.js';
 import { findCondition } from '../../src/api/conditions.js';
 import type { PortableLoadBalancer } from '../../src/api/generated.js';
 import { eventually, repoRoot, type ControlPlane } from '../integration/harness/index.js';
@@ -83,11 +85,37 @@ export interface UnderLoad<T> {
   result: T | undefined;
   error: string | undefined;
   during: SteadyTally;
-  /** Epoch ms when the load started: failure times in `during` are relative to it. */
+  /** Epoch ms when the load was asked for (next-hop changes are printed from here; `during`'s times count from its startedAt). */
   loadStarted: number;
   nextHopChanges: Array<{ at: number; hops: string[] }>;
   /** Failures a next-hop change may cause: the connections in flight whose hash moves, one per worker. */
   inFlightAllowed: number;
+  /** RSTs the LB pods' nftables planes sent meanwhile for flows they hold no state for (staleResets). */
+  staleResets: number;
+}
+
+/**
+ * Per LB pod of the PLB, how many RSTs its nftables plane sent for TCP segments of flows it holds no state for
+ * (vipChain's vip_stale counter in src/dataplane/nftables/render.ts): what a next-hop change moves to a pod that
+ * did not see the handshake. Pods without that table (xdp) or already gone are left out.
+ */
+async function staleResets(lab: Lab): Promise<Map<string, number>> {
+  const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABEL_PLB}=web` })).items;
+  const out = new Map<string, number>();
+  await Promise.all(pods.map(async (p) => {
+    const name = p.metadata?.name ?? '';
+    const ns = lab.kubelet.pod(NAMESPACE, name)?.ns;
+    if (!ns) return;
+    try {
+      const { stdout } = await exec('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'counter', 'ip', 'portable_lb', 'vip_stale']);
+      const counter = (JSON.parse(stdout) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((o) => o.counter)?.counter;
+      if (counter) out.set(name, counter.packets);
+    } catch {
+      // No nftables table in this pod (xdp), or the pod went meanwhile.
+    }
+  }));
+  return out;
 }
 
 /**
@@ -97,6 +125,7 @@ export interface UnderLoad<T> {
  * a new connection to an LB pod that did not forward it: what announcing only what is true prevents.
  */
 export async function underLoad<T>(lab: Lab, what: string, action: () => Promise<T>, settleMs = 1_000): Promise<UnderLoad<T>> {
+  const resetsBefore = await staleResets(lab);
   const loadStarted = Date.now();
   const load = await steadyLoad(lab.net.client, `http://${VIP}/`, LOAD_WORKERS, 5);
   const from = lab.router.changes.length;
@@ -111,16 +140,22 @@ export async function underLoad<T>(lab: Lab, what: string, action: () => Promise
   const during: SteadyTally = await load.stop();
   const changes = lab.router.changes.slice(from);
   const inFlightAllowed = LOAD_WORKERS * changes.length;
+  const resets = [...(await staleResets(lab))].map(([pod, n]) => [pod, n - (resetsBefore.get(pod) ?? 0)] as const).filter(([, n]) => n > 0);
+  const staleResetCount = resets.reduce((a, [, n]) => a + n, 0);
+  // The load's own clock starts when its process does, a little after loadStarted: failures on the same clock as
+  // the next-hop changes.
+  const shift = (ms: number) => ((ms + during.startedAt - loadStarted) / 1000).toFixed(2);
   lab.say(`${what}: ${during.total} connection attempts in ${(during.durationMs / 1000).toFixed(1)} s, ` +
     `${during.failed.connect} failed to connect, ${during.failed.inFlight} broke in flight ${JSON.stringify(during.errors)}; ` +
     `${changes.length} next-hop changes (${changes.map((c) => `${((c.at - loadStarted) / 1000).toFixed(2)}s: ${c.hops.join(' ') || 'none'}`).join('; ')}); ` +
-    `failures at ${during.failureTimesMs.map((ms) => (ms / 1000).toFixed(2)).join(', ') || '-'} s; ` +
-    `${during.slowConnectTimesMs.length} connects needed a SYN retransmission`);
-  return { result, error, during, loadStarted, nextHopChanges: changes, inFlightAllowed };
+    `failures at ${during.failureTimesMs.map(shift).join(', ') || '-'} s; ` +
+    `${during.slowConnectTimesMs.length} connects needed a SYN retransmission; ` +
+    `${staleResetCount} RSTs from LB pods for flows they hold no state for (${resets.map(([pod, n]) => `${pod} ${n}`).join(', ') || '-'})`);
+  return { result, error, during, loadStarted, nextHopChanges: changes, inFlightAllowed, staleResets: staleResetCount };
 }
 
 export const survived = (u: UnderLoad<unknown>) => u.during.total > 0 && u.during.failed.connect === 0 && u.during.failed.inFlight <= u.inFlightAllowed;
 export const loadDetail = (u: UnderLoad<unknown>) => ({
   attempts: u.during.total, ...u.during.failed, slowConnects: u.during.slowConnectTimesMs.length,
-  nextHopChanges: u.nextHopChanges.length, inFlightAllowed: u.inFlightAllowed,
+  nextHopChanges: u.nextHopChanges.length, inFlightAllowed: u.inFlightAllowed, staleResets: u.staleResets,
 });
