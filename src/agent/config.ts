@@ -263,6 +263,6 @@ export function desiredState(spec: StandaloneSpec, env: { interface: string; sna
   return {
     vip: spec.vip, ports: spec.ports, backends: spec.backends, scheduler: spec.scheduler, attach: spec.attach,
     interface: env.interface, snatIp: env.snatIp, ...(mss !== undefined ? { tcpMssClamp: mss } : {}),
-    ...(spec.flows ? { flows: spec.flows } : {}),
+    ...(spec.flows ? { flows: spec.flows } : {}), drainSeconds: spec.drainSeconds,
   };
 }

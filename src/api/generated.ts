@@ -377,7 +377,7 @@ export interface PortableLoadBalancerSpec {
    */
   replicas?: number;
   /**
-   * How long an LB pod that is being deleted (scale-down, rollout, node drain) keeps forwarding after it leaves status.loadBalancers, so that the upstream router withdraws its route while the pod still serves; 0 to 300 seconds. Its readiness fails at once. Set it to at least the time your router takes to follow status.loadBalancers. The pods' termination grace period is this plus 15 seconds; changing it rolls the LB pods.
+   * How long an LB pod that is being deleted (scale-down, rollout, node drain) keeps forwarding after it leaves status.loadBalancers, so that the upstream router withdraws its route while the pod still serves; 0 to 300 seconds. Its readiness fails at once. Set it to at least the time your router takes to follow status.loadBalancers. The pods' termination grace period is this plus 15 seconds; changing it rolls the LB pods. The xdp data plane also bounds the drain of a removed backend by it: its TCP connections keep running this long, then its flows are dropped (the client's next segment is reset by a remaining backend).
    */
   drainSeconds?: number;
   /**

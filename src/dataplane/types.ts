@@ -43,6 +43,11 @@ export interface DesiredState {
   tcpMssClamp?: number;
   /** The xdp data plane's flow table: size and idle timeouts (spec.xdp); undefined: the defaults. */
   flows?: FlowSettings;
+  /**
+   * spec.drainSeconds: how long established flows to a removed backend keep running before the data plane drops
+   * them (xdp); undefined: the API's default (10 s).
+   */
+  drainSeconds?: number;
 }
 
 export interface FlowSettings {

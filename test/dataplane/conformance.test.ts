@@ -4,10 +4,16 @@
 import { expect, jest, test } from '@jest/globals';
 import { inNs, nstat, type Spawned } from './support/netns.js';
 import { missingPrerequisites, suiteIf } from './support/prereqs.js';
-import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml, type Backend } from './support/lab.js';
+import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml as labYaml, type Backend } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
 import { SYN, SYN_ACK, installProbes, mssProbes, readProbes } from './support/nft-probes.js';
 import { OPEN_FLOWS, RAW_SEND, UDP_FIXED, addClientAddresses, fixedReplies } from './support/population.js';
+
+/**
+ * The suite's PLB file: drainSeconds 300 (the most the API allows), so connections to a backend removed early in
+ * the suite keep running through the later cases, as the cases about removed backends and agent restarts expect.
+ */
+const plbYaml = (o: Parameters<typeof labYaml>[0]) => labYaml({ drainSeconds: 300, ...o });
 
 const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp,nftables').split(',').filter((d) => d !== '');
 /** Data planes that clamp the TCP MSS to spec.overlay's MTU - 40. */
@@ -19,7 +25,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
 const POPULATION_CASES: Record<string, readonly string[]> = {
   bigUdp: ['nftables', 'ipvs'],
   unserved: ['nftables', 'ipvs'],
-  udpFixedPort: ['nftables', 'ipvs'],
+  udpFixedPort: ['nftables', 'ipvs', 'xdp'],
   manyClients: ['nftables', 'xdp'],
   idleSurvivesBurst: ['nftables', 'xdp'],
 };
@@ -294,6 +300,59 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       u.child.kill('SIGKILL');
     }
   });
+
+  if (dataPlane === 'xdp') {
+    test('TCP connections to a removed backend run until its drainSeconds end, then are reset at once', async () => {
+      // nftables has its own real-kernel test of this (nftables-drain.test.ts), with a test clock.
+      const drainSeconds = 2;
+      await lab.reconfigure(plbYaml({ dataPlane, backends: two, drainSeconds }));
+      // From a client address no earlier case used: the staying backend then holds no TIME_WAIT socket of an
+      // earlier connection on the SNAT tuple a held connection moves to (docs/dataplane-xdp.md, "Backend
+      // changes": that socket would answer with an ACK, not a reset, until its 60 s are over).
+      await addClientAddresses(topo, 1);
+      const fresh = '10.240.2.250';
+      await inNs(topo.ns('cli'), ['ip', 'addr', 'replace', `${fresh}/32`, 'dev', 'eth0']);
+      const held = topo.spawn(topo.ns('cli'), ['node', HOLD, `http://${VIP}/`, '8', fresh]);
+      const round = async () => {
+        const from = held.output().length;
+        held.child.stdin!.write('go\n');
+        return JSON.parse(await held.waitFor(/^\[/, 20_000, from)) as Array<{ backend: string | null; localPort: number | null; ok: boolean; error?: string }>;
+      };
+      try {
+        await held.waitFor(/^holding/);
+        const first = await round();
+        expect(first.every((r) => r.ok)).toBe(true);
+        const removed = first.some((r) => r.backend === 'b3') ? 'b3' : 'b1';
+        const stays = removed === 'b3' ? 'b1' : 'b3';
+        await lab.reconfigure(plbYaml({ dataPlane, backends: [{ ip: PODS[stays], weight: 1 }], drainSeconds }));
+        expect(await round()).toEqual(first); // draining: every connection still runs, on its own backend
+        // drainSeconds, then at most one GC interval (10 s), then the flows are gone
+        await new Promise((r) => setTimeout(r, (drainSeconds + 12) * 1000));
+        const started = Date.now();
+        const after = await round();
+        const ms = Date.now() - started;
+        const onRemoved = first.map((r, i) => ({ was: r, now: after[i]! })).filter((p) => p.was.backend === removed);
+        const onStayer = first.map((r, i) => ({ was: r, now: after[i]! })).filter((p) => p.was.backend !== removed);
+        process.stderr.write(`${dataPlane} drain end: ${onRemoved.length} on ${removed}, now ${JSON.stringify(onRemoved.map((p) => p.now))}, round ${ms} ms\n`);
+        expect(onRemoved.length).toBeGreaterThan(0);
+        // The next segment of such a connection finds no flow, goes by the ring to the staying backend, which
+        // knows no such connection and resets it. hold.mjs's sockets (node's keep-alive Agent) send a TCP
+        // keep-alive probe after 1 s idle, so the reset mostly comes before the round: the Agent drops the
+        // socket and the round's request opens a new connection (another local port) to the staying backend.
+        // If the request itself met the reset, it fails with it. Either way: not the removed backend, no timeout.
+        expect(onRemoved.map((p) => (p.now.ok
+          ? { backend: p.now.backend, newConnection: p.now.localPort !== p.was.localPort }
+          : { reset: /ECONNRESET|socket hang up/.test(p.now.error ?? '') })))
+          .toEqual(onRemoved.map((p) => (p.now.ok ? { backend: stays, newConnection: true } : { reset: true })));
+        expect(onStayer.map((p) => p.now)).toEqual(onStayer.map((p) => p.was));
+        expect(ms).toBeLessThan(4000); // a reset, not a timeout (hold.mjs gives up after 5 s)
+      } finally {
+        held.child.kill('SIGKILL');
+        // also after a failure: the next case's reconfigure must change what is programmed (it waits for that)
+        await lab.reconfigure(plbYaml({ dataPlane, backends: two }));
+      }
+    });
+  }
 
   let idle: Spawned | undefined;
   const idleRound = async () => {

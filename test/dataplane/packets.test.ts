@@ -55,6 +55,7 @@ const steps: FrameStep[] = [
   { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 20003), ttl: 1 }) },
   { name: 'program b2 instead of b1', apply: desired([B2]) },
   { name: 'new syn on a known tuple', packet: frame(syn(CLIENT, 20000)) },
+  { name: 'udp from a fixed port after its backend left', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5000, dport: 53, payload: Buffer.from('again') }) },
   { name: 'ack of a flow on the removed backend', packet: frame({ ...syn(OTHER_CLIENT, 20000), flags: 0x10 }) },
   // Flow lifecycle (issue 13). A client port inside the LB pod's own ephemeral range: SNAT moves it out.
   { name: 'syn from a port in the pod\'s own range', packet: frame(syn(CLIENT, 45000)) },
@@ -68,6 +69,8 @@ const steps: FrameStep[] = [
   { name: 'gc after 61 s', gc: 61 },
   { name: 'closing: the backend\'s reply after expiry', packet: frame(fromBackend(B2, 20000, FIN_ACK)) },
   { name: 'established: the backend\'s reply after 61 s', packet: frame(fromBackend(B2, 21000, ACK)) },
+  // B1 was removed at 'program b2 instead of b1': its drainSeconds (the default 10 s) are over at +61 s.
+  { name: 'the removed backend\'s flow after its drain', packet: frame({ ...syn(OTHER_CLIENT, 20000), flags: ACK }) },
 ];
 
 suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden packets', () => {
@@ -145,19 +148,31 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(redirected('the same syn again').sport).toBe(f.sport);
   });
 
-  test('expiry: nothing at once; UDP after its 30 s; SYN-only and closing TCP after 60 s, both entries; established stays', () => {
+  // The flows at 'gc now', two entries each. On B2: 20000 (re-picked by its SYN, then closing), udp 5000
+  // (re-picked by its datagram), 45000 (SYN only), 21000 (established). On B1, removed at 'program b2 instead
+  // of b1' (so draining since then): the other client's 20000 (established by its ACK), udp 5001, and 20003
+  // (SYN only: the 'ttl 1' SYN created its flow before the TTL check handed the packet to the kernel).
+  test('expiry and the drain cut: nothing at once; at +31 s both UDP flows and every flow of the drained backend; at +61 s SYN-only and closing TCP; established stays', () => {
     redirected('established: syn');
     redirected('established: ack');
     redirected('closing: fin from the client');
     const now = frames.gcResult('gc now');
-    const udp = frames.gcResult('gc after 31 s');
-    const tcp = frames.gcResult('gc after 61 s');
-    expect(now.deleted).toBe(0);
-    expect(udp.deleted).toBe(2 * 2);
-    expect(udp.entries).toBe(now.entries - 4);
-    // Left: the established flow (21000) and the flow of the removed backend, which an ACK made established.
-    expect(tcp.entries).toBe(2 * 2);
-    expect(tcp.deleted).toBe(now.entries - 4 - 4);
+    const at31 = frames.gcResult('gc after 31 s');
+    const at61 = frames.gcResult('gc after 61 s');
+    expect(now).toMatchObject({ entries: 7 * 2, deleted: 0 });
+    // Expired: udp 5000 (B2) and udp 5001 (B1). Drained (B1's 10 s are over): the other client's established
+    // 20000 and 20003.
+    expect(at31).toMatchObject({ entries: 3 * 2, deleted: 4 * 2 });
+    // Expired: 20000 (closing) and 45000 (SYN only). Left: 21000, established.
+    expect(at61).toMatchObject({ entries: 1 * 2, deleted: 2 * 2 });
+  });
+
+  test('a UDP client on a fixed port whose backend left picks again (and its old reverse entry goes)', () => {
+    expect(redirected('udp from a fixed port after its backend left')).toMatchObject({ src: POD, sport: 5000, dst: B2, dport: 5353 });
+  });
+
+  test('after its drainSeconds, a removed backend\'s established flow is gone: the next segment goes by the ring (whose backend resets it)', () => {
+    expect(redirected('the removed backend\'s flow after its drain')).toMatchObject({ src: POD, dst: B2, dport: 8080 });
   });
 
   test('expiry: a reply on an expired flow finds no entry; one on an established flow is still translated', () => {

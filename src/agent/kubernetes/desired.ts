@@ -122,6 +122,7 @@ export function clusterDesired(view: ClusterView): ClusterDesired {
       snatIp: view.snatIp,
       ...(mss !== undefined ? { tcpMssClamp: mss } : {}),
       ...(flowSettings(plb.spec.xdp) ?? {}),
+      drainSeconds: withDefaults(plb.spec).drainSeconds,
     },
     selected: selector ? candidates.length : backends.length,
     problems,

@@ -26,8 +26,8 @@ export interface FlowTimeouts {
  * vanished without a FIN long after any application would have given up). SYN: 60 s, both. Closing: 60 s, the
  * length of the backend's TIME_WAIT: a SNAT tuple is not handed to another client while the backend may still
  * answer its last connection's SYN with a stale ACK (dataplane-findings §5.3); when SNAT ports run short the BPF
- * program takes over a tuple closed for 2 s instead of dropping the SYN. UDP: 30 s, netfilter's timeout for UDP
- * flows and far above any request/response exchange.
+ * program takes over a tuple closed for at least 10 s (PLB_CLOSING_REUSE_SECONDS) instead of dropping the SYN.
+ * UDP: 30 s, netfilter's timeout for UDP flows and far above any request/response exchange.
  */
 export const DEFAULT_FLOW_TIMEOUTS: FlowTimeouts = {
   tcpEstablishedSeconds: 21_600, tcpSynSeconds: 60, tcpClosingSeconds: 60, udpSeconds: 30,
@@ -65,7 +65,7 @@ export function monotonicSeconds(): number {
 export interface GcResult {
   /** Entries left after the pass (two per flow): those seen and not expired. */
   entries: number;
-  /** Entries that had expired; each took its flow's other entry with it. */
+  /** Entries that had expired (or belonged to a drained backend); each took its flow's other entry with it. */
   expired: number;
   /** Entries deleted: the expired ones and their partners. */
   deleted: number;
@@ -82,14 +82,26 @@ export interface GcResult {
 /** A (backend id, target port) pair as one number. */
 export const snatKey = (backendId: number, port: number): number => backendId * 65536 + port;
 
-/** One pass over the flow map `fd`: expired flows are deleted (both entries), the rest counted. */
+/**
+ * Backends removed longer ago than `drainSeconds` (by id, from when the agent first saw them draining): their
+ * flows are dropped. Pure.
+ */
+export function drainedBackends(drainingSince: Map<number, number>, now: number, drainSeconds: number): Set<number> {
+  return new Set([...drainingSince].filter(([, since]) => now - since >= drainSeconds).map(([id]) => id));
+}
+
+/**
+ * One pass over the flow map `fd`: expired flows are deleted (both entries), and so are the flows of backends
+ * in `drained` (removed, and their drainSeconds over); the rest is counted.
+ */
 export async function collectFlows(
-  addon: BpfAddon, fd: number, timeouts: FlowTimeouts, o: { now?: number; batch?: number } = {},
+  addon: BpfAddon, fd: number, timeouts: FlowTimeouts, o: { now?: number; batch?: number; drained?: Set<number> } = {},
 ): Promise<GcResult> {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const now = o.now ?? monotonicSeconds();
   const batch = o.batch ?? 8192;
+  const drained = o.drained ?? new Set<number>();
   const doomed = Buffer.alloc(batch * 2 * FLOW_KEY_SIZE);
   const snatInUse = new Map<number, number>();
   const openTcp = new Map<number, number>();
@@ -107,7 +119,8 @@ export async function collectFlows(
       const k = i * FLOW_KEY_SIZE;
       const v = i * FLOW_VALUE_SIZE;
       const proto = b.keys.readUInt8(k + 12);
-      if (isExpired(proto, b.values.readUInt8(v + FLOW_VALUE.state), b.values.readUInt32LE(v + FLOW_VALUE.lastSeen), now, timeouts)) {
+      if (isExpired(proto, b.values.readUInt8(v + FLOW_VALUE.state), b.values.readUInt32LE(v + FLOW_VALUE.lastSeen), now, timeouts) ||
+          (drained.size > 0 && drained.has(b.values.readUInt16LE(v + FLOW_VALUE.backendId)))) {
         expired++;
         if (partnersInBatch.delete(b.keys.toString('latin1', k, k + FLOW_KEY_SIZE))) continue;
         b.keys.copy(doomed, n * FLOW_KEY_SIZE, k, k + FLOW_KEY_SIZE);

@@ -9,8 +9,11 @@ import { IPV6_NOT_ON_XDP } from '../ipv6.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
 import { deviceFacts, enableForwarding, ensureBpffs, localPortRange } from './device.js';
-import { DEFAULT_FLOW_TIMEOUTS, collectFlows, flowTimeoutsOf, snatWarnings, type FlowTimeouts, type GcResult } from './flow-gc.js';
-import { BACKEND_ACTIVE, COMPILED_FLOW_ENTRIES, MAP_NAMES } from './layout.js';
+import {
+  DEFAULT_FLOW_TIMEOUTS, collectFlows, drainedBackends, flowTimeoutsOf, monotonicSeconds, snatWarnings, type FlowTimeouts, type GcResult,
+} from './flow-gc.js';
+import { BACKEND_ACTIVE, BACKEND_DRAINING, COMPILED_FLOW_ENTRIES, MAP_NAMES } from './layout.js';
+import { DEFAULT_DRAIN_SECONDS } from '../../api/defaults.js';
 import { PinnedMaps, mapFdsOf } from './maps.js';
 import { isEmptyPlan, planApply, snatPortCount, snatPorts } from './plan.js';
 
@@ -56,6 +59,9 @@ export class XdpDataPlane implements DataPlane {
   private expiredTotal = 0;
   private gcWarnings: string[] = [];
   private exhaustedSeen = new Map<number, number>();
+  /** Since when (monotonic seconds) each draining backend id has been seen draining by this agent. */
+  private drainingSince = new Map<number, number>();
+  private drainSeconds = DEFAULT_DRAIN_SECONDS;
 
   constructor(private readonly options: XdpDataPlaneOptions) {
     this.addon = loadAddon();
@@ -72,6 +78,7 @@ export class XdpDataPlane implements DataPlane {
     let changed = await enableForwarding(desired.interface);
     this.desiredMaxFlows = desired.flows?.maxFlows ?? DEFAULT_MAX_FLOWS;
     this.timeouts = flowTimeoutsOf(desired.flows);
+    this.drainSeconds = desired.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
     const maps = this.pinnedMaps();
     const ownPorts = await localPortRange();
     const plan = planApply(maps.readProgrammed(), desired, ownPorts);
@@ -80,6 +87,7 @@ export class XdpDataPlane implements DataPlane {
       maps.execute(plan);
       changed = true;
     }
+    this.noteDraining(maps);
     const attachWarnings: string[] = [];
     const attached = this.attach(desired.interface, choice.candidates, attachWarnings);
     changed = attached.changed || changed;
@@ -99,7 +107,10 @@ export class XdpDataPlane implements DataPlane {
     if (!this.maps) return null;
     if (this.gcRunning) return this.gcRunning;
     const maps = this.maps;
-    this.gcRunning = collectFlows(this.addon, maps.flowsFd, this.timeouts, now === undefined ? {} : { now });
+    const at = now ?? monotonicSeconds();
+    this.noteDraining(maps, at);
+    const drained = drainedBackends(this.drainingSince, at, this.drainSeconds);
+    this.gcRunning = collectFlows(this.addon, maps.flowsFd, this.timeouts, { now: at, drained });
     try {
       const r = await this.gcRunning;
       this.lastGc = r;
@@ -119,6 +130,16 @@ export class XdpDataPlane implements DataPlane {
     } finally {
       this.gcRunning = null;
     }
+  }
+
+  /**
+   * Starts the drainSeconds clock of backends that became draining (the clock starts when this agent first sees
+   * them: after a restart, again). A backend that is active again, or whose id is free or reused, leaves it.
+   */
+  private noteDraining(maps: PinnedMaps, now = monotonicSeconds()): void {
+    const draining = new Set([...maps.readProgrammed().backends].filter(([, b]) => b.state === BACKEND_DRAINING).map(([id]) => id));
+    for (const id of this.drainingSince.keys()) if (!draining.has(id)) this.drainingSince.delete(id);
+    for (const id of draining) if (!this.drainingSince.has(id)) this.drainingSince.set(id, now);
   }
 
   private startGc(): void {

@@ -1,16 +1,16 @@
 // Holds N keep-alive HTTP connections open inside a client netns; each line on stdin makes one request on every
 // connection and prints [{backend, localPort, ok}] as one JSON line. Shows that established flows keep working.
-//   node hold.mjs <url> <connections>
+//   node hold.mjs <url> <connections> [local address]
 import { request, Agent } from 'node:http';
 import { createInterface } from 'node:readline';
 
-const [url, n] = process.argv.slice(2);
+const [url, n, localAddress] = process.argv.slice(2);
 const agents = Array.from({ length: Number(n) }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
 
 function once(agent) {
   return new Promise((resolve) => {
     let localPort = null;
-    const req = request(url, { agent, timeout: 5000 }, (res) => {
+    const req = request(url, { agent, timeout: 5000, ...(localAddress ? { localAddress } : {}) }, (res) => {
       let body = '';
       res.on('data', (c) => { body += c; });
       res.on('end', () => resolve({ backend: body.trim(), localPort, ok: res.statusCode === 200 }));

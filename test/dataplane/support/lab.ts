@@ -26,7 +26,7 @@ export interface Backend { ip: string; weight: number }
 export interface Tally { counts: Record<string, number>; failed: number; errors?: Record<string, number>; late?: number }
 
 /** `overlay`: the YAML flow mapping of spec.overlay (e.g. `{mode: vxlan}`); `vip` defaults to VIP. */
-export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: string; overlay?: string; vip?: string }): string {
+export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: string; overlay?: string; vip?: string; drainSeconds?: number }): string {
   return [
     'apiVersion: portablelb.io/v1alpha1',
     'kind: PortableLoadBalancer',
@@ -36,6 +36,7 @@ export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: st
     `  dataPlane: ${o.dataPlane}`,
     ...(o.attach ? [`  xdp: {attach: ${o.attach}}`] : []),
     ...(o.overlay ? [`  overlay: ${o.overlay}`] : []),
+    ...(o.drainSeconds !== undefined ? [`  drainSeconds: ${o.drainSeconds}`] : []),
     '  ports:',
     '  - {name: http, port: 80, targetPort: 8080, protocol: TCP}',
     '  - {name: echo, port: 53, targetPort: 5353, protocol: UDP}',

@@ -196,7 +196,7 @@ describe('desiredState', () => {
     const spec = parseStandaloneFile(file(minimal), 'plb.yaml');
     expect(desiredState(spec, { interface: 'eth0', snatIp: '10.0.0.3' })).toEqual({
       vip: '192.0.2.10', ports: spec.ports, backends: spec.backends, scheduler: 'maglev', attach: 'auto',
-      interface: 'eth0', snatIp: '10.0.0.3',
+      interface: 'eth0', snatIp: '10.0.0.3', drainSeconds: 10,
     });
   });
 });

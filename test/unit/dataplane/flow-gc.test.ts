@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import {
-  DEFAULT_FLOW_TIMEOUTS, SNAT_NEARLY_USED, flowTimeoutsOf, isExpired, snatKey, snatWarnings, timeoutOf,
+  DEFAULT_FLOW_TIMEOUTS, SNAT_NEARLY_USED, drainedBackends, flowTimeoutsOf, isExpired, snatKey, snatWarnings, timeoutOf,
 } from '../../../src/dataplane/xdp/flow-gc.js';
 import {
   DIR_FORWARD, DIR_REVERSE, FLOW_CLOSING, FLOW_ESTABLISHED, FLOW_KEY_SIZE, FLOW_SYN, decodeFlow, encodeFlow, partnerKey,
@@ -29,6 +29,13 @@ describe('flow expiry', () => {
     expect(flowTimeoutsOf(undefined)).toEqual(DEFAULT_FLOW_TIMEOUTS);
     expect(flowTimeoutsOf({ udpSeconds: 5, maxFlows: 10 })).toEqual({ ...DEFAULT_FLOW_TIMEOUTS, udpSeconds: 5 });
   });
+});
+
+test('backends whose drainSeconds are over, by the time each was first seen draining', () => {
+  const since = new Map([[1, 100], [2, 108], [3, 109]]);
+  expect([...drainedBackends(since, 110, 2)].sort()).toEqual([1, 2]);
+  expect([...drainedBackends(since, 110, 0)].sort()).toEqual([1, 2, 3]);
+  expect(drainedBackends(new Map(), 110, 0).size).toBe(0);
 });
 
 describe('flow entries', () => {

@@ -20,6 +20,21 @@ static __always_inline int plb_lookup_service(const struct plb_packet *pkt, stru
 	return 0;
 }
 
+/* UDP has no connection that a change of backend would break, and a client on a fixed source port (DNS
+ * forwarders, syslog, QUIC, games) would otherwise keep sending to a removed backend for as long as it sends:
+ * to nobody, or to whoever gets the pod IP next (kube-proxy deletes such conntrack entries for this reason, IPVS
+ * has expire_nodest_conn). Its next datagram picks again by the current ring. */
+static __always_inline int plb_udp_backend_gone(const struct plb_packet *pkt, const struct plb_flow *flow)
+{
+	__u32 id = flow->backend_id;
+	struct plb_backend *b;
+
+	if (pkt->proto != PLB_IPPROTO_UDP)
+		return 0;
+	b = bpf_map_lookup_elem(&plb_backends, &id);
+	return !b || b->state != PLB_BACKEND_ACTIVE;
+}
+
 static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packet *pkt)
 {
 	struct plb_icmp_error err;
@@ -63,7 +78,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 		 * backends get no new flows and added ones get their share. Maglev is deterministic, so while the
 		 * ring is unchanged this picks the same backend and SNAT tuple (the backend's TIME_WAIT socket for
 		 * that tuple then accepts the SYN). */
-		if (flow.dir == PLB_DIR_FORWARD && plb_is_syn(&pkt)) {
+		if (flow.dir == PLB_DIR_FORWARD && (plb_is_syn(&pkt) || plb_udp_backend_gone(&pkt, &flow))) {
 			prev = hit;
 			hit = 0;
 			reopen = 1;
