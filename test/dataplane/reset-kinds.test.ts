@@ -16,7 +16,7 @@ const RESET_ACK = 8081;
 const CLOSED = 8082;
 
 // One attempt as steady-load.mjs makes it (http.request, connected on the socket's 'connect'), the event loop
-// held 300 ms after the request so the whole handshake and any reset happen before Node looks.
+// held 300 ms after its connect() so the whole handshake and any reset happen before Node looks.
 const CLIENT = `
 import { createServer } from 'node:net';
 import { request } from 'node:http';
@@ -30,8 +30,11 @@ const result = await new Promise((resolve) => {
   req.on('socket', (s) => s.once('connect', () => { connected = true; }));
   req.on('error', (err) => resolve({ code: err.code, connected, kind: failureKind(connected, err.code) }));
   req.end();
-  const until = Date.now() + 300;
-  while (Date.now() < until) { /* hold the event loop */ }
+  // Node calls connect() on the next tick (an IP needs no lookup): this tick comes after it, before any poll.
+  process.nextTick(() => {
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* hold the event loop: the handshake and the reset happen meanwhile */ }
+  });
 });
 console.log(JSON.stringify(result));
 server.close();
