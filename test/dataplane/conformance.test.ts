@@ -24,7 +24,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
  */
 const POPULATION_CASES: Record<string, readonly string[]> = {
   bigUdp: ['nftables', 'ipvs'],
-  unserved: ['nftables', 'ipvs'],
+  unserved: ['nftables', 'ipvs', 'xdp'],
   udpFixedPort: ['nftables', 'ipvs', 'xdp'],
   manyClients: ['nftables', 'xdp'],
   idleSurvivesBurst: ['nftables', 'xdp'],

@@ -5,12 +5,13 @@ import { describe, expect, jest, test } from '@jest/globals';
 import type { DesiredState } from '../../src/dataplane/types.js';
 import { GoldenFrames, type FrameStep } from './support/golden-frames.js';
 import { ARTIFACTS } from './support/lab.js';
-import { fragNeeded, frame, parse, type Segment } from './support/packets.js';
+import { echoRequest, fragNeeded, frame, ipPacket, parse, type Segment } from './support/packets.js';
 import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 
 jest.setTimeout(120_000);
 
 const TC_ACT_OK = 0;
+const TC_ACT_SHOT = 2;
 const TC_ACT_REDIRECT = 7;
 const VIP = '10.240.200.10';
 const POD = '10.240.0.3';
@@ -53,6 +54,16 @@ const steps: FrameStep[] = [
   { name: 'not for a VIP', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 20000, dport: 22, flags: 0x02 }) },
   { name: 'fragment', packet: frame({ ...syn(CLIENT, 20002), fragment: 0x2000 }) },
   { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 20003), ttl: 1 }) },
+  // Addressed to the VIP, but no service takes it (issue 13): dropped, never left to the kernel (which would
+  // forward it back to the node, which routes the VIP here again: a loop until the TTL runs out).
+  { name: 'unserved udp port', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5002, dport: 9999, payload: Buffer.from('x') }) },
+  { name: 'unserved tcp port', packet: frame({ ...syn(CLIENT, 20004), dport: 9999 }) },
+  { name: 'udp to the tcp service\'s port', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5003, dport: 80, payload: Buffer.from('x') }) },
+  { name: 'icmp echo to the vip', packet: ipPacket(CLIENT, VIP, 1, echoRequest()) },
+  { name: 'protocol 253 to the vip', packet: ipPacket(CLIENT, VIP, 253, Buffer.from('plb!')) },
+  { name: 'a later fragment to the vip', packet: frame({ ...syn(CLIENT, 20005), fragment: 0x0010 }) },
+  { name: 'icmp echo to the pod', packet: ipPacket(CLIENT, POD, 1, echoRequest()) },
+  { name: 'protocol 253 to the pod', packet: ipPacket(CLIENT, POD, 253, Buffer.from('plb!')) },
   { name: 'program b2 instead of b1', apply: desired([B2]) },
   { name: 'new syn on a known tuple', packet: frame(syn(CLIENT, 20000)) },
   { name: 'udp from a fixed port after its backend left', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5000, dport: 53, payload: Buffer.from('again') }) },
@@ -128,7 +139,12 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(f.quoted).toEqual({ src: B1, dst: POD, sport: 8080, dport: 20000, ipChecksumOk: true });
   });
 
-  test.each(['not for a VIP', 'fragment', 'ttl 1'])('%s: left to the kernel, untouched', (name) => {
+  test.each(['unserved udp port', 'unserved tcp port', 'udp to the tcp service\'s port', 'icmp echo to the vip',
+    'protocol 253 to the vip', 'fragment', 'a later fragment to the vip'])('to the VIP and not translated (%s: no service takes it, or a fragment): dropped', (name) => {
+    expect(frames.result(name).retval).toBe(TC_ACT_SHOT);
+  });
+
+  test.each(['not for a VIP', 'icmp echo to the pod', 'protocol 253 to the pod', 'ttl 1'])('%s: left to the kernel, untouched', (name) => {
     const r = frames.result(name);
     expect({ retval: r.retval, same: r.output.equals(r.input) }).toEqual({ retval: TC_ACT_OK, same: true });
   });

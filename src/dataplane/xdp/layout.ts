@@ -71,6 +71,8 @@ export interface ConfigValue {
   skipMax: number;
   /** A closing flow may give its SNAT tuple to a new one only while idle for less than this (s); 0: never. */
   takeoverBefore: number;
+  /** The VIP: what reaches it and no service takes is dropped. */
+  vip: string;
 }
 
 // struct plb_service_key { __be32 vip; __be16 port; __u8 proto; __u8 pad; }
@@ -117,8 +119,9 @@ export function decodeBackend(b: Buffer, offset = 0): BackendValue {
   return { ip: ipv4FromBytes(b, offset), state: b.readUInt32LE(offset + 4) };
 }
 
-// struct plb_config { __be32 snat_ip; __u16 port_min, port_max, skip_min, skip_max, takeover_before, pad; }
-export const CONFIG_VALUE_SIZE = 16;
+// struct plb_config { __be32 snat_ip; __u16 port_min, port_max, skip_min, skip_max, takeover_before, pad;
+//                     __be32 vip; }
+export const CONFIG_VALUE_SIZE = 20;
 export function encodeConfig(v: ConfigValue): Buffer {
   const b = Buffer.alloc(CONFIG_VALUE_SIZE);
   ipv4Bytes(v.snatIp).copy(b, 0);
@@ -127,12 +130,14 @@ export function encodeConfig(v: ConfigValue): Buffer {
   b.writeUInt16LE(v.skipMin, 8);
   b.writeUInt16LE(v.skipMax, 10);
   b.writeUInt16LE(v.takeoverBefore, 12);
+  ipv4Bytes(v.vip).copy(b, 16);
   return b;
 }
 export function decodeConfig(b: Buffer): ConfigValue {
   return {
     snatIp: ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6),
     skipMin: b.readUInt16LE(8), skipMax: b.readUInt16LE(10), takeoverBefore: b.readUInt16LE(12),
+    vip: ipv4FromBytes(b, 16),
   };
 }
 
@@ -218,6 +223,7 @@ export const SERVICE_STATS_FIELDS = [
 export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'snatExhausted'] as const;
 export const GLOBAL_STATS_FIELDS = [
   'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
+  'unservedDropped',
 ] as const;
 
 export function sumPerCpu<F extends string>(

@@ -142,11 +142,12 @@ export function takeoverBefore(tcpClosingSeconds: number): number {
 export function planApply(current: ProgrammedState, desired: DesiredState, ownPorts: PortRange | null = null): Plan {
   const wantConfig: ConfigValue = {
     snatIp: desired.snatIp, ...snatPorts(ownPorts), takeoverBefore: takeoverBefore(flowTimeoutsOf(desired.flows).tcpClosingSeconds),
+    vip: desired.vip,
   };
   const c = current.config;
   const config = c && c.snatIp === wantConfig.snatIp && c.portMin === wantConfig.portMin &&
       c.portMax === wantConfig.portMax && c.skipMin === wantConfig.skipMin && c.skipMax === wantConfig.skipMax &&
-      c.takeoverBefore === wantConfig.takeoverBefore
+      c.takeoverBefore === wantConfig.takeoverBefore && c.vip === wantConfig.vip
     ? null : wantConfig;
 
   const backends = planBackends(current.backends, desired);

@@ -90,6 +90,18 @@ export function fragNeeded(from: string, to: string, quoted: Segment, mtu: numbe
   return Buffer.concat([MAC_A, MAC_B, Buffer.from([0x08, 0x00]), ip, icmp]);
 }
 
+/** An IPv4 packet of protocol `proto` (ICMP echo: 1 with `echoRequest()`, or any other) carrying `payload` as is. */
+export function ipPacket(src: string, dst: string, proto: number, payload: Buffer): Buffer {
+  return Buffer.concat([MAC_A, MAC_B, Buffer.from([0x08, 0x00]), ipHeader(src, dst, proto, payload.length, 64), payload]);
+}
+
+/** An ICMP echo request (type 8) with a correct checksum. */
+export function echoRequest(): Buffer {
+  const icmp = Buffer.from([8, 0, 0, 0, 0x12, 0x34, 0, 1, 0x70, 0x6c, 0x62, 0x21]);
+  icmp.writeUInt16BE(internetChecksum(icmp), 2);
+  return icmp;
+}
+
 export interface Parsed {
   dstMac: string;
   srcMac: string;

@@ -39,7 +39,7 @@ const converge = (state: ProgrammedState, d: DesiredState) => applyPlan(state, p
 describe('planApply', () => {
   test('programs an empty data plane: config, backends ids 1.., one ring, one service', () => {
     const plan = planApply(empty, desired());
-    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55 });
+    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55, vip: '192.0.2.10' });
     expect(plan.activate).toEqual([
       { id: 1, value: { ip: '10.0.1.1', state: BACKEND_ACTIVE } },
       { id: 2, value: { ip: '10.0.1.2', state: BACKEND_ACTIVE } },
@@ -88,6 +88,8 @@ describe('planApply', () => {
     expect(plan.services.map((s) => s.key.vip)).toEqual(['192.0.2.20']);
     expect(plan.services[0]!.value.id).toBe(2);
     expect(plan.deleteServices).toEqual([{ vip: '192.0.2.10', port: 80, protocol: 'TCP' }]);
+    // the program drops what reaches the VIP and no service takes: it must know the new one
+    expect(plan.config?.vip).toBe('192.0.2.20');
   });
 
   test('a changed SNAT address rewrites the config only', () => {
@@ -128,7 +130,7 @@ describe('SNAT ports', () => {
 
   test('the pod\'s own range goes into the config', () => {
     expect(planApply(empty, desired(), { min: 32768, max: 60999 }).config)
-      .toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55 });
+      .toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10' });
   });
 });
 

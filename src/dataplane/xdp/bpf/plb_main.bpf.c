@@ -9,6 +9,23 @@
 #include "plb_nat.h"
 #include "plb_fwd.h"
 
+/* Whether a packet that no service takes is addressed to the VIP. The LB pod's kernel forwards what the
+ * program leaves to it (ip_forward is on, and the VIP is not a local address: the program translates it), back
+ * to the node, which routes the VIP to this pod again: every packet to an unserved port, ICMP echo, another
+ * protocol or an IP fragment to the VIP looped until its TTL ran out (200 datagrams to VIP:9999 made the node
+ * forward ~6 200 packets). Such packets are dropped, silently as the nftables plane's vip chain does: an answer
+ * (RST, ICMP unreachable) would only tell a scanner more, and silence amplifies nothing. */
+static __always_inline int plb_unserved(const struct plb_packet *pkt)
+{
+	__u32 zero = 0;
+	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
+
+	if (!cfg || cfg->vip == 0 || pkt->daddr != cfg->vip)
+		return 0;
+	PLB_COUNT_GLOBAL(unserved);
+	return 1;
+}
+
 static __always_inline int plb_lookup_service(const struct plb_packet *pkt, struct plb_service *out)
 {
 	struct plb_service_key key = { .vip = pkt->daddr, .port = pkt->dport, .proto = pkt->proto };
@@ -42,16 +59,19 @@ static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packe
 	struct plb_flow to;
 
 	if (plb_parse_icmp_error(ctx, pkt, &err) < 0)
-		return PLB_VERDICT_PASS;
+		goto not_translated;
 	hit = plb_icmp_flow(&err);
 	if (!hit)
-		return PLB_VERDICT_PASS;
+		goto not_translated;
 	to = *hit;
 	/* An error goes back to the sender of the packet it quotes; anything else is not ours to rewrite. */
 	if (pkt->daddr != err.saddr)
-		return PLB_VERDICT_PASS;
+		goto not_translated;
 	PLB_COUNT_GLOBAL(icmp_translated);
 	return plb_forward(ctx, pkt, &to, &err);
+not_translated:
+	/* ICMP echo to the VIP, or an error to it about no flow of ours. */
+	return plb_unserved(pkt) ? PLB_VERDICT_DROP : PLB_VERDICT_PASS;
 }
 
 static __always_inline int plb_process(PLB_CTX *ctx)
@@ -66,7 +86,8 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
 		if (is_fragment)
 			PLB_COUNT_GLOBAL(fragments);
-		return PLB_VERDICT_PASS;
+		/* Another protocol, or a fragment (not translated: only the first one carries ports), to the VIP. */
+		return plb_unserved(&pkt) ? PLB_VERDICT_DROP : PLB_VERDICT_PASS;
 	}
 	if (pkt.proto == PLB_IPPROTO_ICMP)
 		return plb_process_icmp(ctx, &pkt);
@@ -86,6 +107,8 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	}
 	if (!hit) {
 		if (plb_lookup_service(&pkt, &svc) < 0) {
+			if (plb_unserved(&pkt))
+				return PLB_VERDICT_DROP;
 			PLB_COUNT_GLOBAL(passed);
 			return PLB_VERDICT_PASS;
 		}

@@ -30,12 +30,18 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 	__be16 ports[2];
 
 	*is_fragment = 0;
+	pkt->daddr = 0;
 	pkt->len = plb_ctx_len(ctx);
 	if (plb_load(ctx, 0, &eth, sizeof(eth)) < 0 || eth.h_proto != bpf_htons(PLB_ETH_P_IP))
 		return PLB_FINAL_PASS;
 	pkt->l3_off = sizeof(eth);
 	if (plb_load(ctx, pkt->l3_off, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
 		return PLB_FINAL_PASS;
+	/* Known from here on, also for what is not translated: what reaches the VIP and no service takes is
+	 * dropped (plb_unserved). */
+	pkt->saddr = ip.saddr;
+	pkt->daddr = ip.daddr;
+	pkt->proto = ip.protocol;
 	if (ip.protocol != PLB_IPPROTO_TCP && ip.protocol != PLB_IPPROTO_UDP && ip.protocol != PLB_IPPROTO_ICMP)
 		return PLB_FINAL_PASS;
 	/* Only the first fragment carries ports; translating it alone would strand the rest. */
@@ -44,9 +50,6 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 		return PLB_FINAL_PASS;
 	}
 	pkt->l4_off = pkt->l3_off + ip.ihl * 4;
-	pkt->saddr = ip.saddr;
-	pkt->daddr = ip.daddr;
-	pkt->proto = ip.protocol;
 	pkt->ttl = ip.ttl;
 	pkt->tcp_flags = 0;
 	if (pkt->proto == PLB_IPPROTO_ICMP) {

@@ -44,6 +44,8 @@ struct plb_config {
 	 * (the GC would delete the new owner's entry). 0: never. */
 	__u16 takeover_before;
 	__u16 pad;
+	/* The VIP: what no service (plb_services) takes there is dropped. 0: none programmed yet. */
+	__be32 vip;
 };
 
 /* A 5-tuple as seen on the wire: the client's tuple for forward entries, the backend's reply tuple for
@@ -101,6 +103,7 @@ struct plb_global_stats {
 	__u64 ttl_expired;
 	__u64 no_config;         /* a VIP packet arrived before the SNAT address was programmed */
 	__u64 icmp_translated;   /* ICMP errors about a flow, passed on to its other end (PMTUD) */
+	__u64 unserved;          /* to the VIP, but no service takes it (port, protocol, ICMP echo, fragment): dropped */
 };
 
 #endif
