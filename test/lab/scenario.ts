@@ -13,7 +13,7 @@ import { bgpSteps } from './bgp-steps.js';
 import { serviceSteps } from './service-steps.js';
 import { overlaySteps } from './overlay-steps.js';
 import { NAMESPACE, VIP } from './objects.js';
-import { balanced, loadDetail, printTally, survived, traffic, underLoad, waitReady, type Lab, type Step } from './under-load.js';
+import { balanced, loadDetail, podStaleResets, printTally, survived, traffic, underLoad, waitReady, type Lab, type Step } from './under-load.js';
 
 export type { Lab } from './under-load.js';
 
@@ -105,8 +105,15 @@ async function deleteUnderLoad(lab: Lab, step: Step): Promise<boolean> {
   let readyz = '';
   let deletedAt = 0;
   let goneAt = 0;
+  // The victim's own resets for flows it holds no state for, read shortly before its drain ends (it is gone when
+  // the load stops): a draining LB pod must not reset anything; the survivors' are in the load's line.
+  const victimResetsBefore = await podStaleResets(lab, victim);
+  let victimResets: Promise<number | undefined> = Promise.resolve(undefined);
   const u = await underLoad(lab, 'during the LB pod deletion', async () => {
     deletedAt = Date.now();
+    victimResets = new Promise((r) => setTimeout(r, Math.max(0, (drain ?? 0) * 1000 - 700)))
+      .then(() => podStaleResets(lab, victim))
+      .then((n) => (n === undefined || victimResetsBefore === undefined ? undefined : n - victimResetsBefore));
     await core.deleteNamespacedPod({ namespace: NAMESPACE, name: victim });
     // The readiness probe's view while it still forwards.
     readyz = await eventually(async () => {
@@ -127,14 +134,16 @@ async function deleteUnderLoad(lab: Lab, step: Step): Promise<boolean> {
   const agentLog = join(lab.logDir, `${NAMESPACE}_${victim}.log`);
   const drained = existsSync(agentLog) ? (readFileSync(agentLog, 'utf8').match(/drain ended after [\d.]+ s/)?.[0] ?? 'no drain logged') : 'no log';
   const withdrawnMs = withdrawn ? withdrawn.at - deletedAt : undefined;
-  lab.say(`${victim}: withdrawn at the router ${withdrawnMs ?? '?'} ms after the delete; ${drained}; pod gone ${((goneAt - deletedAt) / 1000).toFixed(1)} s after it`);
+  const victimStaleResets = await victimResets;
+  lab.say(`${victim}: withdrawn at the router ${withdrawnMs ?? '?'} ms after the delete; ${drained}; pod gone ${((goneAt - deletedAt) / 1000).toFixed(1)} s after it; ` +
+    `its own RSTs for flows without state while it drained: ${victimStaleResets ?? 'not read'}`);
   const t = await traffic(lab, 1500);
   printTally(lab, t);
   const lossless = u.during.slowConnectTimesMs.length === 0;
   const notReady = !drain || readyz === '503 not ready: draining';
   // Withdrawn before it stopped forwarding: the route left the router before the pod (and its netns) went.
   const beforeStop = withdrawn !== undefined && withdrawn.at < goneAt;
-  return step(name, survived(u) && lossless && notReady && beforeStop && balanced(t, 2, lab.say), { withdrawnMs, drained, readyz, ...loadDetail(u) });
+  return step(name, survived(u) && lossless && notReady && beforeStop && balanced(t, 2, lab.say), { withdrawnMs, drained, readyz, victimStaleResets, ...loadDetail(u) });
 }
 
 export async function runScenario(lab: Lab): Promise<boolean> {

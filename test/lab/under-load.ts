@@ -95,27 +95,27 @@ export interface UnderLoad<T> {
 }
 
 /**
- * Per LB pod of the PLB, how many RSTs its nftables plane sent for TCP segments of flows it holds no state for
- * (vipChain's vip_stale counter in src/dataplane/nftables/render.ts): what a next-hop change moves to a pod that
- * did not see the handshake. Pods without that table (xdp) or already gone are left out.
+ * How many RSTs an LB pod's nftables plane has sent for TCP segments of flows it holds no state for (vipChain's
+ * vip_stale counter in src/dataplane/nftables/render.ts): what a next-hop change moves to a pod that did not see
+ * the handshake. Undefined for a pod without that table (xdp) or one already gone.
  */
+export async function podStaleResets(lab: Lab, pod: string): Promise<number | undefined> {
+  const ns = lab.kubelet.pod(NAMESPACE, pod)?.ns;
+  if (!ns) return undefined;
+  try {
+    const { stdout } = await exec('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'counter', 'ip', 'portable_lb', 'vip_stale']);
+    return (JSON.parse(stdout) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((o) => o.counter)?.counter?.packets;
+  } catch {
+    return undefined;
+  }
+}
+
+/** podStaleResets of every LB pod of the PLB that has the counter. */
 async function staleResets(lab: Lab): Promise<Map<string, number>> {
   const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
   const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABEL_PLB}=web` })).items;
-  const out = new Map<string, number>();
-  await Promise.all(pods.map(async (p) => {
-    const name = p.metadata?.name ?? '';
-    const ns = lab.kubelet.pod(NAMESPACE, name)?.ns;
-    if (!ns) return;
-    try {
-      const { stdout } = await exec('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'counter', 'ip', 'portable_lb', 'vip_stale']);
-      const counter = (JSON.parse(stdout) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((o) => o.counter)?.counter;
-      if (counter) out.set(name, counter.packets);
-    } catch {
-      // No nftables table in this pod (xdp), or the pod went meanwhile.
-    }
-  }));
-  return out;
+  const counts = await Promise.all(pods.map(async (p) => [p.metadata?.name ?? '', await podStaleResets(lab, p.metadata?.name ?? '')] as const));
+  return new Map(counts.filter((c): c is readonly [string, number] => c[1] !== undefined));
 }
 
 /**
