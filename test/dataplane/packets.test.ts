@@ -38,6 +38,9 @@ const isSnatPort = (p: number) => p >= 1024 && p <= 65535 && !(p >= OWN_PORTS.mi
 // Client ports below OWN_PORTS unless a step is about them: keep-port SNAT applies, so replies can be addressed
 // in advance.
 
+/** Client ports of the re-pick rule's SYNs (and + 100: fresh tuples after the ring changed). */
+const REPICK_PORTS = [23000, 23001, 23002, 23003, 23004, 23005, 23006, 23007];
+
 // In order: later packets depend on the flows earlier ones created.
 const steps: FrameStep[] = [
   { name: 'program b1', apply: desired([B1]) },
@@ -82,6 +85,13 @@ const steps: FrameStep[] = [
   { name: 'established: the backend\'s reply after 61 s', packet: frame(fromBackend(B2, 21000, ACK)) },
   // B1 was removed at 'program b2 instead of b1': its drainSeconds (the default 10 s) are over at +61 s.
   { name: 'the removed backend\'s flow after its drain', packet: frame({ ...syn(OTHER_CLIENT, 20000), flags: ACK }) },
+  // A SYN on a known tuple re-picks only when the flow is closing or its backend gone (Katran's rule).
+  ...REPICK_PORTS.map((p) => ({ name: `syn ${p} before the ring grows`, packet: frame(syn(CLIENT, p)) })),
+  { name: 'program b2 and b1', apply: desired([B2, B1]) },
+  ...REPICK_PORTS.map((p) => ({ name: `syn ${p} retransmitted after the ring grew`, packet: frame(syn(CLIENT, p)) })),
+  ...REPICK_PORTS.map((p) => ({ name: `syn ${p + 100} after the ring grew`, packet: frame(syn(CLIENT, p + 100)) })),
+  { name: 'syn on the established flow after the ring grew', packet: frame(fromClient(21000, 0x02)) },
+  { name: 'gc after the syn on the established flow', gc: 120 },
 ];
 
 suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden packets', () => {
@@ -189,6 +199,21 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
 
   test('after its drainSeconds, a removed backend\'s established flow is gone: the next segment goes by the ring (whose backend resets it)', () => {
     expect(redirected('the removed backend\'s flow after its drain')).toMatchObject({ src: POD, dst: B2, dport: 8080 });
+  });
+
+  test('a SYN retransmitted across a ring change keeps its backend and SNAT port; fresh tuples follow the new ring', () => {
+    const before = REPICK_PORTS.map((p) => redirected(`syn ${p} before the ring grows`)).map((f) => `${f.dst}:${f.sport}`);
+    expect(before.every((b) => b.startsWith(`${B2}:`))).toBe(true);
+    expect(REPICK_PORTS.map((p) => redirected(`syn ${p} retransmitted after the ring grew`)).map((f) => `${f.dst}:${f.sport}`)).toEqual(before);
+    // the ring did change: some of the same client's fresh tuples go to the added backend
+    expect(REPICK_PORTS.map((p) => redirected(`syn ${p + 100} after the ring grew`).dst)).toContain(B1);
+  });
+
+  test('a SYN on an established flow (spoofed, or a client that lost it) neither moves it nor makes it expire as half-open', () => {
+    expect(redirected('syn on the established flow after the ring grew')).toMatchObject({ src: POD, sport: 21000, dst: B2, dport: 8080 });
+    // +120 s: the 16 SYN-only flows above are gone (tcpSyn 60 s); the established ones stay (6 h): 21000 and
+    // the other client's 20000 (re-created mid-stream after its drain)
+    expect(frames.gcResult('gc after the syn on the established flow')).toMatchObject({ entries: 2 * 2, deleted: 16 * 2 });
   });
 
   test('expiry: a reply on an expired flow finds no entry; one on an established flow is still translated', () => {

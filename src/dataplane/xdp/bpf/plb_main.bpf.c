@@ -37,19 +37,35 @@ static __always_inline int plb_lookup_service(const struct plb_packet *pkt, stru
 	return 0;
 }
 
-/* UDP has no connection that a change of backend would break, and a client on a fixed source port (DNS
- * forwarders, syslog, QUIC, games) would otherwise keep sending to a removed backend for as long as it sends:
- * to nobody, or to whoever gets the pod IP next (kube-proxy deletes such conntrack entries for this reason, IPVS
- * has expire_nodest_conn). Its next datagram picks again by the current ring. */
-static __always_inline int plb_udp_backend_gone(const struct plb_packet *pkt, const struct plb_flow *flow)
+/* The flow's backend is no longer active (removed: draining; or its id free). */
+static __always_inline int plb_backend_gone(const struct plb_flow *flow)
 {
 	__u32 id = flow->backend_id;
-	struct plb_backend *b;
+	struct plb_backend *b = bpf_map_lookup_elem(&plb_backends, &id);
 
-	if (pkt->proto != PLB_IPPROTO_UDP)
-		return 0;
-	b = bpf_map_lookup_elem(&plb_backends, &id);
 	return !b || b->state != PLB_BACKEND_ACTIVE;
+}
+
+/* Whether a packet that hit the forward entry `flow` starts the flow over by the current ring (Maglev is
+ * deterministic: while the ring is unchanged that is the same backend and SNAT tuple, whose TIME_WAIT socket at
+ * the backend accepts a reopening SYN).
+ * UDP, when its backend is gone: UDP has no connection that a change of backend would break, and a client on a
+ * fixed source port (DNS forwarders, syslog, QUIC, games) would otherwise keep sending to a removed backend for
+ * as long as it sends: to nobody, or to whoever gets the pod IP next (kube-proxy deletes such conntrack entries
+ * for this reason, IPVS has expire_nodest_conn).
+ * A SYN, only when the flow is closing (a client reusing its port: the new connection gets the current ring's
+ * choice) or its backend is gone (Katran's rule). Re-picking on every SYN split a SYN retransmitted across a
+ * ring change over two backends (the SYN-ACK of the first is answered with a RST), and let a spoofed SYN move
+ * another client's established flow to another backend. */
+static __always_inline int plb_repicks(const struct plb_packet *pkt, const struct plb_flow *flow)
+{
+	if (flow->dir != PLB_DIR_FORWARD)
+		return 0;
+	if (pkt->proto == PLB_IPPROTO_UDP)
+		return plb_backend_gone(flow);
+	if (plb_is_syn(pkt))
+		return flow->state == PLB_FLOW_CLOSING || plb_backend_gone(flow);
+	return 0;
 }
 
 static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packet *pkt)
@@ -95,11 +111,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	hit = bpf_map_lookup_elem(&plb_flows, &key);
 	if (hit) {
 		flow = *hit;
-		/* A SYN on a known client tuple opens a new connection: choose by the current ring again, so removed
-		 * backends get no new flows and added ones get their share. Maglev is deterministic, so while the
-		 * ring is unchanged this picks the same backend and SNAT tuple (the backend's TIME_WAIT socket for
-		 * that tuple then accepts the SYN). */
-		if (flow.dir == PLB_DIR_FORWARD && (plb_is_syn(&pkt) || plb_udp_backend_gone(&pkt, &flow))) {
+		if (plb_repicks(&pkt, &flow)) {
 			prev = hit;
 			hit = 0;
 			reopen = 1;

@@ -49,8 +49,10 @@ static __always_inline __u8 plb_next_state(__u8 state, const struct plb_packet *
 		return PLB_FLOW_ESTABLISHED;
 	if (pkt->tcp_flags & (PLB_TCP_FIN | PLB_TCP_RST))
 		return PLB_FLOW_CLOSING;
+	/* A SYN on an established flow is not a new connection (plb_repicks keeps the flow): the backend answers it
+	 * with a challenge ACK. As SYN it would expire after tcpSynSeconds: a spoofed SYN could end an idle flow. */
 	if (plb_is_syn(pkt))
-		return PLB_FLOW_SYN;
+		return state == PLB_FLOW_ESTABLISHED ? state : PLB_FLOW_SYN;
 	if (state == PLB_FLOW_SYN && dir == PLB_DIR_FORWARD)
 		return PLB_FLOW_ESTABLISHED;
 	return state;
@@ -299,8 +301,8 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	fwd->service_id = svc->id;
 	fwd->backend_id = backend_id;
 	fwd->dir = PLB_DIR_FORWARD;
-	/* Mid-stream TCP without an entry (state lost) starts ESTABLISHED (or CLOSING for a FIN or RST). */
-	fwd->state = plb_next_state(PLB_FLOW_ESTABLISHED, pkt, PLB_DIR_FORWARD);
+	/* A SYN starts SYN; mid-stream TCP without an entry (state lost) ESTABLISHED (or CLOSING for a FIN or RST). */
+	fwd->state = plb_next_state(PLB_FLOW_SYN, pkt, PLB_DIR_FORWARD);
 	fwd->last_seen = plb_now();
 	if (plb_claim_snat_port(pkt, cfg, fwd) < 0) {
 		plb_count_snat_exhausted(svc->id, backend_id);
