@@ -54,6 +54,10 @@ const steps: FrameStep[] = [
   { name: 'udp with checksum', packet: frame({ src: CLIENT, dst: VIP, proto: 'UDP', sport: 5001, dport: 53, payload: Buffer.from('hello') }) },
   { name: 'frag needed on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 20000, dport: 8080 }, 1200) },
   { name: 'frag needed on the client leg', packet: fragNeeded('10.240.255.1', VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 1200) },
+  // A client forging a frag-needed about its own flow, announcing an MTU below Linux's floor: refused.
+  { name: 'frag needed of 551 on the client leg', packet: fragNeeded(CLIENT, VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 551) },
+  { name: 'frag needed of 552 on the client leg', packet: fragNeeded(CLIENT, VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 552) },
+  { name: 'frag needed of 68 on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 20000, dport: 8080 }, 68) },
   { name: 'not for a VIP', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 20000, dport: 22, flags: 0x02 }) },
   { name: 'fragment', packet: frame({ ...syn(CLIENT, 20002), fragment: 0x2000 }) },
   { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 20003), ttl: 1 }) },
@@ -152,6 +156,14 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
   test.each(['unserved udp port', 'unserved tcp port', 'udp to the tcp service\'s port', 'icmp echo to the vip',
     'protocol 253 to the vip', 'fragment', 'a later fragment to the vip'])('to the VIP and not translated (%s: no service takes it, or a fragment): dropped', (name) => {
     expect(frames.result(name).retval).toBe(TC_ACT_SHOT);
+  });
+
+  test('frag-needed announcing less than 552 (Linux\'s min_pmtu) is dropped, either leg; 552 is translated', () => {
+    expect(frames.result('frag needed of 551 on the client leg').retval).toBe(TC_ACT_SHOT);
+    expect(frames.result('frag needed of 68 on the backend leg').retval).toBe(TC_ACT_SHOT);
+    const f = redirected('frag needed of 552 on the client leg');
+    expect(f).toMatchObject({ src: POD, dst: B1, proto: 1 });
+    expect(f.quoted).toEqual({ src: B1, dst: POD, sport: 8080, dport: 20000, ipChecksumOk: true });
   });
 
   test.each(['not for a VIP', 'icmp echo to the pod', 'protocol 253 to the pod', 'ttl 1'])('%s: left to the kernel, untouched', (name) => {

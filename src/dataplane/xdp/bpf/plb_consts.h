@@ -49,6 +49,12 @@
 #define PLB_IP_OFFSET 0x1fff
 
 #define PLB_ICMP_DEST_UNREACH 3
+#define PLB_ICMP_FRAG_NEEDED 4 /* its code */
+/* The smallest next-hop MTU a translated frag-needed may announce: Linux's own floor (net.ipv4.route.min_pmtu).
+ * Below it a Linux backend does not shrink to the value but locks its path MTU at 552 and fragments everything
+ * it sends to the SNAT address - which every client's flows share - for 10 minutes (mtu_expires). Only a
+ * forged error announces that little. */
+#define PLB_ICMP_MIN_MTU 552
 #define PLB_ICMP_TIME_EXCEEDED 11
 
 #define PLB_TCP_FIN 0x01

@@ -29,6 +29,8 @@ struct plb_icmp_error {
 	__be16 dport;
 	__u16 ip_check;
 	__u8 proto;
+	__u8 frag_needed; /* type 3 code 4 */
+	__u16 mtu;        /* its next-hop MTU (host order) */
 };
 
 /* Returns 0 and fills `err` for an ICMP error quoting a TCP/UDP packet, -1 otherwise. */
@@ -56,6 +58,8 @@ static __always_inline int plb_parse_icmp_error(PLB_CTX *ctx, const struct plb_p
 	err->dport = ports[1];
 	err->ip_check = inner.check;
 	err->proto = inner.protocol;
+	err->frag_needed = icmp.type == PLB_ICMP_DEST_UNREACH && icmp.code == PLB_ICMP_FRAG_NEEDED;
+	err->mtu = bpf_ntohl(icmp.rest) & 0xffff;
 	return 0;
 }
 

@@ -83,6 +83,12 @@ static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packe
 	/* An error goes back to the sender of the packet it quotes; anything else is not ours to rewrite. */
 	if (pkt->daddr != err.saddr)
 		goto not_translated;
+	/* Anyone can send a frag-needed quoting its own flow: translated to the backend, it lowers the path MTU
+	 * towards the SNAT address for all clients. Below Linux's floor it is refused (PLB_ICMP_MIN_MTU). */
+	if (err.frag_needed && err.mtu < PLB_ICMP_MIN_MTU) {
+		PLB_COUNT_GLOBAL(icmp_refused);
+		return PLB_VERDICT_DROP;
+	}
 	PLB_COUNT_GLOBAL(icmp_translated);
 	return plb_forward(ctx, pkt, &to, &err);
 not_translated:

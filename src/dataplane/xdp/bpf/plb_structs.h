@@ -104,6 +104,7 @@ struct plb_global_stats {
 	__u64 no_config;         /* a VIP packet arrived before the SNAT address was programmed */
 	__u64 icmp_translated;   /* ICMP errors about a flow, passed on to its other end (PMTUD) */
 	__u64 unserved;          /* to the VIP, but no service takes it (port, protocol, ICMP echo, fragment): dropped */
+	__u64 icmp_refused;      /* frag-needed about a flow announcing less than PLB_ICMP_MIN_MTU: dropped */
 };
 
 #endif
