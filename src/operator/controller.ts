@@ -40,6 +40,7 @@ import { controllerMetrics } from '../telemetry/metrics.js';
 import type { OperatorSettings } from './desired.js';
 import { belongsTo } from './class/cleanup.js';
 import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
+import { LIST_PAGE_SIZE, pagedList, slimNode, slimPod, withForeignFieldsOnly, withoutManagedFields } from './cache-shapes.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
 import type { LoadBalancerEntry } from './status.js';
 import { Tenancy } from './tenancy.js';
@@ -101,6 +102,7 @@ export class Controller {
    * leader. Before that it could not see them (an API-server outage stops every heartbeat at once).
    */
   #heartbeatSince = 0;
+  #plbWatchBroken = false;
   readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
   #replicaSets: WatchedResource<KubernetesObject> | undefined;
@@ -164,19 +166,29 @@ export class Controller {
     for (const plb of this.#plbs.list()) this.enqueue(keyOf(plb.metadata?.namespace ?? '', plb.metadata?.name ?? ''));
   }
 
-  #watch<T extends KubernetesObject>(kind: string, path: string, list: AnyList<T>, labelSelector?: string): WatchedResource<T> {
+  #watch<T extends KubernetesObject>(kind: string, path: string, list: AnyList<T>, labelSelector?: string, transform?: (obj: T) => T): WatchedResource<T> {
     const log = this.#o.log.child({ watch: kind });
     const informer = watchResource<T>(
       this.#o.kubeConfig,
       {
         path,
-        list,
+        // Listed items are kept as transformed, like watched ones (idempotent where the list did it already).
+        list: transform ? async () => { const l = await list(); return { ...l, items: l.items.map(transform) }; } : list,
         ...(labelSelector ? { labelSelector } : {}),
+        ...(transform ? { transform } : {}),
         onLifecycle: (event, error) => {
           if (event === 'error') log.warn('watch failed; restarting with backoff', { error: describeApiError(error) });
           if (event === 'restart') this.#metrics.watchRestarts.add(1, { kind });
           if (event === 'synced') log.info('cache synced');
-          if (event === 'synced' && kind === PLB.kind) this.#heartbeatSince = (this.#o.clock ?? systemClock).now();
+          // Heartbeats are judged only from when the entries can be seen again: the first sync, a reconnect after
+          // a failure (not the watch's routine reconnects every 5-10 min).
+          if (kind === PLB.kind) {
+            if (event === 'error') this.#plbWatchBroken = true;
+            if (event === 'synced' || (event === 'connect' && this.#plbWatchBroken)) {
+              this.#plbWatchBroken = false;
+              this.#heartbeatSince = (this.#o.clock ?? systemClock).now();
+            }
+          }
         },
       },
       (event) => this.#route(kind, event.object, event.type === 'DELETED'),
@@ -230,14 +242,29 @@ export class Controller {
       PLB.kind,
       `/apis/${PLB.group}/${PLB.version}/${PLB.plural}`,
       () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
+      undefined,
+      withoutManagedFields,
     );
-    this.#pods = this.#watch<V1Pod>('Pod', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    // Every pod of the cluster, but only what is read of each, listed a page at a time (pod-cache.ts).
+    this.#pods = this.#watch<V1Pod>(
+      'Pod',
+      '/api/v1/pods',
+      () => pagedList((cont) => core.listPodForAllNamespaces({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slimPod),
+      undefined,
+      slimPod,
+    );
     this.#peers = this.#watch<BGPPeer>(
       BGPPeerGVK.kind,
       `/apis/${BGPPeerGVK.group}/${BGPPeerGVK.version}/${BGPPeerGVK.plural}`,
       () => custom.listClusterCustomObject({ group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural }) as never,
     );
-    this.#nodes = this.#watch<V1Node>('Node', '/api/v1/nodes', () => core.listNode());
+    this.#nodes = this.#watch<V1Node>(
+      'Node',
+      '/api/v1/nodes',
+      () => pagedList((cont) => core.listNode({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slimNode),
+      undefined,
+      slimNode,
+    );
     this.#tenancy = new Tenancy({
       kubeConfig: kc,
       watch: (kind, path, list) => this.#watch(kind, path, list),
@@ -256,7 +283,7 @@ export class Controller {
       ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', () => rbac.listRoleBindingForAllNamespaces(sel)],
       ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', () => policy.listPodDisruptionBudgetForAllNamespaces(sel)],
     ];
-    for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR));
+    for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR, withForeignFieldsOnly));
     // Not applied, observed: the Deployment's ReplicaSets carry its pod template's labels, ours included.
     this.#replicaSets = this.#watch('ReplicaSet', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces(sel), MANAGED_SELECTOR);
 

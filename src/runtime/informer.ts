@@ -24,6 +24,11 @@ export interface WatchOptions<T extends KubernetesObject> {
   clock?: Clock;
   onLifecycle?: (event: WatchLifecycle, error?: unknown) => void;
   liveness?: WatchLiveness;
+  /**
+   * Applied to every watched object before it is cached or handed on (keep only what is read); the list
+   * function must apply it to its items itself (it may do so page by page).
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface WatchedResource<T extends KubernetesObject> extends ObjectCache<T> {
@@ -54,6 +59,7 @@ class ReportingWatch extends Watch {
     kc: KubeConfig,
     private readonly liveness: WatchLiveness,
     private readonly clock: Clock,
+    private readonly transform?: (obj: any) => any,
   ) {
     super(kc);
   }
@@ -80,7 +86,9 @@ class ReportingWatch extends Watch {
       controller?.abort();
     }, limitMs);
     try {
-      controller = await super.watch(path, { ...queryParams, timeoutSeconds, allowWatchBookmarks: true }, callback, finish);
+      const t = this.transform;
+      const cb = t ? (phase: string, obj: any, w?: any) => callback(phase, OBJECT_EVENTS.has(phase) ? t(obj) : obj, w) : callback;
+      controller = await super.watch(path, { ...queryParams, timeoutSeconds, allowWatchBookmarks: true }, cb, finish);
       // The deadline fired while the request was still waiting for response headers.
       if (finished) controller.abort();
       return controller;
@@ -91,6 +99,7 @@ class ReportingWatch extends Watch {
   }
 }
 
+const OBJECT_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
 
 export function watchResource<T extends KubernetesObject>(
@@ -100,7 +109,7 @@ export function watchResource<T extends KubernetesObject>(
 ): WatchedResource<T> {
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc, options.liveness ?? DEFAULT_LIVENESS, clock), options.list, false, options.labelSelector, options.fieldSelector);
+  const lw = new ListWatch<T>(options.path, new ReportingWatch(kc, options.liveness ?? DEFAULT_LIVENESS, clock, options.transform as ((obj: unknown) => unknown) | undefined), options.list, false, options.labelSelector, options.fieldSelector);
   let synced = false;
   let stopped = false;
   let attempt = 0;

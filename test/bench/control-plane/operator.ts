@@ -1,7 +1,8 @@
 // Operator reconcile throughput and memory against a real kube-apiserver + etcd (the integration harness).
-// N PLBs are created while no operator runs; then the built operator starts and works the backlog. Throughput
-// = N / (time from its start until every PLB's status.observedGeneration is its generation). RSS is read from
-// /proc after convergence, peak from VmHWM.
+// M unrelated pods (kubelet-shaped, Running and Ready, in a namespace no PLB selects: the rest of a real cluster,
+// which the operator still watches) and N PLBs are created while no operator runs; then the built operator starts
+// and works the backlog. Throughput = N / (time from its start until every PLB's status.observedGeneration is its
+// generation). RSS is read from /proc after convergence, peak from VmHWM.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -10,6 +11,7 @@ import { freePort } from '../../integration/harness/ports.js';
 import { PLB, plbClient } from '../../integration/support/plb-api.js';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { OperatorNumbers } from '../report/types.js';
+import { ScalePods } from './pods.js';
 
 const CREATE_CONCURRENCY = 20;
 
@@ -25,10 +27,17 @@ function memory(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
-export async function operatorThroughput(operatorMain: string, plbs: number, timeoutMs: number): Promise<OperatorNumbers> {
+export async function operatorThroughput(operatorMain: string, plbs: number, timeoutMs: number, unrelatedPods = 0): Promise<OperatorNumbers> {
   const cp = await startControlPlane();
   try {
     await installCrds(cp.kubeConfig);
+    if (unrelatedPods > 0) {
+      const made = performance.now();
+      const pods = new ScalePods(cp.kubeConfig, await createTestNamespace(cp.kubeConfig, 'unrelated'), { app: 'unrelated' });
+      await pods.createNode();
+      await pods.createReady(unrelatedPods, (done) => process.stderr.write(`bench: ${done}/${unrelatedPods} unrelated pods\n`));
+      process.stderr.write(`bench: ${unrelatedPods} unrelated pods in ${((performance.now() - made) / 1000).toFixed(0)} s\n`);
+    }
     const client = plbClient(cp.kubeConfig);
     const ns = await createTestNamespace(cp.kubeConfig, 'bench');
     const names = Array.from({ length: plbs }, (_, i) => `lb-${i}`);
@@ -63,6 +72,7 @@ export async function operatorThroughput(operatorMain: string, plbs: number, tim
       const mem = memory(child.pid!);
       return {
         plbs,
+        unrelated_pods: unrelatedPods,
         seconds: Number(seconds.toFixed(2)),
         reconciles_per_second: Number((plbs / seconds).toFixed(1)),
         rss_mib: Number(mem.rss.toFixed(1)),

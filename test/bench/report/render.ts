@@ -130,7 +130,8 @@ export function controlPlaneTables(cp: ControlPlaneResults): string {
   }
   if (cp.operator) {
     const o = cp.operator;
-    out.push(`Operator against a real kube-apiserver + etcd: ${o.plbs} PLBs created before the operator starts, all ` +
+    const pods = o.unrelated_pods ? ` and ${o.unrelated_pods} unrelated Running pods` : '';
+    out.push(`Operator against a real kube-apiserver + etcd: ${o.plbs} PLBs${pods} created before the operator starts, all ` +
       `observed in **${fmt(o.seconds, 1)} s** (**${fmt(o.reconciles_per_second, 0)} reconciles/s**); RSS ` +
       `${fmt(o.rss_mib, 0)} MiB afterwards, peak ${fmt(o.peak_rss_mib, 0)} MiB.`, '');
   }

@@ -70,6 +70,8 @@ export interface Timing {
 
 export interface OperatorNumbers {
   plbs: number;
+  /** Pods no PLB selects, in the cluster before the operator starts (absent in files written before it was measured). */
+  unrelated_pods?: number;
   /** From the operator's start until every PLB had status.observedGeneration == its generation. */
   seconds: number;
   reconciles_per_second: number;

@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { OPERATOR_FIELD_MANAGER } from '../../../src/api/constants.js';
 import { plannedChildren } from '../../../src/operator/apply-plan.js';
+import { withForeignFieldsOnly } from '../../../src/operator/cache-shapes.js';
 import { childDrift } from '../../../src/operator/drift.js';
 import { quantityValue, sameQuantity } from '../../../src/operator/quantity.js';
 import type { OperatorSettings } from '../../../src/operator/desired.js';
@@ -65,8 +66,13 @@ describe('childDrift', () => {
     { name: 'a removed label', kind: 'ServiceAccount', edit: (o: Obj) => delete o.metadata.labels['app.kubernetes.io/managed-by'], want: 'metadata.labels.app.kubernetes.io/managed-by: missing, want portable-lb-operator' },
   ])('repairs $name', ({ kind, edit, mgr, want }) => {
     const d = planned(kind);
-    const drift = childDrift(d, live(d, edit, mgr ? [mgr] : []), OPERATOR_FIELD_MANAGER);
+    const l = live(d, edit, mgr ? [mgr] : []);
+    const drift = childDrift(d, l, OPERATOR_FIELD_MANAGER);
     expect(drift?.reasons).toContain(want);
+    // The operator's cache keeps only the managedFields entries drift reads (cache-shapes.ts): the same verdict.
+    const cached = withForeignFieldsOnly(l);
+    expect(childDrift(d, cached, OPERATOR_FIELD_MANAGER)).toEqual(drift);
+    expect(cached.metadata?.managedFields?.map((e) => e.manager)).not.toContain(OPERATOR_FIELD_MANAGER);
   });
 
   it('removes a volume (and its mount) another manager added: apply alone would keep them', () => {
