@@ -12,6 +12,7 @@ import { inNs } from './support/netns.js';
 import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 import { buildAgent } from './support/agent-process.js';
 import { ARTIFACTS, Lab, PODS, ROOT, plbYaml } from './support/lab.js';
+import { capabilityNames, statusField } from '../support/capabilities.js';
 
 const TEST_TIMEOUT_MS = Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000);
 jest.setTimeout(TEST_TIMEOUT_MS);
@@ -23,15 +24,8 @@ const bounded = (caps: readonly string[]) => [
   'setpriv', '--bounding-set', ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(','), '--inh-caps=-all', '--no-new-privs', '--',
 ];
 
-/** Capability names of a process's effective set, from /proc (CAP_* bit numbers per capability(7)). */
-const BITS: Record<string, number> = { NET_ADMIN: 12, NET_RAW: 13, SYS_ADMIN: 21, SYS_RESOURCE: 24, PERFMON: 38, BPF: 39, NET_BIND_SERVICE: 10, DAC_OVERRIDE: 1 };
-function effective(pid: number): string[] {
-  const hex = /^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
-  const mask = BigInt(`0x${hex}`);
-  const names = Object.entries(BITS).filter(([, bit]) => (mask >> BigInt(bit)) & 1n).map(([n]) => n);
-  const known = Object.values(BITS).reduce((m, b) => m | (1n << BigInt(b)), 0n);
-  return (mask & ~known) === 0n ? names.sort() : [...names.sort(), `other:${(mask & ~known).toString(16)}`];
-}
+/** Capability names of a process's effective set, from /proc. */
+const effective = (pid: number): string[] => capabilityNames(statusField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'CapEff')!);
 
 // One compiled agent for the six labs below (each would compile its own).
 let buildDir = '';

@@ -4,6 +4,9 @@
 // leaves nothing behind on the nodes or in the network.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { DataPlaneName as DataPlane } from '../../../src/dataplane/types.js';
+import { DATA_PLANE_CAPABILITIES } from '../../../src/operator/class/security.js';
+import { SPEAKER_CAPABILITIES } from '../../../src/operator/desired.js';
+import { capabilityNames, statusField } from '../../support/capabilities.js';
 import { eventually, kubectl } from '../kube.js';
 import { keepAlive, requests, steadyLoad, type SteadyTally } from '../load.js';
 import { PlbUnderTest } from '../plb.js';
@@ -68,6 +71,32 @@ export function dataPlaneCases(provider: Provider, plane: DataPlane, vip: string
         const pinned = await pinsOfThisPlb();
         for (const pod of pods) expect(pinned.some((p) => p.includes(`/${pod}/`))).toBe(true);
       }
+    });
+
+    test('its containers hold exactly their capabilities, unprivileged, under seccomp, on a read-only root', async () => {
+      // What the kernel gave the containers' first processes on the node, read from inside (the traffic cases
+      // around this one show the data plane works with exactly that).
+      const want: Record<string, string[]> = { agent: [...DATA_PLANE_CAPABILITIES[plane]].sort(), speaker: [...SPEAKER_CAPABILITIES].sort() };
+      const seen: Record<string, unknown> = {};
+      for (const pod of await lbPods()) {
+        for (const c of pod.spec!.containers) {
+          expect(c.securityContext?.privileged).not.toBe(true);
+          const inside = (cmd: string[]) => kubectl(['-n', pod.metadata!.namespace!, 'exec', pod.metadata!.name!, '-c', c.name, '--', ...cmd]);
+          const status = await inside(['cat', '/proc/1/status']);
+          const root = (await inside(['cat', '/proc/1/mounts'])).split('\n').find((l) => l.split(' ')[1] === '/');
+          const got = {
+            bounding: capabilityNames(statusField(status, 'CapBnd')!),
+            effective: capabilityNames(statusField(status, 'CapEff')!),
+            noNewPrivs: statusField(status, 'NoNewPrivs'),
+            seccomp: statusField(status, 'Seccomp'),
+            rootOptions: root?.split(' ')[3]?.split(',')[0],
+          };
+          seen[`${pod.metadata!.name}/${c.name}`] = got;
+          // Seccomp 2: a filter (RuntimeDefault); NoNewPrivs 1: allowPrivilegeEscalation false.
+          expect(got).toEqual({ bounding: want[c.name], effective: want[c.name], noNewPrivs: '1', seccomp: '2', rootOptions: 'ro' });
+        }
+      }
+      console.log(`${plane}: LB pod containers: ${JSON.stringify(seen)}`);
     });
 
     test('balances a client outside the nodes over every backend', async () => {
