@@ -17,8 +17,9 @@ export PLB_CLUSTER_PREFIX=${PLB_CLUSTER_PREFIX:-plbe2e-}
 start=$(date +%s)
 step() { printf '[e2e %ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
-step "dependencies (containerd, runc, CNI plugins, umoci, catatonit, debootstrap; helm; the node binaries)"
+step "dependencies (containerd, runc, CNI plugins, umoci, catatonit, debootstrap; FRR for the router; helm; the node binaries)"
 bash hack/install-cluster-deps.sh
+bash hack/install-bgp-deps.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 helm_bin=$(bash hack/build-helm.sh)
 bin=$(bash hack/build-control-plane.sh --with-nodes)

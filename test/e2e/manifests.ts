@@ -60,3 +60,33 @@ spec:
   namespaces: [${namespace}]
 `;
 }
+
+/**
+ * The admin's BGPPeer for a pod network whose router reaches the nodes, not the pods (README "create a BGPPeer"):
+ * nextHopMode NodeIP (each node's speaker announces its LB pods' VIPs via itself; the chart's nodeRoutes), on the
+ * router's own link (single hop), BFD with its defaults.
+ */
+export function bgpPeerManifest(name: string, o: { peerAddress: string; peerASN: number; myASN: number; namespaces: string[] }): string {
+  return `apiVersion: portablelb.io/v1alpha1
+kind: BGPPeer
+metadata: {name: ${name}, labels: {${E2E_LABEL}: "true"}}
+spec:
+  peerAddress: ${o.peerAddress}
+  peerASN: ${o.peerASN}
+  myASN: ${o.myASN}
+  nextHopMode: NodeIP
+  bfd: {}
+  namespaces: [${o.namespaces.join(', ')}]
+`;
+}
+
+/** The backends' own budget, as a user's service has one: a drain takes them one at a time. */
+export function backendBudgetManifest(): string {
+  return `apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: web}}
+`;
+}

@@ -3,6 +3,22 @@
 // the same code against either (test/e2e/e2e.test.ts). E2E_PROVIDER picks one (default cluster; `make e2e`
 // and hack/e2e-kind.sh set it).
 
+import type { FrrBfd, FrrRouter } from '../support/frr-router.js';
+
+/** A BGP router in front of the nodes (FRR), accepting the nodes as dynamic neighbours. */
+export interface UpstreamBgp {
+  /** Its address as the LB pods reach it: a BGPPeer's spec.peerAddress. */
+  peerAddress: string;
+  router: FrrRouter;
+}
+
+export interface UpstreamBgpOptions {
+  asn: number;
+  /** The cluster's AS (BGPPeer spec.myASN). */
+  lbAsn: number;
+  bfd: FrrBfd;
+}
+
 export interface Provider {
   name: 'kind' | 'cluster';
   /** repository:tag of the project's image, already on every node (pull policy Never). */
@@ -25,6 +41,14 @@ export interface Provider {
   killContainer(node: string, containerId: string): Promise<void>;
   /** A node dies: its kubelet and container runtime are killed and its network is cut off. */
   killNode?(node: string): Promise<void>;
+  /** Why no BGP router can run in front of the nodes here, or undefined when one can. */
+  bgpMissing(): Promise<string | undefined>;
+  /**
+   * Starts the BGP router in front of the nodes, in the upstream router's place: sessions from the nodes'
+   * addresses (nextHopMode NodeIP: each node's speaker announces its LB pods' VIPs), its routes in the kernel
+   * the client's traffic goes through.
+   */
+  startBgp(o: UpstreamBgpOptions): Promise<UpstreamBgp>;
   /** Removes whatever the provider added for the test (routes, client containers). */
   cleanup(vip: string): Promise<void>;
 }

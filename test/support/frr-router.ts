@@ -40,6 +40,11 @@ export interface FrrRouterOptions {
   maximumPaths?: number;
   password?: string;
   logDir: string;
+  /**
+   * A command the daemons are started through (it must exec the rest of its arguments), e.g. one that first joins
+   * a cgroup whose teardown kills whatever a crashed test left running (hack/cluster's e2e provider).
+   */
+  launch?: string[];
 }
 
 export interface RouteChange {
@@ -133,7 +138,8 @@ export class FrrRouter {
     // zebra first (bgpd and bfdd register with it), then bfdd, then bgpd; each waits for the previous socket.
     for (const [daemon, socket] of [['zebra', 'zserv.api'], ['bfdd', 'bfdd.vty'], ['bgpd', 'bgpd.vty']] as const) {
       const log = openSync(join(o.logDir, `frr-${o.name}-${daemon}.log`), 'a');
-      const child = spawn('ip', ['netns', 'exec', o.netns, join(FRR_LIB, daemon), '-N', o.name, '--log', 'stdout'], { stdio: ['ignore', log, log] });
+      const argv = [...(o.launch ?? []), 'ip', 'netns', 'exec', o.netns, join(FRR_LIB, daemon), '-N', o.name, '--log', 'stdout'];
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
       this.#daemons.push(child);
       await waitFor(() => existsSync(join(this.runDir, socket)), 10_000, `${daemon} of ${o.name}`);
     }

@@ -5,10 +5,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { daemonProcsFile } from '../../../hack/cluster/cgroups.js';
 import { readState, type ClusterState } from '../../../hack/cluster/cluster.js';
-import { defaultDir } from '../../../hack/cluster/plan.js';
+import { defaultDir, LAN_CIDR } from '../../../hack/cluster/plan.js';
 import { nodePaths } from '../../../hack/cluster/render.js';
-import { routeNextHops } from '../../support/frr-router.js';
+import { FrrRouter, routeNextHops } from '../../support/frr-router.js';
 import type { Provider } from '../provider.js';
 
 const exec = promisify(execFile);
@@ -71,6 +72,17 @@ export function clusterProvider(image: string): Provider {
         }
       }
       await run('ip', ['-n', plan.router.ns, 'link', 'set', node(name).routerPort, 'down']);
+    },
+    bgpMissing: async () => (existsSync('/usr/lib/frr/bgpd') ? undefined : 'FRR is not installed (bash hack/install-bgp-deps.sh)'),
+    startBgp: async ({ asn, lbAsn, bfd }) => {
+      const router = await FrrRouter.start({
+        netns: plan.router.ns, name: `${plan.prefix}frr`, asn, routerId: plan.router.lanIp,
+        // NodeIP peers are the nodes' own speakers (node-routes), on the router's lan: single hop, single-hop BFD.
+        listenRanges: [LAN_CIDR], remoteAs: lbAsn, bfd, logDir: plan.dir,
+        // In the control plane's cgroup: hack/cluster/down.sh kills it with the cluster if a run dies.
+        launch: ['/bin/sh', '-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', daemonProcsFile(plan.controlPlane.ns)],
+      });
+      return { peerAddress: plan.router.lanIp, router };
     },
     cleanup: async (vip) => {
       await replace(plan.router.ns, vip, []);

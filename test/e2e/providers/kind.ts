@@ -63,6 +63,9 @@ export async function kindProvider(image: string): Promise<Provider> {
       await docker(['pause', node]);
       await docker(['network', 'disconnect', 'kind', node]);
     },
+    // The client container plays the upstream router with static routes; an FRR container is not part of it yet.
+    bgpMissing: async () => 'the kind provider has no BGP router in front of the nodes (its client container routes statically)',
+    startBgp: () => Promise.reject(new Error('the kind provider has no BGP router')),
     cleanup: async () => {
       await docker(['rm', '-f', client]).catch(() => undefined);
     },
