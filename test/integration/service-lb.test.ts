@@ -113,8 +113,11 @@ describe('Service type LoadBalancer', () => {
     await createService(ns, 'next');
     const next = await settledService(ns, 'next', (s) => expect(serviceCondition(s, 'portablelb.io/IPAllocated')?.reason).toBe('PoolExhausted'));
     expect(next.status?.loadBalancer?.ingress ?? []).toEqual([]);
-    const events = (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.name === 'next');
-    expect(events.map((e) => [e.type, e.reason])).toContainEqual(['Warning', 'PoolExhausted']);
+    // The controller writes the condition first and the Event after it (service/reconcile.ts): wait for the Event.
+    await eventually(async () => {
+      const events = (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.name === 'next');
+      expect(events.map((e) => [e.type, e.reason])).toContainEqual(['Warning', 'PoolExhausted']);
+    });
 
     await core.deleteNamespacedService({ namespace: ns, name: 'web' });
     await eventually(async () => {
