@@ -41,6 +41,7 @@ import type { OperatorSettings } from './desired.js';
 import { belongsTo } from './class/cleanup.js';
 import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
 import { LIST_PAGE_SIZE, pagedList, slimNode, slimPod, withForeignFieldsOnly, withoutManagedFields } from './cache-shapes.js';
+import { HEARTBEAT_EXPIRY_MS, withoutHeartbeats } from './liveness.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
 import type { LoadBalancerEntry } from './status.js';
 import { Tenancy } from './tenancy.js';
@@ -69,7 +70,7 @@ export interface ControllerOptions {
   stallMs?: number;
   /**
    * A ready LB pod entry whose heartbeat is older than this is marked not ready (src/operator/liveness.ts);
-   * undefined: heartbeats are not judged (agents that rewrite their entry only when it changes have none).
+   * default HEARTBEAT_EXPIRY_MS (90 s: three of the agents' 30 s repair passes, each of which rewrites the entry).
    */
   heartbeatExpiryMs?: number;
   /** User-Agent of every request (audit logs then name the replica). */
@@ -104,6 +105,8 @@ export class Controller {
   #heartbeatSince = 0;
   #plbWatchBroken = false;
   readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
+  /** Each PLB's last watched content but for heartbeats (liveness.ts withoutHeartbeats). */
+  readonly #plbEvents = new Map<string, string>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
   #replicaSets: WatchedResource<KubernetesObject> | undefined;
   #tenancy!: Tenancy;
@@ -202,7 +205,13 @@ export class Controller {
     const ns = obj.metadata?.namespace ?? '';
     if (kind === PLB.kind) {
       this.#tenancy.observePlb(obj as PortableLoadBalancer, deleted);
-      return this.enqueue(keyOf(ns, obj.metadata?.name ?? ''));
+      const key = keyOf(ns, obj.metadata?.name ?? '');
+      // A heartbeat alone (an agent's unchanged entry rewritten) is judged when due, not on arrival (liveness.ts).
+      const seen = withoutHeartbeats(obj as PortableLoadBalancer);
+      if (deleted) this.#plbEvents.delete(key);
+      else if (this.#plbEvents.get(key) === seen) return;
+      else this.#plbEvents.set(key, seen);
+      return this.enqueue(key);
     }
     // A router or a node's labels changed: any PLB's peers may have (cluster-scoped, so no cheaper key).
     if (kind === BGPPeerGVK.kind) return this.#enqueueAll();
@@ -310,7 +319,7 @@ export class Controller {
       listBgpPeers: () => this.#peers.list(),
       listNodes: () => this.#nodes.list(),
       getNode: (name) => this.#nodes.get(name),
-      heartbeats: () => ({ since: this.#heartbeatSince, expiryMs: this.#o.heartbeatExpiryMs ?? Infinity }),
+      heartbeats: () => ({ since: this.#heartbeatSince, expiryMs: this.#o.heartbeatExpiryMs ?? HEARTBEAT_EXPIRY_MS }),
       readSecretKey: async (namespace, name, key) => {
         // The chart lets the operator read Secrets of its own namespace only (a Role, not the ClusterRole).
         const own = this.#o.systemNamespace;

@@ -116,3 +116,16 @@ export function judgedEntries(entries: readonly LoadBalancerEntry[] | undefined,
   }
   return out;
 }
+
+/**
+ * What of a PLB's watch event the operator acts on: everything but resourceVersion, managedFields and the
+ * entries' lastUpdateTime. Every agent rewrites its entry on each repair pass (the heartbeat): with 2 LB pods per
+ * PLB and 1000 PLBs that is 67 events a second that change nothing else, and reconciling each would spend the
+ * operator's workers on them. A heartbeat is judged instead when it falls due: each pass requeues its PLB at the
+ * earliest heartbeat deadline (reconcile.ts, heartbeatDeadline), and reads the entries afresh then.
+ */
+export function withoutHeartbeats(plb: { metadata?: object; spec?: unknown; status?: { loadBalancers?: readonly LoadBalancerEntry[] } }): string {
+  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = (plb.metadata ?? {}) as Record<string, unknown>;
+  const entries = plb.status?.loadBalancers?.map(({ lastUpdateTime: _t, ...rest }) => rest);
+  return JSON.stringify({ ...plb, metadata, status: plb.status ? { ...plb.status, ...(entries ? { loadBalancers: entries } : {}) } : undefined });
+}

@@ -14,7 +14,7 @@ import { applyOverlayMtu } from '../overlay.js';
 import { applySpreading } from '../spreading.js';
 import { ipFamily } from '../../api/defaults.js';
 import { clusterDesired, servedPlb, grantedVip } from './desired.js';
-import { entryChanged, statusEntry, type ReportInput } from './report.js';
+import { shouldWrite, statusEntry, type ReportInput } from './report.js';
 import { onChange } from './schedule.js';
 import { ClusterSource } from './source.js';
 
@@ -57,6 +57,8 @@ export class ClusterAgent {
   #running: Promise<void> | null = null;
   #pending = false;
   #lastReport: ReportInput | undefined;
+  /** A repair pass is due or running: its report is written even when unchanged (report.ts, shouldWrite). */
+  #repairDue = false;
   /** When the sync in progress started (health checks judge a stall from it). */
   #syncStarted: number | undefined;
   #status: CustomObjectsApi | undefined;
@@ -91,7 +93,11 @@ export class ClusterAgent {
         if (event === 'error') this.o.log(`watch of ${what} failed, restarting: ${describeApiError(error)}`);
       },
     );
-    this.#repair = setInterval(() => void this.sync(), this.o.repairMs ?? 30_000);
+    // Every repair pass also re-asserts the status entry (report.ts, shouldWrite): the operator's heartbeat.
+    this.#repair = setInterval(() => {
+      this.#repairDue = true;
+      void this.sync();
+    }, this.o.repairMs ?? 30_000);
   }
 
   #schedule(): void {
@@ -123,6 +129,8 @@ export class ClusterAgent {
   async #syncOnce(): Promise<void> {
     const plb = this.#source?.plb();
     if (!plb || !this.#source?.synced) return;
+    const repair = this.#repairDue;
+    this.#repairDue = false;
     this.health.applies++;
     if ((plb.spec.dataPlane ?? 'xdp') === this.o.dataPlane.name) {
       this.#matchedGeneration = plb.metadata?.generation;
@@ -133,7 +141,7 @@ export class ClusterAgent {
     const report: ReportInput = { pod: this.o.pod, node: this.o.node, podIP: this.o.podIP, attach: undefined, generation, backends: 0, ready: false };
     const vip = grantedVip(plb);
     if (!vip) {
-      await this.#standDown(report);
+      await this.#standDown(report, repair);
       return;
     }
     try {
@@ -179,14 +187,14 @@ export class ClusterAgent {
       this.o.log(`apply failed: ${e.message}`);
     }
     await this.#announce(vip, report, generation);
-    await this.#report(report);
+    await this.#report(report, repair);
   }
 
   /**
    * No VIP is held (another load balancer holds the requested one, it is outside every pool, or none is free):
    * program nothing, and take away what an earlier grant programmed, so two load balancers never serve one VIP.
    */
-  async #standDown(report: ReportInput): Promise<void> {
+  async #standDown(report: ReportInput, repair: boolean): Promise<void> {
     this.health.ready = false;
     if (this.#kernelMayHoldVip) {
       try {
@@ -206,7 +214,7 @@ export class ClusterAgent {
     // Nothing to announce either: the VIP goes from every router (announce.ts: programming failed).
     await this.o.announcer?.standDown().catch((error: Error) => this.o.log(`bgp: ${error.message}`));
     if (this.o.announcer) report.sessions = this.o.announcer.sessions;
-    await this.#report(report);
+    await this.#report(report, repair);
   }
 
 
@@ -232,15 +240,16 @@ export class ClusterAgent {
     void this.#report({ ...last, sessions: this.o.announcer.sessions });
   }
 
-  async #report(input: ReportInput): Promise<void> {
+  async #report(input: ReportInput, repair = false): Promise<void> {
     this.#lastReport = input;
     const entry = statusEntry(input, new Date());
-    if (this.#withdrawn || !entryChanged(this.#written, entry)) return;
+    if (!shouldWrite({ written: this.#written, next: entry, repair, withdrawn: this.#withdrawn })) return;
     try {
       await this.#applyEntries([entry]);
       this.#written = entry;
     } catch (error) {
-      // Reported again on the next sync or repair pass.
+      // Reported again on the next sync or repair pass (nothing is known written: the next one writes).
+      this.#written = undefined;
       this.o.log(`status report failed: ${describeApiError(error)}`);
     }
   }

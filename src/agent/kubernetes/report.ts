@@ -1,5 +1,5 @@
 // This LB pod's entry in status.loadBalancers[]. Pure; the agent writes it with server-side apply under its own
-// field manager, and only when something other than the timestamp changed.
+// field manager when something other than the timestamp changed, and again on every repair pass (shouldWrite).
 import type { LoadBalancerEntry } from '../../operator/status.js';
 import type { SessionState } from '../bgp/sessions.js';
 
@@ -46,4 +46,25 @@ export function entryChanged(previous: LoadBalancerEntry | undefined, next: Load
   if (!previous) return true;
   const strip = ({ lastUpdateTime: _, ...rest }: LoadBalancerEntry) => JSON.stringify(Object.entries(rest).sort());
   return strip(previous) !== strip(next);
+}
+
+export interface WriteInput {
+  /** What this agent last wrote successfully (undefined: nothing yet, or the last write failed). */
+  written: LoadBalancerEntry | undefined;
+  next: LoadBalancerEntry;
+  /** This sync is a periodic repair pass. */
+  repair: boolean;
+  /** The pod is being deleted: its entry was withdrawn. */
+  withdrawn: boolean;
+}
+
+/**
+ * Whether to write the entry. A change is written at once. A repair pass writes even an unchanged entry: the
+ * entry can vanish without this agent seeing it (the operator prunes entries of pods missing from a lagging
+ * cache), and only a re-assert brings it back; it also refreshes lastUpdateTime, the entry's heartbeat.
+ * Nothing once withdrawn.
+ */
+export function shouldWrite(w: WriteInput): boolean {
+  if (w.withdrawn) return false;
+  return w.repair || entryChanged(w.written, w.next);
 }

@@ -1,7 +1,7 @@
 // Which status.loadBalancers[] entries may still say ready (src/operator/liveness.ts): one row per rule.
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, test } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, type LivenessContext } from '../../../src/operator/liveness.js';
+import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
 import type { LoadBalancerEntry } from '../../../src/operator/status.js';
 
 const T = Date.parse('2026-12-03T08:00:00Z');
@@ -87,5 +87,27 @@ describe('heartbeatDeadline', () => {
     { name: 'heartbeats not judged (expiry Infinity): none', e: entry(), since: 0, expiry: Infinity, want: undefined },
   ])('$name', ({ e, since, want, ...o }) => {
     expect(heartbeatDeadline(e, { since, expiryMs: ('expiry' in o ? o.expiry : undefined) ?? HEARTBEAT_EXPIRY_MS })).toBe(want);
+  });
+});
+
+describe('withoutHeartbeats: which PLB events the operator reconciles', () => {
+  const entryAt = (t: string, ready = true) => ({ pod: 'web-lb-1', node: 'n1', podIP: '10.244.0.9', ready, backends: 2, lastUpdateTime: t });
+  const plbWith = (rv: string, entries: ReturnType<typeof entryAt>[], generation = 1, vip = '192.0.2.10') => ({
+    metadata: { name: 'web', namespace: 'shop', resourceVersion: rv, generation, managedFields: [{ manager: rv }] },
+    spec: { vip, ports: [{ port: 80 }] },
+    status: { vip, loadBalancers: entries },
+  });
+  const base = plbWith('1', [entryAt('2026-12-03T08:00:00Z')]);
+  test.each([
+    ['a heartbeat: only lastUpdateTime (and resourceVersion, managedFields) moved', plbWith('2', [entryAt('2026-12-03T08:00:30Z')]), true],
+    ['the entry turned not ready', plbWith('2', [entryAt('2026-12-03T08:00:30Z', false)]), false],
+    ['an entry came or went', plbWith('2', []), false],
+    ['a new generation', plbWith('2', [entryAt('2026-12-03T08:00:00Z')], 2), false],
+    ['the status changed otherwise', plbWith('2', [entryAt('2026-12-03T08:00:00Z')], 1, '192.0.2.11'), false],
+  ])('%s -> same: %s', (_name, next, same) => {
+    expect(withoutHeartbeats(next) === withoutHeartbeats(base)).toBe(same);
+  });
+  test('a PLB without status', () => {
+    expect(withoutHeartbeats({ metadata: { name: 'a' }, spec: {} })).toBe(withoutHeartbeats({ metadata: { name: 'a', resourceVersion: '9' }, spec: {} }));
   });
 });
