@@ -84,6 +84,8 @@ export const DEFAULT_STALL_MS = 15_000;
 const WEDGE_GRACE_MS = 15_000;
 
 type AnyList<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** One page of a list: the client's list call with these parameters added. */
+type ListPage<T extends KubernetesObject> = (page: { limit: number; _continue?: string }) => Promise<KubernetesListObject<T>>;
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -175,8 +177,7 @@ export class Controller {
       this.#o.kubeConfig,
       {
         path,
-        // Listed items are kept as transformed, like watched ones (idempotent where the list did it already).
-        list: transform ? async () => { const l = await list(); return { ...l, items: l.items.map(transform) }; } : list,
+        list,
         ...(labelSelector ? { labelSelector } : {}),
         ...(transform ? { transform } : {}),
         onLifecycle: (event, error) => {
@@ -198,6 +199,15 @@ export class Controller {
     );
     this.#informers.push(informer as unknown as WatchedResource<KubernetesObject>);
     return informer;
+  }
+
+  /**
+   * A watch whose cache keeps objects as `slim` makes them (cache-shapes.ts): watched ones as they arrive, listed
+   * ones a page at a time, so only one page is ever held whole.
+   */
+  #watchSlim<T extends KubernetesObject>(kind: string, path: string, page: ListPage<T>, slim: (obj: T) => T, labelSelector?: string): WatchedResource<T> {
+    const list = () => pagedList((cont) => page({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slim);
+    return this.#watch(kind, path, list, labelSelector, slim);
   }
 
   /** Maps an event on any watched object to the PLB keys it can affect. */
@@ -247,33 +257,20 @@ export class Controller {
     const policy = apiClient(kc, PolicyV1Api, lists);
     const sel = { labelSelector: MANAGED_SELECTOR };
 
-    this.#plbs = this.#watch<PortableLoadBalancer>(
+    this.#plbs = this.#watchSlim<PortableLoadBalancer>(
       PLB.kind,
       `/apis/${PLB.group}/${PLB.version}/${PLB.plural}`,
-      () => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural }) as never,
-      undefined,
+      (page) => custom.listClusterCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural, ...page }) as never,
       withoutManagedFields,
     );
-    // Every pod of the cluster, but only what is read of each, listed a page at a time (pod-cache.ts).
-    this.#pods = this.#watch<V1Pod>(
-      'Pod',
-      '/api/v1/pods',
-      () => pagedList((cont) => core.listPodForAllNamespaces({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slimPod),
-      undefined,
-      slimPod,
-    );
+    // Every pod of the cluster, but only what is read of each.
+    this.#pods = this.#watchSlim<V1Pod>('Pod', '/api/v1/pods', (page) => core.listPodForAllNamespaces(page), slimPod);
     this.#peers = this.#watch<BGPPeer>(
       BGPPeerGVK.kind,
       `/apis/${BGPPeerGVK.group}/${BGPPeerGVK.version}/${BGPPeerGVK.plural}`,
       () => custom.listClusterCustomObject({ group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural }) as never,
     );
-    this.#nodes = this.#watch<V1Node>(
-      'Node',
-      '/api/v1/nodes',
-      () => pagedList((cont) => core.listNode({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slimNode),
-      undefined,
-      slimNode,
-    );
+    this.#nodes = this.#watchSlim<V1Node>('Node', '/api/v1/nodes', (page) => core.listNode(page), slimNode);
     this.#tenancy = new Tenancy({
       kubeConfig: kc,
       watch: (kind, path, list) => this.#watch(kind, path, list),
@@ -285,14 +282,14 @@ export class Controller {
       clock: this.#o.clock ?? systemClock,
       log: this.#o.log,
     });
-    const children: [string, string, AnyList<KubernetesObject>][] = [
-      ['Deployment', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces(sel)],
-      ['ServiceAccount', '/api/v1/serviceaccounts', () => core.listServiceAccountForAllNamespaces(sel)],
-      ['Role', '/apis/rbac.authorization.k8s.io/v1/roles', () => rbac.listRoleForAllNamespaces(sel)],
-      ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', () => rbac.listRoleBindingForAllNamespaces(sel)],
-      ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', () => policy.listPodDisruptionBudgetForAllNamespaces(sel)],
+    const children: [string, string, ListPage<KubernetesObject>][] = [
+      ['Deployment', '/apis/apps/v1/deployments', (page) => apps.listDeploymentForAllNamespaces({ ...sel, ...page })],
+      ['ServiceAccount', '/api/v1/serviceaccounts', (page) => core.listServiceAccountForAllNamespaces({ ...sel, ...page })],
+      ['Role', '/apis/rbac.authorization.k8s.io/v1/roles', (page) => rbac.listRoleForAllNamespaces({ ...sel, ...page })],
+      ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', (page) => rbac.listRoleBindingForAllNamespaces({ ...sel, ...page })],
+      ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', (page) => policy.listPodDisruptionBudgetForAllNamespaces({ ...sel, ...page })],
     ];
-    for (const [kind, path, list] of children) this.#children.set(kind, this.#watch(kind, path, list, MANAGED_SELECTOR, withForeignFieldsOnly));
+    for (const [kind, path, page] of children) this.#children.set(kind, this.#watchSlim(kind, path, page, withForeignFieldsOnly, MANAGED_SELECTOR));
     // Not applied, observed: the Deployment's ReplicaSets carry its pod template's labels, ours included.
     this.#replicaSets = this.#watch('ReplicaSet', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces(sel), MANAGED_SELECTOR);
 

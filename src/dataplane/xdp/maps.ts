@@ -35,12 +35,7 @@ export class PinnedMaps {
     const { addon, fds } = this;
     const configBuf = addon.mapLookup(fds.config, u32Key(0), CONFIG_VALUE_SIZE);
     const config = configBuf && configBuf.readUInt32BE(0) !== 0 ? decodeConfig(configBuf) : null;
-    const backends = new Map<number, ReturnType<typeof decodeBackend>>();
-    const all = addon.arrayRead(fds.backends, 0, MAX_BACKENDS, BACKEND_VALUE_SIZE);
-    for (let id = 1; id < MAX_BACKENDS; id++) {
-      const b = decodeBackend(all, id * BACKEND_VALUE_SIZE);
-      if (b.state !== BACKEND_FREE) backends.set(id, b);
-    }
+    const backends = this.readBackends();
     const services = addon.mapKeys(fds.services, SERVICE_KEY_SIZE).flatMap((k) => {
       const v = addon.mapLookup(fds.services, k, SERVICE_VALUE_SIZE);
       if (!v) return [];
@@ -49,6 +44,17 @@ export class PinnedMaps {
       return [{ key: decodeServiceKey(k), value, ring }];
     });
     return { config, backends, services };
+  }
+
+  /** The backend slots in use, by id (one array read; the GC pass asks for these alone, not the rings). */
+  readBackends(): Map<number, ReturnType<typeof decodeBackend>> {
+    const backends = new Map<number, ReturnType<typeof decodeBackend>>();
+    const all = this.addon.arrayRead(this.fds.backends, 0, MAX_BACKENDS, BACKEND_VALUE_SIZE);
+    for (let id = 1; id < MAX_BACKENDS; id++) {
+      const b = decodeBackend(all, id * BACKEND_VALUE_SIZE);
+      if (b.state !== BACKEND_FREE) backends.set(id, b);
+    }
+    return backends;
   }
 
   execute(plan: Plan): void {

@@ -87,7 +87,7 @@ export class XdpDataPlane implements DataPlane {
       maps.execute(plan);
       changed = true;
     }
-    this.noteDraining(maps);
+    this.noteDraining(maps.readBackends());
     const attachWarnings: string[] = [];
     const attached = this.attach(desired.interface, choice.candidates, attachWarnings);
     changed = attached.changed || changed;
@@ -108,21 +108,21 @@ export class XdpDataPlane implements DataPlane {
     if (this.gcRunning) return this.gcRunning;
     const maps = this.maps;
     const at = now ?? monotonicSeconds();
-    this.noteDraining(maps, at);
+    const backends = maps.readBackends();
+    this.noteDraining(backends, at);
     const drained = drainedBackends(this.drainingSince, at, this.drainSeconds);
     this.gcRunning = collectFlows(this.addon, maps.flowsFd, this.timeouts, { now: at, drained });
     try {
       const r = await this.gcRunning;
       this.lastGc = r;
       this.expiredTotal += r.deleted;
-      const state = maps.readProgrammed();
       const exhaustedSince = new Map<number, number>();
-      for (const id of state.backends.keys()) {
+      for (const id of backends.keys()) {
         const total = maps.backendStats(id).snatExhausted;
         exhaustedSince.set(id, total - (this.exhaustedSeen.get(id) ?? total));
         this.exhaustedSeen.set(id, total);
       }
-      const ipOf = (id: number) => state.backends.get(id)?.ip;
+      const ipOf = (id: number) => backends.get(id)?.ip;
       const before = this.gcWarnings.join('\n');
       this.gcWarnings = snatWarnings(r.snatInUse, this.snatPortTotal, ipOf, exhaustedSince);
       if (this.gcWarnings.join('\n') !== before) for (const w of this.gcWarnings) this.log(`warning: ${w}`);
@@ -136,8 +136,8 @@ export class XdpDataPlane implements DataPlane {
    * Starts the drainSeconds clock of backends that became draining (the clock starts when this agent first sees
    * them: after a restart, again). A backend that is active again, or whose id is free or reused, leaves it.
    */
-  private noteDraining(maps: PinnedMaps, now = monotonicSeconds()): void {
-    const draining = new Set([...maps.readProgrammed().backends].filter(([, b]) => b.state === BACKEND_DRAINING).map(([id]) => id));
+  private noteDraining(backends: ReadonlyMap<number, { state: number }>, now = monotonicSeconds()): void {
+    const draining = new Set([...backends].filter(([, b]) => b.state === BACKEND_DRAINING).map(([id]) => id));
     for (const id of this.drainingSince.keys()) if (!draining.has(id)) this.drainingSince.delete(id);
     for (const id of draining) if (!this.drainingSince.has(id)) this.drainingSince.set(id, now);
   }
