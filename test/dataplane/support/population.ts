@@ -36,14 +36,18 @@ async function conntrackCount(ns: string, args: string[]): Promise<number> {
  * at most the TIME_WAIT timeout), by data plane. A plane without an entry here skips the cases that need it.
  */
 export const OPEN_FLOWS: Partial<Record<string, (lbNs: string, vip: string, port: number) => Promise<number>>> = {
-  // The agent's flow garbage collection counts them on every pass (every 10 s, so the count is up to 10 s old):
-  // /metrics of the standalone agent, after its first pass.
+  // The agent's flow garbage collection counts them on every pass (every 10 s): /metrics of the standalone agent,
+  // from a pass that ran after this call (a count up to 10 s old missed a connection opened just before it, and
+  // the manyClients case then saw one more open flow after its burst than before it). A pass is told by its
+  // duration, plb_flow_gc_seconds, which changes from pass to pass (microseconds).
   xdp: async (ns, vip, port) => {
     const scrape = () => inNs(ns, ['node', '-e',
       'fetch("http://127.0.0.1:9470/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
     const expired = (m: string) => /^plb_flow_expired_total (\d+)$/m.exec(m)?.[1];
+    const pass = (m: string) => /^plb_flow_gc_seconds (\S+)$/m.exec(m)?.[1];
+    const first = pass(await scrape());
     let m = await scrape();
-    for (let i = 0; i < 15 && /^plb_flow_gc_seconds 0$/m.test(m); i++) m = await new Promise((r) => setTimeout(r, 1000)).then(scrape);
+    for (let i = 0; i < 50 && (pass(m) === first || pass(m) === '0'); i++) m = await new Promise((r) => setTimeout(r, 500)).then(scrape);
     const open = new RegExp(`^plb_service_open_flows\\{vip="${vip.replace(/\./g, '\\.')}",port="${port}",protocol="TCP"\\} (\\d+)$`, 'm').exec(m);
     if (!open) throw new Error(`no plb_service_open_flows for ${vip}:${port} in /metrics (expired ${expired(m)})`);
     return Number(open[1]);
