@@ -132,7 +132,11 @@ async function connects([host, port, total, concurrency, sources]) {
   let failed = 0;
   const once = (localAddress) => new Promise((resolve) => {
     let connected = false;
-    const s = connect({ host, port: Number(port), localAddress, timeout: 10_000 });
+    // 30 s: SYNs at 0, 1, 3, 7 and 15 s, as a kernel's connect() retries (its own limit is ~2 min). At this rate
+    // (~2 600 connects/s to one backend port) the xdp plane drops some SYNs for want of a free SNAT tuple (its
+    // closing flows hold theirs 10-60 s: docs/dataplane-xdp.md), ~1 000 per run here, and the retransmission gets
+    // one; with 10 s, four drops of one connect in a row failed it (1 in 64 600, once in five CI runs).
+    const s = connect({ host, port: Number(port), localAddress, timeout: 30_000 });
     s.once('connect', () => { connected = true; ok++; tuples.add(`${localAddress}:${s.localPort}`); s.setTimeout(0); s.end(); });
     s.once('timeout', () => s.destroy(new Error('ETIMEDOUT')));
     s.on('error', (err) => {
