@@ -3,6 +3,7 @@
 import type { DataPlane, DesiredState } from '../dataplane/types.js';
 import { ConfigError } from './config.js';
 import type { DesiredStateSource } from './file-source.js';
+import { checkForwarding } from './forwarding.js';
 import type { AgentHealth } from './metrics.js';
 
 export interface AgentDeps {
@@ -10,6 +11,8 @@ export interface AgentDeps {
   /** Throws ConfigError for what the user must fix, anything else for environment problems. */
   source: DesiredStateSource;
   log(message: string): void;
+  /** Why the kernel does not forward the VIP's traffic, or undefined (forwarding.ts); injected by tests. */
+  checkForwarding?: (plane: DataPlane['name'], vip: string) => Promise<string | undefined>;
 }
 
 export class Agent {
@@ -39,9 +42,12 @@ export class Agent {
     return this.running;
   }
 
-  /** Warnings found by observing (e.g. a stalled XDP hook) are logged once each; apply() logs its own. */
-  private async logNewObservedWarnings(): Promise<void> {
-    const { warnings } = await this.deps.dataPlane.observe();
+  /**
+   * The apply's warnings (a sysctl it could not set) and those found by observing (a stalled XDP hook) are logged
+   * once each, for as long as they last.
+   */
+  private async logNewWarnings(applied: readonly string[]): Promise<void> {
+    const warnings = [...applied, ...(await this.deps.dataPlane.observe()).warnings];
     for (const w of warnings) {
       if (!this.loggedWarnings.has(w)) this.deps.log(`warning: ${w}`);
     }
@@ -54,13 +60,22 @@ export class Agent {
       const desired = await this.deps.source();
       const result = await this.deps.dataPlane.apply(desired);
       this.lastDesired = desired;
-      this.lastError = null;
-      this.health.ready = true;
-      await this.logNewObservedWarnings();
       if (result.changed) {
         this.deps.log(`programmed ${desired.vip} ports ${desired.ports.map((p) => `${p.port}/${p.protocol}`).join(',')} ` +
           `-> ${desired.backends.map((b) => `${b.ip}*${b.weight}`).join(',')} via ${result.attach} on ${desired.interface}`);
       }
+      // Programmed but not forwarding is not ready, nor "still serving": the kernel drops what it would forward.
+      const forwarding = await (this.deps.checkForwarding ?? checkForwarding)(this.deps.dataPlane.name, desired.vip);
+      await this.logNewWarnings(result.warnings);
+      if (forwarding) {
+        this.health.ready = false;
+        this.health.applyErrors++;
+        this.lastError = forwarding;
+        this.deps.log(`not ready: ${forwarding}`);
+        return;
+      }
+      this.lastError = null;
+      this.health.ready = true;
     } catch (err) {
       this.health.applyErrors++;
       this.lastError = err instanceof ConfigError ? `invalid ${err.message}` : (err as Error).message;

@@ -71,7 +71,15 @@ export interface SpreadingResult {
   failed: string[];
   /** What only the node can do. */
   notes: string[];
+  /**
+   * Why nothing was written: the spec cannot be met on this node (its cpus list names none of the node's CPUs).
+   * Advisory: the data plane is programmed all the same, spread or not; the agent reports it as a Degraded reason.
+   */
+  ignored?: string;
 }
+
+/** The reason an LB pod reports while its cpuSpreading is ignored (the operator's Degraded condition). */
+export const SPREADING_IGNORED = 'CPUSpreadingIgnored';
 
 export async function applySpreading(
   spec: Spreading | undefined,
@@ -83,7 +91,14 @@ export async function applySpreading(
   const entries = await readdir(join(sysfs, 'class/net', device, 'queues')).catch(() => [] as string[]);
   const queues = { rx: entries.filter((q) => q.startsWith('rx-')).sort(), tx: entries.filter((q) => q.startsWith('tx-')).sort() };
   const result: SpreadingResult = { applied: 0, failed: [], notes: [] };
-  for (const w of spreadingPlan(spec, device, queues, cpuCount)) {
+  let plan: SysfsWrite[];
+  try {
+    plan = spreadingPlan(spec, device, queues, cpuCount);
+  } catch (error) {
+    // The same PLB runs on nodes of different sizes: a list one node cannot meet must not stop its LB pod.
+    return { ...result, ignored: `${(error as Error).message}: CPU spreading left as it is on this node` };
+  }
+  for (const w of plan) {
     const file = join(sysfs, w.path);
     try {
       const before = (await readFile(file, 'utf8').catch(() => '')).trim();

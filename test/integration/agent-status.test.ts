@@ -53,6 +53,8 @@ test('an entry removed behind the agent is re-asserted on its next repair pass; 
   const agent = new ClusterAgent({
     kubeConfig: cp.kubeConfig, namespace, plbName: 'web', pod: 'web-lb-1', node: 'n1', podIP: '10.244.0.9',
     interface: 'lo', dataPlane: acceptingDataPlane(), cpuCount: 2, log: (m) => logs.push(m), repairMs,
+    // this host's own ip_forward is not the test's business (forwarding.ts is tested on its own)
+    checkForwarding: async () => undefined,
   });
   agent.start();
   try {
@@ -81,4 +83,48 @@ test('an entry removed behind the agent is re-asserted on its next repair pass; 
     await agent.stop();
   }
   expect(logs.filter((l) => l.startsWith('status report failed'))).toEqual([]);
+});
+
+// Advisory settings do not block programming; fatal ones do not pass for ready (issue 14).
+test('a cpuSpreading list naming none of the node\'s CPUs is a reason on a programmed, ready entry; a kernel that does not forward is not ready', async () => {
+  const namespace = await createTestNamespace(cp.kubeConfig, 'agent-settings');
+  const plbs = plbClient(cp.kubeConfig);
+  const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+  await plbs.create(namespace, 'web', {
+    vip: '192.0.2.10', dataPlane: 'nftables', ports: [{ port: 80 }], backends: { addresses: [{ ip: '10.0.5.7' }] },
+    cpuSpreading: { rps: true, cpus: '64-65' },
+  });
+  await custom.patchNamespacedCustomObjectStatus(
+    { ...PLB, namespace, name: 'web', body: { status: { vip: '192.0.2.10' } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  const entries = async () => (await plbs.get(namespace, 'web')).status?.loadBalancers ?? [];
+  const logs: string[] = [];
+  const dataPlane = acceptingDataPlane();
+  let forwarding: string | undefined;
+  const agent = new ClusterAgent({
+    kubeConfig: cp.kubeConfig, namespace, plbName: 'web', pod: 'web-lb-1', node: 'n1', podIP: '10.244.0.9',
+    interface: 'lo', dataPlane, cpuCount: 2, log: (m) => logs.push(m), repairMs: 1_000,
+    checkForwarding: async () => forwarding,
+  });
+  agent.start();
+  try {
+    await eventually(async () => expect(await entries()).toEqual([expect.objectContaining({
+      pod: 'web-lb-1', ready: true, programmedGeneration: 1, reason: 'CPUSpreadingIgnored',
+      message: expect.stringMatching(/cpuSpreading\.cpus: "64-65" names none of this node's 2 CPUs/),
+    })]));
+    expect(dataPlane.applies).toBeGreaterThan(0);
+    expect(agent.health.ready).toBe(true);
+    const entry = (await entries())[0]!;
+    console.log(`agent-settings: cpus 64-65 on 2 CPUs -> ready ${entry.ready}, reason ${entry.reason}: ${entry.message}`);
+
+    forwarding = 'net.ipv4.ip_forward is 0: this pod\'s kernel does not forward VIP traffic';
+    await eventually(async () => expect(await entries()).toEqual([expect.objectContaining({
+      pod: 'web-lb-1', ready: false, reason: 'ForwardingDisabled', message: expect.stringMatching(/^net\.ipv4\.ip_forward is 0/),
+    })]), 10_000);
+    expect(agent.health.ready).toBe(false);
+    expect(logs).toContainEqual(expect.stringMatching(/^not ready: net\.ipv4\.ip_forward is 0/));
+  } finally {
+    await agent.stop();
+  }
 });

@@ -11,10 +11,11 @@ import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError } from '../../runtime/kube
 import type { Announcer } from '../bgp/announcer.js';
 import type { AgentHealth } from '../metrics.js';
 import { applyOverlayMtu } from '../overlay.js';
+import { checkForwarding } from '../forwarding.js';
 import { applySpreading } from '../spreading.js';
 import { ipFamily } from '../../api/defaults.js';
 import { clusterDesired, servedPlb, grantedVip } from './desired.js';
-import { shouldWrite, statusEntry, type ReportInput } from './report.js';
+import { programmedVerdict, shouldWrite, statusEntry, type ReportInput } from './report.js';
 import { onChange } from './schedule.js';
 import { ClusterSource } from './source.js';
 
@@ -35,6 +36,8 @@ export interface ClusterAgentOptions {
   announcer?: Announcer;
   log: (message: string) => void;
   repairMs?: number;
+  /** Why the kernel does not forward the VIP's traffic, or undefined (forwarding.ts); injected by tests. */
+  checkForwarding?: (plane: DataPlane['name'], vip: string) => Promise<string | undefined>;
 }
 
 /** An error a data plane throws when the node, not the user, must change something. */
@@ -53,6 +56,8 @@ export class ClusterAgent {
   #written: LoadBalancerEntry | undefined;
   #spreadingKey: string | undefined;
   #spreadingNotes: string[] = [];
+  /** Why the spec's cpuSpreading is not applied on this node (advisory: a Degraded reason, programming goes on). */
+  #spreadingIgnored: string | undefined;
   #repair: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #pending = false;
@@ -155,7 +160,9 @@ export class ClusterAgent {
       if (key !== this.#spreadingKey) {
         const s = await applySpreading(plb.spec.cpuSpreading, this.o.interface, this.o.cpuCount);
         this.#spreadingNotes = [...s.failed.map((f) => `CPU spreading: ${f}`), ...s.notes];
+        this.#spreadingIgnored = s.ignored;
         this.#spreadingKey = key;
+        if (s.ignored) this.o.log(`warning: ${s.ignored}`);
         if (s.applied > 0) this.o.log(`CPU spreading: ${s.applied} sysfs value(s) set and read back`);
       }
       const desired = clusterDesired({ plb: served, vip, pods: this.#source.pods(), interface: this.o.interface, snatIp });
@@ -166,18 +173,21 @@ export class ClusterAgent {
         this.lastProgrammedMs = Date.now();
         this.o.log(`programmed generation ${generation}: ${desired.state.backends.length} backend(s) via ${result.attach}`);
       }
-      const problems = [...result.warnings, ...desired.problems, ...notes, ...this.#spreadingNotes];
+      // Read back after the apply wrote it: the data planes only warn about a sysctl they could not set.
+      const forwarding = await (this.o.checkForwarding ?? checkForwarding)(this.o.dataPlane.name, vip);
+      const verdict = programmedVerdict({
+        warnings: result.warnings, backendProblems: desired.problems, notes, forwarding,
+        spreadingIgnored: this.#spreadingIgnored, spreadingNotes: this.#spreadingNotes,
+      });
       // status.loadBalancers[].attach: the hook for xdp, the data plane's name for the netfilter-based ones.
       const attach = this.o.dataPlane.name === 'xdp' ? result.attach : this.o.dataPlane.name;
-      Object.assign(report, { attach, backends: desired.state.backends.length, ready: true });
-      if (result.warnings.length > 0 || desired.problems.length > 0 || notes.length > 0) {
-        Object.assign(report, { reason: result.warnings.length > 0 ? 'DataPlaneWarning' : 'BackendProblem', message: problems.join('; ') });
-      } else if (this.#spreadingNotes.length > 0) {
-        // Node-level advice only: worth showing, not worth a Degraded condition.
-        report.message = this.#spreadingNotes.join('; ');
+      Object.assign(report, { attach, backends: desired.state.backends.length, ...verdict });
+      this.health.ready = verdict.ready;
+      this.lastError = verdict.ready ? null : verdict.message ?? null;
+      if (!verdict.ready) {
+        this.health.applyErrors++;
+        this.o.log(`not ready: ${verdict.message}`);
       }
-      this.health.ready = true;
-      this.lastError = null;
     } catch (error) {
       const e = error as ReasonedError;
       this.health.applyErrors++;

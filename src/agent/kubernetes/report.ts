@@ -2,6 +2,8 @@
 // field manager when something other than the timestamp changed, and again on every repair pass (shouldWrite).
 import type { LoadBalancerEntry } from '../../operator/status.js';
 import type { SessionState } from '../bgp/sessions.js';
+import { FORWARDING_DISABLED } from '../forwarding.js';
+import { SPREADING_IGNORED } from '../spreading.js';
 
 export interface ReportInput {
   pod: string;
@@ -67,4 +69,38 @@ export interface WriteInput {
 export function shouldWrite(w: WriteInput): boolean {
   if (w.withdrawn) return false;
   return w.repair || entryChanged(w.written, w.next);
+}
+
+/** What one programming pass met besides its success (cluster-agent.ts gathers it). */
+export interface ProgrammedInput {
+  /** The data plane's own warnings (a sysctl it could not set, a conntrack delete that failed). */
+  warnings: readonly string[];
+  /** Backend problems of the desired state (a backend of the other family, none ready). */
+  backendProblems: readonly string[];
+  /** The overlay's MTU problem, if any. */
+  notes: readonly string[];
+  /** Why the kernel does not forward VIP traffic (forwarding.ts): fatal. */
+  forwarding?: string;
+  /** Why spec.cpuSpreading is not applied on this node (spreading.ts): advisory. */
+  spreadingIgnored?: string;
+  /** Spreading writes the kernel refused and node-level advice: shown, not a reason. */
+  spreadingNotes: readonly string[];
+}
+
+/**
+ * Ready or not, and the reason the entry reports, after the data plane was programmed. Only what stops the pod
+ * forwarding is fatal (ip_forward off: every packet the data plane translates is dropped, so claiming ready would
+ * black-hole the pod's share). What only costs performance (CPU spreading a node cannot meet) is a reason,
+ * which the operator turns into Degraded, and the pod serves.
+ */
+export function programmedVerdict(i: ProgrammedInput): { ready: boolean; reason?: string; message?: string } {
+  const problems = [...i.warnings, ...i.backendProblems, ...i.notes, ...(i.spreadingIgnored ? [i.spreadingIgnored] : []), ...i.spreadingNotes];
+  if (i.forwarding) return { ready: false, reason: FORWARDING_DISABLED, message: [i.forwarding, ...problems].join('; ') };
+  if (i.warnings.length > 0 || i.backendProblems.length > 0 || i.notes.length > 0) {
+    return { ready: true, reason: i.warnings.length > 0 ? 'DataPlaneWarning' : 'BackendProblem', message: problems.join('; ') };
+  }
+  if (i.spreadingIgnored) return { ready: true, reason: SPREADING_IGNORED, message: problems.join('; ') };
+  // Node-level advice only: worth showing, not worth a Degraded condition.
+  if (i.spreadingNotes.length > 0) return { ready: true, message: problems.join('; ') };
+  return { ready: true };
 }

@@ -42,6 +42,30 @@ function setup(initial: string) {
 }
 
 describe('Agent', () => {
+  test('a kernel that does not forward is not ready, even after a good apply, and says why', async () => {
+    const { dp, file } = setup(good('10.0.1.1'));
+    let forwarding: string | undefined;
+    const logs: string[] = [];
+    const agent = new Agent({
+      dataPlane: dp,
+      log: (m) => logs.push(m),
+      source: fileSource(async () => ({ text: file.text, source: 'plb.yaml' }), { resolve: async () => ({ interface: 'eth0', snatIp: '10.0.0.3' }) }),
+      checkForwarding: async () => forwarding,
+    });
+    await agent.sync();
+    expect(agent.health.ready).toBe(true);
+    forwarding = 'net.ipv4.ip_forward is 0: this pod\'s kernel does not forward VIP traffic';
+    await agent.sync();
+    // not "still serving the last good state": nothing it translates is forwarded
+    expect(agent.health).toEqual({ ready: false, applies: 2, applyErrors: 1 });
+    expect(agent.lastError).toMatch(/ip_forward is 0/);
+    expect(logs.at(-1)).toMatch(/^not ready: net\.ipv4\.ip_forward is 0/);
+    forwarding = undefined;
+    await agent.sync();
+    expect(agent.health.ready).toBe(true);
+    expect(agent.lastError).toBeNull();
+  });
+
   test('applies the file with the environment filled in and becomes ready', async () => {
     const { dp, agent } = setup(good('10.0.1.1'));
     await agent.sync();

@@ -58,6 +58,16 @@ describe('spreadingPlan', () => {
     expect(r.applied).toBe(3);
     expect(r.notes[0]).toMatch(/rps_sock_flow_entries on the node/);
   });
+
+  it('a cpus list naming none of this node\'s CPUs is advisory: ignored, said why, nothing written, no throw', async () => {
+    const sysfs = await mkdtemp(join(tmpdir(), 'plb-sysfs-'));
+    const q = join(sysfs, 'class/net/eth0/queues/rx-0');
+    await mkdir(q, { recursive: true });
+    await writeFile(join(q, 'rps_cpus'), '0');
+    const r = await applySpreading({ rps: true, cpus: '8-9' }, 'eth0', 4, sysfs);
+    expect(r).toEqual({ applied: 0, failed: [], notes: [], ignored: expect.stringMatching(/names none of this node's 4 CPUs: CPU spreading left as it is/) });
+    expect(await readFile(join(q, 'rps_cpus'), 'utf8')).toBe('0');
+  });
 });
 
 describe('overlay MTU', () => {
