@@ -1,6 +1,6 @@
 // /healthz (the process is alive, its sync loop not wedged), /readyz (a desired state is programmed, the sync
 // loop not stalled, not draining), /metrics (Prometheus text).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
 import { healthVerdicts } from '../runtime/health.js';
@@ -24,14 +24,33 @@ export interface HealthSource {
   syncRunningMs?(): number;
 }
 
+/**
+ * Where an LB pod's agent serves: its pod addresses, where the kubelet's probes and Prometheus' scrapes come to,
+ * and loopback (kubectl port-forward, exec). Never the wildcard: with ipvs the VIP is a local address of the pod
+ * (on a dummy device), and a wildcard listener would answer /metrics on the VIP to anyone who can reach it.
+ */
+export function healthAddresses(podIPs: readonly string[], vips: readonly string[] = []): string[] {
+  const never = new Set(['', '0.0.0.0', '::', ...vips]);
+  const ips = podIPs.filter((ip) => !never.has(ip));
+  // ::1 only where the pod has IPv6 (binding it fails on a kernel or pod without IPv6)
+  const loopback = ['127.0.0.1', ...(ips.some((ip) => ip.includes(':')) ? ['::1'] : [])];
+  return [...new Set([...ips, ...loopback])];
+}
+
+export interface HttpServers {
+  servers: Server[];
+  port: number;
+  close(): void;
+}
+
 export async function serveHttp(
   agent: HealthSource,
   dataPlane: DataPlane,
-  host: string,
+  hosts: string | readonly string[],
   port: number,
   bgp?: BgpMetrics,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+): Promise<HttpServers> {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type });
       res.end(body);
@@ -57,10 +76,27 @@ export async function serveHttp(
       return;
     }
     reply(404, 'not found\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  return { server, port: (server.address() as AddressInfo).port };
+  };
+  const servers: Server[] = [];
+  const listen = async (host: string, p: number): Promise<number> => {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, host, resolve);
+    });
+    return (server.address() as AddressInfo).port;
+  };
+  const list = typeof hosts === 'string' ? [hosts] : hosts;
+  if (list.length === 0) throw new Error('no address to serve /healthz /readyz /metrics on');
+  const close = () => servers.forEach((s) => s.close());
+  try {
+    // The first picks the port when asked for any (0); the others take the same.
+    const bound = await listen(list[0]!, port);
+    for (const host of list.slice(1)) await listen(host, bound);
+    return { servers, port: bound, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
 }

@@ -60,11 +60,11 @@ async function main(opts: AgentOptions): Promise<void> {
     }).catch((err: Error) => log(`bgp: ${err.message}`));
   };
   await syncAndAnnounce();
-  const { server, port } = await serveHttp(agent, dataPlane, opts.listenHost, opts.listenPort, {
+  const server = await serveHttp(agent, dataPlane, opts.listenHost, opts.listenPort, {
     get sessions() { return announcer?.sessions ?? []; },
     get decision() { return announcer?.decision; },
   });
-  log(`listening on ${opts.listenHost}:${port} (pin dir ${pinDir})`);
+  log(`listening on ${opts.listenHost}:${server.port} (pin dir ${pinDir})`);
 
   // Watch the directory, not the file: editors and ConfigMap updates replace the file by renaming.
   let timer: NodeJS.Timeout | undefined;

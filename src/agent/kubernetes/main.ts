@@ -12,7 +12,7 @@ import { NftablesDataPlane } from '../../dataplane/nftables/nftables-dataplane.j
 import { XdpDataPlane } from '../../dataplane/xdp/xdp-dataplane.js';
 import { defaultRouteInterface, primaryAddress } from '../../dataplane/xdp/device.js';
 import { Announcer } from '../bgp/announcer.js';
-import { serveHttp } from '../http.js';
+import { healthAddresses, serveHttp } from '../http.js';
 import { apiClient } from '../../runtime/deadline.js';
 import { ClusterAgent } from './cluster-agent.js';
 import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
@@ -77,8 +77,11 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   agent.start();
   const port = Number(env['HEALTH_PORT'] ?? AGENT_HEALTH_PORT);
   const drainSeconds = drainSecondsFromEnv(env['PLB_DRAIN_SECONDS']);
-  const { server } = await serveHttp(agent, dataPlane, '0.0.0.0', port, announcer);
-  log(`cluster agent for ${plbNamespace}/${plbName} in pod ${namespace}/${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on :${port}; ` +
+  // Where probes and scrapes come from (the pod's addresses) and loopback, never the VIP (local on a dummy with ipvs).
+  const addresses = healthAddresses([podIP, ...podIPs]);
+  const server = await serveHttp(agent, dataPlane, addresses, port, announcer);
+  log(`cluster agent for ${plbNamespace}/${plbName} in pod ${namespace}/${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on ` +
+    `${addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ')} port ${port}; ` +
     `drains ${drainSeconds} s when its pod is deleted`);
 
   const shutdown = new Shutdown(
