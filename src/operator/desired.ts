@@ -207,6 +207,8 @@ export function desiredChildren(
               env: [
                 fieldEnv('POD_NAME', 'metadata.name'),
                 fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                // Pinned maps are per pod UID: a restarted container adopts its own, a gone pod's are swept.
+                fieldEnv('POD_UID', 'metadata.uid'),
                 fieldEnv('POD_IP', 'status.podIP'),
                 fieldEnv('POD_IPS', 'status.podIPs'),
                 fieldEnv('NODE_NAME', 'spec.nodeName'),

@@ -3,8 +3,9 @@
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AGENT_HEALTH_PORT, BGP_PEERS_DIR } from '../../api/constants.js';
 import type { DataPlane, DataPlaneName } from '../../dataplane/types.js';
 import { IpvsDataPlane } from '../../dataplane/ipvs/ipvs-dataplane.js';
@@ -17,6 +18,12 @@ import { apiClient } from '../../runtime/deadline.js';
 import { ClusterAgent } from './cluster-agent.js';
 import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
 import { shareConnections } from '../../runtime/connections.js';
+import { isNotFound } from '../../runtime/kube.js';
+import { PIN_ROOT, podPinDir } from './pins.js';
+import { podLookup, sweepPins } from './sweep.js';
+
+/** How often an agent removes the pin directories of its Deployment's pods that are gone (and once at start). */
+const PIN_SWEEP_MS = 5 * 60_000;
 
 export const isClusterMode = (argv: readonly string[]): boolean => argv[0] === 'run' && argv.includes('--kubernetes');
 
@@ -57,8 +64,10 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   const kc = new KubeConfig();
   kc.loadFromDefault(); // in a pod: the service account; in the lab: KUBECONFIG
   shareConnections(kc); // kept-alive connections: client-node alone makes a TLS handshake per request
-  // Per pod: a restarted container adopts its own pinned maps; another pod on the node has its own.
-  const pinDir = `/sys/fs/bpf/portable-lb/${namespace}/${pod}`;
+  // Per pod UID (pins.ts): a container restarted in the same pod (SIGKILL, OOM, liveness) adopts its own pinned
+  // maps, so flows survive; a gone pod's are removed by a sibling's sweep.
+  const uid = env['POD_UID'] || undefined;
+  const pinDir = podPinDir(namespace, pod, uid);
   const dataPlane = makeDataPlane(env['PLB_DATA_PLANE'] ?? 'xdp', pinDir, log);
   const node = env['NODE_NAME'] ?? '';
   let agent: ClusterAgent | undefined;
@@ -95,6 +104,8 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
       close: async (remove) => {
         server.close();
         await dataPlane.close(remove ? { detach: true, purge: true } : {});
+        // The pod's name directory holds only its UID directory: leave nothing behind.
+        if (remove && uid) await rmdir(dirname(pinDir)).catch(() => undefined);
       },
       sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
       now: () => Date.now(),
@@ -102,6 +113,15 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
     },
     drainSeconds,
   );
+  if (uid) {
+    const lookup = podLookup(kc, namespace);
+    const sweep = () => void sweepPins(join(PIN_ROOT, namespace), { name: pod, uid }, { lookup, log })
+      .catch((error: Error) => log(`pin sweep failed (retried in ${PIN_SWEEP_MS / 60_000} min): ${error.message}`));
+    sweep();
+    setInterval(sweep, PIN_SWEEP_MS).unref();
+  } else {
+    log('POD_UID is not set (a Deployment from an operator before pins by pod UID): pins by pod name, no pin sweep');
+  }
   const onSignal = (signal: string) => void shutdown.signal(signal).then(
     () => process.exit(0),
     (error: Error) => {
@@ -113,13 +133,16 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-/** A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. */
-async function podDeleting(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
-  // An API server that does not answer in time must not eat the drain: treat the pod as deleted, as when it is gone.
+/**
+ * A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. Gone (404)
+ * counts as deleted; an API server that does not answer in time is 'unknown': shutdown.ts drains (it must not
+ * eat the drain) but keeps the pinned state.
+ */
+async function podDeleting(kc: KubeConfig, namespace: string, name: string): Promise<boolean | 'unknown'> {
   try {
     const self = await apiClient(kc, CoreV1Api, { timeoutMs: 5_000 }).readNamespacedPod({ namespace, name });
     return Boolean(self.metadata?.deletionTimestamp);
-  } catch {
-    return true; // the pod object is gone already, or the API server did not answer in time
+  } catch (error) {
+    return isNotFound(error) ? true : 'unknown';
   }
 }

@@ -5,11 +5,14 @@
 // drops it too), so routers that follow that list withdraw the pod while it still forwards; after
 // spec.drainSeconds it detaches and removes its kernel state. A container restart (pod not being deleted) leaves
 // the programs and pinned maps in place and exits at once, so flows survive. A second signal cuts a drain short.
+// When the API server cannot say whether the pod is being deleted, it drains as if it were but keeps its pinned
+// state: purging a restarting pod's maps would cut its flows, and a deleted pod's pins go at the next sweep of a
+// sibling LB pod on the node (pins.ts).
 import { DEFAULT_DRAIN_SECONDS } from '../../api/defaults.js';
 
 export interface ShutdownPorts {
-  /** Whether the pod is being deleted; an unreadable pod counts as deleted (it is likely gone already). */
-  podDeleting(): Promise<boolean>;
+  /** Whether the pod is being deleted (gone counts as deleted); 'unknown' when the API server could not say. */
+  podDeleting(): Promise<boolean | 'unknown'>;
   /** /readyz answers 503 "draining" from now on. */
   markDraining(): void;
   /**
@@ -49,27 +52,30 @@ export class Shutdown {
 
   async #run(signal: string): Promise<void> {
     this.p.markDraining();
-    if (!(await this.p.podDeleting())) {
+    const deleting = await this.p.podDeleting();
+    if (!deleting) {
       this.p.log(`${signal}: container stop without pod deletion: leaving programs in place for the restart`);
       await this.p.stopAgent();
       await this.p.close(false);
       return;
     }
+    const unsure = deleting === 'unknown';
+    const ending = unsure ? 'keeping programs and pinned maps (the API server could not say whether the pod is deleted)' : 'removing programs and pinned maps';
     const skip = this.drainSeconds <= 0 ? 'drainSeconds is 0' : this.#cutShort.signal.aborted ? 'a second signal came' : undefined;
     if (skip) {
-      this.p.log(`${signal}: pod is being deleted, no drain (${skip}): removing programs and pinned maps`);
+      this.p.log(`${signal}: pod is being deleted${unsure ? ' (perhaps)' : ''}, no drain (${skip}): ${ending}`);
     } else {
-      this.p.log(`${signal}: pod is being deleted: draining for ${this.drainSeconds} s (readiness fails, withdrawing the ` +
+      this.p.log(`${signal}: pod is being deleted${unsure ? ' (perhaps)' : ''}: draining for ${this.drainSeconds} s (readiness fails, withdrawing the ` +
         'status.loadBalancers entry; the data plane keeps forwarding while routers withdraw this pod)');
       const started = this.p.now();
       // Not awaited: an unreachable API server must not stretch the drain into the kubelet's SIGKILL.
       void this.p.withdraw();
       await this.p.sleep(this.drainSeconds * 1000, this.#cutShort.signal);
       const took = ((this.p.now() - started) / 1000).toFixed(1);
-      this.p.log(`drain ended after ${took} s${this.#cutShort.signal.aborted ? ' (cut short by a second signal)' : ''}: removing programs and pinned maps`);
+      this.p.log(`drain ended after ${took} s${this.#cutShort.signal.aborted ? ' (cut short by a second signal)' : ''}: ${ending}`);
     }
     await this.p.stopAgent();
-    await this.p.close(true);
+    await this.p.close(!unsure);
   }
 }
 

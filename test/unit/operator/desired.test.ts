@@ -75,6 +75,7 @@ describe('desired Deployment', () => {
     expect(env(d, 'POD_IPS')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIPs');
     expect(env(d, 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(env(d, 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+    expect(env(d, 'POD_UID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.uid');
     expect(env(d, 'POD_IP')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
     expect(env(d, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
     expect(env(d, 'PLB_NAME')?.value).toBe('web');

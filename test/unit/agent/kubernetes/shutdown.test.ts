@@ -9,9 +9,9 @@ class FakePod implements ShutdownPorts {
   clock = 0;
   #wake: (() => void) | undefined;
 
-  constructor(private readonly deleting: boolean | Promise<boolean>) {}
+  constructor(private readonly deleting: boolean | 'unknown' | Promise<boolean>) {}
 
-  podDeleting(): Promise<boolean> {
+  podDeleting(): Promise<boolean | 'unknown'> {
     this.calls.push('podDeleting');
     return Promise.resolve(this.deleting);
   }
@@ -123,6 +123,17 @@ describe('stopping the agent of an LB pod', () => {
     await new Shutdown(pod, 10).signal('SIGTERM');
     expect(pod.calls).toEqual(['markDraining', 'podDeleting', 'stopAgent', 'close(keep)']);
     expect(pod.logs).toEqual(['SIGTERM: container stop without pod deletion: leaving programs in place for the restart']);
+  });
+
+  it('drains but keeps programs and pinned maps when the API server cannot say whether the pod is deleted', async () => {
+    const pod = new FakePod('unknown');
+    const done = new Shutdown(pod, 3).signal('SIGTERM');
+    await settle();
+    pod.elapse();
+    await done;
+    // a restarting pod's maps must survive; a deleted pod's go at a sibling's next pin sweep (pins.ts)
+    expect(pod.calls).toEqual(['markDraining', 'podDeleting', 'withdraw', 'sleep(3000)', 'stopAgent', 'close(keep)']);
+    expect(pod.logs.at(-1)).toMatch(/^drain ended after 3\.0 s: keeping programs and pinned maps \(the API server could not say/);
   });
 
   it('runs the sequence once however many signals arrive', async () => {

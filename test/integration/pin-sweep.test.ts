@@ -1,0 +1,87 @@
+// The pin sweep against the real kube-apiserver (issue 14: pinned maps leaked on every exit that is not a
+// finished drain). An agent's sweep of its pod namespace's directory removes the pin directory of a sibling LB
+// pod that no longer exists and the stale UID directory of a reused name; it keeps a live sibling's, its own,
+// another Deployment's, and everything when the API server cannot be reached. The pin root is a plain directory
+// here (the node's bpffs holds directories and pinned objects; rm -r removes both alike).
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { podLookup, sweepPins } from '../../src/agent/kubernetes/sweep.js';
+import { podPinDir } from '../../src/agent/kubernetes/pins.js';
+import { createTestNamespace, startControlPlane, type ControlPlane } from './harness/index.js';
+
+jest.setTimeout(120_000);
+
+let cp: ControlPlane;
+let root = '';
+beforeAll(async () => {
+  cp = await startControlPlane();
+  root = await mkdtemp(join(tmpdir(), 'plb-pins-'));
+});
+afterAll(async () => {
+  await cp?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** What an xdp agent leaves in its pin directory (pinned maps: files here). */
+async function pins(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'plb_flows'), '');
+}
+
+/** The tree under the namespace's directory, as relative paths of directories holding maps. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pod of (await readdir(dir)).sort()) {
+    for (const child of (await readdir(join(dir, pod))).sort()) out.push(child === 'plb_flows' ? pod : `${pod}/${child}`);
+  }
+  return out;
+}
+
+test('a gone pod\'s pin directory is removed, a live pod\'s kept; nothing is removed when the API server cannot be reached', async () => {
+  const namespace = await createTestNamespace(cp.kubeConfig, 'pin-sweep');
+  const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+  const pod = async (name: string) => (await core.createNamespacedPod({
+    namespace, body: { metadata: { name }, spec: { containers: [{ name: 'agent', image: 'portable-lb:test' }] } },
+  })).metadata!.uid!;
+  const self = { name: 'web-lb-7f9c8d-aaaaa', uid: await pod('web-lb-7f9c8d-aaaaa') };
+  const liveUid = await pod('web-lb-7f9c8d-bbbbb');
+  const goneUid = randomUUID();
+  const earlierUid = randomUUID();
+  await pins(podPinDir(namespace, self.name, self.uid, root));
+  await pins(podPinDir(namespace, 'web-lb-7f9c8d-bbbbb', liveUid, root));
+  await pins(podPinDir(namespace, 'web-lb-7f9c8d-bbbbb', earlierUid, root)); // an earlier pod of that name
+  await pins(podPinDir(namespace, 'web-lb-5d4c3b-ccccc', goneUid, root)); // SIGKILLed after its grace period, deleted
+  await pins(podPinDir(namespace, 'api-lb-1a2b3c-ddddd', randomUUID(), root)); // another PLB's: its own agents sweep it
+  const dir = join(root, namespace);
+  const before = await tree(dir);
+
+  // The API server unreachable (what an agent meets during an outage): every directory stays.
+  const down = new KubeConfig();
+  down.loadFromOptions({
+    clusters: [{ name: 'down', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }], contexts: [{ name: 'c', cluster: 'down', user: 'u' }], currentContext: 'c',
+  });
+  const logs: string[] = [];
+  const unsure = await sweepPins(dir, self, { lookup: podLookup(down, namespace, 2_000), log: (m) => logs.push(m) });
+  expect(unsure.removed).toEqual([]);
+  expect(await tree(dir)).toEqual(before);
+  expect(logs).toContainEqual(expect.stringMatching(/^pin sweep: cannot tell whether pod web-lb-5d4c3b-ccccc exists .*: kept$/));
+
+  const swept = await sweepPins(dir, self, { lookup: podLookup(cp.kubeConfig, namespace), log: (m) => logs.push(m) });
+  console.log(`pin-sweep: before ${JSON.stringify(before)}; removed ${JSON.stringify(swept.removed)}; after ${JSON.stringify(await tree(dir))}`);
+  expect(swept.removed.sort()).toEqual(['web-lb-5d4c3b-ccccc', `web-lb-7f9c8d-bbbbb/${earlierUid}`].sort());
+  expect(await tree(dir)).toEqual([
+    `api-lb-1a2b3c-ddddd/${(await readdir(join(dir, 'api-lb-1a2b3c-ddddd')))[0]}`,
+    `web-lb-7f9c8d-aaaaa/${self.uid}`,
+    `web-lb-7f9c8d-bbbbb/${liveUid}`,
+  ]);
+
+  // The live sibling deleted (its agent never drained): the next sweep takes its pins too.
+  await core.deleteNamespacedPod({ namespace, name: 'web-lb-7f9c8d-bbbbb', gracePeriodSeconds: 0 });
+  const after = await sweepPins(dir, self, { lookup: podLookup(cp.kubeConfig, namespace), log: (m) => logs.push(m) });
+  expect(after.removed).toEqual(['web-lb-7f9c8d-bbbbb']);
+});
