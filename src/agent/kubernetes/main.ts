@@ -91,7 +91,7 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
   const server = await serveHttp(agent, dataPlane, addresses, port, announcer);
   log(`cluster agent for ${plbNamespace}/${plbName} in pod ${namespace}/${pod} (${podIP} on ${iface}); /healthz /readyz /metrics on ` +
     `${addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ')} port ${port}; ` +
-    `drains ${drainSeconds} s when its pod is deleted`);
+    `drains ${drainSeconds} s when its pod is deleted; pins in ${pinDir}`);
 
   const shutdown = new Shutdown(
     {
