@@ -22,7 +22,8 @@ function labels(l: Labels): string {
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
 }
 
-class Exposition {
+/** A Prometheus text exposition being built: one HELP/TYPE header per family, then its samples. */
+export class Exposition {
   private readonly lines: string[] = [];
 
   family(name: string, type: 'counter' | 'gauge', help: string, samples: Array<[Labels, number]>): void {
@@ -35,14 +36,22 @@ class Exposition {
   }
 }
 
-function renderBgp(e: Exposition, bgp: BgpMetrics): void {
+/**
+ * The session families, shared by the LB pod's agent and the node's speaker (src/node/metrics.ts). `prefixes` says
+ * how many prefixes a session announces: the VIP (0 or 1) for an LB pod, every VIP of the node for a node.
+ */
+export function renderSessions(e: Exposition, sessions: readonly SessionState[], prefixes: (s: SessionState) => number): void {
   const peer = (s: SessionState) => ({ peer: s.peer, peer_address: s.peerAddress });
   e.family('plb_bgp_session_established', 'gauge', 'Whether the BGP session to the peer is Established (1) or not (0).',
-    bgp.sessions.map((s) => [{ ...peer(s), state: s.state }, s.state === 'Established' ? 1 : 0]));
+    sessions.map((s) => [{ ...peer(s), state: s.state }, s.state === 'Established' ? 1 : 0]));
   e.family('plb_bgp_bfd_up', 'gauge', 'Whether the BFD session to the peer is Up (1) or not (0); only peers with BFD.',
-    bgp.sessions.filter((s) => s.bfdState !== undefined).map((s) => [{ ...peer(s), state: s.bfdState! }, s.bfdState === 'Up' ? 1 : 0]));
-  e.family('plb_bgp_announced_prefixes', 'gauge', 'Prefixes (the VIP) announced to the peer right now.',
-    bgp.sessions.map((s) => [peer(s), s.announced ? 1 : 0]));
+    sessions.filter((s) => s.bfdState !== undefined).map((s) => [{ ...peer(s), state: s.bfdState! }, s.bfdState === 'Up' ? 1 : 0]));
+  e.family('plb_bgp_announced_prefixes', 'gauge', 'Prefixes (VIPs) announced to the peer right now.',
+    sessions.map((s) => [peer(s), s.announced ? prefixes(s) : 0]));
+}
+
+function renderBgp(e: Exposition, bgp: BgpMetrics): void {
+  renderSessions(e, bgp.sessions, () => 1);
   e.family('plb_bgp_announce_wanted', 'gauge', 'Whether the agent wants the VIP announced (1) or withdrawn (0), and why.',
     bgp.decision ? [[{ reason: bgp.decision.reason }, bgp.decision.announce ? 1 : 0]] : []);
 }

@@ -24,6 +24,7 @@ export class NodeSpeaker {
   readonly #o: NodeSpeakerOptions;
   readonly #bird: BirdSpeaker<NodeSpeakerInput>;
   #said = '';
+  #vipsByPeer = new Map<string, number>();
 
   constructor(o: NodeSpeakerOptions) {
     this.#o = o;
@@ -36,6 +37,11 @@ export class NodeSpeaker {
     return this.#bird.sessions;
   }
 
+  /** Per BGPPeer name: how many VIPs the last sync asked BIRD to announce to it (for /metrics). */
+  get vipsByPeer(): ReadonlyMap<string, number> {
+    return this.#vipsByPeer;
+  }
+
   /** Makes BIRD announce what the cluster's state says this node should; logs what changed and why. */
   async sync(node: NodeFacts, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[], peers: readonly BGPPeer[], password: PasswordLookup): Promise<void> {
     const want = nodeAnnouncements(node, pods, plbs, peers, password);
@@ -46,6 +52,7 @@ export class NodeSpeaker {
       for (const p of want.peers) this.#o.log(`bgp: to ${p.name} (${p.peerAddress}) from ${node.name}: ${p.vips.join(', ') || 'nothing'}`);
       for (const [vip, why] of Object.entries(want.vips)) this.#o.log(`bgp: ${vip}: ${why}`);
     }
+    this.#vipsByPeer = new Map(want.peers.map((p) => [p.name, p.vips.length]));
     await this.#bird.update({ nodeIPs: this.#o.nodeIPs, peers: want.peers });
   }
 

@@ -14,6 +14,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { BGPPeer, PortableLoadBalancer } from '../../src/api/generated.js';
 import { KernelRoutes } from '../../src/node/kernel-routes.js';
 import { desiredNodeRoutes, routeChanges } from '../../src/node/routes.js';
+import { renderNodeMetrics } from '../../src/node/metrics.js';
 import { NodeSpeaker } from '../../src/node/speaker.js';
 import { FrrRouter } from '../support/frr-router.js';
 import { aroundAll } from './support/around-all.js';
@@ -147,6 +148,16 @@ describeIf('nextHopMode NodeIP: the node announces for its LB pods (BFD on its s
     expect(Object.keys(await frr!.neighbors())).toEqual([NODE_IP]);
     expect(await routes.list()).toEqual([{ dst: `${VIP}/32`, via: [POD_IPS.podA, POD_IPS.podB].sort() }]);
     expect([...new Set(await fetchVips(40))].sort()).toEqual(['podA', 'podB']);
+    // The node's /metrics says what the router sees: BIRD's own session state, polled by the speaker.
+    const metrics = async () => renderNodeMetrics({ sessions: speaker!.sessions, vipsByPeer: speaker!.vipsByPeer, routes: await routes.list(), syncs: 1, syncErrors: 0 }).split('\n');
+    const deadline = Date.now() + 10_000;
+    while (!(await metrics()).includes(`plb_bgp_bfd_up{peer="tor",peer_address="${ROUTER_IP}",state="Up"} 1`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await metrics()).toEqual(expect.arrayContaining([
+      `plb_bgp_session_established{peer="tor",peer_address="${ROUTER_IP}",state="Established"} 1`,
+      `plb_bgp_bfd_up{peer="tor",peer_address="${ROUTER_IP}",state="Up"} 1`,
+      `plb_bgp_announced_prefixes{peer="tor",peer_address="${ROUTER_IP}"} 1`,
+      `plb_node_route_next_hops{vip="${VIP}/32"} 2`,
+    ]));
   });
 
   test('withdrawn when no LB pod on the node serves (no ready backend), announced again when one does; the session stays', async () => {

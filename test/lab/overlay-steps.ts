@@ -16,7 +16,7 @@ import { routeNextHops } from '../support/frr-router.js';
 import { balanceVerdict } from './balance.js';
 import { NAMESPACE, NETWORK_LABEL, OVERLAY_PLB, OVERLAY_VIP, VIP, overlayPlbSpec } from './objects.js';
 import { NODE_IP } from './pod-network.js';
-import { spawnInNs } from './sh.js';
+import { inNs, spawnInNs } from './sh.js';
 import type { Lab, Step } from './under-load.js';
 
 /** `plb-agent node-routes` in every node's namespace, as the chart's DaemonSet runs it (hostNetwork). */
@@ -89,12 +89,21 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
       `$ ip -n ${lab.net.router} route show ${OVERLAY_VIP}          # NodeIP: next hop = each node, announced by the node\n${pod}`);
     const neighbors = await lab.router.neighbors();
     const nodeSessions = Object.fromEntries(nodeIps.map((ip) => [ip, neighbors[ip] ?? null]));
+    // Each node's own /metrics (the chart's nodeRoutes.metricsPort) says the same as the router: its session is
+    // Established with BFD Up and announces the overlay VIP.
+    const nodeMetrics = Object.fromEntries(await Promise.all(lab.net.nodes.map(async (n) => {
+      const text = await inNs(n.ns, ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:9096/metrics']).catch((e: Error) => e.message);
+      const sample = (family: string) => new RegExp(`^${family}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1];
+      return [n.name, { established: sample('plb_bgp_session_established'), bfdUp: sample('plb_bgp_bfd_up'), prefixes: sample('plb_bgp_announced_prefixes') }] as const;
+    })));
+    const nodeMetricsOk = Object.values(nodeMetrics).every((m) => m.established === '1' && m.bfdUp === '1' && Number(m.prefixes) >= 1);
+    lab.say(`overlay: node /metrics ${JSON.stringify(nodeMetrics)}`);
     const lbPodsOnOverlay = entries.map((e) => `${e.pod} ${e.podIP} on ${e.node}`);
     const t = overlayTraffic(lab, 1500);
     const byNode = balanceVerdict(t.perNode, 2, t.failed);
     const byBackend = balanceVerdict(t.perBackend, 2, t.failed);
     lab.say(`overlay: ${OVERLAY_VIP} via ${full.hops.join(', ')} ${full.at - created} ms after the PLB was created (${Number.isFinite(readyAt) ? `${full.at - readyAt} ms after its last LB pod was ready` : 'readiness unknown'}); per node ${JSON.stringify(t.perNode)}, per backend ${JSON.stringify(t.perBackend)}, ${t.failed} failed`);
-    detail = { announced: `${announced?.status} ${announced?.reason}`, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
+    detail = { announced: `${announced?.status} ${announced?.reason}`, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, nodeMetrics, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
     // A node's link cut (silent): its session's BFD withdraws it. Only the node's own port (its overlay pods are
     // behind it): the PodIP PLB's pods on the segment keep theirs, so the steps after this one are undisturbed.
     const node = lab.net.nodes[1]!;
@@ -115,7 +124,7 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     lab.say(`overlay: ${node.name}'s link cut: BFD withdrew it from ${OVERLAY_VIP} in ${withdrawnMs} ms; ${backMs !== undefined ? `back ${backMs} ms after the link returned` : 'NOT back within 20 s of the link returning'}`);
     detail = { ...detail, linkCutWithdrawnMs: withdrawnMs, backAfterRestoreMs: backMs ?? 'not within 20 s' };
     const bfdUp = Object.values(nodeSessions).every((s) => s?.state === 'Established' && s.bfd === 'Up');
-    const ok = byNode.ok && byBackend.ok && bfdUp && withdrawnMs !== undefined && withdrawnMs <= 1_500;
+    const ok = byNode.ok && byBackend.ok && bfdUp && nodeMetricsOk && withdrawnMs !== undefined && withdrawnMs <= 1_500;
     if (!byNode.ok || !byBackend.ok) lab.say(`overlay: not balanced: ${[...byNode.problems, ...byBackend.problems].join('; ')}`);
     return step(name, ok, detail);
   } catch (error) {
