@@ -16,7 +16,8 @@
 //     (its watch of PLBs synced, or it became the leader): after an API-server outage, which stops every
 //     heartbeat, the agents get a full period to report again before anything is judged: ready false, reason
 //     HeartbeatExpired.
-// An entry already not ready is kept as the agent wrote it. Marked entries keep their pod, node and podIP, so
+// An entry already not ready is kept as the agent wrote it, except the operator's own NodeNotReady and PodNotReady
+// marks, lifted once the pod is Ready again (liftedMark). Marked entries keep their pod, node and podIP, so
 // `kubectl get plb -o yaml` still says which pod and why.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { LoadBalancerEntry } from './status.js';
@@ -91,6 +92,26 @@ export function judgeEntry(entry: LoadBalancerEntry, pod: V1Pod | undefined, ctx
   return { keep: true };
 }
 
+/** The reasons only the operator writes (judgeEntry's marks on a pod's or node's readiness); agents use others. */
+const OPERATOR_MARKS: ReadonlySet<string> = new Set(['NodeNotReady', 'PodNotReady']);
+
+/**
+ * The entry as its agent last said it (ready), when the operator's NodeNotReady or PodNotReady mark no longer holds:
+ * the pod's Ready condition is True again. That is the agent's own word, given after the mark: the kubelet's probe
+ * of its /readyz passes only while its data plane holds the desired state (a node that was not Ready has its pods
+ * marked not Ready by the node controller, and the kubelet marks them Ready again when it is back). Without this
+ * the entry stayed marked until the agent's next heartbeat, up to HEARTBEAT_PERIOD_MS: in the lab, a node whose
+ * link came back had its LB pod PodNotReady (its probes had failed) and did not announce the VIP again within 20 s.
+ * The agent's own reason and message are gone with the mark; its next heartbeat writes them again.
+ * HeartbeatExpired is not lifted here: a probe that passes does not say the agent can reach the API server.
+ */
+export function liftedMark(entry: LoadBalancerEntry, pod: V1Pod | undefined): LoadBalancerEntry | undefined {
+  if (entry.ready !== false || entry.reason === undefined || !OPERATOR_MARKS.has(entry.reason)) return undefined;
+  if (pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return undefined;
+  const { reason: _reason, message: _message, ...rest } = entry;
+  return { ...rest, ready: true };
+}
+
 /** When the heartbeat of a still-ready entry will expire (ms since the epoch); undefined if none can. */
 export function heartbeatDeadline(entry: LoadBalancerEntry, ctx: Pick<LivenessContext, 'since' | 'expiryMs'>): number | undefined {
   const reported = time(entry.lastUpdateTime);
@@ -105,8 +126,11 @@ export function heartbeatDeadline(entry: LoadBalancerEntry, ctx: Pick<LivenessCo
 export function judgedEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[], ctx: LivenessContext): LoadBalancerEntry[] {
   const byName = new Map(pods.map((p) => [p.metadata?.name, p]));
   const out: LoadBalancerEntry[] = [];
-  for (const e of entries ?? []) {
-    const v = judgeEntry(e, byName.get(e.pod), ctx);
+  for (const entry of entries ?? []) {
+    const pod = byName.get(entry.pod);
+    // A lifted mark is judged afresh like any ready entry: a node still not Ready marks it again at once.
+    const e = liftedMark(entry, pod) ?? entry;
+    const v = judgeEntry(e, pod, ctx);
     if (!v.keep) continue;
     if (!v.notReady) {
       out.push(e);

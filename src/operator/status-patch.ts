@@ -57,6 +57,17 @@ export function statusPatch(
     if (e.lastUpdateTime !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/lastUpdateTime`, value: e.lastUpdateTime });
     for (const f of MARKED) if (m[f] !== undefined) ops.push({ op: 'add', path: `/status/loadBalancers/${i}/${f}`, value: m[f] });
   });
+  // Marks lifted (liveness.ts liftedMark: the pod is Ready again): the entry reads as its agent said, ready, without
+  // the mark's reason and message. Guarded by the mark itself: an agent that wrote its entry since is believed.
+  existing.forEach((e, i) => {
+    const m = marked.get(e.pod);
+    if (!m || e.ready !== false || m.ready !== true) return;
+    ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: e.pod });
+    if (e.lastUpdateTime !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/lastUpdateTime`, value: e.lastUpdateTime });
+    if (e.reason !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/reason`, value: e.reason });
+    ops.push({ op: 'replace', path: `/status/loadBalancers/${i}/ready`, value: true });
+    for (const f of ['reason', 'message'] as const) if (e[f] !== undefined && m[f] === undefined) ops.push({ op: 'remove', path: `/status/loadBalancers/${i}/${f}` });
+  });
   // Highest index first, so earlier removals do not shift the later ones.
   for (let i = existing.length - 1; i >= 0; i--) {
     const pod = existing[i]!.pod;

@@ -1,7 +1,7 @@
 // Which status.loadBalancers[] entries may still say ready (src/operator/liveness.ts): one row per rule.
 import { describe, expect, it, test } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
+import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, liftedMark, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
 import type { LoadBalancerEntry } from '../../../src/operator/status.js';
 
 const T = Date.parse('2026-12-03T08:00:00Z');
@@ -75,6 +75,28 @@ describe('judgedEntries', () => {
     const out = judgedEntries(entries, pods, ctx({ nodes: [node('n1', 'True'), node('n2', 'Unknown')] }));
     expect(out.map((e) => [e.pod, e.ready, e.reason])).toEqual([['lb-a', true, undefined], ['lb-c', false, 'NodeNotReady']]);
     expect(out[1]).toMatchObject({ node: 'n2', podIP: '10.0.0.3' });
+  });
+});
+
+describe('the operator\'s marks are lifted when the pod is Ready again', () => {
+  const marked = (reason: string, o: Partial<LoadBalancerEntry> = {}) => entry({ ready: false, reason, message: `marked ${reason}`, podIP: '10.0.0.1', backends: 2, ...o });
+  it.each([
+    { name: 'PodNotReady, pod Ready again: ready, as the agent said', e: marked('PodNotReady'), p: pod(), c: ctx(), want: [true, undefined] },
+    { name: 'PodNotReady, pod still not Ready: stays marked', e: marked('PodNotReady'), p: pod({ ready: false, readySince: -5 }), c: ctx(), want: [false, 'PodNotReady'] },
+    { name: 'NodeNotReady, node and pod Ready again: ready', e: marked('NodeNotReady'), p: pod(), c: ctx(), want: [true, undefined] },
+    { name: 'NodeNotReady, pod Ready but the node still not: marked again', e: marked('NodeNotReady'), p: pod(), c: ctx({ nodes: [node('n1', 'Unknown')] }), want: [false, 'NodeNotReady'] },
+    { name: 'PodNotReady lifted but the heartbeat is stale: HeartbeatExpired', e: marked('PodNotReady', { lastUpdateTime: at(-300) }), p: pod(), c: ctx(), want: [false, 'HeartbeatExpired'] },
+    { name: 'HeartbeatExpired is not lifted by a Ready pod (only a report lifts it)', e: marked('HeartbeatExpired', { lastUpdateTime: at(-300) }), p: pod(), c: ctx(), want: [false, 'HeartbeatExpired'] },
+    { name: 'an agent\'s own not-ready entry is never lifted', e: marked('ProgrammingFailed'), p: pod(), c: ctx(), want: [false, 'ProgrammingFailed'] },
+    { name: 'the pod is gone: dropped, not lifted', e: marked('PodNotReady', { pod: 'lb-gone' }), p: pod(), c: ctx(), want: [] },
+  ])('$name', ({ e, p, c, want }) => {
+    const out = judgedEntries([e], [p], c);
+    expect(out.map((x) => [x.ready, x.reason]).flat()).toEqual(want);
+  });
+
+  it('the lifted entry keeps the agent\'s fields and loses the mark\'s reason and message', () => {
+    expect(liftedMark(marked('PodNotReady'), pod())).toEqual({ pod: 'lb-a', node: 'n1', ready: true, programmedGeneration: 2, lastUpdateTime: at(-10), podIP: '10.0.0.1', backends: 2 });
+    expect(liftedMark(entry(), pod())).toBeUndefined();
   });
 });
 

@@ -37,6 +37,20 @@ describe('statusPatch', () => {
     ]);
   });
 
+  it('lifts a mark (the pod is Ready again): ready, the mark\'s reason and message gone, guarded by the mark it lifts', () => {
+    const t = '2026-12-03T08:00:00Z';
+    const current = { loadBalancers: [{ pod: 'a', ready: true, lastUpdateTime: t }, { pod: 'b', ready: false, reason: 'PodNotReady', message: 'pod b turned not Ready', lastUpdateTime: t, backends: 2 }] };
+    const next = { loadBalancers: [current.loadBalancers[0]!, { pod: 'b', ready: true, lastUpdateTime: t, backends: 2 }] };
+    expect(statusPatch(current, next)).toEqual([
+      { op: 'test', path: '/status/loadBalancers/1/pod', value: 'b' },
+      { op: 'test', path: '/status/loadBalancers/1/lastUpdateTime', value: t },
+      { op: 'test', path: '/status/loadBalancers/1/reason', value: 'PodNotReady' },
+      { op: 'replace', path: '/status/loadBalancers/1/ready', value: true },
+      { op: 'remove', path: '/status/loadBalancers/1/reason' },
+      { op: 'remove', path: '/status/loadBalancers/1/message' },
+    ]);
+  });
+
   it('marks before it removes: indexes are those of the entries as read', () => {
     const current = { loadBalancers: [{ pod: 'gone' }, { pod: 'b', ready: true }] };
     const ops = statusPatch(current, { loadBalancers: [{ pod: 'b', ready: false, reason: 'PodNotReady', message: 'm' }] });
