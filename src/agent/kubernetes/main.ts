@@ -16,9 +16,8 @@ import { Announcer } from '../bgp/announcer.js';
 import { healthAddresses, serveHttp } from '../http.js';
 import { apiClient } from '../../runtime/deadline.js';
 import { ClusterAgent } from './cluster-agent.js';
-import { Shutdown, drainSecondsFromEnv } from './shutdown.js';
+import { Shutdown, deletionFromLookupFailure, drainSecondsFromEnv } from './shutdown.js';
 import { shareConnections } from '../../runtime/connections.js';
-import { isNotFound } from '../../runtime/kube.js';
 import { PIN_ROOT, podPinDir } from './pins.js';
 import { podLookup, sweepPins } from './sweep.js';
 
@@ -134,15 +133,15 @@ export async function runCluster(argv: readonly string[], env: NodeJS.ProcessEnv
 }
 
 /**
- * A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. Gone (404)
- * counts as deleted; an API server that does not answer in time is 'unknown': shutdown.ts drains (it must not
- * eat the drain) but keeps the pinned state.
+ * A deleted pod takes its kernel state with it; a restarted container keeps it, so flows survive. Gone (404) and
+ * revoked credentials (401/403) count as deleted (deletionFromLookupFailure); an API server that does not answer in
+ * time is 'unknown': shutdown.ts drains (it must not eat the drain) but keeps the pinned state.
  */
 async function podDeleting(kc: KubeConfig, namespace: string, name: string): Promise<boolean | 'unknown'> {
   try {
     const self = await apiClient(kc, CoreV1Api, { timeoutMs: 5_000 }).readNamespacedPod({ namespace, name });
     return Boolean(self.metadata?.deletionTimestamp);
   } catch (error) {
-    return isNotFound(error) ? true : 'unknown';
+    return deletionFromLookupFailure((error as { code?: number })?.code);
   }
 }

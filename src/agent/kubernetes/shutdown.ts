@@ -10,6 +10,20 @@
 // sibling LB pod on the node (pins.ts).
 import { DEFAULT_DRAIN_SECONDS } from '../../api/defaults.js';
 
+/**
+ * What a failed read of the agent's own pod says about its deletion, by the API server's status code:
+ *   - 404: the pod object is gone: deleted.
+ *   - 401, 403: the agent's credentials are revoked. The service account token is bound to the pod (invalid once
+ *     the pod object is gone), and the ServiceAccount, Role and RoleBinding are the PLB's children (garbage-
+ *     collected with it): both happen only when the pod is being deleted. Counted as deleted, so a deleted PLB
+ *     leaves no pinned maps (e2e "deleting the PLB leaves ... no pinned maps": 20 pin files of 2 LB pods stayed
+ *     when these were 'unknown').
+ *   - anything else (no answer in time, a connection refused, 5xx): 'unknown', keep the state.
+ */
+export function deletionFromLookupFailure(code: number | undefined): true | 'unknown' {
+  return code === 404 || code === 401 || code === 403 ? true : 'unknown';
+}
+
 export interface ShutdownPorts {
   /** Whether the pod is being deleted (gone counts as deleted); 'unknown' when the API server could not say. */
   podDeleting(): Promise<boolean | 'unknown'>;

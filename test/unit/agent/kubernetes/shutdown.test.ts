@@ -1,6 +1,6 @@
 // The LB pod agent's stop sequence, with a fake clock and a recording agent and data plane.
 import { describe, expect, it } from '@jest/globals';
-import { Shutdown, drainSecondsFromEnv, type ShutdownPorts } from '../../../../src/agent/kubernetes/shutdown.js';
+import { Shutdown, deletionFromLookupFailure, drainSecondsFromEnv, type ShutdownPorts } from '../../../../src/agent/kubernetes/shutdown.js';
 
 /** Records every port call in order; sleeps end when the test says (or when the sequence aborts them). */
 class FakePod implements ShutdownPorts {
@@ -56,6 +56,20 @@ class FakePod implements ShutdownPorts {
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
+
+describe('a failed read of the pod: deleted or unknown', () => {
+  it.each([
+    { code: 404, want: true, why: 'the pod object is gone' },
+    { code: 401, want: true, why: 'its bound token is invalid: the pod object is gone' },
+    { code: 403, want: true, why: 'its Role or RoleBinding went with the PLB' },
+    { code: 500, want: 'unknown', why: 'the API server failed' },
+    { code: 503, want: 'unknown', why: 'the API server is not ready' },
+    { code: 429, want: 'unknown', why: 'throttled' },
+    { code: undefined, want: 'unknown', why: 'no answer (timeout, connection refused)' },
+  ])('$code: $want ($why)', ({ code, want }) => {
+    expect(deletionFromLookupFailure(code)).toBe(want);
+  });
+});
 
 describe('stopping the agent of an LB pod', () => {
   it('drains a deleted pod: not ready and withdrawn at once, forwarding for drainSeconds, then detach and purge', async () => {
