@@ -1,6 +1,6 @@
 // /healthz (the process is alive, its sync loop not wedged), /readyz (a desired state is programmed, the sync
 // loop not stalled, not draining), /metrics (Prometheus text).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPlane } from '../dataplane/types.js';
 import { healthVerdicts } from '../runtime/health.js';
@@ -77,6 +77,16 @@ export async function serveHttp(
     }
     reply(404, 'not found\n');
   };
+  return listenAll(handler, typeof hosts === 'string' ? [hosts] : hosts, port);
+}
+
+/**
+ * One server per address, all on one port: the first picks it when asked for any (0), the others take the same.
+ * Throws (with every server closed) when an address cannot be bound. Shared by the LB pod's agent and the node's
+ * node-routes (src/node/main.ts).
+ */
+export async function listenAll(handler: RequestListener, hosts: readonly string[], port: number): Promise<HttpServers> {
+  if (hosts.length === 0) throw new Error('no address to serve on');
   const servers: Server[] = [];
   const listen = async (host: string, p: number): Promise<number> => {
     const server = createServer(handler);
@@ -87,13 +97,10 @@ export async function serveHttp(
     });
     return (server.address() as AddressInfo).port;
   };
-  const list = typeof hosts === 'string' ? [hosts] : hosts;
-  if (list.length === 0) throw new Error('no address to serve /healthz /readyz /metrics on');
   const close = () => servers.forEach((s) => s.close());
   try {
-    // The first picks the port when asked for any (0); the others take the same.
-    const bound = await listen(list[0]!, port);
-    for (const host of list.slice(1)) await listen(host, bound);
+    const bound = await listen(hosts[0]!, port);
+    for (const host of hosts.slice(1)) await listen(host, bound);
     return { servers, port: bound, close };
   } catch (error) {
     close();

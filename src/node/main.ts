@@ -4,14 +4,14 @@
 // node's `VIP via <LB pod IP>` routes (routes.ts) and its speaker's announcements (announce.ts, speaker.ts) equal
 // to what the cluster says, after every change and every 30 s; nothing is removed before every cache has synced,
 // so a restart never drops a route that should stay.
-import { createServer, type Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { APP_NAME, LABEL_NAME, PLB } from '../api/constants.js';
 import { BGPPeerGVK, type BGPPeer, type PortableLoadBalancer } from '../api/generated.js';
 import type { PasswordLookup } from '../operator/bgp-peers.js';
 import { describeApiError } from '../runtime/kube.js';
 import { watchResource } from '../runtime/informer.js';
-import { healthAddresses } from '../agent/http.js';
+import { healthAddresses, listenAll, type HttpServers } from '../agent/http.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { renderNodeMetrics } from './metrics.js';
 import { desiredNodeRoutes, routeChanges, type NodeRoute } from './routes.js';
@@ -119,7 +119,7 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
     clearTimeout(timer);
     // The routes stay: the LB pods keep forwarding while this component restarts. BIRD's Cease withdraws this
     // node's VIPs at once (a restart announces them again in about a second).
-    for (const server of servers) server.close();
+    for (const s of servers) s.close();
     void Promise.all([pods.stop(), plbs.stop(), nodes.stop(), peers.stop(), speaker?.stop()]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
@@ -128,31 +128,26 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
 
 /**
  * /metrics on the node's addresses and loopback (healthAddresses: never a wildcard), where Prometheus scrapes a
- * hostNetwork pod. Port 0 turns it off. A port in use is logged, not fatal: the routes and the speaker matter more.
+ * hostNetwork pod. Port 0 turns it off. An address that cannot be bound is logged, not fatal: the routes and the
+ * speaker matter more.
  */
-async function serveNodeMetrics(nodeIPs: readonly string[], port: number, render: () => string, log: (m: string) => void): Promise<Server[]> {
+async function serveNodeMetrics(nodeIPs: readonly string[], port: number, render: () => string, log: (m: string) => void): Promise<HttpServers[]> {
   if (!Number.isInteger(port) || port <= 0) return [];
-  const servers: Server[] = [];
-  for (const host of healthAddresses(nodeIPs)) {
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());
-    });
-    await new Promise<void>((resolve) => {
-      server.once('error', (error: Error) => {
-        log(`metrics: cannot listen on ${host}:${port}: ${error.message}`);
-        resolve();
-      });
-      server.listen(port, host, () => {
-        servers.push(server);
-        resolve();
-      });
-    });
+  const handler: RequestListener = (req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());
+  };
+  const addresses = healthAddresses(nodeIPs);
+  const served: HttpServers[] = [];
+  for (const host of addresses) {
+    await listenAll(handler, [host], port).then(
+      (s) => void served.push(s),
+      (error: Error) => log(`metrics: cannot listen on ${host}:${port}: ${error.message}`),
+    );
   }
-  if (servers.length > 0) log(`metrics on port ${port} (${healthAddresses(nodeIPs).join(', ')})`);
-  return servers;
+  if (served.length > 0) log(`metrics on port ${port} (${addresses.join(', ')})`);
+  return served;
 }

@@ -45,25 +45,24 @@ export function statusPatch(
   }
   const keep = new Set((next.loadBalancers ?? []).map((e) => e.pod));
   const existing = current?.loadBalancers ?? [];
-  // Entries the operator marked not ready (src/operator/liveness.ts): only these fields, at their index before any
-  // removal, each guarded by the pod the index held.
+  // The entries as the operator judged them (src/operator/liveness.ts): only the MARKED fields change, at their
+  // index before any removal, each guarded by the pod the index held.
   const marked = new Map((next.loadBalancers ?? []).map((e) => [e.pod, e]));
-  // Guarded by its lastUpdateTime too: an agent that reported since our cache saw the entry is believed (the patch
-  // fails and the pass is retried on a fresh cache).
+  // Marks set (the pod cannot serve) and lifted (liveness.ts liftedMark: the pod is Ready again, the entry reads as
+  // its agent said, without the mark's reason and message). Both are guarded by the pod and its lastUpdateTime: an
+  // agent that reported since our cache saw the entry is believed (the patch fails and the pass is retried on a
+  // fresh cache); a lift also by the mark it lifts.
   existing.forEach((e, i) => {
     const m = marked.get(e.pod);
-    if (!m || e.ready !== true || m.ready !== false) return;
+    const mark = m?.ready === false && e.ready === true;
+    const lift = m?.ready === true && e.ready === false;
+    if (!m || !(mark || lift)) return;
     ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: e.pod });
     if (e.lastUpdateTime !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/lastUpdateTime`, value: e.lastUpdateTime });
-    for (const f of MARKED) if (m[f] !== undefined) ops.push({ op: 'add', path: `/status/loadBalancers/${i}/${f}`, value: m[f] });
-  });
-  // Marks lifted (liveness.ts liftedMark: the pod is Ready again): the entry reads as its agent said, ready, without
-  // the mark's reason and message. Guarded by the mark itself: an agent that wrote its entry since is believed.
-  existing.forEach((e, i) => {
-    const m = marked.get(e.pod);
-    if (!m || e.ready !== false || m.ready !== true) return;
-    ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: e.pod });
-    if (e.lastUpdateTime !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/lastUpdateTime`, value: e.lastUpdateTime });
+    if (mark) {
+      for (const f of MARKED) if (m[f] !== undefined) ops.push({ op: 'add', path: `/status/loadBalancers/${i}/${f}`, value: m[f] });
+      return;
+    }
     if (e.reason !== undefined) ops.push({ op: 'test', path: `/status/loadBalancers/${i}/reason`, value: e.reason });
     ops.push({ op: 'replace', path: `/status/loadBalancers/${i}/ready`, value: true });
     for (const f of ['reason', 'message'] as const) if (e[f] !== undefined && m[f] === undefined) ops.push({ op: 'remove', path: `/status/loadBalancers/${i}/${f}` });

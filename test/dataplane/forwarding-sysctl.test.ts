@@ -17,11 +17,17 @@ const yaml = plbYaml({ dataPlane: 'nftables', backends: [{ ip: PODS.b1, weight: 
 const readyz = (lab: Lab) => inNs(lab.topo.ns('lb'), ['node', '-e',
   'fetch("http://127.0.0.1:9470/readyz").then(async (r) => process.stdout.write(r.status + " " + (await r.text())))']);
 
+/** The nftables agent under a read-only /proc/sys, in an LB namespace whose ip_forward was set to `value` first. */
+function labWithForwarding(value: 0 | 1): Lab {
+  const lab = new Lab(`plbfw${value}-${process.pid}-`);
+  lab.agentPrefix = READ_ONLY_PROC_SYS;
+  lab.aroundSuite(yaml, { prepare: (topo) => inNs(topo.ns('lb'), ['sysctl', '-qw', `net.ipv4.ip_forward=${value}`]).then(() => undefined) });
+  return lab;
+}
+
 suiteIf(missingPrerequisites(null, ['nft']), 'forwarding sysctl')('forwarding on a read-only /proc/sys (real kernel, nftables)', () => {
   describe('ip_forward=0 before the agent starts', () => {
-    const lab = new Lab(`plbfw0-${process.pid}-`);
-    lab.agentPrefix = READ_ONLY_PROC_SYS;
-    lab.aroundSuite(yaml, { prepare: (topo) => inNs(topo.ns('lb'), ['sysctl', '-qw', 'net.ipv4.ip_forward=0']).then(() => undefined) });
+    const lab = labWithForwarding(0);
 
     test('not ready, the reason names ip_forward; the failed writes are in the log', async () => {
       const r = await readyz(lab);
@@ -36,9 +42,7 @@ suiteIf(missingPrerequisites(null, ['nft']), 'forwarding sysctl')('forwarding on
   });
 
   describe('ip_forward=1 before the agent starts', () => {
-    const lab = new Lab(`plbfw1-${process.pid}-`);
-    lab.agentPrefix = READ_ONLY_PROC_SYS;
-    lab.aroundSuite(yaml, { prepare: (topo) => inNs(topo.ns('lb'), ['sysctl', '-qw', 'net.ipv4.ip_forward=1']).then(() => undefined) });
+    const lab = labWithForwarding(1);
 
     test('ready and balancing: only forwarding is fatal, the failed send_redirects writes are warnings', async () => {
       const r = await readyz(lab);

@@ -43,14 +43,19 @@ async function tree(dir: string): Promise<string[]> {
   return out;
 }
 
-test('a gone pod\'s pin directory is removed, a live pod\'s kept; nothing is removed when the API server cannot be reached', async () => {
-  const namespace = await createTestNamespace(cp.kubeConfig, 'pin-sweep');
+/** A fresh namespace with two pods of one LB Deployment: this agent's own (`self`) and a live sibling's. */
+async function twoLbPods(prefix: string) {
+  const namespace = await createTestNamespace(cp.kubeConfig, prefix);
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   const pod = async (name: string) => (await core.createNamespacedPod({
     namespace, body: { metadata: { name }, spec: { containers: [{ name: 'agent', image: 'portable-lb:test' }] } },
   })).metadata!.uid!;
   const self = { name: 'web-lb-7f9c8d-aaaaa', uid: await pod('web-lb-7f9c8d-aaaaa') };
-  const liveUid = await pod('web-lb-7f9c8d-bbbbb');
+  return { namespace, core, self, liveUid: await pod('web-lb-7f9c8d-bbbbb') };
+}
+
+test('a gone pod\'s pin directory is removed, a live pod\'s kept; nothing is removed when the API server cannot be reached', async () => {
+  const { namespace, core, self, liveUid } = await twoLbPods('pin-sweep');
   const goneUid = randomUUID();
   const earlierUid = randomUUID();
   await pins(podPinDir(namespace, self.name, self.uid, root));
@@ -94,13 +99,7 @@ test('a gone pod\'s pin directory is removed, a live pod\'s kept; nothing is rem
 test('the agent process sweeps at start; SIGKILLed and restarted in the same pod it pins in the same directory', async () => {
   const main = join(repoRoot, 'dist/src/agent/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: npm run build`);
-  const namespace = await createTestNamespace(cp.kubeConfig, 'pin-sweep-agent');
-  const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-  const pod = async (name: string) => (await core.createNamespacedPod({
-    namespace, body: { metadata: { name }, spec: { containers: [{ name: 'agent', image: 'portable-lb:test' }] } },
-  })).metadata!.uid!;
-  const self = { name: 'web-lb-7f9c8d-aaaaa', uid: await pod('web-lb-7f9c8d-aaaaa') };
-  const liveUid = await pod('web-lb-7f9c8d-bbbbb');
+  const { namespace, self, liveUid } = await twoLbPods('pin-sweep-agent');
   const goneUid = randomUUID();
   const seed = [`web-lb-7f9c8d-bbbbb/${liveUid}`, `web-lb-5d4c3b-ccccc/${goneUid}`]
     .map((d) => `mkdir -p /sys/fs/bpf/portable-lb/${namespace}/${d} && touch /sys/fs/bpf/portable-lb/${namespace}/${d}/plb_flows`).join(' && ');
