@@ -5,13 +5,14 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { dirname, join } from 'node:path';
 import { cgroupProblem, cgroupsOf, killCgroup, removeCgroup } from './cgroups.js';
 import { startControlPlane } from './control-plane.js';
-import { alive, type Daemon } from './daemons.js';
-import { inNs, waitFor } from './exec.js';
+import { alive, logTail, startDaemon, type Daemon } from './daemons.js';
+import { inNs, sleep } from './exec.js';
 import { unmountBelow } from './mounts.js';
 import { createNetwork, existingNamespaces, removeNamespaces } from './network.js';
 import { importImage, startNode, writeNodeConfig, type ImageArchive } from './node.js';
 import { clusterPlan, ownsName, type ClusterPlan } from './plan.js';
 import { createClusterPki, writeKubeconfigs } from './pki.js';
+import { MAX_RESTARTS, restartDecision } from './supervise.js';
 
 export interface ClusterState {
   plan: ClusterPlan;
@@ -121,13 +122,41 @@ export async function up(o: UpOptions): Promise<ClusterState> {
   }));
   const state: ClusterState = { plan, binDir: o.binDir, daemons, images: o.images, upSeconds: 0 };
   writeFileSync(stateFile(o.dir), JSON.stringify(state, null, 2));
-  await waitFor('every node Ready', 180_000, async () => ((await problem(state)) === undefined ? true : undefined)).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n${await problem(state)}\n(logs in ${o.dir}/*/logs)`);
-  });
+  await untilReady(state, 180_000, o.log);
   state.upSeconds = Math.round((Date.now() - started) / 100) / 10;
   writeFileSync(stateFile(o.dir), JSON.stringify(state, null, 2));
   o.log(`${since()} ${plan.nodes.length} nodes Ready; admin kubeconfig ${plan.adminKubeconfig} (kubectl: hack/cluster/kubectl.sh)`);
   return state;
+}
+
+const daemonKey = (d: { host: string; name: string }): string => `${d.host}/${d.name}`;
+
+/** Waits for every node Ready, starting again a daemon that exits meanwhile (supervise.ts says why and how often). */
+async function untilReady(state: ClusterState, timeoutMs: number, log: Log): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const restarts = new Map<string, number>();
+  const exitedLog = (d: Daemon) => `last lines of ${d.log}:\n${logTail(d.log, 15)}`;
+  for (;;) {
+    const dead = state.daemons.filter((d) => !alive(d.pid));
+    const decision = restartDecision(dead.map((d) => ({ key: daemonKey(d), restarts: restarts.get(daemonKey(d)) ?? 0 })));
+    const gaveUp = dead.filter((d) => decision.exhausted.includes(daemonKey(d)));
+    if (gaveUp.length > 0) {
+      throw new Error(gaveUp.map((d) => `${daemonKey(d)} exited again after ${MAX_RESTARTS} restarts; ${exitedLog(d)}`).join('\n'));
+    }
+    for (const d of dead) {
+      const n = (restarts.get(daemonKey(d)) ?? 0) + 1;
+      log(`${daemonKey(d)} (pid ${d.pid}) exited; starting it again (${n} of ${MAX_RESTARTS}); ${exitedLog(d)}`);
+      restarts.set(daemonKey(d), n);
+      state.daemons[state.daemons.indexOf(d)] = { ...startDaemon(d.spec), host: d.host };
+    }
+    if (dead.length > 0) writeFileSync(stateFile(state.plan.dir), JSON.stringify(state, null, 2));
+    const why = await problem(state);
+    if (why === undefined) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for every node Ready: ${why}\n(logs in ${state.plan.dir}/*/logs)`);
+    }
+    await sleep(250);
+  }
 }
 
 /** Imports OCI archives into every node (what `kind load` does), and records them for a later check. */

@@ -24,6 +24,8 @@ export interface Daemon {
   name: string;
   pid: number;
   log: string;
+  /** How it was started, so that `up` can start it again (supervise.ts). */
+  spec: DaemonSpec;
 }
 
 // $1: the cgroup.procs file; the rest: the command. `exec` keeps the PID through sh and nsenter.
@@ -42,7 +44,7 @@ export function startDaemon(spec: DaemonSpec): Daemon {
     child.unref();
     if (child.pid === undefined) throw new Error(`${spec.name}: could not start ${spec.argv[0]}`);
     writeFileSync(join(spec.dir, `${spec.name}.pid`), `${child.pid}\n`);
-    return { name: spec.name, pid: child.pid, log };
+    return { name: spec.name, pid: child.pid, log, spec };
   } finally {
     closeSync(fd);
   }
