@@ -13,7 +13,9 @@ options:
   --file <path>          the PortableLoadBalancer YAML, optionally with BGPPeer documents (required)
   --interface <name>     the device VIP traffic arrives on (default: the default route's device)
   --pin-dir <path>       bpffs directory for pinned maps (default: /sys/fs/bpf/portable-lb/<metadata.name or "default">)
-  --listen <host:port>   /healthz /readyz /metrics (default: 0.0.0.0:9470; port 0 picks one, printed at start)
+  --listen <host:port>   /healthz /readyz /metrics (default: 127.0.0.1:9470; port 0 picks one, printed at start).
+                         Never the VIP; a wildcard (0.0.0.0, ::) with dataPlane ipvs also answers on the VIP,
+                         where the VIP's clients can reach it (a warning says so)
   --detach-on-exit       on SIGTERM/SIGINT remove the program from the interface (default: leave it attached,
                          so traffic keeps flowing while the agent restarts and the next run adopts the state)
 `;
@@ -33,7 +35,8 @@ export function parseArgs(argv: readonly string[]): AgentOptions {
   const [command, ...rest] = argv;
   if (command !== 'run') throw new UsageError(command ? `unknown command ${command}` : 'missing command');
   const opts: Partial<AgentOptions> & { detachOnExit: boolean } = { detachOnExit: false };
-  let listen = '0.0.0.0:9470';
+  // Loopback by default: a wildcard listener of an ipvs agent answers on the VIP (a local address there).
+  let listen = '127.0.0.1:9470';
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const value = (): string => {
@@ -55,4 +58,17 @@ export function parseArgs(argv: readonly string[]): AgentOptions {
   const port = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || port > 65535) throw new UsageError(`--listen must be host:port, got ${listen}`);
   return { ...opts, file: opts.file, listenHost: m[1], listenPort: port };
+}
+
+/**
+ * Where --listen would expose the endpoints to the VIP's clients: on the VIP itself (refused), or on a wildcard
+ * when the VIP is a local address (ipvs puts it on a dummy device), which answers on VIP:port too (a warning).
+ */
+export function listenProblem(host: string, vip: string, dataPlane: string): { error?: string; warning?: string } {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === vip) return { error: `--listen ${host}: that is the VIP; /metrics would be served to the VIP's clients` };
+  if ((bare === '0.0.0.0' || bare === '::') && dataPlane === 'ipvs') {
+    return { warning: `--listen ${host}: with dataPlane ipvs the VIP ${vip} is a local address, so /healthz, /readyz and /metrics answer on it too` };
+  }
+  return {};
 }

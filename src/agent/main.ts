@@ -9,7 +9,7 @@ import { ipFamily } from '../api/defaults.js';
 import { defaultRouteInterface, primaryAddress } from '../dataplane/xdp/device.js';
 import { Agent } from './agent.js';
 import { Announcer } from './bgp/announcer.js';
-import { USAGE, UsageError, parseArgs, type AgentOptions } from './cli.js';
+import { USAGE, UsageError, listenProblem, parseArgs, type AgentOptions } from './cli.js';
 import { parseStandaloneFile } from './config.js';
 import { fileSource } from './file-source.js';
 import { serveHttp } from './http.js';
@@ -27,6 +27,9 @@ async function main(opts: AgentOptions): Promise<void> {
   const file = resolve(opts.file);
   // The pin directory is fixed at start from the file's metadata.name (a rename needs a restart).
   const first = parseStandaloneFile(await readFile(file, 'utf8'), file);
+  const listen = listenProblem(opts.listenHost, first.vip, first.dataPlane);
+  if (listen.error) throw new UsageError(listen.error);
+  if (listen.warning) log(`warning: ${listen.warning}`);
   const pinDir = opts.pinDir ?? `/sys/fs/bpf/portable-lb/${first.name}`;
   // spec.dataPlane is fixed at start too: switching data planes is a restart (a new pod, in a cluster).
   const dataPlane = makeDataPlane(first.dataPlane, pinDir, log);

@@ -28,6 +28,7 @@ spec:
 
 const topo = new Topology(`plbipvs-${process.pid}-`);
 let work = '';
+let mainJs = '';
 let agent: AgentProcess;
 
 const get = (path: string) => inNs(topo.ns('lb'), ['node', '-e',
@@ -42,7 +43,7 @@ if (failInCi) {
 if (run) {
   beforeAll(async () => {
     work = await mkdtemp(join(ROOT, '.tmp', 'plbipvs-'));
-    const mainJs = await buildAgent(ROOT, join(work, 'build'));
+    mainJs = await buildAgent(ROOT, join(work, 'build'));
     await topo.create([{ name: 'lb', ip: '10.241.0.3' }]);
     await writeFile(join(work, 'plb.yaml'), yaml(80));
     agent = new AgentProcess(topo, topo.ns('lb'), mainJs, ['--file', join(work, 'plb.yaml'), '--interface', 'eth0', '--listen', '127.0.0.1:9471']);
@@ -77,5 +78,23 @@ if (run) {
     }
     expect(agent.log().slice(offset)).toMatch(/apply failed: IPVS is not available/);
     expect(await get('/healthz')).toBe('200 ok\n');
+  });
+
+  // The standalone agent's endpoints must not reach the VIP's clients: with ipvs the VIP is a local address.
+  const standalone = (listen: string) => topo.spawn(topo.ns('lb'), ['node', mainJs, 'run', '--file', join(work, 'plb.yaml'),
+    '--interface', 'eth0', '--pin-dir', join(work, `pins-${listen.replace(/\W/g, '')}`), '--listen', listen]);
+
+  test('--listen on the VIP is refused at start: exit 1, and the message says why', async () => {
+    const p = standalone('10.241.200.10:9472');
+    const code = p.child.exitCode ?? await new Promise<number | null>((resolve) => p.child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(p.output()).toMatch(/fatal: --listen 10\.241\.200\.10: that is the VIP/);
+  });
+
+  test('a wildcard --listen with ipvs starts, and warns that the endpoints answer on the VIP too', async () => {
+    const p = standalone('0.0.0.0:9473');
+    await p.waitFor(/listening on 0\.0\.0\.0:9473/, 60_000);
+    expect(p.output()).toMatch(/warning: --listen 0\.0\.0\.0: with dataPlane ipvs the VIP 10\.241\.200\.10 is a local address/);
+    p.child.kill('SIGTERM');
   });
 }
