@@ -22,7 +22,7 @@ const entries = async (lab: Lab): Promise<LoadBalancerEntry[]> =>
  * Waits until the PLB is Ready again with `n` announcing LB pods, every session's BFD Up (a session whose BFD is
  * still coming up falls back to the hold timer), and the router agreeing.
  */
-const settle = (lab: Lab, n: number) =>
+export const settle = (lab: Lab, n: number) =>
   waitReady(lab, (p) => {
     const lb = (p.status?.loadBalancers ?? []).filter((e) => e.ready && (e.sessions ?? []).some((s) => s.announced));
     return lb.length === n && lb.every((e) => (e.sessions ?? []).every((s) => s.bfdState === undefined || s.bfdState === 'Up'));

@@ -132,6 +132,25 @@ export class Kubelet {
     await stopProcess(p);
   }
 
+  /** The PID of a container's running process (undefined while it is not running). */
+  containerPid(namespace: string, name: string, container = 'agent'): number | undefined {
+    const p = this.#pods.get(`${namespace}/${name}`)?.containers.get(container);
+    return p && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
+  }
+
+  /**
+   * SIGKILLs one container's process (a crash, the OOM killer) and waits for it to end; the kubelet then starts
+   * the container again in the same pod, as restartPolicy Always does. The pod's other containers keep running.
+   */
+  async killContainer(namespace: string, name: string, container = 'agent'): Promise<void> {
+    const p = this.#pods.get(`${namespace}/${name}`)?.containers.get(container);
+    if (!p || p.exitCode !== null || p.signalCode !== null) throw new Error(`no running container ${container} in ${namespace}/${name}`);
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  }
+
   async #refreshSecrets(): Promise<void> {
     for (const r of this.#pods.values()) await r.volumes.refresh();
   }
@@ -232,6 +251,8 @@ export class Kubelet {
     const fields: Record<string, string> = {
       'metadata.name': pod.metadata?.name ?? '',
       'metadata.namespace': pod.metadata?.namespace ?? '',
+      // The agent pins its maps per pod UID and sweeps its gone siblings' pins by it (src/agent/kubernetes/pins.ts).
+      'metadata.uid': pod.metadata?.uid ?? '',
       'status.podIP': ip,
       'status.hostIP': node.ip,
       'spec.nodeName': node.name,

@@ -73,7 +73,22 @@ async function main(): Promise<number> {
     say(`applying Deployment ${NAMESPACE}/web (3 backends) and PortableLoadBalancer ${NAMESPACE}/web (VIP ${VIP}, drainSeconds ${plbSpec.drainSeconds})`);
     await cp.kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NAMESPACE, body: webDeployment(3) });
     await plbClient(cp.kubeConfig).create(NAMESPACE, 'web', plbSpec);
-    const lab: Lab = { cp, net, say, logDir, router, kubelet };
+    const control = cp;
+    const lab: Lab = {
+      cp, net, say, logDir, router, kubelet,
+      killOperator: async () => {
+        const child = operator?.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        });
+      },
+      startOperator: async () => {
+        operator = await startOperator(control, repoRoot, logDir);
+        return operator.child.pid!;
+      },
+    };
     const ok = check ? await runScenario(lab) : await showState(lab, 3000);
     if (keep) {
       say(`staying up (--keep); logs in ${logDir}; kubectl --kubeconfig ${cp.kubeconfigPath} get plb -A; Ctrl-C ends`);

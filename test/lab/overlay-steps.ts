@@ -20,7 +20,7 @@ import { inNs, spawnInNs } from './sh.js';
 import type { Lab, Step } from './under-load.js';
 
 /** `plb-agent node-routes` in every node's namespace, as the chart's DaemonSet runs it (hostNetwork). */
-export function startNodeRoutes(lab: Omit<Lab, 'router' | 'kubelet'> & { cp: Lab['cp'] }): ChildProcess[] {
+export function startNodeRoutes(lab: Pick<Lab, 'cp' | 'net' | 'say' | 'logDir'>): ChildProcess[] {
   // The admin's credentials, dialling the API server on node 1's address (reachable from node 2).
   const kc = new KubeConfig();
   kc.loadFromString(lab.cp.kubeConfig.exportConfig());

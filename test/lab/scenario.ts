@@ -1,7 +1,8 @@
 // What the lab shows and, with --check, proves: Ready with the right generation and the router's route for the
 // VIP, balanced traffic, the data plane following backend scaling (latency measured), a live data-plane switch
 // and an LB pod deleted under load (the router follows BGP alone: lossless), the BGP failure table
-// (bgp-steps.ts), and clean deletion.
+// (bgp-steps.ts), rounds of SIGKILLs of the operator, the API server and an agent under load (chaos-steps.ts),
+// and clean deletion.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -10,6 +11,7 @@ import { findCondition } from '../../src/api/conditions.js';
 import { eventually } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { bgpSteps } from './bgp-steps.js';
+import { chaosSteps } from './chaos-steps.js';
 import { serviceSteps } from './service-steps.js';
 import { overlaySteps } from './overlay-steps.js';
 import { NAMESPACE, VIP } from './objects.js';
@@ -171,6 +173,7 @@ export async function runScenario(lab: Lab): Promise<boolean> {
   ok = (await bgpSteps.sigkill(lab, step)) && ok;
   ok = (await bgpSteps.nodeLinkCut(lab, step)) && ok;
   ok = (await bgpSteps.rehash(lab, step)) && ok;
+  ok = (await chaosSteps.chaos(lab, step)) && ok;
   ok = (await switchUnderLoad(lab, step)) && ok;
   ok = (await deleteUnderLoad(lab, step)) && ok;
 

@@ -25,6 +25,10 @@ export interface Lab {
   logDir: string;
   router: FrrRouter;
   kubelet: Kubelet;
+  /** SIGKILLs the operator process and waits until it is gone (a crash: its Lease is not given up). */
+  killOperator(): Promise<void>;
+  /** Starts a new operator process; its PID (its Lease identity ends in `_<pid>`). */
+  startOperator(): Promise<number>;
 }
 
 export type Step = (name: string, ok: boolean, detail?: unknown) => boolean;

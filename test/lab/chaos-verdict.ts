@@ -1,0 +1,77 @@
+// Judging the lab's chaos rounds (chaos-steps.ts) from their numbers, and which pin directories on the lab's
+// bpffs belong to no pod: pure, so the rules are unit-tested (test/unit/lab/chaos-verdict.test.ts).
+
+export type Fault = 'operator' | 'apiServer' | 'agent';
+
+/** What one fault under the steady load measured. */
+export interface RoundNumbers {
+  /** Connection attempts of the steady load, and how many never completed their handshake. */
+  attempts: number;
+  failedConnects: number;
+  /** Connections that were up and broke; allowed: one per worker per next-hop change (under-load.ts). */
+  brokenInFlight: number;
+  inFlightAllowed: number;
+  nextHopChanges: number;
+  /** Ready=True at the current generation again, every LB pod announcing, the router agreeing. */
+  converged: boolean;
+  /** operator: ms from the SIGKILL until the new operator held the Lease; its repair of the edited Role. */
+  leaseTakenMs?: number;
+  roleRepaired?: boolean;
+  /** apiServer: ms the SIGKILL and restart took until it served again. */
+  restartMs?: number;
+  /** agent: the restarted container runs under another PID, /readyz 200 again after readyAgainMs, still announced. */
+  newPid?: boolean;
+  readyAgainMs?: number;
+  stillAnnouncing?: boolean;
+}
+
+/**
+ * Bounds: the Lease is taken at most lease duration + retry period (17 s) after the old leader's last renewal,
+ * plus the new process's start on a loaded 2-core machine; a restarted agent adopts its pinned maps and is ready
+ * in a few seconds (measured 2.2-2.4 s).
+ */
+export const LIMITS = { leaseTakenMs: 25_000, readyAgainMs: 10_000 };
+
+export function judgeRound(fault: Fault, n: RoundNumbers): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  if (n.attempts === 0) problems.push('no load ran');
+  if (n.failedConnects > 0) problems.push(`${n.failedConnects} failed connects`);
+  if (n.brokenInFlight > n.inFlightAllowed) problems.push(`${n.brokenInFlight} broke in flight (allowed ${n.inFlightAllowed})`);
+  if (!n.converged) problems.push('did not converge');
+  // An operator or an agent process is not on the data path: the router must not notice either going.
+  if (fault !== 'apiServer' && n.nextHopChanges > 0) problems.push(`${n.nextHopChanges} next-hop changes`);
+  if (fault === 'operator') {
+    if (n.leaseTakenMs === undefined) problems.push('the new operator never took the Lease');
+    else if (n.leaseTakenMs > LIMITS.leaseTakenMs) problems.push(`Lease taken after ${n.leaseTakenMs} ms (> ${LIMITS.leaseTakenMs})`);
+    if (n.roleRepaired !== true) problems.push('the edited Role was not repaired');
+  }
+  if (fault === 'apiServer' && n.restartMs === undefined) problems.push('the API server did not serve again');
+  if (fault === 'agent') {
+    if (n.newPid !== true) problems.push('the container was not restarted (same or no PID)');
+    if (n.readyAgainMs === undefined) problems.push('/readyz never answered 200 again');
+    else if (n.readyAgainMs > LIMITS.readyAgainMs) problems.push(`/readyz 200 after ${n.readyAgainMs} ms (> ${LIMITS.readyAgainMs})`);
+    if (n.stillAnnouncing !== true) problems.push('the pod no longer announces');
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A pod's directory under <bpffs>/portable-lb/<namespace>/: its name and what it holds. */
+export interface PinDir {
+  namespace: string;
+  pod: string;
+  children: readonly string[];
+}
+
+/**
+ * The pin directories of pods that are gone, relative to <bpffs>/portable-lb: a pod's directory when no pod of
+ * that name exists, a UID directory when the pod of that name has another UID. `live`: namespace/name -> UID.
+ */
+export function leakedPins(dirs: readonly PinDir[], live: ReadonlyMap<string, string>): string[] {
+  return dirs.flatMap((d) => {
+    const uid = live.get(`${d.namespace}/${d.pod}`);
+    if (uid === undefined) return [`${d.namespace}/${d.pod}`];
+    return d.children.filter((c) => UID.test(c) && c !== uid).map((c) => `${d.namespace}/${d.pod}/${c}`);
+  });
+}
