@@ -551,6 +551,45 @@ export interface PortableLoadBalancerStatus {
       lastError?: string;
     }[];
   }[];
+  /**
+   * For BGPPeers with nextHopMode NodeIP: one entry per node that runs an LB pod of this load balancer and per such peer, written by that node's plb-agent node-routes (server-side apply, field manager plb-node-routes/<node>): the node's BGP session to the router, its BFD state and whether the node announces this VIP over it. A node's component removes its entries when it stops, and when no LB pod of this load balancer runs on the node any more.
+   *
+   * @maxItems 256
+   */
+  nodeSessions?: {
+    /**
+     * The node whose speaker holds the session.
+     */
+    node: string;
+    /**
+     * The BGPPeer's name.
+     */
+    peer: string;
+    /**
+     * The router's address.
+     */
+    peerAddress?: string;
+    /**
+     * The BGP state: Idle, Connect, Active, OpenSent, OpenConfirm or Established.
+     */
+    state?: string;
+    /**
+     * The BFD session's state (Up, Down, Init, AdminDown), absent without BFD.
+     */
+    bfdState?: string;
+    /**
+     * Whether the node announces this load balancer's VIP over this session now.
+     */
+    announced?: boolean;
+    /**
+     * The session's last error as the speaker reports it.
+     */
+    lastError?: string;
+    /**
+     * When state, bfdState or announced last changed.
+     */
+    lastTransitionTime?: string;
+  }[];
 }
 
 /** What the load balancer should do. Changing it rolls the LB pods without losing capacity. */

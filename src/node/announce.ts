@@ -14,12 +14,10 @@
 // withdraws as soon as its last serving LB pod stops serving; the node route stays through the pod's drain.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PeerConfig } from '../api/bgp-peer.js';
-import { APP_NAME, LABEL_NAME, LABEL_PLB } from '../api/constants.js';
 import type { BGPPeer, PortableLoadBalancer } from '../api/generated.js';
 import { matchesSelector } from '../api/selector.js';
 import { byName, peerSettings, servesPlb, type PasswordLookup } from '../operator/bgp-peers.js';
-
-const LABEL_PLB_NAMESPACE = 'portablelb.io/namespace';
+import { keyOf, lbPodsOn } from './lb-pods.js';
 
 export interface NodeFacts {
   name: string;
@@ -36,20 +34,14 @@ export interface NodeAnnouncements {
   problems: string[];
 }
 
-const plbKey = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
-
 /** The PLBs (namespace/name) with an LB pod serving on `node`, and why the others with a pod here are not. */
 export function servingPlbs(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[]): { serving: Set<string>; why: Record<string, string> } {
   const serving = new Set<string>();
   const why: Record<string, string> = {};
-  const byKey = new Map(plbs.map((p) => [plbKey(p.metadata?.namespace, p.metadata?.name), p]));
-  for (const pod of pods) {
-    const labels = pod.metadata?.labels ?? {};
-    if (labels[LABEL_NAME] !== APP_NAME || !labels[LABEL_PLB] || pod.spec?.nodeName !== node) continue;
-    const key = plbKey(labels[LABEL_PLB_NAMESPACE] ?? pod.metadata?.namespace, labels[LABEL_PLB]);
-    const plb = byKey.get(key);
-    const vip = plb?.status?.vip;
-    if (!plb || !vip) continue;
+  for (const { pod, plb } of lbPodsOn(node, pods, plbs)) {
+    const key = keyOf(plb);
+    const vip = plb.status?.vip;
+    if (!vip) continue;
     const entry = plb.status?.loadBalancers?.find((e) => e.pod === pod.metadata?.name);
     const problem = pod.metadata?.deletionTimestamp ? 'being deleted (draining)'
       : pod.status?.phase !== 'Running' ? `phase ${pod.status?.phase ?? 'unknown'}`
@@ -88,7 +80,7 @@ export function nodeAnnouncements(
       continue;
     }
     const vips = plbs
-      .filter((p) => serving.has(plbKey(p.metadata?.namespace, p.metadata?.name)) && servesPlb(peer, p))
+      .filter((p) => serving.has(keyOf(p)) && servesPlb(peer, p))
       .map((p) => p.status!.vip!);
     out.push({ ...settled.config, vips: [...new Set(vips)].sort() });
   }

@@ -1,8 +1,9 @@
 // `plb-agent node-routes`: the node-level part of nextHopMode NodeIP, run as a DaemonSet (hostNetwork; NET_ADMIN
 // for the routes, NET_BIND_SERVICE and NET_RAW for BIRD's BGP and BFD sockets; reads Pods on its node, its Node,
-// PortableLoadBalancers, BGPPeers and the password Secrets those name; writes nothing to the API). It keeps the
-// node's `VIP via <LB pod IP>` routes (routes.ts) and its speaker's announcements (announce.ts, speaker.ts) equal
-// to what the cluster says, after every change and every 30 s; nothing is removed before every cache has synced,
+// PortableLoadBalancers, BGPPeers and the password Secrets those name; writes only its sessions into the PLBs'
+// status.nodeSessions, status.ts). It keeps the node's `VIP via <LB pod IP>` routes (routes.ts), its speaker's
+// announcements (announce.ts, speaker.ts) and its status entries equal to what the cluster says, after every
+// change, every session change and every 30 s; nothing is removed before every cache has synced,
 // so a restart never drops a route that should stay.
 import type { RequestListener } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
@@ -16,6 +17,8 @@ import { KernelRoutes } from './kernel-routes.js';
 import { renderNodeMetrics } from './metrics.js';
 import { desiredNodeRoutes, routeChanges, type NodeRoute } from './routes.js';
 import { NodeSpeaker } from './speaker.js';
+import { nodeSessionReports, ownEntries } from './status.js';
+import { NodeStatusWriter } from './status-writer.js';
 import { shareConnections } from '../runtime/connections.js';
 
 export const isNodeRoutesMode = (argv: readonly string[]): boolean => argv[0] === 'node-routes';
@@ -52,7 +55,9 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
     list: () => custom.listClusterCustomObject({ group: BGPPeerGVK.group, version: BGPPeerGVK.version, plural: BGPPeerGVK.plural }) as never,
   }, schedule);
   const nodeIPs = (env['HOST_IPS'] ?? env['HOST_IP'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
-  const speaker = nodeIPs.length > 0 ? new NodeSpeaker({ nodeIPs, dir: env['PLB_NODE_SPEAKER_DIR'] ?? '/run/plb-node-speaker', log }) : undefined;
+  // A session or BFD change is reported at once (a sync, which ends with the status report), not at the next repair.
+  const speaker = nodeIPs.length > 0 ? new NodeSpeaker({ nodeIPs, dir: env['PLB_NODE_SPEAKER_DIR'] ?? '/run/plb-node-speaker', log, onChange: () => schedule() }) : undefined;
+  const statusWriter = speaker ? new NodeStatusWriter({ kubeConfig: kc, node, log }) : undefined;
   if (!speaker) log('HOST_IP is not set: no BGP speaker on this node (NodeIP peers get no session from it)');
   /** The passwords NodeIP peers name, read for this pass (the API is asked only for those). */
   const passwords = async (wanted: readonly BGPPeer[]): Promise<PasswordLookup> => {
@@ -78,11 +83,16 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
   }, schedule);
 
   let running = false;
+  let again = false;
   let routes: readonly NodeRoute[] = [];
   let syncs = 0;
   let syncErrors = 0;
   const sync = async (): Promise<void> => {
-    if (running || !pods.synced || !plbs.synced || !nodes.synced || !peers.synced) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    if (!pods.synced || !plbs.synced || !nodes.synced || !peers.synced) return;
     running = true;
     try {
       if (speaker) {
@@ -101,12 +111,24 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
         log(`route ${dst} removed (no LB pod of it on ${node} any more)`);
       }
       routes = want;
+      if (speaker && statusWriter) {
+        const held = ownEntries(node, plbs.list());
+        await statusWriter.report(held, nodeSessionReports({
+          node, pods: pods.list(), plbs: plbs.list(), peers: peers.list(), configured: speaker.configured,
+          sessions: speaker.sessions, previous: held, now: new Date(),
+        }));
+      }
       syncs++;
     } catch (error) {
       syncErrors++;
       log(`sync failed (retried in 30 s or on the next change): ${(error as Error).message}`);
     } finally {
       running = false;
+      // A change that arrived while this pass ran (a session that came up) gets its own pass.
+      if (again) {
+        again = false;
+        schedule();
+      }
     }
   };
   const repair = setInterval(() => void sync(), 30_000);
@@ -120,7 +142,9 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
     // The routes stay: the LB pods keep forwarding while this component restarts. BIRD's Cease withdraws this
     // node's VIPs at once (a restart announces them again in about a second).
     for (const s of servers) s.close();
-    void Promise.all([pods.stop(), plbs.stop(), nodes.stop(), peers.stop(), speaker?.stop()]).then(() => process.exit(0));
+    // The sessions end with BIRD: this node's entries leave the PLBs (bounded, a gone API server must not hold the exit).
+    const held = ownEntries(node, plbs.list());
+    void Promise.all([pods.stop(), plbs.stop(), nodes.stop(), peers.stop(), speaker?.stop(), statusWriter?.removeAll(held)]).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

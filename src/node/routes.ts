@@ -7,8 +7,8 @@
 // and removes its own after a restart or a pod that vanished while it was down; a node reboot empties the table
 // and the component installs them again from the cluster's state.
 import type { V1Pod } from '@kubernetes/client-node';
-import { APP_NAME, LABEL_NAME, LABEL_PLB } from '../api/constants.js';
 import type { PortableLoadBalancer } from '../api/generated.js';
+import { lbPodsOn } from './lb-pods.js';
 
 /** rtnetlink protocol of the routes this component owns (ip route ... proto 233; unassigned in rt_protos). */
 export const NODE_ROUTE_PROTO = 233;
@@ -20,19 +20,12 @@ export interface NodeRoute {
   via: string[];
 }
 
-const LABEL_PLB_NAMESPACE = 'portablelb.io/namespace';
-
 export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[]): NodeRoute[] {
   const byVip = new Map<string, Set<string>>();
-  for (const pod of pods) {
-    const labels = pod.metadata?.labels ?? {};
-    if (labels[LABEL_NAME] !== APP_NAME || !labels[LABEL_PLB] || pod.spec?.nodeName !== node) continue;
+  for (const { pod, plb } of lbPodsOn(node, pods, plbs)) {
     const podIP = pod.status?.podIP;
     const phase = pod.status?.phase;
     if (!podIP || phase === 'Succeeded' || phase === 'Failed') continue;
-    const plbNamespace = labels[LABEL_PLB_NAMESPACE] ?? pod.metadata?.namespace;
-    const plb = plbs.find((p) => p.metadata?.name === labels[LABEL_PLB] && p.metadata?.namespace === plbNamespace);
-    if (!plb) continue;
     const entry = plb.status?.loadBalancers?.find((e) => e.pod === pod.metadata?.name);
     // The granted VIP only: spec.vip is a request the allocator may refuse (VIPConflict), and routing it here would
     // pull another holder's traffic into this node.

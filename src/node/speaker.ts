@@ -8,7 +8,7 @@ import { renderNodeBirdConfig, type NodeSpeakerInput } from '../agent/bgp/bird-c
 import type { SessionState } from '../agent/bgp/sessions.js';
 import { BirdSpeaker } from '../agent/bgp/speaker.js';
 import type { PasswordLookup } from '../operator/bgp-peers.js';
-import { nodeAnnouncements, type NodeFacts } from './announce.js';
+import { nodeAnnouncements, type NodeFacts, type NodePeer } from './announce.js';
 
 export interface NodeSpeakerOptions {
   /** The node's addresses (status.hostIPs): the sessions' source and the next hop. */
@@ -18,6 +18,8 @@ export interface NodeSpeakerOptions {
   log(message: string): void;
   birdCommand?: readonly string[];
   pollMs?: number;
+  /** A polled session or BFD state changed (main.ts reports it into the PLBs' status.nodeSessions). */
+  onChange?(): void;
 }
 
 export class NodeSpeaker {
@@ -25,11 +27,13 @@ export class NodeSpeaker {
   readonly #bird: BirdSpeaker<NodeSpeakerInput>;
   #said = '';
   #vipsByPeer = new Map<string, number>();
+  #configured: readonly NodePeer[] = [];
 
   constructor(o: NodeSpeakerOptions) {
     this.#o = o;
     this.#bird = new BirdSpeaker<NodeSpeakerInput>({
       dir: o.dir, log: o.log, render: renderNodeBirdConfig, ...(o.birdCommand ? { birdCommand: o.birdCommand } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+      ...(o.onChange ? { onChange: () => o.onChange!() } : {}),
     });
   }
 
@@ -40,6 +44,11 @@ export class NodeSpeaker {
   /** Per BGPPeer name: how many VIPs the last sync asked BIRD to announce to it (for /metrics). */
   get vipsByPeer(): ReadonlyMap<string, number> {
     return this.#vipsByPeer;
+  }
+
+  /** The peers the last sync configured, each with the VIPs announced to it (status.ts reports per PLB from these). */
+  get configured(): readonly NodePeer[] {
+    return this.#configured;
   }
 
   /** Makes BIRD announce what the cluster's state says this node should; logs what changed and why. */
@@ -53,6 +62,7 @@ export class NodeSpeaker {
       for (const [vip, why] of Object.entries(want.vips)) this.#o.log(`bgp: ${vip}: ${why}`);
     }
     this.#vipsByPeer = new Map(want.peers.map((p) => [p.name, p.vips.length]));
+    this.#configured = want.peers;
     await this.#bird.update({ nodeIPs: this.#o.nodeIPs, peers: want.peers });
   }
 

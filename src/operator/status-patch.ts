@@ -74,6 +74,22 @@ export function statusPatch(
     ops.push({ op: 'test', path: `/status/loadBalancers/${i}/pod`, value: pod });
     ops.push({ op: 'remove', path: `/status/loadBalancers/${i}` });
   }
+  // Node speakers' entries (status.nodeSessions, one field manager per node) of nodes without a live LB pod of
+  // this PLB any more: removed, highest index first, each guarded by its keys.
+  if (next.nodeSessions !== undefined) {
+    const key = (e: { node: string; peer: string }) => `${e.node} ${e.peer}`;
+    const keepSessions = new Set(next.nodeSessions.map(key));
+    const sessions = current?.nodeSessions ?? [];
+    for (let i = sessions.length - 1; i >= 0; i--) {
+      const e = sessions[i]!;
+      if (keepSessions.has(key(e))) continue;
+      ops.push(
+        { op: 'test', path: `/status/nodeSessions/${i}/node`, value: e.node },
+        { op: 'test', path: `/status/nodeSessions/${i}/peer`, value: e.peer },
+        { op: 'remove', path: `/status/nodeSessions/${i}` },
+      );
+    }
+  }
   // Only the creation of an empty status: nothing to say yet.
   return ops.every((o) => o.path === '/status' || o.path === '/metadata/resourceVersion') ? [] : ops;
 }

@@ -164,8 +164,20 @@ function degradedCondition(
   return { type, status: 'True', reason: problems[0]!.reason, message: joinBounded(problems.map((p) => p.message), { perPart: TOTAL_CHARS }) };
 }
 
-/** "announced by N of M LB pods": from the sessions the agents report in their entries. */
-function announcedCondition(entries: readonly LoadBalancerEntry[], peers: number, problems: readonly string[]): ConditionInput {
+type NodeSession = NonNullable<PortableLoadBalancerStatus['nodeSessions']>[number];
+
+const describeSession = (s: { peer: string; state?: string; bfdState?: string; lastError?: string }) =>
+  `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`;
+
+/** A session the LB pod reports only to say that its node speaks to this NodeIP peer (src/agent/bgp). */
+const leftToNode = (s: { lastError?: string }) => s.lastError?.startsWith('nextHopMode NodeIP') === true;
+
+/**
+ * "announced for N of M LB pods": an LB pod counts when one of its own sessions announces the VIP (PodIP peers)
+ * or when the speaker of its node does (NodeIP peers: status.nodeSessions, written by each node's plb-agent
+ * node-routes, src/node/status.ts).
+ */
+function announcedCondition(entries: readonly LoadBalancerEntry[], nodeSessions: readonly NodeSession[], peers: number, problems: readonly string[]): ConditionInput {
   const type = ConditionType.Announced;
   const extra = problems.length > 0 ? `; ${problems.join('; ')}` : '';
   if (peers === 0) {
@@ -176,30 +188,39 @@ function announcedCondition(entries: readonly LoadBalancerEntry[], peers: number
       message: `no BGPPeer serves this load balancer: route the VIP to the LB pods (status.loadBalancers[].podIP) yourself${extra}`,
     };
   }
-  const announcing = entries.filter((e) => (e.sessions ?? []).some((s) => s.announced));
+  const ofNode = (e: LoadBalancerEntry) => nodeSessions.filter((s) => e.node !== undefined && s.node === e.node);
+  const byPod = (e: LoadBalancerEntry) => (e.sessions ?? []).some((s) => s.announced);
+  // A node's word counts for its LB pods that are ready: one marked NodeNotReady has a speaker nobody hears.
+  const byNode = (e: LoadBalancerEntry) => e.ready === true && ofNode(e).some((s) => s.announced);
+  const announcing = entries.filter((e) => byPod(e) || byNode(e));
   if (announcing.length > 0) {
     const all = announcing.length === entries.length;
+    const nodes = [...new Set(announcing.filter(byNode).map((e) => e.node!))].sort();
     return {
       type,
       status: 'True',
       reason: all ? 'AllReplicasAnnounced' : 'SomeReplicasAnnounced',
-      message: `announced by ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${extra}`,
+      message: nodes.length === 0
+        ? `announced by ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s)${extra}`
+        : `announced for ${announcing.length} of ${entries.length} LB pod(s) to ${peers} BGP peer(s), by the speakers of their node(s) ${nodes.join(', ')} for those behind a NodeIP peer${extra}`,
     };
   }
-  // Every session an LB pod reports is a NodeIP peer's, which the pods leave to their nodes' speakers
-  // (plb-agent node-routes, src/node/): whether the nodes announce is not in this status (their log says).
+  // Every session an LB pod reports is a NodeIP peer's, left to its node's speaker, and no node has reported
+  // yet: plb-agent node-routes is not running there (the chart's nodeRoutes.enabled), or is still starting.
   const reported = entries.flatMap((e) => e.sessions ?? []);
-  if (reported.length > 0 && reported.every((s) => s.lastError?.startsWith('nextHopMode NodeIP') === true)) {
+  if (reported.length > 0 && reported.every(leftToNode) && entries.every((e) => ofNode(e).length === 0)) {
     return {
       type,
       status: 'Unknown',
       reason: 'AnnouncedByNodes',
-      message: `its ${peers} BGP peer(s) have nextHopMode NodeIP: the nodes' plb-agent node-routes announce it for the ${entries.length} LB pod(s) (their sessions are in their logs, not here)${extra}`,
+      message: `its ${peers} BGP peer(s) have nextHopMode NodeIP, which the nodes' plb-agent node-routes announce, and no node of the ${entries.length} LB pod(s) has reported its sessions into status.nodeSessions yet (is the chart's nodeRoutes.enabled set?)${extra}`,
     };
   }
   const why = joinBounded(
     entries.map((e) => {
-      const sessions = (e.sessions ?? []).map((s) => `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`);
+      const own = (e.sessions ?? []).filter((s) => !leftToNode(s)).map(describeSession);
+      const node = ofNode(e).map((s) => `${describeSession(s)} from node ${s.node}`);
+      const sessions = [...own, ...node];
       return `pod ${e.pod}: ${sessions.length > 0 ? sessions.join(', ') : 'no session reported'}`;
     }),
     { noun: 'more LB pod(s)' },
@@ -237,6 +258,17 @@ export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, p
   return (entries ?? []).filter((e) => names.has(e.pod));
 }
 
+/**
+ * Node speakers' entries of nodes that still run a live LB pod of this PLB (the same pods liveEntries keeps). A
+ * node whose last LB pod left, or that was deleted or died with its component, cannot remove its own entries;
+ * the operator does (status-patch.ts). A node that still serves writes its entries again on its next pass.
+ */
+export function liveNodeSessions(sessions: readonly NodeSession[], pods: readonly V1Pod[]): NodeSession[] {
+  const gone = (p: V1Pod) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+  const nodes = new Set(pods.filter((p) => !gone(p)).map((p) => p.spec?.nodeName).filter(Boolean));
+  return sessions.filter((s) => nodes.has(s.node));
+}
+
 export function computeStatus(plb: PortableLoadBalancer, observed: Observations, now: Date): PortableLoadBalancerStatus {
   const generation = plb.metadata?.generation ?? 0;
   const { replicas } = withDefaults(plb.spec);
@@ -245,6 +277,7 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
   const entries = observed.liveness
     ? judgedEntries(plb.status?.loadBalancers, observed.lbPods, { ...observed.liveness, now: now.getTime() })
     : liveEntries(plb.status?.loadBalancers, observed.lbPods);
+  const nodeSessions = plb.status?.nodeSessions && liveNodeSessions(plb.status.nodeSessions, observed.lbPods);
   const backends = backendsCondition(plb, observed.backends);
   const dataPlane = dataPlaneCondition(entries, observed.lbPods, generation, replicas, vip, observed.replicaFailure);
   const programmed = entries.filter((e) => isCurrent(e, generation, vip)).length;
@@ -267,12 +300,12 @@ export function computeStatus(plb: PortableLoadBalancer, observed: Observations,
       ...gates,
       backends,
       dataPlane,
-      announcedCondition(entries, observed.bgpPeers ?? 0, observed.bgpProblems ?? []),
+      announcedCondition(entries, nodeSessions ?? [], observed.bgpPeers ?? 0, observed.bgpProblems ?? []),
       degradedCondition(plb, entries, programmed, replicas, observed.problems ?? [], observed.replicaFailure),
     ],
     generation,
     now,
   );
   const count = observed.backends ?? { ready: plb.spec.backends.addresses?.length ?? 0, total: plb.spec.backends.addresses?.length ?? 0 };
-  return { ...(observed.assigned ?? {}), observedGeneration: generation, conditions, backends: count, loadBalancers: entries };
+  return { ...(observed.assigned ?? {}), observedGeneration: generation, conditions, backends: count, loadBalancers: entries, ...(nodeSessions ? { nodeSessions } : {}) };
 }

@@ -147,15 +147,17 @@ describe('the Helm chart', () => {
     expect(r.stdout).toMatch(/portableloadbalancerclass.portablelb.io\/tenancy-default created \(server dry run\)/);
   });
 
-  test('nodeRoutes.enabled adds the NodeIP node-route DaemonSet and node speaker: hostNetwork, NET_ADMIN + NET_BIND_SERVICE + NET_RAW, read-only RBAC (Secrets in its namespace only); accepted by the API server', async () => {
+  test('nodeRoutes.enabled adds the NodeIP node-route DaemonSet and node speaker: hostNetwork, NET_ADMIN + NET_BIND_SERVICE + NET_RAW, read-only RBAC (Secrets in its namespace only) but for patching PLB status (status.nodeSessions); accepted by the API server', async () => {
     const yaml = renderChart('nr', ns, { 'nodeRoutes.enabled': 'true' });
     const objs = loadAllYaml(yaml) as KubernetesObject[];
     const ds = objs.find((o) => o?.kind === 'DaemonSet') as KubernetesObject & { spec: { template: { spec: { hostNetwork: boolean; containers: Array<{ args: string[]; securityContext: { capabilities: { add: string[] } } }> } } } };
     expect(ds.spec.template.spec.hostNetwork).toBe(true);
     expect(ds.spec.template.spec.containers[0]!.args).toEqual(['node-routes']);
     expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW']);
-    const role = objs.find((o) => o?.kind === 'ClusterRole' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ verbs: string[] }> };
-    expect(role.rules.flatMap((r) => r.verbs)).toEqual(['get', 'list', 'watch', 'get', 'list', 'watch', 'get', 'list', 'watch']);
+    const role = objs.find((o) => o?.kind === 'ClusterRole' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ resources: string[]; verbs: string[] }> };
+    expect(role.rules.flatMap((r) => r.verbs)).toEqual(['get', 'list', 'watch', 'get', 'list', 'watch', 'get', 'list', 'watch', 'patch']);
+    // Its only write: the status subresource of PLBs, where it reports its sessions.
+    expect(role.rules.filter((r) => r.verbs.includes('patch'))).toEqual([{ apiGroups: ['portablelb.io'], resources: ['portableloadbalancers/status'], verbs: ['patch'] }]);
     const secrets = objs.find((o) => o?.kind === 'Role' && o.metadata?.name?.endsWith('node-routes')) as KubernetesObject & { rules: Array<{ resources: string[]; verbs: string[] }> };
     expect(secrets.metadata?.namespace).toBe(ns);
     expect(secrets.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);

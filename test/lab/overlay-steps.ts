@@ -73,13 +73,18 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     const created = Date.now();
     await plbs.create(NAMESPACE, OVERLAY_PLB, overlayPlbSpec, { [NETWORK_LABEL]: 'overlay' });
     const full = await waitHops(lab, `${OVERLAY_VIP}/32`, (h) => h.join() === nodeIps.join(), 120_000);
-    // The LB pods leave the NodeIP peer to their nodes; the condition says so once both pods have reported.
+    // The LB pods leave the NodeIP peer to their nodes, whose speakers report their sessions into
+    // status.nodeSessions; Announced counts every LB pod whose node announces.
     const plb = await eventually(async () => {
       const p = await plbs.get(NAMESPACE, OVERLAY_PLB);
       const c = findCondition(p.status?.conditions, 'Announced');
-      if (c?.reason !== 'AnnouncedByNodes') throw new Error(`Announced ${c?.status} ${c?.reason}: ${c?.message}`);
+      const reported = (p.status?.nodeSessions ?? []).filter((e) => e.state === 'Established' && e.bfdState === 'Up' && e.announced).map((e) => e.node).sort();
+      if (c?.status !== 'True' || c.reason !== 'AllReplicasAnnounced' || reported.join() !== lab.net.nodes.map((n) => n.name).sort().join()) {
+        throw new Error(`Announced ${c?.status} ${c?.reason}: ${c?.message}; nodeSessions announced by ${reported.join(', ') || 'none'}`);
+      }
       return p;
     }, 30_000, 200);
+    lab.say(`overlay: Announced ${findCondition(plb.status?.conditions, 'Announced')?.message}; status.nodeSessions ${JSON.stringify(plb.status?.nodeSessions?.map((e) => `${e.node} ${e.peer} ${e.state}/BFD ${e.bfdState} announced=${e.announced}`))}`);
     const announced = findCondition(plb.status?.conditions, 'Announced');
     const entries = plb.status?.loadBalancers ?? [];
     const readyAt = Math.max(...entries.map((e) => lab.kubelet.readyAt.get(`${NAMESPACE}/${e.pod}`) ?? NaN));
@@ -103,7 +108,7 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     const byNode = balanceVerdict(t.perNode, 2, t.failed);
     const byBackend = balanceVerdict(t.perBackend, 2, t.failed);
     lab.say(`overlay: ${OVERLAY_VIP} via ${full.hops.join(', ')} ${full.at - created} ms after the PLB was created (${Number.isFinite(readyAt) ? `${full.at - readyAt} ms after its last LB pod was ready` : 'readiness unknown'}); per node ${JSON.stringify(t.perNode)}, per backend ${JSON.stringify(t.perBackend)}, ${t.failed} failed`);
-    detail = { announced: `${announced?.status} ${announced?.reason}`, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, nodeMetrics, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
+    detail = { announced: `${announced?.status} ${announced?.reason}`, statusNodeSessions: plb.status?.nodeSessions, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, nodeMetrics, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
     // A node's link cut (silent): its session's BFD withdraws it. Only the node's own port (its overlay pods are
     // behind it): the PodIP PLB's pods on the segment keep theirs, so the steps after this one are undisturbed.
     const node = lab.net.nodes[1]!;

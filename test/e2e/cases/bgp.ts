@@ -79,8 +79,21 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
         for (const s of Object.values(n)) expect(s).toEqual({ state: 'Established', bfd: 'Up' });
         return n;
       }, 60_000);
+      // Each node's speaker reports its session into the PLB (status.nodeSessions, written with the chart's RBAC),
+      // and Announced counts both LB pods as announced by their nodes.
+      const lbNodes = [...new Set(ready.status!.loadBalancers!.map((e) => e.node!))].sort();
+      const announced = await eventually(async () => {
+        const p = await plb.get();
+        const c = condition(p, 'Announced');
+        expect([c?.status, c?.reason]).toEqual(['True', 'AllReplicasAnnounced']);
+        const sessions = (p.status?.nodeSessions ?? []).filter((e) => e.peer === peer);
+        expect(sessions.map((e) => e.node).sort()).toEqual(lbNodes);
+        for (const e of sessions) expect(e).toMatchObject({ state: 'Established', bfdState: 'Up', announced: true });
+        return { message: c?.message, sessions };
+      }, 60_000);
       console.log(`bgp: route ${vip} via ${route.hops.join(', ')} at the router ${route.at - applied} ms after the PLB was applied; ` +
-        `neighbours ${JSON.stringify(neighbors)}; the LB pods' sessions ${JSON.stringify(ready.status!.loadBalancers!.map((e) => e.sessions))}`);
+        `neighbours ${JSON.stringify(neighbors)}; the LB pods' sessions ${JSON.stringify(ready.status!.loadBalancers!.map((e) => e.sessions))}; ` +
+        `Announced: ${announced.message}; status.nodeSessions ${JSON.stringify(announced.sessions)}`);
     });
 
     test('a client outside the nodes reaches every backend through the route the router learned', async () => {

@@ -4,24 +4,13 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import { nodeAnnouncements } from '../../../src/node/announce.js';
 import { plb } from '../support/builders.js';
+import { lbPod, nodeIPPeer } from './builders.js';
 
-const lbPod = (name: string, node: string, extra: { deleting?: boolean; phase?: string; plbName?: string } = {}): V1Pod => ({
-  metadata: {
-    name, namespace: 'shop',
-    labels: { 'app.kubernetes.io/name': 'portable-lb', 'portablelb.io/name': extra.plbName ?? 'web' },
-    ...(extra.deleting ? { deletionTimestamp: new Date() } : {}),
-  },
-  spec: { nodeName: node, containers: [] },
-  status: { podIP: '10.244.1.5', phase: extra.phase ?? 'Running' },
-});
 type Entry = NonNullable<NonNullable<PortableLoadBalancer['status']>['loadBalancers']>[number];
 const entry = (pod: string, e: Partial<Entry> = {}): Entry => ({ pod, ready: true, programmedGeneration: 3, vip: '192.0.2.10', backends: 2, ...e });
 const web = (entries: Entry[], vip: string | null = '192.0.2.10'): PortableLoadBalancer =>
   plb({}, { ...(vip ? { vip } : {}), loadBalancers: entries });
-const peer = (name: string, spec: Partial<BGPPeer['spec']> = {}): BGPPeer => ({
-  apiVersion: 'portablelb.io/v1alpha1', kind: 'BGPPeer', metadata: { name },
-  spec: { peerAddress: '10.0.0.1', peerASN: 64500, myASN: 64512, nextHopMode: 'NodeIP', bfd: {}, ...spec },
-});
+const peer = nodeIPPeer;
 const noPassword = () => ({ problem: 'no Secret' });
 const node = { name: 'n1', labels: { rack: 'r1' } };
 

@@ -4,16 +4,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import { desiredNodeRoutes, routeChanges } from '../../../src/node/routes.js';
 import { plb } from '../support/builders.js';
+import { lbPod as podOn, type LbPodExtra } from './builders.js';
 
-const lbPod = (name: string, node: string, ip: string, extra: { deleting?: boolean; phase?: string; plbName?: string; plbNamespace?: string } = {}): V1Pod => ({
-  metadata: {
-    name, namespace: extra.plbNamespace ? 'lb-system' : 'shop',
-    labels: { 'app.kubernetes.io/name': 'portable-lb', 'portablelb.io/name': extra.plbName ?? 'web', ...(extra.plbNamespace ? { 'portablelb.io/namespace': extra.plbNamespace } : {}) },
-    ...(extra.deleting ? { deletionTimestamp: new Date() } : {}),
-  },
-  spec: { nodeName: node, containers: [] },
-  status: { podIP: ip, phase: extra.phase ?? 'Running' },
-});
+const lbPod = (name: string, node: string, ip: string, extra: Omit<LbPodExtra, 'ip'> = {}): V1Pod => podOn(name, node, { ...extra, ip });
 const programmed = (pods: string[], vip = '192.0.2.10'): PortableLoadBalancer =>
   plb({ vip }, { vip, loadBalancers: pods.map((pod) => ({ pod, ready: true, programmedGeneration: 3, vip })) });
 

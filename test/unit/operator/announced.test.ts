@@ -1,7 +1,7 @@
 // The Announced condition ("announced by N of M LB pods") and which BGPPeers serve a PLB. Pure, table-driven.
 import { describe, expect, it } from '@jest/globals';
 import { findCondition } from '../../../src/api/conditions.js';
-import type { BGPPeer } from '../../../src/api/generated.js';
+import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import { resolvePeers, servesPlb } from '../../../src/operator/bgp-peers.js';
 import { sessionEvents } from '../../../src/operator/events.js';
 import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
@@ -35,6 +35,37 @@ describe('the Announced condition', () => {
     const c = findCondition(s.conditions, 'Announced');
     expect([c?.status, c?.reason]).toEqual([status, reason]);
     expect(c?.message).toMatch(message);
+  });
+
+  // NodeIP peers: the LB pods leave the session to their node (lastError says so); the nodes report theirs in
+  // status.nodeSessions (src/node/status.ts), and an LB pod counts when the speaker of its node announces.
+  const leftToNode = session('Idle', false, { lastError: 'nextHopMode NodeIP: announced by the node (plb-agent node-routes), not by the LB pod' });
+  const onNode = (pod: string, node: string) => ({ ...entry(pod, [leftToNode]), node });
+  const nodeSession = (node: string, state: string, announced: boolean, extra = {}) => ({ node, peer: 'tor', peerAddress: '10.0.0.1', state, announced, ...extra });
+  type NodeSessions = NonNullable<NonNullable<PortableLoadBalancer['status']>['nodeSessions']>;
+  it.each<[string, LoadBalancerEntry[], NodeSessions, string, string, RegExp]>([
+    ['both nodes announce', [onNode('a', 'n1'), onNode('b', 'n2')], [nodeSession('n1', 'Established', true), nodeSession('n2', 'Established', true)],
+      'True', 'AllReplicasAnnounced', /announced for 2 of 2 LB pod\(s\) to 1 BGP peer\(s\), by the speakers of their node\(s\) n1, n2/],
+    ['one node\'s session is down', [onNode('a', 'n1'), onNode('b', 'n2')], [nodeSession('n1', 'Established', true), nodeSession('n2', 'Active', false)],
+      'True', 'SomeReplicasAnnounced', /announced for 1 of 2 .* n1 /],
+    ['no node announces: each pod with its node\'s sessions', [onNode('a', 'n1'), onNode('b', 'n2')],
+      [nodeSession('n1', 'Active', false, { bfdState: 'Down', lastError: 'Socket: Connection refused' }), nodeSession('n2', 'Established', false)],
+      'False', 'NotAnnounced', /0 of 2 .*pod a: tor Active\/BFD Down \(Socket: Connection refused\) from node n1; pod b: tor Established from node n2/],
+    ['a node marked NotReady does not count, whatever its last report said', [onNode('a', 'n1'), { ...onNode('b', 'n2'), ready: false, reason: 'NodeNotReady' }],
+      [nodeSession('n1', 'Established', true), nodeSession('n2', 'Established', true)], 'True', 'SomeReplicasAnnounced', /1 of 2/],
+    ['only another node reported (not one of the LB pods\'): unknown', [onNode('a', 'n1')], [nodeSession('n9', 'Established', true)],
+      'Unknown', 'AnnouncedByNodes', /no node of the 1 LB pod\(s\) has reported .*nodeRoutes.enabled/],
+  ])('NodeIP: %s', (_name, entries, nodeSessions, status, reason, message) => {
+    const s = computeStatus(plb({}, { loadBalancers: entries, nodeSessions }), { lbPods: pods, backends: { ready: 1, total: 1 }, bgpPeers: 1 }, now);
+    const c = findCondition(s.conditions, 'Announced');
+    expect([c?.status, c?.reason]).toEqual([status, reason]);
+    expect(c?.message).toMatch(message);
+  });
+
+  it('keeps the node sessions of nodes with a live LB pod and drops the others (the status write removes them)', () => {
+    const nodeSessions = [nodeSession('n1', 'Established', true), nodeSession('n2', 'Established', true), nodeSession('n9', 'Established', true)];
+    const s = computeStatus(plb({}, { loadBalancers: [onNode('a', 'n1')], nodeSessions }), { lbPods: [lbPod('a', 'n1'), { ...lbPod('b', 'n2'), status: { phase: 'Failed' } }], backends: { ready: 1, total: 1 }, bgpPeers: 1 }, now);
+    expect(s.nodeSessions?.map((e) => e.node)).toEqual(['n1']);
   });
 
   it('does not change Ready: a PLB without a peer is served where the VIP is routed statically', () => {

@@ -69,4 +69,21 @@ describe('statusPatch', () => {
       { op: 'remove', path: '/status/loadBalancers/0' },
     ]);
   });
+
+  it('removes node speakers\' entries of nodes without a live LB pod, guarded by their keys, and leaves the others as their nodes wrote them', () => {
+    const ns = (node: string, peer: string, announced = true) => ({ node, peer, state: 'Established', announced });
+    const current = { nodeSessions: [ns('n1', 'tor'), ns('n2', 'tor'), ns('n2', 'tor-b'), ns('n3', 'tor')] };
+    expect(statusPatch(current, { nodeSessions: [ns('n1', 'tor', false), ns('n3', 'tor')] })).toEqual([
+      { op: 'test', path: '/status/nodeSessions/2/node', value: 'n2' },
+      { op: 'test', path: '/status/nodeSessions/2/peer', value: 'tor-b' },
+      { op: 'remove', path: '/status/nodeSessions/2' },
+      { op: 'test', path: '/status/nodeSessions/1/node', value: 'n2' },
+      { op: 'test', path: '/status/nodeSessions/1/peer', value: 'tor' },
+      { op: 'remove', path: '/status/nodeSessions/1' },
+    ]);
+  });
+
+  it('leaves node speakers\' entries alone when the pass did not judge them', () => {
+    expect(statusPatch({ nodeSessions: [{ node: 'n1', peer: 'tor' }] }, {})).toEqual([]);
+  });
 });
