@@ -2,7 +2,8 @@
 // It watches every pod of the cluster (selector-based backends may be in any namespace, and LB pods in a
 // class's), but reads only a few fields of each: labels (selectors, which PLB an LB pod belongs to), deletion
 // and phase (a pod going away serves nothing), the Ready condition (backend counts; liveness.ts) and the node
-// (liveness.ts, the waiting message). A kubelet-written pod is 4-10 KiB of JSON and several times that as an
+// (liveness.ts, the waiting message); of LB pods only, when each container last exited (liveness.ts's restart
+// grace). A kubelet-written pod is 4-10 KiB of JSON and several times that as an
 // object; kept whole, tens of thousands of unrelated pods were most of the operator's memory. Lists are read in
 // pages (LIST_PAGE_SIZE) and each pod is slimmed before it is kept, so only one page is ever held whole.
 // Nodes likewise (a node's status lists its images and can be tens of KiB): the operator reads their names and
@@ -10,8 +11,8 @@
 // Children and PLBs are kept whole but for metadata.managedFields, which is most of a server-side-applied
 // object: drift.ts reads only other managers' entries outside the status subresource (what someone else added
 // inside our fields), and nothing reads a PLB's (one entry per agent).
-import type { KubernetesListObject, KubernetesObject, V1Node, V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import { OPERATOR_FIELD_MANAGER } from '../api/constants.js';
+import type { KubernetesListObject, KubernetesObject, V1ContainerStatus, V1Node, V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import { LABEL_PLB, OPERATOR_FIELD_MANAGER } from '../api/constants.js';
 
 export const LIST_PAGE_SIZE = 500;
 
@@ -19,6 +20,7 @@ export const LIST_PAGE_SIZE = 500;
 export function slimPod(pod: V1Pod): V1Pod {
   const m = pod.metadata ?? {};
   const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const exits = m.labels?.[LABEL_PLB] !== undefined ? (pod.status?.containerStatuses ?? []).flatMap(exitsOf) : [];
   return {
     metadata: {
       name: m.name,
@@ -32,8 +34,23 @@ export function slimPod(pod: V1Pod): V1Pod {
     status: {
       ...(pod.status?.phase ? { phase: pod.status.phase } : {}),
       ...(ready ? { conditions: [pick(ready)] } : {}),
+      ...(exits.length > 0 ? { containerStatuses: exits } : {}),
     },
   };
+}
+
+/** A container's name and when it exited (state and lastState terminated), if it ever did. */
+function exitsOf(c: V1ContainerStatus): V1ContainerStatus[] {
+  const now = c.state?.terminated?.finishedAt;
+  const last = c.lastState?.terminated?.finishedAt;
+  if (!now && !last) return [];
+  return [{
+    name: c.name,
+    ready: c.ready,
+    restartCount: c.restartCount,
+    ...(now ? { state: { terminated: { exitCode: c.state!.terminated!.exitCode, finishedAt: now } } } : {}),
+    ...(last ? { lastState: { terminated: { exitCode: c.lastState!.terminated!.exitCode, finishedAt: last } } } : {}),
+  } as V1ContainerStatus];
 }
 
 const pick = (c: V1PodCondition): V1PodCondition => ({

@@ -10,7 +10,9 @@
 //   - the pod's Ready condition turned False after the agent's last report, by more than REPORT_MARGIN_MS (the
 //     kubelet probes the agent's /readyz; a Ready=False older than the report is the pod's start, before its
 //     agent had programmed anything): ready false, reason PodNotReady. The freshest word wins: an agent that
-//     reports again is believed again;
+//     reports again is believed again. Except while a container of the pod restarts (restartGraceEnd): a Running
+//     pod whose Ready=False came with a container's exit, whose agent's heartbeat has not expired, keeps its entry
+//     ready for RESTART_GRACE_MS after that exit (never past the heartbeat's deadline), and is judged again then;
 //   - the agent's heartbeat (lastUpdateTime, rewritten at least every HEARTBEAT_PERIOD_MS) is older than
 //     HEARTBEAT_EXPIRY_MS, counted from no earlier than `since`, when the operator could last see the entries
 //     (its watch of PLBs synced, or it became the leader): after an API-server outage, which stops every
@@ -32,10 +34,31 @@ export const HEARTBEAT_EXPIRY_MS = 3 * HEARTBEAT_PERIOD_MS;
  * agent that wedged within this margin of a report).
  */
 export const REPORT_MARGIN_MS = 2000;
+/**
+ * How long an LB pod's entry stays ready after a container of the pod exited, while the kubelet restarts it.
+ * The kernel state is the pod's, not the container's (the netns, xdp's pinned maps and attached programs, the
+ * nftables ruleset and IPVS services outlive the agent process): it forwards all along. Marking the entry
+ * PodNotReady at once made the nodes' speakers withdraw the VIP for the length of the restart (~3 s on real
+ * nodes, test/e2e/cases/bgp.ts), moving every flow twice for nothing. The grace covers what a restart takes: the
+ * kubelet noticing the exit (its PLEG relists every 1 s) and starting the container at once (the first restart
+ * has no back-off), the new agent's start-up to its first report (measured on real nodes: see docs/faults.md),
+ * and one readiness probe period (2 s) for the pod's Ready=True. It is no longer than the kubelet's first
+ * crash-loop back-off (10 s): an agent that dies again at start is PodNotReady before its second restart, and
+ * far shorter than the heartbeat expiry (90 s), which caps it anyway. What the grace costs: for at most this
+ * long, backend changes are not followed by that pod (as during any restart) while routers still send to it.
+ */
+export const RESTART_GRACE_MS = 10_000;
 
 export type EntryVerdict =
   | { keep: false; why: string }
-  | { keep: true; notReady?: { reason: 'NodeNotReady' | 'PodNotReady' | 'HeartbeatExpired'; message: string } };
+  | {
+      keep: true;
+      notReady?: { reason: 'NodeNotReady' | 'PodNotReady' | 'HeartbeatExpired'; message: string };
+      /** A ready verdict holds until then at most, with nothing observed changing (ms since the epoch). */
+      until?: number;
+      /** Kept ready only by the restart grace: which container exited, and when. */
+      restarting?: string;
+    };
 
 export interface LivenessContext {
   now: number;
@@ -74,22 +97,59 @@ export function judgeEntry(entry: LoadBalancerEntry, pod: V1Pod | undefined, ctx
   }
 
   const reported = time(entry.lastUpdateTime);
+  const deadline = heartbeatDeadline(entry, ctx);
   const podReady = pod.status?.conditions?.find((c) => c.type === 'Ready');
   const turned = time(podReady?.lastTransitionTime);
+  let restarting: string | undefined;
+  let until = deadline;
   if (podReady?.status === 'False' && turned !== undefined && (reported === undefined || turned > reported + REPORT_MARGIN_MS)) {
-    return { keep: true, notReady: { reason: 'PodNotReady', message: `pod ${entry.pod} turned not Ready at ${iso(turned)}, after its agent's last report` } };
+    const grace = restartGraceEnd(pod, turned, reported, deadline);
+    if (grace === undefined || ctx.now >= grace.end) {
+      const why = grace ? `; its container ${grace.container} exited at ${iso(grace.exited)} and the pod was not Ready again within the ${RESTART_GRACE_MS / 1000} s restart grace` : '';
+      return { keep: true, notReady: { reason: 'PodNotReady', message: `pod ${entry.pod} turned not Ready at ${iso(turned)}, after its agent's last report${why}` } };
+    }
+    restarting = `container ${grace.container} exited at ${iso(grace.exited)}`;
+    until = grace.end;
   }
 
-  if (reported !== undefined && ctx.now - Math.max(reported, ctx.since) > ctx.expiryMs) {
+  if (deadline !== undefined && ctx.now > deadline) {
     return {
       keep: true,
       notReady: {
         reason: 'HeartbeatExpired',
-        message: `pod ${entry.pod}'s agent last reported at ${iso(reported)}, more than ${Math.round(ctx.expiryMs / 1000)} s ago (it reports every ${HEARTBEAT_PERIOD_MS / 1000} s)`,
+        message: `pod ${entry.pod}'s agent last reported at ${iso(reported!)}, more than ${Math.round(ctx.expiryMs / 1000)} s ago (it reports every ${HEARTBEAT_PERIOD_MS / 1000} s)`,
       },
     };
   }
-  return { keep: true };
+  return { keep: true, ...(until !== undefined ? { until } : {}), ...(restarting ? { restarting } : {}) };
+}
+
+/**
+ * When the restart grace of a Running pod that turned not Ready at `turned` ends, or undefined if it has none.
+ * It has one when a container of the pod exited (its status's state or lastState says terminated) no later than
+ * that turn (both times are whole seconds): the exit is why the pod is not Ready, not a probe failing on a
+ * running agent (a wedged one: PodNotReady at once, and a liveness kill afterwards does not move the turn). Only
+ * while the agent's heartbeat is fresh: it has reported (an entry without lastUpdateTime gets no grace), and the
+ * grace ends by its deadline. A grace ends RESTART_GRACE_MS after the exit, whatever the container does next:
+ * one grace per not-Ready spell, so a container that keeps dying is PodNotReady once it is over.
+ */
+export function restartGraceEnd(
+  pod: V1Pod,
+  turned: number,
+  reported: number | undefined,
+  heartbeatDue: number | undefined,
+): { end: number; exited: number; container: string } | undefined {
+  if (pod.status?.phase !== 'Running' || reported === undefined) return undefined;
+  let latest: { exited: number; container: string } | undefined;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    for (const t of [c.state?.terminated?.finishedAt, c.lastState?.terminated?.finishedAt]) {
+      const exited = time(t);
+      if (exited === undefined || exited > turned) continue;
+      if (!latest || exited > latest.exited) latest = { exited, container: c.name };
+    }
+  }
+  if (!latest) return undefined;
+  return { ...latest, end: Math.min(latest.exited + RESTART_GRACE_MS, heartbeatDue ?? Infinity) };
 }
 
 /** The reasons only the operator writes (judgeEntry's marks on a pod's or node's readiness); agents use others. */
@@ -142,11 +202,28 @@ export function judgedEntries(entries: readonly LoadBalancerEntry[] | undefined,
 }
 
 /**
+ * When the judged `entries` must be judged again though nothing observed changes: the earliest heartbeat
+ * deadline or restart grace end of an entry still ready (ms since the epoch); undefined if none. The operator
+ * requeues its PLB then (reconcile.ts): a grace that ends marks the entry PodNotReady at that moment, not at
+ * the next event.
+ */
+export function nextJudgement(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[], ctx: LivenessContext): number | undefined {
+  const byName = new Map(pods.map((p) => [p.metadata?.name, p]));
+  let next: number | undefined;
+  for (const entry of entries ?? []) {
+    if (entry.ready !== true) continue;
+    const v = judgeEntry(entry, byName.get(entry.pod), ctx);
+    if (v.keep && !v.notReady && v.until !== undefined && (next === undefined || v.until < next)) next = v.until;
+  }
+  return next;
+}
+
+/**
  * What of a PLB's watch event the operator acts on: everything but resourceVersion, managedFields and the
  * entries' lastUpdateTime. Every agent rewrites its entry on each repair pass (the heartbeat): with 2 LB pods per
  * PLB and 1000 PLBs that is 67 events a second that change nothing else, and reconciling each would spend the
  * operator's workers on them. A heartbeat is judged instead when it falls due: each pass requeues its PLB at the
- * earliest heartbeat deadline (reconcile.ts, heartbeatDeadline), and reads the entries afresh then.
+ * earliest time a verdict falls due (reconcile.ts, nextJudgement), and reads the entries afresh then.
  */
 export function withoutHeartbeats(plb: { metadata?: object; spec?: unknown; status?: { loadBalancers?: readonly LoadBalancerEntry[] } }): string {
   const { resourceVersion: _rv, managedFields: _mf, ...metadata } = (plb.metadata ?? {}) as Record<string, unknown>;

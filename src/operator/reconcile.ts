@@ -16,7 +16,7 @@ import { countBackends } from '../api/selector.js';
 import { podCreationFailure } from './children.js';
 import { bgpPeersHash, type OperatorSettings } from './desired.js';
 import { sessionEvents, transitionEvents, type PlbEvent } from './events.js';
-import { heartbeatDeadline } from './liveness.js';
+import { nextJudgement } from './liveness.js';
 import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
 import { computeStatus, liveEntries, type ChildrenOutcome, type LoadBalancerEntry } from './status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
@@ -61,9 +61,12 @@ export interface ReconcileResult {
   writes: number;
   /** Children whose owned fields had drifted, and how (for the log). */
   repaired?: { child: string; reasons: string[] }[];
-  /** Pass again this much later: a ready entry's heartbeat expires then. */
+  /** Pass again this much later: a ready entry's heartbeat expires, or its restart grace ends, then. */
   requeueAfterMs?: number;
 }
+
+/** How long after a verdict falls due its PLB is passed again (timers may fire a little early). */
+const JUDGE_AFTER_MS = 250;
 
 const failedOutcome = (o: ChildrenOutcome | undefined) => Boolean(o && (o.conflicts.length > 0 || o.applyError !== undefined));
 
@@ -181,7 +184,7 @@ export async function reconcile(
   const deployment = existing.find((c) => c.kind === 'Deployment' && c.metadata?.namespace === podNamespace) as V1Deployment | undefined;
   const replicaFailure = podCreationFailure(deployment, ports.listReplicaSets(podNamespace));
   const failed = failedOutcome(outcome);
-  const heartbeats = ports.heartbeats();
+  const liveness = { ...ports.heartbeats(), node: (n: string) => ports.getNode(n) };
   const status = computeStatus(
     plb,
     {
@@ -189,7 +192,7 @@ export async function reconcile(
       backends,
       ...(failed && outcome ? { children: outcome } : {}),
       ...(replicaFailure ? { replicaFailure } : {}),
-      liveness: { ...heartbeats, node: (n) => ports.getNode(n) },
+      liveness,
       // A VIP held by someone else is the first thing to say; a refused placement next.
       gates: [address.condition, resolution.condition],
       problems: address.degraded ? [address.degraded] : [],
@@ -216,7 +219,9 @@ export async function reconcile(
   }
   // The status says what went wrong; the queue retries with backoff.
   if (failed && outcome) throw new Error(outcome.conflicts[0] ?? outcome.applyError);
-  const deadlines = (status.loadBalancers ?? []).flatMap((e) => heartbeatDeadline(e, heartbeats) ?? []);
-  const requeueAfterMs = deadlines.length > 0 ? Math.max(1000, Math.min(...deadlines) - ports.now().getTime() + 1000) : undefined;
+  // Judged again when a verdict falls due (a heartbeat deadline, a restart grace's end), just after it.
+  const now = ports.now().getTime();
+  const next = nextJudgement(status.loadBalancers, lbPods, { ...liveness, now });
+  const requeueAfterMs = next !== undefined ? Math.max(JUDGE_AFTER_MS, next - now + JUDGE_AFTER_MS) : undefined;
   return { writes, ...(repaired.length > 0 ? { repaired } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -44,7 +44,7 @@ export class WorkQueue {
   readonly #processing = new Map<string, { started: number; abandoned: boolean }>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, unknown>();
+  readonly #timers = new Map<string, { due: number; handle: unknown }>();
   #handler: Handler | undefined;
   #running = 0;
   #stopped = false;
@@ -84,14 +84,23 @@ export class WorkQueue {
     this.#pump();
   }
 
-  /** Adds the key after `ms`; an earlier pending delayed add of the same key wins. */
+  /**
+   * Adds the key after `ms`; of two pending delayed adds of a key the earlier one wins (client-go's AddAfter):
+   * a PLB waiting for a heartbeat deadline 70 s away must still pass when a restart grace ends in 8 s.
+   */
   addAfter(key: string, ms: number): void {
-    if (this.#stopped || this.#timers.has(key)) return;
-    const t = this.#o.clock.setTimeout(() => {
+    if (this.#stopped) return;
+    const due = this.#o.clock.now() + ms;
+    const pending = this.#timers.get(key);
+    if (pending) {
+      if (pending.due <= due) return;
+      this.#o.clock.clearTimeout(pending.handle);
+    }
+    const handle = this.#o.clock.setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, ms);
-    this.#timers.set(key, t);
+    this.#timers.set(key, { due, handle });
   }
 
   /** Re-queues after a failure with backoff; returns the delay used. */
@@ -121,7 +130,7 @@ export class WorkQueue {
 
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#timers.values()) this.#o.clock.clearTimeout(t);
+    for (const t of this.#timers.values()) this.#o.clock.clearTimeout(t.handle);
     this.#timers.clear();
   }
 

@@ -41,6 +41,25 @@ function kubeletPod(name: string, o: { ready?: boolean; phase?: string; deleting
   };
 }
 
+/** An LB pod whose agent exited at 07:59:56 (SIGKILL) and turned the pod not Ready at 07:59:57. */
+function restartingLbPod(name: string, where: 'state' | 'lastState'): V1Pod {
+  const p = kubeletPod(name, { ready: false });
+  const exited = { terminated: { exitCode: 137, reason: 'Error', startedAt: new Date('2026-12-03T07:00:00Z'), finishedAt: new Date('2026-12-03T07:59:56Z'), containerID: 'containerd://abc' } };
+  const agent = { name: 'agent', image: 'plb', imageID: 'sha256:a', ready: false, restartCount: where === 'state' ? 0 : 1, containerID: 'containerd://def', started: true };
+  return {
+    ...p,
+    metadata: { ...p.metadata, labels: { 'portablelb.io/name': 'web', 'app.kubernetes.io/name': 'portable-lb' } },
+    status: {
+      ...p.status,
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: new Date('2026-12-03T07:59:57Z') }],
+      containerStatuses: [
+        where === 'state' ? { ...agent, state: exited } : { ...agent, state: { running: { startedAt: new Date('2026-12-03T07:59:58Z') } }, lastState: exited },
+        { name: 'speaker', image: 'plb', imageID: 'sha256:a', ready: true, restartCount: 0, state: { running: { startedAt: new Date('2026-12-03T07:00:00Z') } } },
+      ],
+    },
+  };
+}
+
 describe('slimPod', () => {
   const cases = [
     kubeletPod('a'),
@@ -49,6 +68,8 @@ describe('slimPod', () => {
     kubeletPod('d', { deleting: true }),
     kubeletPod('e', { node: 'n2' }),
     { metadata: { name: 'pending', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [] }, status: { phase: 'Pending' } } as V1Pod,
+    restartingLbPod('f', 'lastState'),
+    restartingLbPod('g', 'state'),
   ];
 
   it.each(cases.map((p) => [p.metadata!.name!, p] as const))('%s: every decision the operator makes from it is the same', (_, pod) => {
@@ -56,10 +77,23 @@ describe('slimPod', () => {
     expect([isLive(slim), isPodReady(slim)]).toEqual([isLive(pod), isPodReady(pod)]);
     expect(countBackends({ matchLabels: { app: 'web' } }, [slim], () => false)).toEqual(countBackends({ matchLabels: { app: 'web' } }, [pod], () => false));
     const ctx = { now: Date.parse('2026-12-03T08:00:00Z'), since: 0, expiryMs: 90_000, node: () => ({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }) };
-    const entry = { pod: pod.metadata!.name!, ready: true, lastUpdateTime: '2026-12-03T06:00:00Z' };
-    expect(judgeEntry(entry, slim, ctx)).toEqual(judgeEntry(entry, pod, ctx));
+    for (const lastUpdateTime of ['2026-12-03T06:00:00Z', '2026-12-03T07:59:50Z']) {
+      const entry = { pod: pod.metadata!.name!, ready: true, lastUpdateTime };
+      expect(judgeEntry(entry, slim, ctx)).toEqual(judgeEntry(entry, pod, ctx));
+    }
     expect([slim.metadata?.labels, slim.metadata?.deletionTimestamp, slim.spec?.nodeName, slim.status?.phase])
       .toEqual([pod.metadata?.labels, pod.metadata?.deletionTimestamp, pod.spec?.nodeName, pod.status?.phase]);
+  });
+
+  it('keeps of an LB pod each container\'s exits only (liveness.ts\'s restart grace), of other pods none', () => {
+    expect(slimPod(restartingLbPod('f', 'lastState')).status?.containerStatuses).toEqual([
+      { name: 'agent', ready: false, restartCount: 1, lastState: { terminated: { exitCode: 137, finishedAt: new Date('2026-12-03T07:59:56Z') } } },
+    ]);
+    expect(slimPod(restartingLbPod('g', 'state')).status?.containerStatuses).toEqual([
+      { name: 'agent', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, finishedAt: new Date('2026-12-03T07:59:56Z') } } },
+    ]);
+    const backend = restartingLbPod('h', 'lastState');
+    expect(slimPod({ ...backend, metadata: { ...backend.metadata, labels: { app: 'web' } } }).status?.containerStatuses).toBeUndefined();
   });
 
   it('keeps a small fraction of a kubelet-written pod', () => {

@@ -1,7 +1,7 @@
 // Which status.loadBalancers[] entries may still say ready (src/operator/liveness.ts): one row per rule.
 import { describe, expect, it, test } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { HEARTBEAT_EXPIRY_MS, heartbeatDeadline, judgeEntry, judgedEntries, liftedMark, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
+import { HEARTBEAT_EXPIRY_MS, RESTART_GRACE_MS, heartbeatDeadline, judgeEntry, judgedEntries, liftedMark, nextJudgement, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
 import type { LoadBalancerEntry } from '../../../src/operator/status.js';
 
 const T = Date.parse('2026-12-03T08:00:00Z');
@@ -65,6 +65,88 @@ describe('judgeEntry', () => {
   it('says which node, its state and since when', () => {
     const v = judgeEntry(entry(), pod(), ctx({ nodes: [node('n1', 'Unknown', 'NodeStatusUnknown')] }));
     expect(v.keep && v.notReady?.message).toBe('node n1 is not Ready (Unknown, NodeStatusUnknown since 2026-12-03T07:59:50Z): this LB pod may not forward');
+  });
+});
+
+describe('the restart grace: a container of the LB pod restarting keeps its entry ready for a bounded time', () => {
+  type Exit = { container?: string; at: number; now?: 'running' | 'waiting' | 'terminated' };
+  /** A Running pod turned not Ready at `readySince`; `exit`: a container that exited then (kubelet's statuses). */
+  const restarting = (readySince: number, exit?: Exit, phase = 'Running'): V1Pod => {
+    const p = pod({ ready: false, readySince, phase });
+    const finishedAt = exit && new Date(T + exit.at * 1000);
+    const agent = { name: 'agent', image: 'plb', imageID: 'sha256:a', restartCount: exit ? 1 : 0, ready: false };
+    const statuses = !exit ? [{ ...agent, state: { running: { startedAt: new Date(T - 600_000) } } }]
+      : exit.now === 'terminated' ? [{ ...agent, name: exit.container ?? 'agent', restartCount: 0, state: { terminated: { exitCode: 137, finishedAt } } }]
+      : [{ ...agent, name: exit.container ?? 'agent', state: exit.now === 'waiting' ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: { startedAt: new Date(T + (exit.at + 1) * 1000) } },
+        lastState: { terminated: { exitCode: 137, finishedAt } } }];
+    return { ...p, status: { ...p.status, containerStatuses: [...statuses, { name: 'speaker', image: 'plb', imageID: 'sha256:a', restartCount: 0, ready: true, state: { running: { startedAt: new Date(T - 600_000) } } }] } };
+  };
+  it.each([
+    { name: 'the agent exited 4 s ago and runs again, not Ready yet: ready until 10 s after the exit', e: entry(), p: restarting(-3, { at: -4 }), c: ctx(), want: { until: T + 6000, restarting: 'container agent exited at 2026-12-03T07:59:56Z' } },
+    { name: 'the agent exited and waits to be restarted (state terminated): ready', e: entry(), p: restarting(-3, { at: -4, now: 'terminated' }), c: ctx(), want: { until: T + 6000 } },
+    { name: 'the agent exited and waits in a back-off: ready until the grace ends', e: entry(), p: restarting(-3, { at: -4, now: 'waiting' }), c: ctx(), want: { until: T + 6000 } },
+    { name: 'the exit in the same second as the turn: ready', e: entry(), p: restarting(-3, { at: -3 }), c: ctx(), want: { until: T + 7000 } },
+    { name: 'the speaker container restarting: ready as well (the kernel state is the pod\'s)', e: entry(), p: restarting(-3, { container: 'speaker', at: -4 }), c: ctx(), want: { until: T + 6000 } },
+    { name: 'the grace is over (exited 11 s ago) and the pod is still not Ready: PodNotReady', e: entry({ lastUpdateTime: at(-30) }), p: restarting(-10, { at: -11 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'exactly 10 s after the exit: PodNotReady', e: entry({ lastUpdateTime: at(-30) }), p: restarting(-9, { at: -10 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'a running agent whose probe fails (wedged, never exited): PodNotReady at once', e: entry(), p: restarting(-3), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'a wedged agent the liveness probe killed after the pod turned not Ready: PodNotReady', e: entry({ lastUpdateTime: at(-30) }), p: restarting(-8, { at: -3 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'a restart a minute ago, Ready since, then not Ready again: PodNotReady (not this spell\'s exit)', e: entry(), p: restarting(-3, { at: -60 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'the heartbeat is due before the grace ends: ready until the heartbeat deadline', e: entry({ lastUpdateTime: at(-88) }), p: restarting(-3, { at: -4 }), c: ctx(), want: { until: T + 2000 } },
+    { name: 'the heartbeat expired already: no grace, PodNotReady', e: entry({ lastUpdateTime: at(-95) }), p: restarting(-3, { at: -4 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'an entry without a heartbeat (lastUpdateTime) gets no grace', e: entry({ lastUpdateTime: undefined }), p: restarting(-3, { at: -4 }), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'heartbeats not judged (expiry Infinity): the grace alone bounds it', e: entry({ lastUpdateTime: at(-500) }), p: restarting(-3, { at: -4 }), c: ctx({ expiryMs: Infinity }), want: { until: T + 6000 } },
+    { name: 'a pod not Running (Pending) gets no grace', e: entry(), p: restarting(-3, { at: -4 }, 'Pending'), c: ctx(), want: { reason: 'PodNotReady' } },
+    { name: 'its node not Ready: NodeNotReady, grace or not', e: entry(), p: restarting(-3, { at: -4 }), c: ctx({ nodes: [node('n1', 'Unknown')] }), want: { reason: 'NodeNotReady' } },
+    { name: 'being deleted: dropped, grace or not', e: entry(), p: { ...restarting(-3, { at: -4 }), metadata: { name: 'lb-a', deletionTimestamp: new Date(T) } }, c: ctx(), want: { dropped: true } },
+    { name: 'the restarted agent reported after the turn: believed, no grace needed (until its heartbeat deadline)', e: entry({ lastUpdateTime: at(-1) }), p: restarting(-3, { at: -4 }), c: ctx(), want: { until: T - 1000 + HEARTBEAT_EXPIRY_MS } },
+  ])('$name', ({ e, p, c, want }) => {
+    const v = judgeEntry(e, p, c);
+    if ('dropped' in want) return expect(v.keep).toBe(false);
+    if (!v.keep) throw new Error(`dropped: ${v.why}`);
+    if ('reason' in want) return expect(v.notReady?.reason).toBe(want.reason);
+    expect(v.notReady).toBeUndefined();
+    expect(v.until).toBe(want.until);
+    if ('restarting' in want) expect(v.restarting).toBe(want.restarting);
+  });
+
+  it('says, once the grace is over, which container exited and that the grace was spent', () => {
+    const v = judgeEntry(entry({ lastUpdateTime: at(-30) }), restarting(-10, { at: -11 }), ctx());
+    expect(v.keep && v.notReady?.message).toBe(
+      `pod lb-a turned not Ready at 2026-12-03T07:59:50Z, after its agent's last report; its container agent exited at 2026-12-03T07:59:49Z and the pod was not Ready again within the ${RESTART_GRACE_MS / 1000} s restart grace`);
+  });
+
+  it('a restart over time: ready through the grace, judged again when it ends, PodNotReady then unless the agent reported or the pod is Ready', () => {
+    const exitAt = -4;
+    const p = restarting(-3, { at: exitAt });
+    const e = entry();
+    // Now: kept ready, and the operator is due back when the grace ends.
+    expect(judgedEntries([e], [p], ctx()).map((x) => x.ready)).toEqual([true]);
+    const due = nextJudgement([e], [p], ctx())!;
+    expect(due).toBe(T + exitAt * 1000 + RESTART_GRACE_MS);
+    // At that moment, nothing new: marked.
+    expect(judgedEntries([e], [p], ctx({ now: due })).map((x) => [x.ready, x.reason])).toEqual([[false, 'PodNotReady']]);
+    // The restarted agent's report came meanwhile: believed.
+    expect(judgedEntries([entry({ lastUpdateTime: at(2) })], [p], ctx({ now: due })).map((x) => x.ready)).toEqual([true]);
+    // The pod was Ready again meanwhile: nothing to judge.
+    expect(judgedEntries([e], [pod({ readySince: 3 })], ctx({ now: due })).map((x) => x.ready)).toEqual([true]);
+  });
+});
+
+describe('nextJudgement', () => {
+  const exited = (): V1Pod => {
+    const p = pod({ ready: false, readySince: -3 });
+    return { ...p, metadata: { name: 'lb-b' }, status: { ...p.status, containerStatuses: [{ name: 'agent', image: 'plb', imageID: 'x', restartCount: 1, ready: false, lastState: { terminated: { exitCode: 137, finishedAt: new Date(T - 4000) } } }] } };
+  };
+  it.each([
+    { name: 'healthy entries: the earliest heartbeat deadline', es: [entry(), entry({ pod: 'lb-b', lastUpdateTime: at(-20) })], healthy: true, want: T - 20_000 + HEARTBEAT_EXPIRY_MS },
+    { name: 'a restarting pod\'s grace ends first', es: [entry(), entry({ pod: 'lb-b' })], want: T - 4000 + RESTART_GRACE_MS },
+    { name: 'not-ready entries are not due (only a change brings them back)', es: [entry({ ready: false, reason: 'PodNotReady' }), entry({ pod: 'lb-b', ready: false })], want: undefined },
+    { name: 'no heartbeats, heartbeats not judged: nothing due', es: [entry({ lastUpdateTime: undefined })], want: undefined },
+    { name: 'no entries', es: [], want: undefined },
+  ])('$name', ({ es, want, ...o }) => {
+    const b = 'healthy' in o ? { ...pod(), metadata: { name: 'lb-b' } } : exited();
+    expect(nextJudgement(es, [pod(), b], ctx())).toBe(want);
   });
 });
 

@@ -92,6 +92,13 @@ class FakeCluster implements ReconcilePorts {
   now = () => new Date('2026-11-26T12:00:00Z');
 }
 
+/** The ops of a status patch that mark entry `i` (of pod `pod`) not ready with `reason`, among others. */
+const marks = (i: number, pod: string, reason: string) => expect.arrayContaining([
+  { op: 'test', path: `/status/loadBalancers/${i}/pod`, value: pod },
+  { op: 'add', path: `/status/loadBalancers/${i}/ready`, value: false },
+  { op: 'add', path: `/status/loadBalancers/${i}/reason`, value: reason },
+]);
+
 describe('reconcile', () => {
   it('creates ServiceAccount, Role, RoleBinding, the BGP Secret and Deployment in that order, then writes status once', async () => {
     const cluster = new FakeCluster(plb(), [backendPod('b1'), lbPod('web-lb-a')]);
@@ -140,21 +147,44 @@ describe('reconcile', () => {
     ];
     const cluster = new FakeCluster(plb({}, { loadBalancers: entries }), [backendPod('b1'), lbPod('web-lb-a', 'n1'), lbPod('web-lb-b', 'n2')]);
     const healthy = await reconcile('shop', 'web', cluster, settings);
-    // The older heartbeat (11:59:40) expires 90 s later, 70 s from now; the pass comes a second after that.
-    expect(healthy.requeueAfterMs).toBe(71_000);
+    // The older heartbeat (11:59:40) expires 90 s later, 70 s from now; the pass comes just after that.
+    expect(healthy.requeueAfterMs).toBe(70_250);
     expect(findCondition(cluster.plb!.status!.conditions, 'DataPlaneProgrammed')?.reason).toBe('AllReplicasProgrammed');
     cluster.nodes = [{ metadata: { name: 'n2' }, status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] } }];
     cluster.statusPatches = [];
     const marked = await reconcile('shop', 'web', cluster, settings);
-    expect(cluster.statusPatches[0]).toEqual(expect.arrayContaining([
-      { op: 'test', path: '/status/loadBalancers/1/pod', value: 'web-lb-b' },
-      { op: 'add', path: '/status/loadBalancers/1/ready', value: false },
-      { op: 'add', path: '/status/loadBalancers/1/reason', value: 'NodeNotReady' },
-    ]));
+    expect(cluster.statusPatches[0]).toEqual(marks(1, 'web-lb-b', 'NodeNotReady'));
     const dp = findCondition(cluster.plb!.status!.conditions, 'DataPlaneProgrammed');
     expect([dp?.reason, dp?.message]).toEqual(['SomeReplicasProgrammed', '1 of 2 LB pod(s) hold generation 3']);
     // Only web-lb-a's heartbeat (11:59:50) is still judged.
-    expect(marked.requeueAfterMs).toBe(81_000);
+    expect(marked.requeueAfterMs).toBe(80_250);
+  });
+
+  it('keeps the entry of an LB pod whose agent container restarts ready, and passes again when the restart grace ends', async () => {
+    const entries = [
+      { pod: 'web-lb-a', node: 'n1', ready: true, programmedGeneration: 3, vip: '192.0.2.10', lastUpdateTime: '2026-11-26T11:59:50Z' },
+      { pod: 'web-lb-b', node: 'n2', ready: true, programmedGeneration: 3, vip: '192.0.2.10', lastUpdateTime: '2026-11-26T11:59:40Z' },
+    ];
+    // web-lb-b's agent was SIGKILLed at 11:59:57; the kubelet turned the pod not Ready at 11:59:58 and restarts it.
+    const base = lbPod('web-lb-b', 'n2');
+    const restarting: V1Pod = {
+      ...base,
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date('2026-11-26T11:59:58Z') }],
+        containerStatuses: [{ name: 'agent', image: 'img:1', imageID: '', ready: false, restartCount: 1, lastState: { terminated: { exitCode: 137, finishedAt: new Date('2026-11-26T11:59:57Z') } } }],
+      },
+    };
+    const cluster = new FakeCluster(plb({}, { loadBalancers: entries }), [backendPod('b1'), lbPod('web-lb-a', 'n1'), restarting]);
+    const during = await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.statusPatches.flat().filter((o) => o.path.startsWith('/status/loadBalancers'))).toEqual([]);
+    // The grace ends at 12:00:07 (10 s after the exit), 7 s from now: the pass comes then, not at a heartbeat deadline.
+    expect(during.requeueAfterMs).toBe(7250);
+    cluster.now = () => new Date('2026-11-26T12:00:07.250Z');
+    cluster.statusPatches = [];
+    const after = await reconcile('shop', 'web', cluster, settings);
+    expect(cluster.statusPatches[0]).toEqual(marks(1, 'web-lb-b', 'PodNotReady'));
+    expect(after.requeueAfterMs).toBe(80_000 - 7250 + 250);
   });
 
   it('re-creates a child someone deleted', async () => {

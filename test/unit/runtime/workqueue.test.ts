@@ -77,6 +77,23 @@ describe('WorkQueue', () => {
     expect(q.failures('k')).toBe(0);
   });
 
+  it.each([
+    { name: 'a later delayed add of a pending key is dropped: the earlier one stands', first: 8000, second: 71_000, fires: [8000] },
+    { name: 'an earlier delayed add replaces a later pending one (a restart grace ends before a heartbeat deadline)', first: 71_000, second: 8000, fires: [8000] },
+    { name: 'the same delay twice: one pass', first: 5000, second: 5000, fires: [5000] },
+  ])('$name', async ({ first, second, fires }) => {
+    const clock = new FakeClock();
+    const start = clock.now();
+    const q = new WorkQueue({ clock, concurrency: 1, ...noJitter });
+    const at: number[] = [];
+    q.start(async () => void at.push(clock.now() - start));
+    q.addAfter('k', first);
+    q.addAfter('k', second);
+    expect(clock.pendingTimers).toEqual([Math.min(first, second)]);
+    await clock.advance(100_000);
+    expect(at).toEqual(fires);
+  });
+
   it('holds keys while paused (not the leader) and processes them when resumed', async () => {
     const q = new WorkQueue({ clock: new FakeClock(), ...noJitter });
     const seen: string[] = [];
