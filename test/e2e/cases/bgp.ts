@@ -3,12 +3,14 @@
 // of the nodes, and the chart's nodeRoutes DaemonSet, whose speaker on each node announces the VIPs its LB pods
 // serve (next hop: the node) and whose routes hand the VIP to those pods. A client outside the nodes reaches the
 // VIP through the route the router learned; the test makes no route. Then what must hold with BGP: an agent
-// restart keeps the route and an established connection, `kubectl drain` under load keeps serving (the PLB's
-// PodDisruptionBudget) (these two opt-in, E2E_BGP_DISRUPTION=1), deleting the PLB withdraws everything, and a node
-// that dies leaves the router by BFD and its entry is marked NodeNotReady. The node stays dead: these run last.
+// restart keeps the route, an established connection and new ones (the operator's restart grace), `kubectl
+// drain` under load keeps serving (the PLB's PodDisruptionBudget; opt-in, E2E_BGP_DISRUPTION=1), deleting the
+// PLB withdraws everything, and a node that dies leaves the router by BFD and its entry is marked NodeNotReady.
+// The node stays dead: these run last.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { eventually, helm, kubectl, kubectlJson } from '../kube.js';
-import { keepAlive, requests, steadyLoad, type SteadyTally } from '../load.js';
+import { keepAlive, requests, steadyLoad, type KeepAliveTally, type SteadyTally } from '../load.js';
+import { RESTART_GRACE_MS } from '../../../src/operator/liveness.js';
 import { backendBudgetManifest, bgpPeerManifest } from '../manifests.js';
 import { condition, PlbUnderTest, RELEASE_NAMESPACE } from '../plb.js';
 import type { Provider, UpstreamBgp } from '../provider.js';
@@ -28,9 +30,8 @@ const HOLD_TIMER_EARLIEST_MS = 9000 - 3000;
 const NODE_MONITOR_GRACE_MS = 50_000;
 
 /**
- * The agent-restart and drain cases under BGP fail on main since the operator judges entries (PodNotReady while
- * an agent restarts withdraws both nodes' routes; a drain loses connects when the node route goes): opt-in until
- * that is settled (test/e2e/README.md step 9).
+ * The drain case under BGP fails on main (a drain loses connects when the node route goes): opt-in until that is
+ * settled (test/e2e/README.md step 9).
  */
 const DISRUPTION = process.env.E2E_BGP_DISRUPTION === '1';
 
@@ -45,6 +46,13 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
       const ips = await provider.nodeIps();
       const entries = ((await plb.get()).status?.loadBalancers ?? []).filter((e) => e.ready);
       return [...new Set(entries.map((e) => ips[e.node!]!))].sort();
+    };
+
+    /** The count of ready entries, sampled every 500 ms until clearInterval(sampler). */
+    const sampleReadyEntries = () => {
+      const readyCounts: number[] = [];
+      const sampler = setInterval(() => void plb.get().then((p) => readyCounts.push((p.status?.loadBalancers ?? []).filter((e) => e.ready).length), () => undefined), 500);
+      return { readyCounts, sampler };
     };
 
     beforeAll(async () => {
@@ -103,28 +111,55 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
       expect(Object.keys(tally.counts)).toHaveLength(3);
     });
 
-    (DISRUPTION ? test : test.skip)('an agent container restart keeps the route (the speaker is its own container) and an established connection', async () => {
-      const since = Date.now();
+    test('an agent container restart keeps the route (the operator\'s restart grace), an established connection and every new connection', async () => {
       const connection = await keepAlive(provider, plb.url, 100);
-      await sleep(2000);
-      const pods = await plb.lbPods();
-      for (const pod of pods) {
-        const id = pod.status!.containerStatuses!.find((c) => c.name === 'agent')!.containerID!.replace(/^\w+:\/\//, '');
-        await provider.killContainer(pod.spec!.nodeName!, id);
-      }
-      await eventually(async () => {
-        for (const p of await plb.lbPods()) {
-          expect(p.status?.containerStatuses?.find((c) => c.name === 'agent')?.restartCount ?? 0).toBeGreaterThanOrEqual(1);
+      const load = await steadyLoad(provider, plb.url, WORKERS, 20);
+      // The nodes' speakers announce from the ready entries (src/node/announce.ts).
+      const { readyCounts, sampler } = sampleReadyEntries();
+      let tally: KeepAliveTally;
+      let loaded: SteadyTally;
+      let since = 0;
+      let back = 0;
+      try {
+        await sleep(2000);
+        since = Date.now();
+        for (const pod of await plb.lbPods()) {
+          const id = pod.status!.containerStatuses!.find((c) => c.name === 'agent')!.containerID!.replace(/^\w+:\/\//, '');
+          await provider.killContainer(pod.spec!.nodeName!, id);
         }
-        await plb.expectReady(2);
-      }, 120_000, 1000);
-      await sleep(2000);
-      const tally = await connection.stop();
+        await eventually(async () => {
+          for (const p of await plb.lbPods()) {
+            const agent = p.status?.containerStatuses?.find((c) => c.name === 'agent');
+            expect(agent?.restartCount ?? 0).toBeGreaterThanOrEqual(1);
+            expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+          }
+          await plb.expectReady(2);
+        }, 120_000, 250);
+        back = Date.now() - since;
+        await sleep(2000);
+      } finally {
+        clearInterval(sampler);
+        tally = await connection.stop();
+        loaded = await load.stop();
+      }
+      // Per pod: the agent's exit, the pod Ready again and the restarted agent's first report, after the exit.
+      const restarts = (await plb.lbPods()).map((p) => {
+        const exited = Date.parse(String(p.status!.containerStatuses!.find((c) => c.name === 'agent')!.lastState!.terminated!.finishedAt));
+        const ready = Date.parse(String(p.status!.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime));
+        return { pod: p.metadata!.name!, readyAgainMs: ready - exited, readyAt: ready };
+      });
+      const reported = ((await plb.get()).status?.loadBalancers ?? []).map((e) => ({ pod: e.pod, ready: e.ready, lastUpdateTime: e.lastUpdateTime }));
       const changes = router().changes.filter((c) => c.at >= since);
-      console.log(`bgp: both agents restarted: keep-alive ${JSON.stringify(tally)}; route changes meanwhile ${JSON.stringify(changes)}`);
+      console.log(`bgp: both agents SIGKILLed and restarted, all Ready ${back} ms after the kills; per pod ${JSON.stringify(restarts)} (whole seconds; ` +
+        `restart grace ${RESTART_GRACE_MS} ms); entries ${JSON.stringify(reported)}; ready entries sampled ${readyCounts.join(' ')}; ` +
+        `keep-alive ${JSON.stringify(tally)}; new connections ${JSON.stringify({ ...loaded, counts: Object.values(loaded.counts) })}; route changes ${JSON.stringify(changes)}`);
       expect(changes).toEqual([]);
+      expect(Math.min(...readyCounts)).toBe(2);
+      // Each pod was not Ready for a while (its Ready condition moved after the kill): the grace kept the route.
+      for (const r of restarts) expect(r.readyAt).toBeGreaterThanOrEqual(Math.floor(since / 1000) * 1000);
       expect(tally.errors).toEqual([]);
       expect(tally.connections).toBe(1);
+      expect(loaded.failed).toEqual({ connect: 0, inFlight: 0 });
     });
 
     (DISRUPTION ? test : test.skip)('`kubectl drain` of a node with two of three LB pods keeps a steady load whole: the PodDisruptionBudget lets one go at a time', async () => {
@@ -139,10 +174,26 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
       for (const p of await plb.lbPods()) byNode.set(p.spec!.nodeName!, (byNode.get(p.spec!.nodeName!) ?? 0) + 1);
       const [node] = [...byNode.entries()].sort((a, b) => b[1] - a[1])[0]!;
       const since = Date.now();
-      // The ready entries, sampled every 500 ms while the drain runs (the budget keeps at least 2 of 3).
-      const readyCounts: number[] = [];
-      const sampler = setInterval(() => void plb.get().then((p) => readyCounts.push((p.status?.loadBalancers ?? []).filter((e) => e.ready).length), () => undefined), 500);
+      // While the drain runs (the budget keeps at least 2 of 3).
+      const { readyCounts, sampler } = sampleReadyEntries();
       const load = await steadyLoad(provider, plb.url, WORKERS, 20);
+      const loadStart = Date.now();
+      // What the drained node's route and LB pods did, on the load's clock, beside its failures (printed).
+      const timeline: string[] = [];
+      let watching = true;
+      const watcher = (async () => {
+        let hops = '';
+        let pods = '';
+        while (watching) {
+          const h = (await provider.vipHops({ node }, vip).catch(() => ['?'])).join(',');
+          const p = (await plb.lbPods().catch(() => [])).filter((x) => x.spec?.nodeName === node)
+            .map((x) => `${x.metadata!.name}@${x.status?.podIP ?? '-'} ${x.status?.phase}${x.metadata?.deletionTimestamp ? ' deleting' : ''}`).join('; ');
+          const at = Date.now() - loadStart;
+          if (h !== hops) timeline.push(`${at} ms: node route via [${(hops = h)}]`);
+          if (p !== pods) timeline.push(`${at} ms: LB pods ${(pods = p) || 'none'}`);
+          await sleep(200);
+        }
+      })();
       let tally: SteadyTally;
       try {
         await sleep(2000);
@@ -152,8 +203,11 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
       } finally {
         clearInterval(sampler);
         tally = await load.stop();
+        watching = false;
+        await watcher;
         await kubectl(['uncordon', node]);
       }
+      console.log(`bgp: drained ${node}, on the load's clock: failures at ${JSON.stringify(tally.failureTimesMs)} ms (${JSON.stringify(tally.errors)}); ${timeline.join(' | ')}`);
       const changes = router().changes.filter((c) => c.at >= since);
       console.log(`bgp: drained ${node}: load ${JSON.stringify({ ...tally, counts: Object.values(tally.counts) })}; ready LB pods sampled ${readyCounts.join(' ')}; ` +
         `route changes ${JSON.stringify(changes.map((c) => ({ atMs: c.at - since, hops: c.hops })))}`);
