@@ -234,3 +234,102 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(redirected('established: the backend\'s reply after 61 s')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 21000 });
   });
 });
+
+// SNAT reuse of closed flows (issue 13). The LB pod's own range is 1025-65535, so there is one SNAT port, 1024:
+// every client below gets it or nothing. Client ports are 40000 (not a SNAT port: SNAT probes, never keeps it).
+const ONLY_SNAT_PORT = 1024;
+const A = CLIENT;
+const B = OTHER_CLIENT;
+const C = '10.240.0.10';
+const D = '10.240.0.11';
+const E = '10.240.0.12';
+const F = '10.240.0.13';
+const RST = 0x04;
+const RST_ACK = 0x14;
+const SYN_ACK_FLAGS = 0x12;
+const client = (src: string, flags: number) => frame({ ...syn(src, 40000), flags });
+const backend = (flags: number) => frame(fromBackend(B1, ONLY_SNAT_PORT, flags));
+const snatSteps: FrameStep[] = [
+  { name: 'program b1', apply: desired([B1]) },
+  { name: 'a: syn', packet: client(A, 0x02) },
+  { name: 'b: syn while a is open', packet: client(B, 0x02) },
+  { name: 'a: ack', packet: client(A, ACK) },
+  // The client closes first: the client keeps the TIME_WAIT, the backend's socket is gone after the last ACK.
+  { name: 'a: fin from the client', packet: client(A, FIN_ACK) },
+  { name: 'a: the backend\'s fin', packet: backend(FIN_ACK) },
+  { name: 'b: syn before a\'s last ack', packet: client(B, 0x02) },
+  { name: 'a: the client\'s last ack', packet: client(A, ACK) },
+  { name: 'b: syn after a closed', packet: client(B, 0x02) },
+  { name: 'b: syn-ack', packet: backend(SYN_ACK_FLAGS) },
+  { name: 'a: its last ack retransmitted', packet: client(A, ACK) },
+  { name: 'b: ack', packet: client(B, ACK) },
+  // The backend closes first: it keeps the TIME_WAIT for the tuple, which a new client's SYN would meet.
+  { name: 'b: the backend\'s fin first', packet: backend(FIN_ACK) },
+  { name: 'b: fin from the client', packet: client(B, FIN_ACK) },
+  { name: 'b: the backend\'s last ack', packet: backend(ACK) },
+  { name: 'c: syn after the backend closed first', packet: client(C, 0x02) },
+  { name: 'gc after 61 s', gc: 61 },
+  { name: 'c: syn after b expired', packet: client(C, 0x02) },
+  { name: 'c: the backend\'s rst', packet: backend(RST_ACK) },
+  { name: 'd: syn after a reset by the backend', packet: client(D, 0x02) },
+  { name: 'd: ack', packet: client(D, ACK) },
+  { name: 'd: the client\'s rst', packet: client(D, RST) },
+  { name: 'e: syn after a reset by the client', packet: client(E, 0x02) },
+  { name: 'e: ack', packet: client(E, ACK) },
+  // Half-closed (the backend may still send) is not closed.
+  { name: 'e: fin from the client', packet: client(E, FIN_ACK) },
+  { name: 'e: the backend acks it', packet: backend(ACK) },
+  { name: 'f: syn while e is half-closed', packet: client(F, 0x02) },
+  // The client reopens its tuple: a new connection, whose close bits start over.
+  { name: 'e: fin from the backend', packet: backend(FIN_ACK) },
+  { name: 'e: the client\'s last ack', packet: client(E, ACK) },
+  { name: 'e: syn reopening its tuple', packet: client(E, 0x02) },
+  { name: 'f: syn while e is open again', packet: client(F, 0x02) },
+];
+
+suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden packets: a closed flow\'s SNAT tuple', () => {
+  const frames = new GoldenFrames('snat', POD, snatSteps, ['net.ipv4.ip_local_port_range=1025 65535']);
+  const to = (name: string) => {
+    const r = frames.result(name);
+    if (r.retval !== TC_ACT_REDIRECT) return { retval: r.retval };
+    const f = parse(r.output);
+    return { src: f.src, sport: f.sport, dst: f.dst, dport: f.dport };
+  };
+  const toBackend = { src: POD, sport: ONLY_SNAT_PORT, dst: B1, dport: 8080 };
+  const dropped = { retval: TC_ACT_SHOT };
+
+  test('while a flow holds the only SNAT port, another client\'s SYN is dropped', () => {
+    expect(to('a: syn')).toEqual(toBackend);
+    expect(to('b: syn while a is open')).toEqual(dropped);
+  });
+
+  test('a flow the client closed first (both FINs and the last ACK seen) gives its SNAT tuple to a new SYN at once', () => {
+    expect(to('a: the backend\'s fin')).toEqual({ src: VIP, sport: 80, dst: A, dport: 40000 });
+    expect(to('b: syn before a\'s last ack')).toEqual(dropped);
+    expect(to('a: the client\'s last ack')).toEqual(toBackend);
+    expect(to('b: syn after a closed')).toEqual(toBackend);
+    expect(to('b: syn-ack')).toEqual({ src: VIP, sport: 80, dst: B, dport: 40000 });
+    // the old client's entries went with the tuple: its late ACK cannot reach the new owner's connection
+    expect(to('a: its last ack retransmitted')).toEqual(dropped);
+  });
+
+  test('a flow the backend closed first keeps its tuple (the backend\'s TIME_WAIT) until it expires', () => {
+    expect(to('b: the backend\'s fin first')).toEqual({ src: VIP, sport: 80, dst: B, dport: 40000 });
+    expect(to('c: syn after the backend closed first')).toEqual(dropped);
+    expect(frames.gcResult('gc after 61 s')).toMatchObject({ entries: 0, deleted: 2 });
+    expect(to('c: syn after b expired')).toEqual(toBackend);
+  });
+
+  test('a flow reset by either side gives its tuple away at once', () => {
+    expect(to('c: the backend\'s rst')).toEqual({ src: VIP, sport: 80, dst: C, dport: 40000 });
+    expect(to('d: syn after a reset by the backend')).toEqual(toBackend);
+    expect(to('d: the client\'s rst')).toEqual(toBackend);
+    expect(to('e: syn after a reset by the client')).toEqual(toBackend);
+  });
+
+  test('a half-closed flow keeps its tuple; a client reopening its own closed tuple starts a new connection that keeps it', () => {
+    expect(to('f: syn while e is half-closed')).toEqual(dropped);
+    expect(to('e: syn reopening its tuple')).toEqual(toBackend);
+    expect(to('f: syn while e is open again')).toEqual(dropped);
+  });
+});

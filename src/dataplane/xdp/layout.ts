@@ -143,11 +143,11 @@ export function decodeConfig(b: Buffer): ConfigValue {
 
 // struct plb_flow_key { __be32 saddr, daddr; __be16 sport, dport; __u8 proto; __u8 pad[3]; }
 export const FLOW_KEY_SIZE = 16;
-// struct plb_flow { __be32 saddr, daddr; __be16 sport, dport; __u16 service_id, backend_id; __u8 dir, state;
-//                   __u16 pad; __u32 last_seen; }
+// struct plb_flow { __be32 saddr, daddr; __be16 sport, dport; __u16 service_id, backend_id; __u8 dir, state,
+//                   close, pad; __u32 last_seen; }
 export const FLOW_VALUE_SIZE = 24;
 /** The fields of a flow entry the GC decides on, read straight from the batch buffers (no objects per entry). */
-export const FLOW_VALUE = { serviceId: 12, backendId: 14, dir: 16, state: 17, lastSeen: 20 } as const;
+export const FLOW_VALUE = { serviceId: 12, backendId: 14, dir: 16, state: 17, close: 18, lastSeen: 20 } as const;
 
 /** The key of the other entry of a flow: the tuple this entry's value translates to, reversed (plb_partner_key). */
 export function partnerKey(key: Buffer, keyOffset: number, value: Buffer, valueOffset: number, out: Buffer, outOffset: number): void {
@@ -161,7 +161,7 @@ export function partnerKey(key: Buffer, keyOffset: number, value: Buffer, valueO
 
 export interface FlowEntry {
   key: { saddr: string; daddr: string; sport: number; dport: number; proto: number };
-  value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; lastSeen: number };
+  value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; close: number; lastSeen: number };
 }
 export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
   const key = Buffer.alloc(FLOW_KEY_SIZE);
@@ -180,6 +180,7 @@ export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
   value.writeUInt16LE(v.backendId, 14);
   value.writeUInt8(v.dir, 16);
   value.writeUInt8(v.state, 17);
+  value.writeUInt8(v.close, 18);
   value.writeUInt32LE(v.lastSeen, 20);
   return { key, value };
 }
@@ -189,7 +190,7 @@ export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0): FlowEntr
     value: {
       saddr: ipv4FromBytes(value, vo), daddr: ipv4FromBytes(value, vo + 4), sport: value.readUInt16BE(vo + 8), dport: value.readUInt16BE(vo + 10),
       serviceId: value.readUInt16LE(vo + 12), backendId: value.readUInt16LE(vo + 14), dir: value.readUInt8(vo + 16),
-      state: value.readUInt8(vo + 17), lastSeen: value.readUInt32LE(vo + 20),
+      state: value.readUInt8(vo + 17), close: value.readUInt8(vo + 18), lastSeen: value.readUInt32LE(vo + 20),
     },
   };
 }

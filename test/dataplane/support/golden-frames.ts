@@ -26,14 +26,19 @@ export class GoldenFrames {
   private readonly results = new Map<string, FrameResult>();
   private readonly gcResults = new Map<string, GcStepResult>();
 
-  /** `tag` names the namespaces and directories; the LB pod gets the address `pod`. */
-  constructor(tag: string, pod: string, steps: FrameStep[]) {
+  /**
+   * `tag` names the namespaces and directories; the LB pod gets the address `pod`. `lbSysctls` (`key=value`) are
+   * set in the LB pod's namespace before the data plane is programmed (e.g. its ip_local_port_range, which the
+   * SNAT ports leave out).
+   */
+  constructor(tag: string, pod: string, steps: FrameStep[], lbSysctls: string[] = []) {
     const topo = new Topology(`plbdp-${process.pid}-${tag}-`);
     const scratch = new Scratch(`plbdp-${tag}-`);
     aroundAll(async () => {
       await scratch.create();
       await topo.create([{ name: 'lb', ip: pod }]);
       const lb = topo.ns('lb');
+      if (lbSysctls.length > 0) await inNs(lb, ['sysctl', '-qw', ...lbSysctls]);
       const mac = async (ns: string, dev: string) => (await inNs(ns, ['cat', `/sys/class/net/${dev}/address`])).trim().replace(/:/g, '');
       this.podMac = await mac(lb, 'eth0');
       this.gatewayMac = await mac(topo.node, 'h-lb');

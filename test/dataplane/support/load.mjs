@@ -133,9 +133,10 @@ async function connects([host, port, total, concurrency, sources]) {
   const once = (localAddress) => new Promise((resolve) => {
     let connected = false;
     // 30 s: SYNs at 0, 1, 3, 7 and 15 s, as a kernel's connect() retries (its own limit is ~2 min). At this rate
-    // (~2 600 connects/s to one backend port) the xdp plane drops some SYNs for want of a free SNAT tuple (its
-    // closing flows hold theirs 10-60 s: docs/dataplane-xdp.md), ~1 000 per run here, and the retransmission gets
-    // one; with 10 s, four drops of one connect in a row failed it (1 in 64 600, once in five CI runs).
+    // (~2 600 connects/s to one backend port) the xdp plane once dropped ~1 000 SYNs per run for want of a free
+    // SNAT tuple (closed flows held theirs for their 60 s closing timeout), and the retransmission got one; with
+    // 10 s, four drops of one connect in a row failed it (1 in 64 600, once in five CI runs). The conformance
+    // case now counts lost SYNs itself.
     const s = connect({ host, port: Number(port), localAddress, timeout: 30_000 });
     s.once('connect', () => { connected = true; ok++; tuples.add(`${localAddress}:${s.localPort}`); s.setTimeout(0); s.end(); });
     s.once('timeout', () => s.destroy(new Error('ETIMEDOUT')));

@@ -41,16 +41,16 @@ test('backends whose drainSeconds are over, by the time each was first seen drai
 describe('flow entries', () => {
   const fwd = {
     key: { saddr: '10.0.0.2', daddr: '10.0.200.10', sport: 40000, dport: 80, proto: TCP },
-    value: { saddr: '10.0.0.3', daddr: '10.0.1.1', sport: 1234, dport: 8080, serviceId: 1, backendId: 2, dir: DIR_FORWARD, state: FLOW_SYN, lastSeen: 77 },
+    value: { saddr: '10.0.0.3', daddr: '10.0.1.1', sport: 1234, dport: 8080, serviceId: 1, backendId: 2, dir: DIR_FORWARD, state: FLOW_SYN, close: 0, lastSeen: 77 },
   };
   const rev = {
     key: { saddr: '10.0.1.1', daddr: '10.0.0.3', sport: 8080, dport: 1234, proto: TCP },
-    value: { saddr: '10.0.200.10', daddr: '10.0.0.2', sport: 80, dport: 40000, serviceId: 1, backendId: 2, dir: DIR_REVERSE, state: FLOW_SYN, lastSeen: 77 },
+    value: { saddr: '10.0.200.10', daddr: '10.0.0.2', sport: 80, dport: 40000, serviceId: 1, backendId: 2, dir: DIR_REVERSE, state: FLOW_SYN, close: 0x19, lastSeen: 77 },
   };
 
-  test('round-trip', () => {
-    const { key, value } = encodeFlow(fwd);
-    expect(decodeFlow(key, value)).toEqual(fwd);
+  test.each([['forward', fwd], ['reverse (close bits set)', rev]])('round-trip of a %s entry', (_, e) => {
+    const { key, value } = encodeFlow(e);
+    expect(decodeFlow(key, value)).toEqual(e);
   });
 
   test.each([['forward', fwd, rev], ['reverse', rev, fwd]])('the partner key of a %s entry is the other entry\'s key', (_, from, to) => {

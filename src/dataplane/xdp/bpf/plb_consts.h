@@ -28,8 +28,15 @@
 #define PLB_FLOW_ESTABLISHED 2 /* TCP after the handshake; every UDP flow */
 #define PLB_FLOW_CLOSING 3     /* TCP: a FIN or RST seen in either direction */
 #define PLB_NSEC_PER_SEC 1000000000ULL
-/* A CLOSING flow idle this long may give its SNAT tuple to a new flow when no port is free (plb_nat.h): the
- * rest of its close (the last ACK, a FIN retransmitted) is over by then. */
+/* What a CLOSING flow's close has seen (struct plb_flow.close), per direction, to tell whether the backend still
+ * holds anything for the SNAT tuple (plb_nat.h, plb_closed). */
+#define PLB_CLOSE_CLIENT_FIN 0x01   /* a FIN from the client */
+#define PLB_CLOSE_BACKEND_FIN 0x02  /* a FIN from the backend */
+#define PLB_CLOSE_RST 0x04          /* a RST, either way */
+#define PLB_CLOSE_CLIENT_FIRST 0x08 /* the client's FIN came before any FIN of the backend */
+#define PLB_CLOSE_LAST_ACK 0x10     /* then the client's ACK after the backend's FIN: the close is complete */
+/* A CLOSING flow that is not closed (plb_closed) and idle this long may give its SNAT tuple to a new flow when
+ * no port is free (plb_nat.h): the rest of its close (the last ACK, a FIN retransmitted) is over by then. */
 #define PLB_CLOSING_REUSE_SECONDS 10
 
 /* Backend states; user space writes them (layout.ts), the program only tests for ACTIVE. */

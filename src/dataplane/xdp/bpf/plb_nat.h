@@ -58,6 +58,40 @@ static __always_inline __u8 plb_next_state(__u8 state, const struct plb_packet *
 	return state;
 }
 
+/* The close bits (PLB_CLOSE_*) of a flow after `pkt` (direction `dir`) when they were `close` and the flow is
+ * now in `state`. A new connection (state SYN) starts with none. Which side sent the first FIN matters: that
+ * side's socket goes through TIME_WAIT (60 s on Linux); the other one is gone once the last ACK reaches it. */
+static __always_inline __u8 plb_next_close(__u8 close, const struct plb_packet *pkt, __u8 dir, __u8 state)
+{
+	if (pkt->proto != PLB_IPPROTO_TCP || state == PLB_FLOW_SYN)
+		return 0;
+	if (pkt->tcp_flags & PLB_TCP_RST)
+		close |= PLB_CLOSE_RST;
+	if (pkt->tcp_flags & PLB_TCP_FIN) {
+		if (dir == PLB_DIR_REVERSE)
+			return close | PLB_CLOSE_BACKEND_FIN;
+		if (!(close & PLB_CLOSE_BACKEND_FIN))
+			close |= PLB_CLOSE_CLIENT_FIRST;
+		return close | PLB_CLOSE_CLIENT_FIN;
+	}
+	if (dir == PLB_DIR_FORWARD && (pkt->tcp_flags & PLB_TCP_ACK) &&
+	    (close & (PLB_CLOSE_CLIENT_FIRST | PLB_CLOSE_BACKEND_FIN)) == (PLB_CLOSE_CLIENT_FIRST | PLB_CLOSE_BACKEND_FIN))
+		close |= PLB_CLOSE_LAST_ACK;
+	return close;
+}
+
+/* Whether a flow's SNAT tuple is free at the backend: the client closed first and acknowledged the backend's
+ * FIN (the backend's socket went LAST_ACK -> CLOSED; the TIME_WAIT is the client's), or a RST ended it (no
+ * TIME_WAIT at all). A new SYN on the tuple then meets no socket at the backend. A RST is trusted as
+ * netfilter's conntrack trusts one (without its window check): a forged RST with a client's tuple can end that
+ * client's flow here as it could end the connection at the backend. A simultaneous close looks like "client
+ * first" and leaves a TIME_WAIT at the backend too, which accepts a new SYN with a higher sequence number and
+ * otherwise answers a stale ACK (the client resets it and retries after 1 s): rare, and no worse than a drop. */
+static __always_inline int plb_closed(__u8 close)
+{
+	return (close & (PLB_CLOSE_RST | PLB_CLOSE_LAST_ACK)) != 0;
+}
+
 /* The key of the other entry of a flow: the tuple its value translates to, reversed. For a forward entry that
  * is the backend's reply tuple, for a reverse entry the client's tuple. */
 static __always_inline void plb_partner_key(const struct plb_flow *v, __u8 proto, struct plb_flow_key *key)
@@ -84,6 +118,7 @@ static __always_inline void plb_reverse_of(const struct plb_packet *pkt, const s
 	rev->backend_id = fwd->backend_id;
 	rev->dir = PLB_DIR_REVERSE;
 	rev->state = fwd->state;
+	rev->close = fwd->close;
 	rev->last_seen = fwd->last_seen;
 }
 
@@ -147,10 +182,26 @@ static __always_inline int plb_snat_allowed(const struct plb_config *cfg, __u16 
 	return !(plb_snat_has_skip(cfg) && port >= cfg->skip_min && port <= cfg->skip_max);
 }
 
+/* Whether the reverse entry `taken` (another client's flow) may give its SNAT tuple to a new flow now. Never
+ * once it has been idle for `before` seconds (plb_config.takeover_before; 0: never): the agent's GC pass may be
+ * deleting it, and would delete the new owner's entry with it. A closed flow (plb_closed) at once: the backend
+ * holds nothing for the tuple. Another closing flow only with `any_closing` - when no free port was found -
+ * and after PLB_CLOSING_REUSE_SECONDS: it keeps its tuple until it expires (tcpClosing, 60 s by default, so the
+ * backend's TIME_WAIT for the tuple is over before another client gets it); taking one over risks one stale ACK
+ * from that TIME_WAIT (the client resets it and retries), running out drops the SYN. */
+static __always_inline int plb_may_take_over(const struct plb_flow *taken, __u32 now, __u32 before, int any_closing)
+{
+	__u32 idle = now - taken->last_seen;
+
+	if (taken->state != PLB_FLOW_CLOSING || taken->dir != PLB_DIR_REVERSE || idle >= before)
+		return 0;
+	return plb_closed(taken->close) || (any_closing && idle >= PLB_CLOSING_REUSE_SECONDS);
+}
+
 /* Claims the backend-side tuple with SNAT port `port` for `fwd` (its reverse entry, inserted with NOEXIST so
  * two CPUs cannot share it). Returns 0 when claimed. */
-static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, struct plb_flow *fwd, __u16 port, __u32 now,
-					     __u32 take_closing_before)
+static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
+					     struct plb_flow *fwd, __u16 port, int any_closing)
 {
 	struct plb_flow_key rkey, okey;
 	struct plb_flow rev;
@@ -162,15 +213,10 @@ static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, struc
 	/* The same client tuple again (its forward entry was evicted or replaced): take the entry over. */
 	if (taken && plb_same_client(taken, &rev))
 		return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_ANY) == 0 ? 0 : -1;
-	/* A flow that closed a while ago keeps its tuple until it expires (tcpClosing, 60 s by default, so the
-	 * backend's TIME_WAIT for the tuple is over before another client gets it). Only when no free port was
-	 * found (`take_closing_before` > 0: idle for less than that) is the SNAT space so full that one of those is
-	 * taken over: that risks one stale
-	 * ACK from the backend's TIME_WAIT (the client resets it and retries), running out drops the SYN. Its
-	 * forward entry goes with it. Two CPUs taking over the same entry at once is not excluded (delete, then
-	 * NOEXIST narrows it to the instructions in between). */
-	if (take_closing_before && taken && taken->state == PLB_FLOW_CLOSING && taken->dir == PLB_DIR_REVERSE &&
-	    now - taken->last_seen >= PLB_CLOSING_REUSE_SECONDS && now - taken->last_seen < take_closing_before) {
+	/* Another client's flow that may give the tuple away: its forward entry goes with it (so its late packets
+	 * cannot reach the new owner's connection). Two CPUs taking over the same entry at once is not excluded
+	 * (delete, then NOEXIST narrows it to the instructions in between). */
+	if (taken && plb_may_take_over(taken, fwd->last_seen, cfg->takeover_before, any_closing)) {
 		plb_partner_key(taken, pkt->proto, &okey);
 		old = bpf_map_lookup_elem(&plb_flows, &okey);
 		if (old && old->dir == PLB_DIR_FORWARD && old->sport == fwd->sport && old->daddr == fwd->daddr)
@@ -189,7 +235,9 @@ static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, struc
  * Otherwise a run of ports from a start point hashed from the client tuple (deterministic too, so a reconnect
  * gets the same port again while it is free), spread over the whole range so that clients whose own ports
  * collide do not pile up behind each other; then random ports (PLB_SNAT_RANDOM_TRIES); then random ports that
- * may take over a flow closed PLB_CLOSING_REUSE_SECONDS ago. The loops are unrolled:
+ * may take over a flow closing for PLB_CLOSING_REUSE_SECONDS. Every try takes a closed flow's tuple (plb_closed)
+ * as if free: at ~2 600 short connections a second to one backend port, closed flows held most of the ~36 000
+ * SNAT ports for their 60 s closing timeout, and ~1 000 SYNs per 64 600 connects found no port. The loops are unrolled:
  * 6.1's check_cfg only accepts a back-edge on a jump instruction, and clang rotates such loops so that the edge
  * closing them is the fall-through into the body ("back-edge from insn X to X+1"). */
 static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
@@ -200,26 +248,25 @@ static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, con
 	__u32 i;
 	int t;
 
-	if (plb_snat_allowed(cfg, own) && plb_try_snat_port(pkt, fwd, own, fwd->last_seen, 0) == 0)
+	if (plb_snat_allowed(cfg, own) && plb_try_snat_port(pkt, cfg, fwd, own, 0) == 0)
 		return 0;
 	if (span == 0)
 		return -1;
 	i = plb_mix32(plb_flow_hash(pkt) ^ 0x9e3779b9) % span;
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_RUN_TRIES; t++) {
-		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, i), fwd->last_seen, 0) == 0)
+		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, i), 0) == 0)
 			return 0;
 		i = i + 1 >= span ? 0 : i + 1;
 	}
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_RANDOM_TRIES; t++) {
-		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), fwd->last_seen, 0) == 0)
+		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 0) == 0)
 			return 0;
 	}
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_TAKEOVER_TRIES; t++) {
-		if (plb_try_snat_port(pkt, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), fwd->last_seen,
-				      cfg->takeover_before) == 0)
+		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 1) == 0)
 			return 0;
 	}
 	return -1;
@@ -303,6 +350,7 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	fwd->dir = PLB_DIR_FORWARD;
 	/* A SYN starts SYN; mid-stream TCP without an entry (state lost) ESTABLISHED (or CLOSING for a FIN or RST). */
 	fwd->state = plb_next_state(PLB_FLOW_SYN, pkt, PLB_DIR_FORWARD);
+	fwd->close = plb_next_close(0, pkt, PLB_DIR_FORWARD, fwd->state);
 	fwd->last_seen = plb_now();
 	if (plb_claim_snat_port(pkt, cfg, fwd) < 0) {
 		plb_count_snat_exhausted(svc->id, backend_id);
@@ -312,8 +360,8 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	return bpf_map_update_elem(&plb_flows, &key, fwd, BPF_ANY) == 0 ? 0 : -1;
 }
 
-/* Keeps both entries of a flow current after a packet hit `hit` (a copy of which is in `flow`): last_seen and
- * the state, written only when they change - at most about once a second per flow plus the state changes. A
+/* Keeps both entries of a flow current after a packet hit `hit` (a copy of which is in `flow`): last_seen, the
+ * state and the close bits, written only when they change - at most about once a second per flow plus the state changes. A
  * store on every packet would bounce the entries' cache lines between the CPUs handling the two directions.
  * A forward hit also looks its reverse entry up every time: LRU eviction is per entry, so the reverse half of a
  * live flow can disappear; it is put back. A reverse entry whose forward entry is gone is left as it is: the
@@ -322,7 +370,8 @@ static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_f
 {
 	__u32 now = plb_now();
 	__u8 state = plb_next_state(hit->state, pkt, hit->dir);
-	int changed = hit->last_seen != now || hit->state != state;
+	__u8 close = plb_next_close(hit->close, pkt, hit->dir, state);
+	int changed = hit->last_seen != now || hit->state != state || hit->close != close;
 	struct plb_flow_key pkey;
 	struct plb_flow rev;
 	struct plb_flow *partner;
@@ -330,8 +379,10 @@ static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_f
 	if (changed) {
 		hit->last_seen = now;
 		hit->state = state;
+		hit->close = close;
 		flow->last_seen = now;
 		flow->state = state;
+		flow->close = close;
 	}
 	if (!changed && hit->dir != PLB_DIR_FORWARD)
 		return;
@@ -341,6 +392,7 @@ static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_f
 		if (changed) {
 			partner->last_seen = now;
 			partner->state = state;
+			partner->close = close;
 		}
 		return;
 	}

@@ -69,7 +69,10 @@ struct plb_flow {
 	__u16 backend_id;
 	__u8 dir;   /* PLB_DIR_* */
 	__u8 state; /* PLB_FLOW_*, the same in both entries of a flow */
-	__u16 pad;
+	/* PLB_CLOSE_* bits: how far a TCP close has come, the same in both entries (0 until a FIN or RST). This was
+	 * padding, so the value size is unchanged and entries of an older program read as "nothing seen". */
+	__u8 close;
+	__u8 pad;
 	/* Seconds of CLOCK_MONOTONIC (bpf_ktime_get_ns) when a packet of the flow, either direction, was last seen;
 	 * both entries carry it so user space can expire a flow from either one. */
 	__u32 last_seen;
