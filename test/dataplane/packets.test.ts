@@ -59,6 +59,15 @@ const steps: FrameStep[] = [
   { name: 'frag needed of 552 on the client leg', packet: fragNeeded(CLIENT, VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 552) },
   { name: 'frag needed of 68 on the backend leg', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 20000, dport: 8080 }, 68) },
   { name: 'not for a VIP', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 20000, dport: 22, flags: 0x02 }) },
+  // To the pod's address on a SNAT port with no flow: a backend's reply whose entries are gone (issue 13), unless
+  // a socket of the pod's own takes it (its health server listens on a port in the SNAT range).
+  { name: 'a backend\'s reply to a SNAT port without a flow', packet: frame(fromBackend(B1, 20999, ACK)) },
+  { name: 'a backend\'s udp reply to a SNAT port without a flow', packet: frame({ src: B1, dst: POD, proto: 'UDP', sport: 5353, dport: 20999, payload: Buffer.from('x') }) },
+  { name: 'to a port in the pod\'s own ephemeral range', packet: frame(fromBackend(B1, 45001, ACK)) },
+  { name: 'the pod listens on 9095', listen: 9095 },
+  { name: 'a probe\'s syn to the pod\'s own listener on a SNAT port', packet: frame({ src: '10.240.255.1', dst: POD, proto: 'TCP', sport: 40000, dport: 9095, flags: 0x02 }) },
+  { name: 'a probe\'s ack to the pod\'s own listener on a SNAT port', packet: frame({ src: '10.240.255.1', dst: POD, proto: 'TCP', sport: 40000, dport: 9095, flags: ACK }) },
+  { name: 'udp to the pod\'s own socket on a SNAT port', packet: frame({ src: '10.240.255.1', dst: POD, proto: 'UDP', sport: 40000, dport: 9095, payload: Buffer.from('x') }) },
   { name: 'fragment', packet: frame({ ...syn(CLIENT, 20002), fragment: 0x2000 }) },
   { name: 'ttl 1', packet: frame({ ...syn(CLIENT, 20003), ttl: 1 }) },
   // Addressed to the VIP, but no service takes it (issue 13): dropped, never left to the kernel (which would
@@ -166,7 +175,9 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(f.quoted).toEqual({ src: B1, dst: POD, sport: 8080, dport: 20000, ipChecksumOk: true });
   });
 
-  test.each(['not for a VIP', 'icmp echo to the pod', 'protocol 253 to the pod', 'ttl 1'])('%s: left to the kernel, untouched', (name) => {
+  test.each(['not for a VIP', 'icmp echo to the pod', 'protocol 253 to the pod', 'ttl 1', 'to a port in the pod\'s own ephemeral range',
+    'a probe\'s syn to the pod\'s own listener on a SNAT port', 'a probe\'s ack to the pod\'s own listener on a SNAT port',
+    'udp to the pod\'s own socket on a SNAT port'])('%s: left to the kernel, untouched', (name) => {
     const r = frames.result(name);
     expect({ retval: r.retval, same: r.output.equals(r.input) }).toEqual({ retval: TC_ACT_OK, same: true });
   });
@@ -228,9 +239,15 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(frames.gcResult('gc after the syn on the established flow')).toMatchObject({ entries: 2 * 2, deleted: 16 * 2 });
   });
 
-  test('expiry: a reply on an expired flow finds no entry; one on an established flow is still translated', () => {
+  // Left to the kernel, such a packet meets no socket there, and the kernel resets the backend's connection (or
+  // answers port unreachable): a connection whose entries the LRU evicted died although its client still had it.
+  test.each(['a backend\'s reply to a SNAT port without a flow', 'a backend\'s udp reply to a SNAT port without a flow'])('%s: dropped, never left to the kernel', (name) => {
+    expect(frames.result(name).retval).toBe(TC_ACT_SHOT);
+  });
+
+  test('expiry: a reply on an expired flow finds no entry (dropped: no socket of the pod takes it); one on an established flow is still translated', () => {
     const r = frames.result('closing: the backend\'s reply after expiry');
-    expect(r.retval).toBe(TC_ACT_OK);
+    expect(r.retval).toBe(TC_ACT_SHOT);
     expect(redirected('established: the backend\'s reply after 61 s')).toMatchObject({ src: VIP, sport: 80, dst: CLIENT, dport: 21000 });
   });
 });

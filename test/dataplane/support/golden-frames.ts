@@ -13,9 +13,10 @@ const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
 
 /**
  * Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. `gc`: a flow
- * garbage-collection pass as if the clock were that many seconds later.
+ * garbage-collection pass as if the clock were that many seconds later. `listen`: the LB pod opens a TCP and a
+ * UDP socket of its own on that port.
  */
-export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; gc?: number }
+export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; gc?: number; listen?: number }
 export interface GcStepResult { entries: number; deleted: number }
 export interface FrameResult { retval: number; input: Buffer; output: Buffer }
 
@@ -76,7 +77,7 @@ async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : s.gc !== undefined ? { gc: s.gc }
-    : { packet: s.packet!.toString('hex'), hook: s.hook }))));
+    : s.listen !== undefined ? { listen: s.listen } : { packet: s.packet!.toString('hex'), hook: s.hook }))));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
   return JSON.parse(stdout) as unknown[];

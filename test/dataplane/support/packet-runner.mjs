@@ -1,10 +1,13 @@
 // Runs inside the test's LB namespace: programs the xdp data plane (compiled agent sources in <buildDir>) and
 // feeds frames to a second instance of its TC program (or, with "hook": "xdp", its XDP program) with
-// BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState}, {"packet": hex, "hook"?} or
-// {"gc": seconds} (one flow garbage-collection pass as if the clock were that much later); results go to stdout
-// as a JSON array.
+// BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState}, {"packet": hex, "hook"?},
+// {"gc": seconds} (one flow garbage-collection pass as if the clock were that much later) or {"listen": port} (a
+// TCP and a UDP socket of the LB pod's own on that port, as its health server has); results go to stdout as a
+// JSON array.
 //   node packet-runner.mjs <buildDir> <pinDir> <ifindex>
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 
 const [buildDir, pinDir, ifindex] = process.argv.slice(2);
 const { XdpDataPlane } = await import(`${buildDir}/src/dataplane/xdp/xdp-dataplane.js`);
@@ -16,7 +19,17 @@ const dataPlane = new XdpDataPlane({ pinDir, gcIntervalMs: 0 });
 const addon = loadAddon();
 const programs = {};
 const results = [];
+const sockets = [];
 for (const step of steps) {
+  if (step.listen !== undefined) {
+    const tcp = createServer();
+    const udp = createSocket('udp4');
+    await new Promise((resolve) => tcp.listen(step.listen, resolve));
+    await new Promise((resolve) => udp.bind(step.listen, resolve));
+    sockets.push(tcp, udp);
+    results.push({ listening: step.listen });
+    continue;
+  }
   if (step.apply) {
     results.push({ applied: (await dataPlane.apply(step.apply)).changed });
     continue;
@@ -32,4 +45,5 @@ for (const step of steps) {
   results.push({ retval, packet: packet.toString('hex') });
 }
 process.stdout.write(JSON.stringify(results));
+for (const s of sockets) s.close();
 await dataPlane.close();

@@ -26,6 +26,41 @@ static __always_inline int plb_unserved(const struct plb_packet *pkt)
 	return 1;
 }
 
+/* Whether a packet that no flow and no service takes is a backend's reply whose flow entries are gone: to the
+ * SNAT address, on a SNAT port, and no socket of the pod's own takes it. The LRU evicts entries under flow-table
+ * pressure (an idle long-lived connection's first: websockets, gRPC streams, server-sent events), and the GC
+ * expires idle flows. Left to the kernel, such a reply met no socket, and the kernel answered the backend with a
+ * RST (or ICMP port unreachable), ending a connection its client still had. Dropped, the backend retransmits
+ * and the client's next segment creates the entries again (same backend and, mostly, the same SNAT port); a
+ * connection nobody has any more ends at the backend's own timeouts. The pod's own sockets never get a SNAT port
+ * as their ephemeral port (that range is left out of the SNAT ports), but the pod may listen on one (its health
+ * server): what a local socket takes, TIME_WAIT and request sockets included, is left to the kernel. */
+static __always_inline int plb_reverse_miss(PLB_CTX *ctx, const struct plb_packet *pkt)
+{
+	__u32 zero = 0;
+	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
+	struct bpf_sock_tuple t;
+	struct bpf_sock *sk;
+
+	if (!cfg || cfg->snat_ip == 0 || pkt->daddr != cfg->snat_ip || !plb_snat_allowed(cfg, bpf_ntohs(pkt->dport)))
+		return 0;
+	__builtin_memset(&t, 0, sizeof(t));
+	t.ipv4.saddr = pkt->saddr;
+	t.ipv4.daddr = pkt->daddr;
+	t.ipv4.sport = pkt->sport;
+	t.ipv4.dport = pkt->dport;
+	if (pkt->proto == PLB_IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	PLB_COUNT_GLOBAL(reverse_miss);
+	return 1;
+}
+
 static __always_inline int plb_lookup_service(const struct plb_packet *pkt, struct plb_service *out)
 {
 	struct plb_service_key key = { .vip = pkt->daddr, .port = pkt->dport, .proto = pkt->proto };
@@ -125,7 +160,7 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	}
 	if (!hit) {
 		if (plb_lookup_service(&pkt, &svc) < 0) {
-			if (plb_unserved(&pkt))
+			if (plb_unserved(&pkt) || plb_reverse_miss(ctx, &pkt))
 				return PLB_VERDICT_DROP;
 			PLB_COUNT_GLOBAL(passed);
 			return PLB_VERDICT_PASS;

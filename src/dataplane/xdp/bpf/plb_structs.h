@@ -108,6 +108,7 @@ struct plb_global_stats {
 	__u64 icmp_translated;   /* ICMP errors about a flow, passed on to its other end (PMTUD) */
 	__u64 unserved;          /* to the VIP, but no service takes it (port, protocol, ICMP echo, fragment): dropped */
 	__u64 icmp_refused;      /* frag-needed about a flow announcing less than PLB_ICMP_MIN_MTU: dropped */
+	__u64 reverse_miss;      /* to the SNAT address on a SNAT port, no flow, no local socket: dropped */
 };
 
 #endif
