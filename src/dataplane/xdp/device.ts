@@ -27,6 +27,15 @@ export async function primaryAddress(name: string, family: 4 | 6): Promise<strin
   return addr.local;
 }
 
+/** The interface's MAC address (aa:bb:cc:dd:ee:ff); null if unreadable. */
+export async function interfaceMac(name: string): Promise<string | null> {
+  try {
+    return (await readFile(`/sys/class/net/${name}/address`, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
 /** The device of the default route: a pod's eth0. */
 export async function defaultRouteInterface(): Promise<string> {
   const { stdout } = await run('ip', ['-j', 'route', 'show', 'default']);

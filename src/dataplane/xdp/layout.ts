@@ -73,6 +73,8 @@ export interface ConfigValue {
   takeoverBefore: number;
   /** The VIP: what reaches it and no service takes is dropped. */
   vip: string;
+  /** The interface's MAC (aa:bb:cc:dd:ee:ff): the XDP build leaves frames to other MACs alone; all zero: no check. */
+  mac: string;
 }
 
 // struct plb_service_key { __be32 vip; __be16 port; __u8 proto; __u8 pad; }
@@ -120,8 +122,9 @@ export function decodeBackend(b: Buffer, offset = 0): BackendValue {
 }
 
 // struct plb_config { __be32 snat_ip; __u16 port_min, port_max, skip_min, skip_max, takeover_before, pad;
-//                     __be32 vip; }
-export const CONFIG_VALUE_SIZE = 20;
+//                     __be32 vip; __u8 mac[6]; __u16 pad2; }
+export const CONFIG_VALUE_SIZE = 28;
+export const NO_MAC = '00:00:00:00:00:00';
 export function encodeConfig(v: ConfigValue): Buffer {
   const b = Buffer.alloc(CONFIG_VALUE_SIZE);
   ipv4Bytes(v.snatIp).copy(b, 0);
@@ -131,13 +134,14 @@ export function encodeConfig(v: ConfigValue): Buffer {
   b.writeUInt16LE(v.skipMax, 10);
   b.writeUInt16LE(v.takeoverBefore, 12);
   ipv4Bytes(v.vip).copy(b, 16);
+  Buffer.from(v.mac.replace(/:/g, ''), 'hex').copy(b, 20, 0, 6);
   return b;
 }
 export function decodeConfig(b: Buffer): ConfigValue {
   return {
     snatIp: ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6),
     skipMin: b.readUInt16LE(8), skipMax: b.readUInt16LE(10), takeoverBefore: b.readUInt16LE(12),
-    vip: ipv4FromBytes(b, 16),
+    vip: ipv4FromBytes(b, 16), mac: [...b.subarray(20, 26)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
   };
 }
 
@@ -224,7 +228,7 @@ export const SERVICE_STATS_FIELDS = [
 export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'snatExhausted'] as const;
 export const GLOBAL_STATS_FIELDS = [
   'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
-  'unservedDropped', 'icmpRefused', 'reverseMissDropped',
+  'unservedDropped', 'icmpRefused', 'reverseMissDropped', 'otherHost',
 ] as const;
 
 export function sumPerCpu<F extends string>(

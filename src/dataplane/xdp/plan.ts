@@ -4,7 +4,7 @@ import type { DesiredState } from '../types.js';
 import { buildMaglevTable } from '../maglev.js';
 import { flowTimeoutsOf } from './flow-gc.js';
 import {
-  BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, MAX_SERVICES,
+  BACKEND_ACTIVE, BACKEND_DRAINING, MAX_BACKENDS, MAX_SERVICES, NO_MAC,
   type BackendValue, type ConfigValue, type ServiceKey, type ServiceValue,
 } from './layout.js';
 
@@ -138,16 +138,19 @@ export function takeoverBefore(tcpClosingSeconds: number): number {
   return t > 10 ? Math.min(t, 0xffff) : 0;
 }
 
-/** `ownPorts`: the LB pod's net.ipv4.ip_local_port_range, kept out of the SNAT ports. */
-export function planApply(current: ProgrammedState, desired: DesiredState, ownPorts: PortRange | null = null): Plan {
+/**
+ * `ownPorts`: the LB pod's net.ipv4.ip_local_port_range, kept out of the SNAT ports. `mac`: the interface's MAC
+ * (aa:bb:..), which frames the XDP build translates must be addressed to; null: no check.
+ */
+export function planApply(current: ProgrammedState, desired: DesiredState, ownPorts: PortRange | null = null, mac: string | null = null): Plan {
   const wantConfig: ConfigValue = {
     snatIp: desired.snatIp, ...snatPorts(ownPorts), takeoverBefore: takeoverBefore(flowTimeoutsOf(desired.flows).tcpClosingSeconds),
-    vip: desired.vip,
+    vip: desired.vip, mac: mac?.toLowerCase() ?? NO_MAC,
   };
   const c = current.config;
   const config = c && c.snatIp === wantConfig.snatIp && c.portMin === wantConfig.portMin &&
       c.portMax === wantConfig.portMax && c.skipMin === wantConfig.skipMin && c.skipMax === wantConfig.skipMax &&
-      c.takeoverBefore === wantConfig.takeoverBefore && c.vip === wantConfig.vip
+      c.takeoverBefore === wantConfig.takeoverBefore && c.vip === wantConfig.vip && c.mac === wantConfig.mac
     ? null : wantConfig;
 
   const backends = planBackends(current.backends, desired);

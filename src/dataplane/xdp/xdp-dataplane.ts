@@ -8,7 +8,7 @@ import { ipFamily } from '../../api/defaults.js';
 import { IPV6_NOT_ON_XDP } from '../ipv6.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
-import { deviceFacts, enableForwarding, ensureBpffs, localPortRange } from './device.js';
+import { deviceFacts, enableForwarding, ensureBpffs, interfaceMac, localPortRange } from './device.js';
 import {
   DEFAULT_FLOW_TIMEOUTS, collectFlows, drainedBackends, flowTimeoutsOf, monotonicSeconds, snatWarnings, type FlowTimeouts, type GcResult,
 } from './flow-gc.js';
@@ -81,7 +81,7 @@ export class XdpDataPlane implements DataPlane {
     this.drainSeconds = desired.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
     const maps = this.pinnedMaps();
     const ownPorts = await localPortRange();
-    const plan = planApply(maps.readProgrammed(), desired, ownPorts);
+    const plan = planApply(maps.readProgrammed(), desired, ownPorts, await interfaceMac(desired.interface));
     this.snatPortTotal = snatPortCount(snatPorts(ownPorts));
     if (!isEmptyPlan(plan)) {
       maps.execute(plan);

@@ -12,11 +12,15 @@ import { Topology } from './topology.js';
 const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
 
 /**
- * Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. `gc`: a flow
- * garbage-collection pass as if the clock were that many seconds later. `listen`: the LB pod opens a TCP and a
- * UDP socket of its own on that port.
+ * Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. A packet's destination
+ * MAC is replaced by the LB pod's (the kernel's test run, like a real receive, marks a frame to another MAC as
+ * PACKET_OTHERHOST), unless `toMac` (hex without colons) names another. `gc`: a flow garbage-collection pass as
+ * if the clock were that many seconds later. `listen`: the LB pod opens a TCP and a UDP socket of its own on
+ * that port.
  */
-export interface FrameStep { name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; gc?: number; listen?: number }
+export interface FrameStep {
+  name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; toMac?: string; gc?: number; listen?: number;
+}
 export interface GcStepResult { entries: number; deleted: number }
 export interface FrameResult { retval: number; input: Buffer; output: Buffer }
 
@@ -44,10 +48,11 @@ export class GoldenFrames {
       this.podMac = await mac(lb, 'eth0');
       this.gatewayMac = await mac(topo.node, 'h-lb');
       const ifindex = (await inNs(lb, ['cat', '/sys/class/net/eth0/ifindex'])).trim();
-      const outputs = await run(topo, lb, [scratch.compiledRoot, join(scratch.bpffs, 'lb'), ifindex], steps);
+      const sent = steps.map((s) => (s.packet ? Buffer.concat([Buffer.from(s.toMac ?? this.podMac, 'hex'), s.packet.subarray(6)]) : undefined));
+      const outputs = await run(topo, lb, [scratch.compiledRoot, join(scratch.bpffs, 'lb'), ifindex], steps, sent);
       steps.forEach((s, i) => {
         const r = outputs[i] as { retval: number; packet: string } | undefined;
-        if (s.packet && r) this.results.set(s.name, { retval: r.retval, input: s.packet, output: Buffer.from(r.packet, 'hex') });
+        if (sent[i] && r) this.results.set(s.name, { retval: r.retval, input: sent[i]!, output: Buffer.from(r.packet, 'hex') });
         if (s.gc !== undefined && r) this.gcResults.set(s.name, r as unknown as GcStepResult);
       });
     }, async () => {
@@ -69,15 +74,15 @@ export class GoldenFrames {
   }
 }
 
-async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[]): Promise<unknown[]> {
+async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[], sent: Array<Buffer | undefined>): Promise<unknown[]> {
   const child = spawn('ip', ['netns', 'exec', ns, 'node', RUNNER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   topo.processes.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdin.end(JSON.stringify(steps.map((s) => (s.apply ? { apply: s.apply } : s.gc !== undefined ? { gc: s.gc }
-    : s.listen !== undefined ? { listen: s.listen } : { packet: s.packet!.toString('hex'), hook: s.hook }))));
+  child.stdin.end(JSON.stringify(steps.map((s, i) => (s.apply ? { apply: s.apply } : s.gc !== undefined ? { gc: s.gc }
+    : s.listen !== undefined ? { listen: s.listen } : { packet: sent[i]!.toString('hex'), hook: s.hook }))));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
   return JSON.parse(stdout) as unknown[];

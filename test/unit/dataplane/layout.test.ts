@@ -28,8 +28,8 @@ describe('map layouts', () => {
     const backend = { ip: '10.1.2.3', state: BACKEND_ACTIVE };
     expect(encodeBackend(backend).toString('hex')).toBe('0a010203' + '01000000');
     expect(decodeBackend(encodeBackend(backend))).toEqual(backend);
-    const config = { snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10' };
-    expect(encodeConfig(config).toString('hex')).toBe('0a000003' + '0004' + 'ffff' + '0080' + '47ee' + '3700' + '0000' + 'c000020a');
+    const config = { snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10', mac: '02:0a:f0:00:03:ff' };
+    expect(encodeConfig(config).toString('hex')).toBe('0a000003' + '0004' + 'ffff' + '0080' + '47ee' + '3700' + '0000' + 'c000020a' + '020af00003ff' + '0000');
     expect(decodeConfig(encodeConfig(config))).toEqual(config);
     const ring = Uint32Array.from([1, 2, 1000]);
     expect(decodeRing(encodeRing(ring))).toEqual(ring);

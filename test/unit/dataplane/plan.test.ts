@@ -39,7 +39,7 @@ const converge = (state: ProgrammedState, d: DesiredState) => applyPlan(state, p
 describe('planApply', () => {
   test('programs an empty data plane: config, backends ids 1.., one ring, one service', () => {
     const plan = planApply(empty, desired());
-    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55, vip: '192.0.2.10' });
+    expect(plan.config).toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55, vip: '192.0.2.10', mac: '00:00:00:00:00:00' });
     expect(plan.activate).toEqual([
       { id: 1, value: { ip: '10.0.1.1', state: BACKEND_ACTIVE } },
       { id: 2, value: { ip: '10.0.1.2', state: BACKEND_ACTIVE } },
@@ -130,7 +130,14 @@ describe('SNAT ports', () => {
 
   test('the pod\'s own range goes into the config', () => {
     expect(planApply(empty, desired(), { min: 32768, max: 60999 }).config)
-      .toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10' });
+      .toEqual({ snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10', mac: '00:00:00:00:00:00' });
+  });
+
+  test('the interface\'s MAC goes into the config, and a change of it is written', () => {
+    const withMac = converge(empty, desired());
+    expect(planApply(withMac, desired(), null, '02:0A:F0:00:03:FF').config).toMatchObject({ mac: '02:0a:f0:00:03:ff' });
+    const programmed = applyPlan(withMac, planApply(withMac, desired(), null, '02:0a:f0:00:03:ff'));
+    expect(planApply(programmed, desired(), null, '02:0a:f0:00:03:ff').config).toBeNull();
   });
 });
 

@@ -69,6 +69,9 @@
 #define PLB_TCP_RST 0x04
 #define PLB_TCP_ACK 0x10
 
+/* skb->pkt_type of a frame addressed to another host's MAC (linux/if_packet.h) */
+#define PLB_PACKET_OTHERHOST 3
+
 /* Verdicts of the stages: "continue" or a final action for the hook. */
 #define PLB_CONTINUE 0
 #define PLB_FINAL_PASS 1

@@ -61,6 +61,31 @@ static __always_inline int plb_reverse_miss(PLB_CTX *ctx, const struct plb_packe
 	return 1;
 }
 
+/* Whether the frame is addressed to another host's MAC: a bridge floods unicast frames to every port while it
+ * has not learnt the destination (after a pod moved, or an FDB entry aged out), so an LB pod sees frames meant
+ * for another LB replica's VIP traffic or another pod's. The kernel drops them (ip_rcv ignores PACKET_OTHERHOST);
+ * translated, each would reach a backend a second time, from this pod's SNAT address, and its flow would take a
+ * SNAT port here. They are left to the kernel untouched. TC reads the kernel's verdict; XDP runs before the
+ * kernel has one and compares the destination MAC with the interface's (plb_config.mac), leaving broadcast and
+ * multicast alone. */
+static __always_inline int plb_other_host(PLB_CTX *ctx)
+{
+#ifdef PLB_HOOK_XDP
+	__u32 zero = 0;
+	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
+	__u8 dst[6];
+
+	if (!cfg || (cfg->mac[0] | cfg->mac[1] | cfg->mac[2] | cfg->mac[3] | cfg->mac[4] | cfg->mac[5]) == 0)
+		return 0;
+	if (plb_load(ctx, 0, dst, sizeof(dst)) < 0 || (dst[0] & 1))
+		return 0;
+	return dst[0] != cfg->mac[0] || dst[1] != cfg->mac[1] || dst[2] != cfg->mac[2] || dst[3] != cfg->mac[3] ||
+	       dst[4] != cfg->mac[4] || dst[5] != cfg->mac[5];
+#else
+	return ctx->pkt_type == PLB_PACKET_OTHERHOST;
+#endif
+}
+
 static __always_inline int plb_lookup_service(const struct plb_packet *pkt, struct plb_service *out)
 {
 	struct plb_service_key key = { .vip = pkt->daddr, .port = pkt->dport, .proto = pkt->proto };
@@ -140,6 +165,10 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	struct plb_service svc;
 	int is_fragment, new_flow = 0, reopen = 0, rc;
 
+	if (plb_other_host(ctx)) {
+		PLB_COUNT_GLOBAL(other_host);
+		return PLB_VERDICT_PASS;
+	}
 	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
 		if (is_fragment)
 			PLB_COUNT_GLOBAL(fragments);

@@ -46,6 +46,10 @@ struct plb_config {
 	__u16 pad;
 	/* The VIP: what no service (plb_services) takes there is dropped. 0: none programmed yet. */
 	__be32 vip;
+	/* The interface's MAC: the XDP build leaves frames addressed to another unicast MAC to the kernel (the TC
+	 * build reads the kernel's pkt_type). All zero: no check. */
+	__u8 mac[6];
+	__u16 pad2;
 };
 
 /* A 5-tuple as seen on the wire: the client's tuple for forward entries, the backend's reply tuple for
@@ -109,6 +113,7 @@ struct plb_global_stats {
 	__u64 unserved;          /* to the VIP, but no service takes it (port, protocol, ICMP echo, fragment): dropped */
 	__u64 icmp_refused;      /* frag-needed about a flow announcing less than PLB_ICMP_MIN_MTU: dropped */
 	__u64 reverse_miss;      /* to the SNAT address on a SNAT port, no flow, no local socket: dropped */
+	__u64 other_host;        /* a frame to another host's MAC (flooded by a bridge): left to the kernel */
 };
 
 #endif
