@@ -198,35 +198,54 @@ static __always_inline int plb_may_take_over(const struct plb_flow *taken, __u32
 	return plb_closed(taken->close) || (any_closing && idle >= PLB_CLOSING_REUSE_SECONDS);
 }
 
-/* Claims the backend-side tuple with SNAT port `port` for `fwd` (its reverse entry, inserted with NOEXIST so
- * two CPUs cannot share it). Returns 0 when claimed. */
+#define PLB_SNAT_CLAIMED 0
+#define PLB_SNAT_BUSY -1
+#define PLB_SNAT_TAKEABLE 1
+
+/* Tries to claim the backend-side tuple with SNAT port `port` for `fwd` (its reverse entry, inserted with
+ * NOEXIST so two CPUs cannot share it): PLB_SNAT_CLAIMED, PLB_SNAT_BUSY, or PLB_SNAT_TAKEABLE when another
+ * client's flow holds it that may give it away (plb_may_take_over; plb_take_over does that once, after the
+ * probing: one copy of that code instead of one per unrolled try keeps the verifier's work down). `fwd->sport`
+ * is left at `port`. */
 static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
 					     struct plb_flow *fwd, __u16 port, int any_closing)
+{
+	struct plb_flow_key rkey;
+	struct plb_flow rev;
+	struct plb_flow *taken;
+
+	fwd->sport = bpf_htons(port);
+	plb_reverse_of(pkt, fwd, &rkey, &rev);
+	taken = bpf_map_lookup_elem(&plb_flows, &rkey);
+	if (!taken)
+		return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0 ? PLB_SNAT_CLAIMED : PLB_SNAT_BUSY;
+	/* The same client tuple again (its forward entry was evicted or replaced): take the entry over. */
+	if (plb_same_client(taken, &rev))
+		return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_ANY) == 0 ? PLB_SNAT_CLAIMED : PLB_SNAT_BUSY;
+	return plb_may_take_over(taken, fwd->last_seen, cfg->takeover_before, any_closing) ? PLB_SNAT_TAKEABLE
+											     : PLB_SNAT_BUSY;
+}
+
+/* Takes the tuple of `fwd->sport` over from the flow plb_try_snat_port found there: that flow's forward entry
+ * goes with its reverse entry (so its late packets cannot reach the new owner's connection). Two CPUs taking
+ * over the same entry at once is not excluded (delete, then NOEXIST narrows it to the instructions in
+ * between; the loser drops its SYN). Returns 0 when claimed. */
+static __always_inline int plb_take_over(const struct plb_packet *pkt, struct plb_flow *fwd)
 {
 	struct plb_flow_key rkey, okey;
 	struct plb_flow rev;
 	struct plb_flow *taken, *old;
 
-	fwd->sport = bpf_htons(port);
 	plb_reverse_of(pkt, fwd, &rkey, &rev);
 	taken = bpf_map_lookup_elem(&plb_flows, &rkey);
-	/* The same client tuple again (its forward entry was evicted or replaced): take the entry over. */
-	if (taken && plb_same_client(taken, &rev))
-		return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_ANY) == 0 ? 0 : -1;
-	/* Another client's flow that may give the tuple away: its forward entry goes with it (so its late packets
-	 * cannot reach the new owner's connection). Two CPUs taking over the same entry at once is not excluded
-	 * (delete, then NOEXIST narrows it to the instructions in between). */
-	if (taken && plb_may_take_over(taken, fwd->last_seen, cfg->takeover_before, any_closing)) {
+	if (taken) {
 		plb_partner_key(taken, pkt->proto, &okey);
 		old = bpf_map_lookup_elem(&plb_flows, &okey);
 		if (old && old->dir == PLB_DIR_FORWARD && old->sport == fwd->sport && old->daddr == fwd->daddr)
 			bpf_map_delete_elem(&plb_flows, &okey);
 		bpf_map_delete_elem(&plb_flows, &rkey);
-		taken = 0;
 	}
-	if (!taken && bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0)
-		return 0;
-	return -1;
+	return bpf_map_update_elem(&plb_flows, &rkey, &rev, BPF_NOEXIST) == 0 ? 0 : -1;
 }
 
 /* SNAT: keep the client's port when it is a SNAT port and the backend-side tuple is free. Reusing the client's
@@ -246,30 +265,38 @@ static __always_inline int plb_claim_snat_port(const struct plb_packet *pkt, con
 	__u16 own = bpf_ntohs(pkt->sport);
 	__u32 span = plb_snat_span(cfg);
 	__u32 i;
-	int t;
+	int t, rc;
 
-	if (plb_snat_allowed(cfg, own) && plb_try_snat_port(pkt, cfg, fwd, own, 0) == 0)
-		return 0;
+	if (plb_snat_allowed(cfg, own)) {
+		rc = plb_try_snat_port(pkt, cfg, fwd, own, 0);
+		if (rc != PLB_SNAT_BUSY)
+			goto found;
+	}
 	if (span == 0)
 		return -1;
 	i = plb_mix32(plb_flow_hash(pkt) ^ 0x9e3779b9) % span;
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_RUN_TRIES; t++) {
-		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, i), 0) == 0)
-			return 0;
+		rc = plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, i), 0);
+		if (rc != PLB_SNAT_BUSY)
+			goto found;
 		i = i + 1 >= span ? 0 : i + 1;
 	}
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_RANDOM_TRIES; t++) {
-		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 0) == 0)
-			return 0;
+		rc = plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 0);
+		if (rc != PLB_SNAT_BUSY)
+			goto found;
 	}
 #pragma unroll
 	for (t = 0; t < PLB_SNAT_TAKEOVER_TRIES; t++) {
-		if (plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 1) == 0)
-			return 0;
+		rc = plb_try_snat_port(pkt, cfg, fwd, plb_snat_port_at(cfg, bpf_get_prandom_u32() % span), 1);
+		if (rc != PLB_SNAT_BUSY)
+			goto found;
 	}
 	return -1;
+found:
+	return rc == PLB_SNAT_CLAIMED ? 0 : plb_take_over(pkt, fwd);
 }
 
 /* A SYN on a client tuple whose entries are still there, and whose backend the ring still picks: both
