@@ -43,7 +43,7 @@ import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
 import { LIST_PAGE_SIZE, pagedList, slimNode, slimPod, withForeignFieldsOnly, withoutManagedFields } from './cache-shapes.js';
 import { HEARTBEAT_EXPIRY_MS, withoutHeartbeats } from './liveness.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
-import type { LoadBalancerEntry } from './status.js';
+import type { SessionsSeen } from './events.js';
 import { Tenancy } from './tenancy.js';
 
 export interface ControllerOptions {
@@ -106,7 +106,7 @@ export class Controller {
    */
   #heartbeatSince = 0;
   #plbWatchBroken = false;
-  readonly #seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
+  readonly #seenEntries = new Map<string, SessionsSeen | undefined>();
   /** Each PLB's last watched content but for heartbeats (liveness.ts withoutHeartbeats). */
   readonly #plbEvents = new Map<string, string>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();

@@ -37,30 +37,50 @@ export function transitionEvents(before: readonly Condition[] | undefined, after
   return events;
 }
 
-type Entry = { pod: string; sessions?: Array<{ peer: string; peerAddress?: string; state?: string; bfdState?: string }> };
+interface Session {
+  peer: string;
+  peerAddress?: string;
+  state?: string;
+  bfdState?: string;
+}
+type Entry = { pod: string; sessions?: Session[] };
+type NodeSession = Session & { node: string };
+
+/** One reading of a PLB's BGP sessions: its LB pods' own (status.loadBalancers) and its nodes' (status.nodeSessions). */
+export interface SessionsSeen {
+  entries: readonly Entry[];
+  nodeSessions?: readonly NodeSession[];
+}
+
+/** Each session of a reading by who holds it and its peer, with the words an Event names it by. */
+function sessionsOf(seen: SessionsSeen): Map<string, { where: string; s: Session }> {
+  const out = new Map<string, { where: string; s: Session }>();
+  for (const e of seen.entries) for (const s of e.sessions ?? []) out.set(`pod ${e.pod}/${s.peer}`, { where: `LB pod ${e.pod}`, s });
+  for (const s of seen.nodeSessions ?? []) out.set(`node ${s.node}/${s.peer}`, { where: `node ${s.node}`, s });
+  return out;
+}
 
 /**
- * BGP session transitions between two readings of status.loadBalancers, one Event each: Normal when a session
- * reaches Established, Warning when an Established one leaves it (a router or BFD failure, or the pod stopping).
+ * BGP session transitions between two readings of a PLB's sessions, one Event each: Normal when a session
+ * reaches Established, Warning when an Established one leaves it (a router or BFD failure, the pod or the node's
+ * speaker stopping). The LB pods' own sessions and, for NodeIP peers, their nodes' speakers' alike.
  * `before` undefined (the operator just started): nothing is news yet.
  */
-export function sessionEvents(before: readonly Entry[] | undefined, after: readonly Entry[]): PlbEvent[] {
+export function sessionEvents(before: SessionsSeen | undefined, after: SessionsSeen): PlbEvent[] {
   if (!before) return [];
-  const old = new Map(before.flatMap((e) => (e.sessions ?? []).map((s) => [`${e.pod}/${s.peer}`, s] as const)));
+  const old = sessionsOf(before);
   const events: PlbEvent[] = [];
-  for (const e of after) {
-    for (const s of e.sessions ?? []) {
-      const was = old.get(`${e.pod}/${s.peer}`)?.state;
-      const up = s.state === 'Established';
-      if ((was === 'Established') === up) continue;
-      if (was === undefined && !up) continue;
-      const where = `LB pod ${e.pod}: BGP session to ${s.peer} (${s.peerAddress ?? '?'})`;
-      events.push(
-        up
-          ? { type: 'Normal', reason: 'BGPSessionUp', message: `${where} Established${s.bfdState ? `, BFD ${s.bfdState}` : ''}` }
-          : { type: 'Warning', reason: 'BGPSessionDown', message: `${where} ${s.state ?? 'down'}${s.bfdState ? `, BFD ${s.bfdState}` : ''}` },
-      );
-    }
+  for (const [key, { where: holder, s }] of sessionsOf(after)) {
+    const was = old.get(key)?.s.state;
+    const up = s.state === 'Established';
+    if ((was === 'Established') === up) continue;
+    if (was === undefined && !up) continue;
+    const where = `${holder}: BGP session to ${s.peer} (${s.peerAddress ?? '?'})`;
+    events.push(
+      up
+        ? { type: 'Normal', reason: 'BGPSessionUp', message: `${where} Established${s.bfdState ? `, BFD ${s.bfdState}` : ''}` }
+        : { type: 'Warning', reason: 'BGPSessionDown', message: `${where} ${s.state ?? 'down'}${s.bfdState ? `, BFD ${s.bfdState}` : ''}` },
+    );
   }
   return events;
 }

@@ -15,7 +15,7 @@ import type { ClassResolution } from './class/resolve.js';
 import { countBackends } from '../api/selector.js';
 import { podCreationFailure } from './children.js';
 import { bgpPeersHash, type OperatorSettings } from './desired.js';
-import { sessionEvents, transitionEvents, type PlbEvent } from './events.js';
+import { sessionEvents, transitionEvents, type PlbEvent, type SessionsSeen } from './events.js';
 import { nextJudgement } from './liveness.js';
 import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
 import { computeStatus, liveEntries, type ChildrenOutcome, type LoadBalancerEntry } from './status.js';
@@ -50,7 +50,8 @@ export interface ReconcilePorts extends ChildPorts {
   /** A key of a BGPPeer's password Secret, read from the API; or why it cannot be. */
   readSecretKey(namespace: string, name: string, key: string): Promise<{ value: string } | { problem: string }>;
   /** The status.loadBalancers the last pass saw per PLB key (in memory: session Events are edge-triggered). */
-  seenEntries: Map<string, LoadBalancerEntry[] | undefined>;
+  /** Per PLB: its BGP sessions as the last pass saw them (session Events are the difference). */
+  seenEntries: Map<string, SessionsSeen | undefined>;
   /** Best effort: a failed event must not fail the pass (the status already says it). */
   recordEvent(plb: PortableLoadBalancer, event: PlbEvent): Promise<void>;
   now(): Date;
@@ -209,8 +210,9 @@ export async function reconcile(
   );
   const seenKey = `${namespace}/${name}`;
   const seen = ports.seenEntries.get(seenKey);
-  ports.seenEntries.set(seenKey, status.loadBalancers ?? []);
-  for (const event of sessionEvents(seen, status.loadBalancers ?? [])) await ports.recordEvent(plb, event);
+  const sessions = { entries: status.loadBalancers ?? [], nodeSessions: status.nodeSessions ?? [] };
+  ports.seenEntries.set(seenKey, sessions);
+  for (const event of sessionEvents(seen, sessions)) await ports.recordEvent(plb, event);
   const ops = statusPatch(plb.status, status, plb.metadata?.resourceVersion);
   if (ops.length > 0) {
     await ports.patchStatus(namespace, name, ops);

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { findCondition } from '../../../src/api/conditions.js';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import { resolvePeers, servesPlb } from '../../../src/operator/bgp-peers.js';
-import { sessionEvents } from '../../../src/operator/events.js';
+import { sessionEvents, type SessionsSeen } from '../../../src/operator/events.js';
 import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
 import { lbPod, plb } from '../support/builders.js';
 
@@ -107,15 +107,21 @@ describe('which BGPPeers serve a PortableLoadBalancer', () => {
 });
 
 describe('BGP session Events', () => {
-  const e = (state: string) => [{ pod: 'a', sessions: [{ peer: 'tor', peerAddress: '10.0.0.1', state }] }];
-  it.each<[string, ReturnType<typeof e> | undefined, ReturnType<typeof e>, string[]]>([
+  const e = (state: string): SessionsSeen => ({ entries: [{ pod: 'a', sessions: [{ peer: 'tor', peerAddress: '10.0.0.1', state }] }] });
+  const n = (state: string, bfdState?: string): SessionsSeen => ({ entries: [{ pod: 'a' }], nodeSessions: [{ node: 'n1', peer: 'tor', peerAddress: '10.0.0.1', state, ...(bfdState ? { bfdState } : {}) }] });
+  it.each<[string, SessionsSeen | undefined, SessionsSeen, string[]]>([
     ['nothing on the first sight after a start', undefined, e('Established'), []],
-    ['Up when a session becomes Established', e('Active'), e('Established'), ['Normal BGPSessionUp']],
-    ['Down when an Established session leaves it', e('Established'), e('Idle'), ['Warning BGPSessionDown']],
+    ['Up when a session becomes Established', e('Active'), e('Established'), ['Normal BGPSessionUp LB pod a: BGP session to tor (10.0.0.1) Established']],
+    ['Down when an Established session leaves it', e('Established'), e('Idle'), ['Warning BGPSessionDown LB pod a: BGP session to tor (10.0.0.1) Idle']],
     ['nothing while it stays down', e('Active'), e('Connect'), []],
-    ['nothing for a new session that is not up yet', [{ pod: 'a', sessions: [] }], e('Active'), []],
-    ['Up for a new session that is up', [{ pod: 'a', sessions: [] }], e('Established'), ['Normal BGPSessionUp']],
+    ['nothing for a new session that is not up yet', { entries: [{ pod: 'a', sessions: [] }] }, e('Active'), []],
+    ['Up for a new session that is up', { entries: [{ pod: 'a', sessions: [] }] }, e('Established'), ['Normal BGPSessionUp LB pod a: BGP session to tor (10.0.0.1) Established']],
+    // NodeIP peers: the node's speaker holds the session (status.nodeSessions).
+    ['a node\'s session comes up', n('Active'), n('Established', 'Up'), ['Normal BGPSessionUp node n1: BGP session to tor (10.0.0.1) Established, BFD Up']],
+    ['a node\'s session goes down (BFD)', n('Established', 'Up'), n('Active', 'Down'), ['Warning BGPSessionDown node n1: BGP session to tor (10.0.0.1) Active, BFD Down']],
+    ['a node\'s first report, up', { entries: [{ pod: 'a' }] }, n('Established'), ['Normal BGPSessionUp node n1: BGP session to tor (10.0.0.1) Established']],
+    ['a node\'s entries removed (its speaker stopped): no Event for a session that is not there', n('Established'), { entries: [{ pod: 'a' }] }, []],
   ])('%s', (_name, before, after, want) => {
-    expect(sessionEvents(before, after).map((x) => `${x.type} ${x.reason}`)).toEqual(want);
+    expect(sessionEvents(before, after).map((x) => `${x.type} ${x.reason} ${x.message}`)).toEqual(want);
   });
 });

@@ -8,7 +8,7 @@ import type { AddressDecision } from '../../../src/operator/address/claims.js';
 import { belongsTo } from '../../../src/operator/class/cleanup.js';
 import { resolveClass, type ClassResolution } from '../../../src/operator/class/resolve.js';
 import type { OperatorSettings } from '../../../src/operator/desired.js';
-import type { PlbEvent } from '../../../src/operator/events.js';
+import type { PlbEvent, SessionsSeen } from '../../../src/operator/events.js';
 import { reconcile, type ReconcilePorts } from '../../../src/operator/reconcile.js';
 import type { JsonPatchOp } from '../../../src/runtime/json-patch.js';
 import { backendPod, lbPod, plb } from '../support/builders.js';
@@ -38,7 +38,7 @@ class FakeCluster implements ReconcilePorts {
   peers: BGPPeer[] = [];
   nodes: V1Node[] = [];
   secrets: Record<string, string> = {};
-  seenEntries = new Map<string, LoadBalancerEntry[] | undefined>();
+  seenEntries = new Map<string, SessionsSeen | undefined>();
   listBgpPeers = () => this.peers;
   listNodes = () => this.nodes;
   /** A node the test did not list is a Ready one (most tests are not about nodes). */
