@@ -15,7 +15,7 @@ import { watchResource } from '../runtime/informer.js';
 import { healthAddresses, listenAll, type HttpServers } from '../agent/http.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { renderNodeMetrics } from './metrics.js';
-import { desiredNodeRoutes, routeChanges, type NodeRoute } from './routes.js';
+import { desiredNodeRoutes, nextDrainEnd, routeChanges, type NodeRoute } from './routes.js';
 import { NodeSpeaker } from './speaker.js';
 import { nodeSessionReports, ownEntries } from './status.js';
 import { NodeStatusWriter } from './status-writer.js';
@@ -33,6 +33,8 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
   const custom = kc.makeApiClient(CustomObjectsApi);
   const kernel = new KernelRoutes();
   let timer: NodeJS.Timeout | undefined;
+  /** The next end of a deleted LB pod's drain, when its next hop goes without an API event. */
+  let drainTimer: NodeJS.Timeout | undefined;
   const schedule = () => {
     clearTimeout(timer);
     timer = setTimeout(() => void sync(), 100);
@@ -100,7 +102,11 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
         await speaker.sync({ name: node, ...(self?.metadata?.labels ? { labels: self.metadata.labels } : {}) }, pods.list(), plbs.list(), peers.list(), await passwords(peers.list()))
           .catch((error: Error) => log(`bgp: ${error.message}`));
       }
-      const want = desiredNodeRoutes(node, pods.list(), plbs.list());
+      const now = Date.now();
+      const want = desiredNodeRoutes(node, pods.list(), plbs.list(), now);
+      const drainEnd = nextDrainEnd(node, pods.list(), plbs.list(), now);
+      clearTimeout(drainTimer);
+      if (drainEnd !== undefined) drainTimer = setTimeout(schedule, drainEnd - now + 50);
       const { install, remove } = routeChanges(want, await kernel.list());
       for (const r of install) {
         await kernel.install(r);
@@ -139,6 +145,7 @@ export async function runNodeRoutes(env: NodeJS.ProcessEnv, log: (m: string) => 
   const stop = () => {
     clearInterval(repair);
     clearTimeout(timer);
+    clearTimeout(drainTimer);
     // The routes stay: the LB pods keep forwarding while this component restarts. BIRD's Cease withdraws this
     // node's VIPs at once (a restart announces them again in about a second).
     for (const s of servers) s.close();

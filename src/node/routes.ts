@@ -1,13 +1,17 @@
 // Which routes a node needs for BGPPeers with nextHopMode NodeIP: the router sends the VIP to the node's address,
 // and the node must hand it to its own LB pod(s) of that VIP: `VIP via <LB pod IP>` (ECMP over several). Pure.
 //
-// A route exists from the moment an LB pod reports its VIP programmed until the pod is gone: kept through the
-// drain (the pod withdrew its announcement and still forwards what the router sends meanwhile), removed once the
-// pod no longer exists. The routes carry their own protocol number (NODE_ROUTE_PROTO), so the component finds
+// A next hop exists from the moment an LB pod reports its VIP programmed until its drain ends: kept through the
+// drain (the pod withdrew its announcement and still forwards what the router sends meanwhile), dropped when the
+// drain is over, because then the agent stops forwarding and the kubelet tears the pod's network down before the
+// pod is gone from the API; another LB pod of the VIP on this node still announces, so the router keeps sending
+// here, and a next hop left on the dead pod answered those connections with EHOSTUNREACH (seen on real nodes in a
+// `kubectl drain` of a node with two LB pods). The routes carry their own protocol number (NODE_ROUTE_PROTO), so the component finds
 // and removes its own after a restart or a pod that vanished while it was down; a node reboot empties the table
 // and the component installs them again from the cluster's state.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../api/generated.js';
+import { drainSecondsFromEnv } from '../agent/kubernetes/shutdown.js';
 import { lbPodsOn } from './lb-pods.js';
 
 /** rtnetlink protocol of the routes this component owns (ip route ... proto 233; unassigned in rt_protos). */
@@ -20,7 +24,26 @@ export interface NodeRoute {
   via: string[];
 }
 
-export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[]): NodeRoute[] {
+/**
+ * When a deleted LB pod's drain ends (ms since the epoch): its deletion (deletionTimestamp less the grace period it
+ * was given) plus the drain its agent was given (PLB_DRAIN_SECONDS in its spec, as the operator rendered it; the
+ * agent starts draining when the kubelet signals it, a little later, so it still forwards at this moment).
+ */
+export function drainEndsAt(pod: V1Pod): number | undefined {
+  const at = pod.metadata?.deletionTimestamp;
+  if (!at) return undefined;
+  const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 0;
+  const drain = drainSecondsFromEnv(pod.spec?.containers?.flatMap((c) => c.env ?? []).find((e) => e.name === 'PLB_DRAIN_SECONDS')?.value);
+  return new Date(at).getTime() + (drain - grace) * 1000;
+}
+
+/** The next moment a deleted LB pod's drain ends on `node` after `now`: the routes change then, without an API event. */
+export function nextDrainEnd(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[], now: number): number | undefined {
+  const ends = lbPodsOn(node, pods, plbs).map(({ pod }) => drainEndsAt(pod)).filter((t): t is number => t !== undefined && t > now);
+  return ends.length > 0 ? Math.min(...ends) : undefined;
+}
+
+export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: readonly PortableLoadBalancer[], now = Date.now()): NodeRoute[] {
   const byVip = new Map<string, Set<string>>();
   for (const { pod, plb } of lbPodsOn(node, pods, plbs)) {
     const podIP = pod.status?.podIP;
@@ -30,9 +53,12 @@ export function desiredNodeRoutes(node: string, pods: readonly V1Pod[], plbs: re
     // The granted VIP only: spec.vip is a request the allocator may refuse (VIPConflict), and routing it here would
     // pull another holder's traffic into this node.
     const vip = plb.status?.vip;
-    // Programmed with that VIP (its entry says so) or draining (its entry is gone, the pod still forwards).
+    // Programmed with that VIP (its entry says so) or draining (its entry is gone, the pod still forwards until
+    // its drain ends).
     const programmed = entry?.ready === true && entry.programmedGeneration !== undefined && (entry.vip === undefined || entry.vip === vip);
-    if (!vip || !(programmed || pod.metadata?.deletionTimestamp)) continue;
+    const deleted = pod.metadata?.deletionTimestamp !== undefined;
+    const draining = deleted && now < drainEndsAt(pod)!;
+    if (!vip || (deleted ? !draining : !programmed)) continue;
     const family = vip.includes(':') ? 6 : 4;
     const via = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].find((ip) => ip && (ip.includes(':') ? 6 : 4) === family);
     if (!via) continue;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
-import { desiredNodeRoutes, routeChanges } from '../../../src/node/routes.js';
+import { desiredNodeRoutes, drainEndsAt, nextDrainEnd, routeChanges } from '../../../src/node/routes.js';
 import { plb } from '../support/builders.js';
 import { lbPod as podOn, type LbPodExtra } from './builders.js';
 
@@ -32,6 +32,36 @@ describe('desiredNodeRoutes', () => {
       [plb({ vip: undefined }, { vip: '192.0.2.12', loadBalancers: [{ pod: 'a', ready: true, programmedGeneration: 3, vip: '192.0.2.12' }] })], [{ dst: '192.0.2.12/32', via: ['10.244.1.5'] }]],
   ])('%s', (_name, pods, plbs, want) => {
     expect(desiredNodeRoutes('n1', pods, plbs)).toEqual(want);
+  });
+
+  // A deleted LB pod forwards until its drain ends (PLB_DRAIN_SECONDS after its deletion), then its kubelet tears its
+  // network down before the pod leaves the API: its next hop must go with the drain, not with the pod.
+  const deletedAt = Date.parse('2026-12-07T12:00:00Z');
+  const deleted = (name: string, ip: string, drainSeconds?: string): V1Pod => {
+    const pod = lbPod(name, 'n1', ip);
+    pod.metadata!.deletionTimestamp = new Date(deletedAt + 30_000);
+    pod.metadata!.deletionGracePeriodSeconds = 30;
+    pod.spec!.containers = [{ name: 'agent', ...(drainSeconds !== undefined ? { env: [{ name: 'PLB_DRAIN_SECONDS', value: drainSeconds }] } : {}) }];
+    return pod;
+  };
+  it.each<[string, V1Pod[], number, string[]]>([
+    ['within its drain (15 s of a 30 s grace): both next hops', [deleted('a', '10.244.1.5', '15'), lbPod('b', 'n1', '10.244.1.6')], 14_000, ['10.244.1.5', '10.244.1.6']],
+    ['its drain is over: only the serving pod, though the deleted one is still in the API', [deleted('a', '10.244.1.5', '15'), lbPod('b', 'n1', '10.244.1.6')], 15_000, ['10.244.1.6']],
+    ['drainSeconds 0: gone at once', [deleted('a', '10.244.1.5', '0'), lbPod('b', 'n1', '10.244.1.6')], 100, ['10.244.1.6']],
+    ['no PLB_DRAIN_SECONDS (an older operator): the CRD default, 10 s', [deleted('a', '10.244.1.5'), lbPod('b', 'n1', '10.244.1.6')], 9_000, ['10.244.1.5', '10.244.1.6']],
+    ['no PLB_DRAIN_SECONDS, past 10 s', [deleted('a', '10.244.1.5'), lbPod('b', 'n1', '10.244.1.6')], 10_000, ['10.244.1.6']],
+  ])('a deleted LB pod: %s', (_name, pods, msAfterDelete, via) => {
+    const routes = desiredNodeRoutes('n1', pods, [programmed(['b'])], deletedAt + msAfterDelete);
+    expect(routes.flatMap((r) => r.via)).toEqual(via);
+  });
+
+  it('the next drain end is when the routes change next; none once every drain is over', () => {
+    const pods = [deleted('a', '10.244.1.5', '15'), deleted('c', '10.244.1.7', '5'), lbPod('b', 'n1', '10.244.1.6')];
+    expect(drainEndsAt(pods[0]!)).toBe(deletedAt + 15_000);
+    expect(nextDrainEnd('n1', pods, [programmed(['b'])], deletedAt)).toBe(deletedAt + 5_000);
+    expect(nextDrainEnd('n1', pods, [programmed(['b'])], deletedAt + 5_000)).toBe(deletedAt + 15_000);
+    expect(nextDrainEnd('n1', pods, [programmed(['b'])], deletedAt + 15_000)).toBeUndefined();
+    expect(nextDrainEnd('n2', pods, [programmed(['b'])], deletedAt)).toBeUndefined();
   });
 
   it('an IPv6 VIP gets a /128 via the pod address of its family', () => {
