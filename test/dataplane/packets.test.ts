@@ -369,3 +369,59 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC program, golden pa
     expect(to('f: syn while e is open again')).toEqual(dropped);
   });
 });
+
+// The rate limit on frag-needed errors translated towards the backends (issue 13): a token bucket shared by the
+// LB pod's CPUs and both builds, 10 a second with a burst of 10 (plb_consts.h). The program's clock is real time
+// (bpf_ktime_get_ns): the frames of a run follow each other within microseconds, and the waits are real.
+const FRAG_BURST = 10;
+const XDP_DROP = 1;
+const toBackendLeg = () => fragNeeded('10.240.255.1', VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 1200);
+const fragBurst = (label: string, n: number): FrameStep[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `${label} ${i + 1}`, packet: toBackendLeg() }));
+const rateSteps: FrameStep[] = [
+  { name: 'program b1', apply: desired([B1]) },
+  // opens the XDP build before the burst (opening takes longer than the bucket's refill interval)
+  { name: 'open the xdp build', packet: frame({ src: CLIENT, dst: POD, proto: 'TCP', sport: 20000, dport: 22, flags: 0x02 }), hook: 'xdp' },
+  { name: 'syn', packet: frame(syn(CLIENT, 20000)) },
+  { name: 'counters before', stats: true },
+  ...fragBurst('burst', FRAG_BURST + 2),
+  { name: 'beyond the burst (xdp)', packet: toBackendLeg(), hook: 'xdp' },
+  { name: 'towards the client while limited', packet: fragNeeded('10.240.255.1', POD, { src: POD, dst: B1, proto: 'TCP', sport: 20000, dport: 8080 }, 1200) },
+  { name: '551 while limited', packet: fragNeeded(CLIENT, VIP, { src: VIP, dst: CLIENT, proto: 'TCP', sport: 80, dport: 20000 }, 551) },
+  { name: 'counters after the burst', stats: true },
+  { name: 'wait 1.5 s', waitMs: 1500 },
+  ...fragBurst('after 1.5 s', FRAG_BURST + 1),
+  { name: 'wait 330 ms', waitMs: 330 },
+  ...fragBurst('after 330 ms', 4),
+  { name: 'counters at the end', stats: true },
+];
+
+suiteIf(missingPrerequisites(ARTIFACTS), 'golden packet')('TC and XDP programs, golden packets: frag-needed towards the backends, rate-limited', () => {
+  const frames = new GoldenFrames('icmprl', POD, rateSteps);
+  const retvals = (label: string, n: number) => Array.from({ length: n }, (_, i) => frames.result(`${label} ${i + 1}`).retval);
+  const passed = (n: number, of: number) => [...Array<number>(n).fill(TC_ACT_REDIRECT), ...Array<number>(of - n).fill(TC_ACT_SHOT)];
+  const delta = (from: string, to: string) => {
+    const a = frames.stats(from);
+    const b = frames.stats(to);
+    return Object.fromEntries(['icmpTranslated', 'icmpRefused', 'icmpRateLimited'].map((k) => [k, (b[k] ?? NaN) - (a[k] ?? NaN)]));
+  };
+
+  test('a burst: the first 10 are translated to the backend, the rest dropped, by either build (one bucket)', () => {
+    expect(retvals('burst', FRAG_BURST + 2)).toEqual(passed(FRAG_BURST, FRAG_BURST + 2));
+    const f = parse(frames.result('burst 1').output);
+    expect(f).toMatchObject({ src: POD, dst: B1, proto: 1 });
+    expect(frames.result('beyond the burst (xdp)').retval).toBe(XDP_DROP);
+  });
+
+  test('errors towards the client are not limited; one below the MTU floor is refused, not counted as limited', () => {
+    expect(frames.result('towards the client while limited').retval).toBe(TC_ACT_REDIRECT);
+    expect(frames.result('551 while limited').retval).toBe(TC_ACT_SHOT);
+    expect(delta('counters before', 'counters after the burst')).toEqual({ icmpTranslated: FRAG_BURST + 1, icmpRefused: 1, icmpRateLimited: 3 });
+  });
+
+  test('the bucket refills at 10 a second up to its burst of 10', () => {
+    expect(retvals('after 1.5 s', FRAG_BURST + 1)).toEqual(passed(FRAG_BURST, FRAG_BURST + 1));
+    expect(retvals('after 330 ms', 4)).toEqual(passed(3, 4));
+    expect(delta('counters after the burst', 'counters at the end')).toEqual({ icmpTranslated: FRAG_BURST + 3, icmpRefused: 0, icmpRateLimited: 2 });
+  });
+});

@@ -228,7 +228,7 @@ export const SERVICE_STATS_FIELDS = [
 export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'snatExhausted'] as const;
 export const GLOBAL_STATS_FIELDS = [
   'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
-  'unservedDropped', 'icmpRefused', 'reverseMissDropped', 'otherHost',
+  'unservedDropped', 'icmpRefused', 'reverseMissDropped', 'otherHost', 'icmpRateLimited',
 ] as const;
 
 export function sumPerCpu<F extends string>(

@@ -16,10 +16,12 @@ const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
  * MAC is replaced by the LB pod's (the kernel's test run, like a real receive, marks a frame to another MAC as
  * PACKET_OTHERHOST), unless `toMac` (hex without colons) names another. `gc`: a flow garbage-collection pass as
  * if the clock were that many seconds later. `listen`: the LB pod opens a TCP and a UDP socket of its own on
- * that port.
+ * that port. `waitMs`: real time passes (the program's clock cannot be faked). `stats`: the data plane's global
+ counters (its observation's `global`) at that point.
  */
 export interface FrameStep {
   name: string; apply?: DesiredState; packet?: Buffer; hook?: 'tc' | 'xdp'; toMac?: string; gc?: number; listen?: number;
+  waitMs?: number; stats?: boolean;
 }
 export interface GcStepResult { entries: number; deleted: number }
 export interface FrameResult { retval: number; input: Buffer; output: Buffer }
@@ -30,6 +32,7 @@ export class GoldenFrames {
   gatewayMac = '';
   private readonly results = new Map<string, FrameResult>();
   private readonly gcResults = new Map<string, GcStepResult>();
+  private readonly statsResults = new Map<string, Record<string, number>>();
 
   /**
    * `tag` names the namespaces and directories; the LB pod gets the address `pod`. `lbSysctls` (`key=value`) are
@@ -54,6 +57,7 @@ export class GoldenFrames {
         const r = outputs[i] as { retval: number; packet: string } | undefined;
         if (sent[i] && r) this.results.set(s.name, { retval: r.retval, input: sent[i]!, output: Buffer.from(r.packet, 'hex') });
         if (s.gc !== undefined && r) this.gcResults.set(s.name, r as unknown as GcStepResult);
+        if (s.stats && r) this.statsResults.set(s.name, (r as unknown as { global: Record<string, number> }).global);
       });
     }, async () => {
       await topo.destroy();
@@ -64,6 +68,12 @@ export class GoldenFrames {
   gcResult(name: string): GcStepResult {
     const r = this.gcResults.get(name);
     if (!r) throw new Error(`no gc result for ${name}`);
+    return r;
+  }
+
+  stats(name: string): Record<string, number> {
+    const r = this.statsResults.get(name);
+    if (!r) throw new Error(`no stats result for ${name}`);
     return r;
   }
 
@@ -82,7 +92,8 @@ async function run(topo: Topology, ns: string, args: string[], steps: FrameStep[
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   child.stdin.end(JSON.stringify(steps.map((s, i) => (s.apply ? { apply: s.apply } : s.gc !== undefined ? { gc: s.gc }
-    : s.listen !== undefined ? { listen: s.listen } : { packet: sent[i]!.toString('hex'), hook: s.hook }))));
+    : s.listen !== undefined ? { listen: s.listen } : s.waitMs !== undefined ? { waitMs: s.waitMs }
+      : s.stats ? { stats: true } : { packet: sent[i]!.toString('hex'), hook: s.hook }))));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`packet runner failed (${code}): ${stderr}`);
   return JSON.parse(stdout) as unknown[];

@@ -1,9 +1,10 @@
 // Runs inside the test's LB namespace: programs the xdp data plane (compiled agent sources in <buildDir>) and
 // feeds frames to a second instance of its TC program (or, with "hook": "xdp", its XDP program) with
 // BPF_PROG_TEST_RUN. Steps come as a JSON array on stdin: {"apply": DesiredState}, {"packet": hex, "hook"?},
-// {"gc": seconds} (one flow garbage-collection pass as if the clock were that much later) or {"listen": port} (a
-// TCP and a UDP socket of the LB pod's own on that port, as its health server has); results go to stdout as a
-// JSON array.
+// {"gc": seconds} (one flow garbage-collection pass as if the clock were that much later), {"listen": port} (a
+// TCP and a UDP socket of the LB pod's own on that port, as its health server has), {"waitMs": ms} (real time
+// passes: the program's own clock, bpf_ktime_get_ns, cannot be faked) or {"stats": true} (the data plane's
+// global counters, as the agent reports them); results go to stdout as a JSON array.
 //   node packet-runner.mjs <buildDir> <pinDir> <ifindex>
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,6 +29,15 @@ for (const step of steps) {
     await new Promise((resolve) => udp.bind(step.listen, resolve));
     sockets.push(tcp, udp);
     results.push({ listening: step.listen });
+    continue;
+  }
+  if (step.waitMs !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, step.waitMs));
+    results.push({ waited: step.waitMs });
+    continue;
+  }
+  if (step.stats) {
+    results.push({ global: (await dataPlane.observe()).global });
     continue;
   }
   if (step.apply) {

@@ -62,6 +62,18 @@
  * it sends to the SNAT address - which every client's flows share - for 10 minutes (mtu_expires). Only a
  * forged error announces that little. */
 #define PLB_ICMP_MIN_MTU 552
+/* Frag-needed errors translated towards the backends: at most PLB_ICMP_FRAG_RATE a second, bursts of up to
+ * PLB_ICMP_FRAG_BURST, for the whole LB pod (one token bucket shared by its CPUs and both builds). A backend's
+ * path MTU towards the SNAT address is one value for all clients, cached for 10 minutes (mtu_expires): one real
+ * error per smaller MTU on the clients' paths is all it takes, and a dropped one comes again with the backend's
+ * next retransmission of the oversized segment (routers send at most ~1 a second per source: icmp_ratelimit).
+ * The burst covers several such paths at once (the cached value expired under load); the rate bounds what a
+ * flood of forged ones (at 552 or more: they pass the floor) makes every backend do to 10 route-cache updates a
+ * second. The price: while a flood uses the budget up, real errors are dropped too, and PMTUD towards the
+ * backends waits for the flood to end. */
+#define PLB_ICMP_FRAG_RATE 10
+#define PLB_ICMP_FRAG_BURST 10
+#define PLB_ICMP_FRAG_INTERVAL_NS (PLB_NSEC_PER_SEC / PLB_ICMP_FRAG_RATE)
 #define PLB_ICMP_TIME_EXCEEDED 11
 
 #define PLB_TCP_FIN 0x01

@@ -63,6 +63,36 @@ static __always_inline int plb_parse_icmp_error(PLB_CTX *ctx, const struct plb_p
 	return 0;
 }
 
+/* Whether a frag-needed towards a backend may be translated now: takes a token from plb_icmp_rl, which gains one
+ * every PLB_ICMP_FRAG_INTERVAL_NS up to PLB_ICMP_FRAG_BURST. Without a lock, as the kernel's own
+ * icmp_global_allow: CPUs racing on the bucket may let one or two more or fewer through. A full bucket restarts
+ * its clock, so a burst after a quiet time is exactly PLB_ICMP_FRAG_BURST. */
+static __always_inline int plb_icmp_frag_allowed(void)
+{
+	__u32 zero = 0;
+	struct plb_icmp_bucket *b = bpf_map_lookup_elem(&plb_icmp_rl, &zero);
+	__u64 now = bpf_ktime_get_ns(), add, stamp;
+
+	if (!b)
+		return 0;
+	stamp = b->stamp_ns;
+	/* another CPU may have restarted the clock after this one read it */
+	add = now > stamp ? (now - stamp) / PLB_ICMP_FRAG_INTERVAL_NS : 0;
+	if (add > 0) {
+		if (b->tokens + add >= PLB_ICMP_FRAG_BURST) {
+			b->tokens = PLB_ICMP_FRAG_BURST;
+			b->stamp_ns = now;
+		} else {
+			b->tokens += add;
+			b->stamp_ns = stamp + add * PLB_ICMP_FRAG_INTERVAL_NS;
+		}
+	}
+	if (b->tokens == 0)
+		return 0;
+	b->tokens--;
+	return 1;
+}
+
 /* The flow entry that says where the error must go: keyed by the quoted packet's reply tuple. */
 static __always_inline struct plb_flow *plb_icmp_flow(const struct plb_icmp_error *err)
 {

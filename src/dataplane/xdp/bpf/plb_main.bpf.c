@@ -144,9 +144,15 @@ static __always_inline int plb_process_icmp(PLB_CTX *ctx, const struct plb_packe
 	if (pkt->daddr != err.saddr)
 		goto not_translated;
 	/* Anyone can send a frag-needed quoting its own flow: translated to the backend, it lowers the path MTU
-	 * towards the SNAT address for all clients. Below Linux's floor it is refused (PLB_ICMP_MIN_MTU). */
+	 * towards the SNAT address for all clients. Below Linux's floor it is refused (PLB_ICMP_MIN_MTU), and
+	 * beyond the bucket's budget (PLB_ICMP_FRAG_RATE) it is dropped. */
 	if (err.frag_needed && err.mtu < PLB_ICMP_MIN_MTU) {
 		PLB_COUNT_GLOBAL(icmp_refused);
+		return PLB_VERDICT_DROP;
+	}
+	/* The forward entry sends it to a backend: rate-limited (PLB_ICMP_FRAG_RATE). */
+	if (err.frag_needed && to.dir == PLB_DIR_FORWARD && !plb_icmp_frag_allowed()) {
+		PLB_COUNT_GLOBAL(icmp_rate_limited);
 		return PLB_VERDICT_DROP;
 	}
 	PLB_COUNT_GLOBAL(icmp_translated);

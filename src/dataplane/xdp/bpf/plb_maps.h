@@ -74,4 +74,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } plb_glb_stats SEC(".maps");
 
+/* One bucket for the LB pod, not per CPU: a flood spread over many sources (and so over the CPUs by RSS) gets
+ * the same budget as one source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct plb_icmp_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_icmp_rl SEC(".maps");
+
 #endif

@@ -114,6 +114,13 @@ struct plb_global_stats {
 	__u64 icmp_refused;      /* frag-needed about a flow announcing less than PLB_ICMP_MIN_MTU: dropped */
 	__u64 reverse_miss;      /* to the SNAT address on a SNAT port, no flow, no local socket: dropped */
 	__u64 other_host;        /* a frame to another host's MAC (flooded by a bridge): left to the kernel */
+	__u64 icmp_rate_limited; /* frag-needed towards a backend beyond PLB_ICMP_FRAG_RATE/_BURST: dropped */
+};
+
+/* The token bucket of frag-needed errors towards the backends (plb_icmp_frag_allowed). */
+struct plb_icmp_bucket {
+	__u64 stamp_ns; /* the time the tokens are counted up to (bpf_ktime_get_ns) */
+	__u64 tokens;
 };
 
 #endif
