@@ -4,7 +4,10 @@
 //              (a rule dropped), a new operator started: it takes the Lease and repairs the Role (drift repair)
 //   apiServer  kube-apiserver SIGKILLed and restarted (etcd keeps the data): everything converges again
 //   agent      one LB pod's agent container SIGKILLed; the stand-in kubelet restarts it (restartPolicy Always) in
-//              the same pod: a new PID adopts the pinned maps (per pod UID), /readyz 200 again, still announced
+//              the same pod: a new PID adopts the pinned maps (per pod UID), /readyz 200 again, still announced;
+//              the pod's Ready went False (the kubelet reports the exit in containerStatuses) and True again, and
+//              the PLB's entry for the pod stayed ready throughout (the operator's restart grace, liveness.ts),
+//              sampled every 200 ms from the SIGKILL until the round has converged
 // Then: the PLB converged, and no pin directory of a gone pod left on the lab's bpffs.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,37 +92,98 @@ async function apiServerKill(lab: Lab, step: Step, round: number): Promise<boole
   return judged(step, name, 'apiServer', u, { ...loadNumbers(u), restartMs }, { restartMs, convergedMs });
 }
 
+/** How often the agent round reads the pod's Ready and the PLB's entry for it. */
+const SAMPLE_MS = 200;
+
+interface Sampled { samples: number; entryNotReady: number; podNotReady: number; firstEntryNotReady?: string }
+
+/** Reads the pod's Ready condition and the PLB's entry for it every SAMPLE_MS until stop() (a missing entry is not ready). */
+function sampleReadiness(lab: Lab, pod: string): { stop(): Promise<Sampled> } {
+  const plbs = plbClient(lab.cp.kubeConfig);
+  const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const started = Date.now();
+  const tally: Sampled = { samples: 0, entryNotReady: 0, podNotReady: 0 };
+  let stopped = false;
+  const loop = (async () => {
+    for (let k = 0; !stopped; k++) {
+      const [p, lb] = await Promise.all([
+        core.readNamespacedPod({ namespace: NAMESPACE, name: pod }).catch(() => undefined),
+        plbs.get(NAMESPACE, 'web').catch(() => undefined),
+      ]);
+      // A read that failed (the API server is up in this round, but a read can time out) is no sample.
+      if (p && lb) {
+        tally.samples++;
+        if (p.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') tally.podNotReady++;
+        const entry = (lb.status?.loadBalancers ?? []).find((e) => e.pod === pod);
+        if (entry?.ready !== true) {
+          tally.entryNotReady++;
+          tally.firstEntryNotReady ??= `${Date.now() - started} ms: ${entry ? `${entry.reason}: ${entry.message}` : 'no entry'}`;
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, started + (k + 1) * SAMPLE_MS - Date.now())));
+    }
+  })();
+  return { stop: async () => { stopped = true; await loop; return tally; } };
+}
+
 async function agentKill(lab: Lab, step: Step, round: number): Promise<boolean> {
   const plbs = plbClient(lab.cp.kubeConfig);
+  const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
   // Alternate the LB pod between rounds.
   const entries = (await plbs.get(NAMESPACE, 'web')).status?.loadBalancers ?? [];
   const victim = entries[(round - 1) % entries.length];
-  const name = `chaos ${round}: agent container of ${victim?.pod} SIGKILLed: restarted with a new PID, /readyz 200 again, still announcing; 0 failed connects, 0 next-hop changes`;
+  const name = `chaos ${round}: agent container of ${victim?.pod} SIGKILLed: restarted with a new PID, /readyz 200 again, still announcing, the pod's Ready False then True, its entry ready throughout; 0 failed connects, 0 next-hop changes`;
   if (!victim?.podIP) return step(name, false, 'no LB pod');
   const pidBefore = lab.kubelet.containerPid(NAMESPACE, victim.pod);
   let pidAfter: number | undefined;
   let readyAgainMs: number | undefined;
   let stillAnnouncing = false;
+  let podReadyAgainMs: number | undefined;
+  let sampled: Sampled | undefined;
+  let agentStatus: unknown;
   const u = await underLoad(lab, `chaos ${round}: the agent of ${victim.pod} SIGKILLed`, async () => {
     const killedAt = Date.now();
-    await lab.kubelet.killContainer(NAMESPACE, victim.pod);
-    pidAfter = await eventually(async () => {
-      const pid = lab.kubelet.containerPid(NAMESPACE, victim.pod);
-      if (pid === undefined) throw new Error('the agent container is not running');
-      return pid;
-    }, 10_000, 20);
-    await eventually(async () => {
-      const res = await fetch(`http://${victim.podIP}:${AGENT_HEALTH_PORT}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status !== 200) throw new Error(`/readyz ${res.status}`);
-    }, 30_000, 50);
-    readyAgainMs = Date.now() - killedAt;
-    const p = await settle(lab, 2);
-    const entry = (p.status?.loadBalancers ?? []).find((e) => e.pod === victim.pod);
-    stillAnnouncing = lab.router.hops.includes(victim.podIP!) && (entry?.sessions ?? []).some((s) => s.announced);
+    const sampler = sampleReadiness(lab, victim.pod);
+    try {
+      await lab.kubelet.killContainer(NAMESPACE, victim.pod);
+      pidAfter = await eventually(async () => {
+        const pid = lab.kubelet.containerPid(NAMESPACE, victim.pod);
+        if (pid === undefined) throw new Error('the agent container is not running');
+        return pid;
+      }, 10_000, 20);
+      await eventually(async () => {
+        const res = await fetch(`http://${victim.podIP}:${AGENT_HEALTH_PORT}/readyz`, { signal: AbortSignal.timeout(1000) });
+        if (res.status !== 200) throw new Error(`/readyz ${res.status}`);
+      }, 30_000, 50);
+      readyAgainMs = Date.now() - killedAt;
+      const pod = await eventually(async () => {
+        const p = await core.readNamespacedPod({ namespace: NAMESPACE, name: victim.pod });
+        const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(`pod ${victim.pod} Ready ${ready?.status}`);
+        return p;
+      }, 30_000, 50);
+      podReadyAgainMs = Date.now() - killedAt;
+      const s = pod.status?.containerStatuses?.find((c) => c.name === 'agent');
+      agentStatus = { restartCount: s?.restartCount, lastState: s?.lastState?.terminated, running: s?.state?.running };
+      const p = await settle(lab, 2);
+      const entry = (p.status?.loadBalancers ?? []).find((e) => e.pod === victim.pod);
+      stillAnnouncing = lab.router.hops.includes(victim.podIP!) && (entry?.sessions ?? []).some((s) => s.announced);
+    } finally {
+      sampled = await sampler.stop();
+    }
   });
   const newPid = pidBefore !== undefined && pidAfter !== undefined && pidAfter !== pidBefore;
-  lab.say(`chaos ${round}: agent of ${victim.pod}: PID ${pidBefore} -> ${pidAfter}, /readyz 200 ${readyAgainMs ?? '?'} ms after the SIGKILL, ${stillAnnouncing ? 'still announcing' : 'NOT announcing'}`);
-  return judged(step, name, 'agent', u, { ...loadNumbers(u), newPid, readyAgainMs, stillAnnouncing }, { pidBefore, pidAfter, readyAgainMs, stillAnnouncing });
+  const readiness = {
+    podReadyWentFalse: (sampled?.podNotReady ?? 0) > 0, entrySamples: sampled?.samples ?? 0, entryNotReadySamples: sampled?.entryNotReady ?? 0,
+  };
+  lab.say(`chaos ${round}: agent of ${victim.pod}: PID ${pidBefore} -> ${pidAfter}, /readyz 200 ${readyAgainMs ?? '?'} ms after the SIGKILL, ` +
+    `pod Ready again at ${podReadyAgainMs ?? '?'} ms, ${stillAnnouncing ? 'still announcing' : 'NOT announcing'}; ` +
+    `of ${readiness.entrySamples} samples every ${SAMPLE_MS} ms: pod not Ready in ${sampled?.podNotReady ?? 0}, entry not ready in ${readiness.entryNotReadySamples}` +
+    `${sampled?.firstEntryNotReady ? ` (first at ${sampled.firstEntryNotReady})` : ''}; agent status ${JSON.stringify(agentStatus)}`);
+  return judged(step, name, 'agent', u, { ...loadNumbers(u), newPid, readyAgainMs, stillAnnouncing, ...readiness }, {
+    pidBefore, pidAfter, readyAgainMs, podReadyAgainMs, stillAnnouncing, podNotReadySamples: sampled?.podNotReady, ...readiness,
+    ...(sampled?.firstEntryNotReady ? { firstEntryNotReady: sampled.firstEntryNotReady } : {}), agentStatus,
+  });
 }
 
 /** The pod directories on the lab's bpffs (a real node's /sys/fs/bpf/portable-lb), each with what it holds. */

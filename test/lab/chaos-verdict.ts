@@ -23,6 +23,14 @@ export interface RoundNumbers {
   newPid?: boolean;
   readyAgainMs?: number;
   stillAnnouncing?: boolean;
+  /**
+   * agent: the pod's Ready went False in a sample (the kubelet reported the container's exit), and of the PLB's
+   * entries for the pod, sampled every 200 ms from the SIGKILL until the round converged, how many were not ready
+   * (the operator's restart grace keeps it ready while the container restarts).
+   */
+  podReadyWentFalse?: boolean;
+  entrySamples?: number;
+  entryNotReadySamples?: number;
 }
 
 /**
@@ -51,6 +59,10 @@ export function judgeRound(fault: Fault, n: RoundNumbers): { ok: boolean; proble
     if (n.readyAgainMs === undefined) problems.push('/readyz never answered 200 again');
     else if (n.readyAgainMs > LIMITS.readyAgainMs) problems.push(`/readyz 200 after ${n.readyAgainMs} ms (> ${LIMITS.readyAgainMs})`);
     if (n.stillAnnouncing !== true) problems.push('the pod no longer announces');
+    // Without the turn the entry's readiness says nothing of the grace.
+    if (n.podReadyWentFalse !== true) problems.push('the pod\'s Ready never went False (the restart grace was not exercised)');
+    if (!n.entrySamples) problems.push('the entry was not sampled');
+    else if ((n.entryNotReadySamples ?? 0) > 0) problems.push(`the entry was not ready in ${n.entryNotReadySamples} of ${n.entrySamples} samples`);
   }
   return { ok: problems.length === 0, problems };
 }

@@ -1,18 +1,40 @@
 // A stand-in for the kubelet of the lab's two nodes, kept small: it binds every pod to a node (no scheduler
 // runs: the LB pods of one PLB are spread over the nodes, as their anti-affinity asks), runs each pod as processes
 // in its own network namespace, restarts a container whose process died (restartPolicy Always), materialises
-// Secret volumes, and writes back what a kubelet would: phase, pod IP, readiness (from the container's readiness
-// probe), and the final delete once the processes are gone.
+// Secret volumes, and writes back what a kubelet would: phase, pod IP, each container's status (running since,
+// restart count, the last termination after a restart, readiness: its readiness probe passed since it started, or
+// running when it has none), the pod's Ready condition from those (False as soon as a container exits, True again
+// once every container is ready; lastTransitionTime moves only on a change), and the final delete once the
+// processes are gone.
 // Container images are not run: a container whose command is `plb-agent` runs this checkout's agent with the
 // pod's environment; any other container runs a small HTTP/UDP backend on its first container port.
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiException, CoreV1Api, PatchStrategy, setHeaderOptions,
+  type KubeConfig, type V1Container, type V1ContainerStateTerminated, type V1Pod,
+} from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
 import { watchResource } from '../../src/runtime/informer.js';
+import { containerStatus, termination } from './container-status.js';
 import type { LabNode, PodNetwork } from './pod-network.js';
 import { PodVolumes } from './pod-volumes.js';
 import { spawnInNs } from './sh.js';
+
+/** One container as the kubelet reports it (status.containerStatuses). */
+interface ContainerRun {
+  image: string;
+  /** Its readiness probe; without one the container is ready while it runs. */
+  probe: { port: number; path: string } | undefined;
+  /** Its process, undefined while it is not running (between an exit and the restart). */
+  process: ChildProcess | undefined;
+  startedAt: Date;
+  /** The probe passed since the container last started (or it has none and runs). */
+  ready: boolean;
+  restartCount: number;
+  /** Its terminations, the last one last: state.terminated while it is not running, lastState.terminated after. */
+  terminations: V1ContainerStateTerminated[];
+}
 
 interface Running {
   ns: string;
@@ -21,8 +43,14 @@ interface Running {
   procs: ChildProcess[];
   /** The running process of each container, by container name. */
   containers: Map<string, ChildProcess>;
+  /** What the pod's status says of each container, by container name, in the spec's order. */
+  runs: Map<string, ContainerRun>;
+  /** The pod's Ready (every container ready), and when it last changed (its condition's lastTransitionTime). */
   ready: boolean;
-  probe: { port: number; path: string } | undefined;
+  readyChanged: Date;
+  created: Date;
+  /** The pod's status writes, one after the other. */
+  writes: Promise<void>;
   stopping: boolean;
   restarts: number;
   volumes: PodVolumes;
@@ -201,13 +229,18 @@ export class Kubelet {
     const node = this.node(pod.spec!.nodeName!)!;
     const { ns, ip } = await this.#o.net.addPod(key, node, this.#o.overlay?.(pod) ?? false);
     const volumes = new PodVolumes(this.#core, pod, join(this.#o.logDir, 'volumes', key.replace('/', '_')));
-    const running: Running = { ns, ip, node, procs: [], containers: new Map(), ready: false, probe: undefined, stopping: false, restarts: 0, volumes };
+    const now = new Date();
+    const running: Running = {
+      ns, ip, node, procs: [], containers: new Map(), runs: new Map(), ready: false, readyChanged: now, created: now,
+      writes: Promise.resolve(), stopping: false, restarts: 0, volumes,
+    };
     this.#pods.set(key, running);
     const log = join(this.#o.logDir, `${key.replace('/', '_')}.log`);
     for (const container of pod.spec!.containers) {
       const env = await this.#env(pod, container, ip, node);
       volumes.mapEnv(container, env);
       let args: string[];
+      let probe: ContainerRun['probe'];
       if (container.command?.[0] === 'plb-agent') {
         env['KUBECONFIG'] = await this.#o.podKubeconfig(pod);
         await volumes.refresh();
@@ -215,34 +248,47 @@ export class Kubelet {
         const bpffs = process.env['PLB_LAB_BPFFS'];
         const agent = [process.execPath, join(this.#o.repoRoot, 'dist/src/agent/main.js'), ...(container.args ?? [])];
         args = bpffs ? ['sh', '-c', `mount --bind ${bpffs} /sys/fs/bpf && exec "$@"`, 'sh', ...agent] : agent;
-        const probe = container.readinessProbe?.httpGet;
-        const port = container.ports?.find((p) => p.name === probe?.port)?.containerPort ?? Number(probe?.port);
-        running.probe = { port, path: probe?.path ?? '/readyz' };
+        const http = container.readinessProbe?.httpGet;
+        const port = container.ports?.find((p) => p.name === http?.port)?.containerPort ?? Number(http?.port);
+        probe = { port, path: http?.path ?? '/readyz' };
       } else if (container.name === 'speaker') {
         // The LB pod's BIRD: the image's command runs as it is (bird is installed on lab machines).
         args = [...(container.command ?? []), ...(container.args ?? [])];
       } else {
         const port = container.ports?.[0]?.containerPort ?? 8080;
         args = [process.execPath, join(this.#o.repoRoot, 'test/dataplane/support/backend-server.mjs'), pod.metadata!.name!, String(port), String(port)];
-        running.probe = { port, path: '/' };
+        probe = { port, path: '/' };
       }
+      const run: ContainerRun = { image: container.image ?? '', probe, process: undefined, startedAt: new Date(), ready: false, restartCount: 0, terminations: [] };
+      running.runs.set(container.name, run);
       const start = (): ChildProcess => {
         const child = spawnInNs(ns, args, env, log);
         running.containers.set(container.name, child);
         running.procs.push(child);
+        Object.assign(run, { process: child, startedAt: new Date(), ready: probe === undefined });
         // restartPolicy Always: a container whose process ends is started again (the pod and its kernel state stay).
-        child.once('exit', () => {
+        child.once('exit', (code, signal) => {
+          const finishedAt = new Date();
           running.procs = running.procs.filter((p) => p !== child);
           if (running.stopping || this.#pods.get(key) !== running) return;
           running.restarts++;
-          this.#o.log(`kubelet: ${key}: container ${container.name} exited, restarting it (restart ${running.restarts})`);
+          run.terminations = [...run.terminations.slice(-1), termination(code, signal, run.startedAt, finishedAt)];
+          Object.assign(run, { process: undefined, ready: false });
+          this.#o.log(`kubelet: ${key}: container ${container.name} exited (${signal ?? `code ${code}`}), restarting it (restart ${running.restarts})`);
+          // The pod is not Ready from the exit on: written before the restart (state terminated), then again with
+          // the container running (lastState terminated, restartCount up). The first restart is at once (no
+          // crash-loop back-off yet); the container is ready again when its probe passes.
+          this.#update(key, running);
+          run.restartCount++;
           start();
+          this.#update(key, running);
         });
         return child;
       };
       start();
     }
-    await this.#writeStatus(pod, running);
+    this.#update(key, running);
+    await running.writes;
     this.#o.log(`kubelet: started ${key} (${ip})`);
   }
 
@@ -264,42 +310,68 @@ export class Kubelet {
 
   async #probeAll(): Promise<void> {
     for (const [key, r] of this.#pods) {
-      if (r.stopping || !r.probe) continue;
-      const ok = await fetch(`http://${r.ip}:${r.probe.port}${r.probe.path}`, { signal: AbortSignal.timeout(1000) })
-        .then((res) => res.ok)
-        .catch(() => false);
-      if (ok === r.ready) continue;
-      r.ready = ok;
-      if (ok) this.readyAt.set(key, Date.now());
-      const [namespace = '', name = ''] = key.split('/');
-      const pod = await this.#core.readNamespacedPod({ namespace, name }).catch(() => undefined);
-      if (pod) await this.#writeStatus(pod, r).catch(() => undefined);
+      let changed = false;
+      for (const run of r.runs.values()) {
+        if (r.stopping || !run.probe || !run.process) continue;
+        const probed = run.process;
+        const ok = await fetch(`http://${r.ip}:${run.probe.port}${run.probe.path}`, { signal: AbortSignal.timeout(1000) })
+          .then((res) => res.ok)
+          .catch(() => false);
+        // A probe of a process that has exited meanwhile says nothing of its successor.
+        if (ok === run.ready || run.process !== probed) continue;
+        run.ready = ok;
+        changed = true;
+      }
+      if (changed) this.#update(key, r);
     }
   }
 
-  #writeStatus(pod: V1Pod, r: Running): Promise<unknown> {
-    const now = new Date();
+  /** The pod's Ready from its containers' (a change moves its lastTransitionTime), then its status written. */
+  #update(key: string, r: Running): void {
+    const ready = [...r.runs.values()].every((c) => c.process !== undefined && c.ready);
+    if (ready !== r.ready) {
+      r.ready = ready;
+      r.readyChanged = new Date();
+      if (ready) this.readyAt.set(key, r.readyChanged.getTime());
+    }
+    const status = this.#status(r);
+    r.writes = r.writes.then(() => this.#writeStatus(key, r, status)).catch((e: Error) => this.#o.log(`kubelet: ${key}: status: ${e.message}`));
+  }
+
+  /** A status (as it was when taken) over the pod as the API server has it now (read again on a conflict). */
+  async #writeStatus(key: string, r: Running, status: NonNullable<V1Pod['status']>): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    for (let attempt = 1; ; attempt++) {
+      if (r.stopping) return;
+      const pod = await this.#core.readNamespacedPod({ namespace, name });
+      if (pod.metadata?.deletionTimestamp) return;
+      try {
+        await this.#core.replaceNamespacedPodStatus({ namespace, name, body: { ...pod, status: { ...status, startTime: pod.status?.startTime ?? status.startTime } } });
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiException && error.code === 409) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  /** The pod's status now: its containers in the spec's order. */
+  #status(r: Running): NonNullable<V1Pod['status']> {
     const ready = r.ready ? 'True' : 'False';
-    return this.#core.replaceNamespacedPodStatus({
-      namespace: pod.metadata!.namespace!,
-      name: pod.metadata!.name!,
-      body: {
-        ...pod,
-        status: {
-          phase: 'Running',
-          podIP: r.ip,
-          podIPs: [{ ip: r.ip }],
-          hostIP: r.node.ip,
-          startTime: pod.status?.startTime ?? now,
-          conditions: [
-            { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
-            { type: 'Initialized', status: 'True', lastTransitionTime: now },
-            { type: 'ContainersReady', status: ready, lastTransitionTime: now },
-            { type: 'Ready', status: ready, lastTransitionTime: now },
-          ],
-        },
-      },
-    });
+    const containerStatuses = [...r.runs].map(([name, run]) => containerStatus(name, { ...run, running: run.process !== undefined }));
+    return {
+      phase: 'Running',
+      podIP: r.ip,
+      podIPs: [{ ip: r.ip }],
+      hostIP: r.node.ip,
+      startTime: r.created,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: r.created },
+        { type: 'Initialized', status: 'True', lastTransitionTime: r.created },
+        { type: 'ContainersReady', status: ready, lastTransitionTime: r.readyChanged },
+        { type: 'Ready', status: ready, lastTransitionTime: r.readyChanged },
+      ],
+      containerStatuses,
+    };
   }
 
   async #terminate(key: string, pod: V1Pod, r: Running | undefined, deleted: boolean): Promise<void> {

@@ -5,7 +5,7 @@ import { judgeRound, leakedPins, type Fault, type RoundNumbers } from '../../lab
 const calm: RoundNumbers = { attempts: 900, failedConnects: 0, brokenInFlight: 0, inFlightAllowed: 0, nextHopChanges: 0, converged: true };
 const operator: RoundNumbers = { ...calm, leaseTakenMs: 16_400, roleRepaired: true };
 const apiServer: RoundNumbers = { ...calm, restartMs: 4_100 };
-const agent: RoundNumbers = { ...calm, newPid: true, readyAgainMs: 2_300, stillAnnouncing: true };
+const agent: RoundNumbers = { ...calm, newPid: true, readyAgainMs: 2_300, stillAnnouncing: true, podReadyWentFalse: true, entrySamples: 40, entryNotReadySamples: 0 };
 
 describe('judgeRound', () => {
   it.each<[string, Fault, RoundNumbers, string[]]>([
@@ -26,6 +26,9 @@ describe('judgeRound', () => {
     ['no /readyz 200 fails', 'agent', { ...agent, readyAgainMs: undefined }, ['/readyz never answered 200 again']],
     ['/readyz 200 only after 10 s fails', 'agent', { ...agent, readyAgainMs: 10_001 }, ['/readyz 200 after 10001 ms (> 10000)']],
     ['a pod that stopped announcing fails', 'agent', { ...agent, stillAnnouncing: false }, ['the pod no longer announces']],
+    ['an entry not ready in one sample during the restart fails', 'agent', { ...agent, entryNotReadySamples: 1 }, ['the entry was not ready in 1 of 40 samples']],
+    ['a pod whose Ready never went False did not exercise the grace: fails', 'agent', { ...agent, podReadyWentFalse: false }, ['the pod\'s Ready never went False (the restart grace was not exercised)']],
+    ['an entry never sampled fails', 'agent', { ...agent, entrySamples: 0 }, ['the entry was not sampled']],
     ['an agent round the router noticed fails', 'agent', { ...agent, nextHopChanges: 2, inFlightAllowed: 8 }, ['2 next-hop changes']],
     ['each problem is named', 'agent', { ...agent, failedConnects: 3, newPid: false }, ['3 failed connects', 'the container was not restarted (same or no PID)']],
   ])('%s', (_name, fault, n, problems) => {
