@@ -247,14 +247,16 @@ function describeEntries(entries: readonly LoadBalancerEntry[]): string {
   );
 }
 
+/** An LB pod that serves no more: being deleted, or ended (Failed, Succeeded). */
+const isGone = (p: V1Pod): boolean => Boolean(p.metadata?.deletionTimestamp) || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+
 /**
  * Entries of LB pods that no longer exist, are being deleted or have ended (Failed, Succeeded) are dropped; the rest belong to their agents and
  * are kept as written. A deleted pod leaves at once, while its agent still forwards for spec.drainSeconds: routers
  * that follow status.loadBalancers withdraw it before it stops.
  */
 export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, pods: readonly V1Pod[]): LoadBalancerEntry[] {
-  const gone = (p: V1Pod) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
-  const names = new Set(pods.filter((p) => !gone(p)).map((p) => p.metadata?.name));
+  const names = new Set(pods.filter((p) => !isGone(p)).map((p) => p.metadata?.name));
   return (entries ?? []).filter((e) => names.has(e.pod));
 }
 
@@ -264,8 +266,7 @@ export function liveEntries(entries: readonly LoadBalancerEntry[] | undefined, p
  * the operator does (status-patch.ts). A node that still serves writes its entries again on its next pass.
  */
 export function liveNodeSessions(sessions: readonly NodeSession[], pods: readonly V1Pod[]): NodeSession[] {
-  const gone = (p: V1Pod) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
-  const nodes = new Set(pods.filter((p) => !gone(p)).map((p) => p.spec?.nodeName).filter(Boolean));
+  const nodes = new Set(pods.filter((p) => !isGone(p)).map((p) => p.spec?.nodeName).filter(Boolean));
   return sessions.filter((s) => nodes.has(s.node));
 }
 
