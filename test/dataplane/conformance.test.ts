@@ -35,6 +35,11 @@ const POPULATION_CASES: Record<string, readonly string[]> = {
  */
 const TUPLES = Number(process.env['PLB_POPULATION_TUPLES'] ?? 64_600);
 const CLIENT_ADDRESSES = 16;
+/** SYNs of the 3000-connection burst a backend's TCP may answer with an ACK instead of a SYN-ACK (see the case). */
+const SYN_REJECTS_ALLOWED = 2;
+/** The backends' kernel counters that say why a SYN got no SYN-ACK: TIME_WAIT/PAWS, challenge ACK, accept queue. */
+const BACKEND_SYN_COUNTERS = ['TcpExtPAWSTimewait', 'TcpExtPAWSEstab', 'TcpExtTWRecycled', 'TcpExtTSEcrRejected',
+  'TcpExtTCPChallengeACK', 'TcpExtTCPSYNChallenge', 'TcpExtListenOverflows', 'TcpExtListenDrops'];
 
 // Generous: a loaded 2-core machine can be slow, and a per-project testTimeout in jest.config.js is not applied.
 // PLB_TEST_TIMEOUT_MS: hack/vm/conformance.sh raises it, everything is several times slower under emulation.
@@ -87,8 +92,12 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
     // Counted exactly where handshakes are sent and received, not inferred from retransmits: under software
     // emulation (hack/vm) a vCPU can stall past the 1 s initial RTO, and the client then retransmits a SYN whose
     // SYN-ACK was merely late (seen once in a 6.1 VM run). A lost packet shows as a SYN the backends never got or
-    // a SYN-ACK the client never got. A SNAT port colliding with a backend's TIME_WAIT socket (notes §5.3) shows
-    // as a SYN a backend answered with a plain ACK instead of a SYN-ACK (as does a full accept queue).
+    // a SYN-ACK the client never got: none is allowed. A SNAT port colliding with a backend's TIME_WAIT socket
+    // (notes §5.3) shows as a SYN a backend answered with a plain ACK instead of a SYN-ACK (as does a full accept
+    // queue); the client resets, retries after its 1 s RTO and connects. Random SNAT ports, the regression this
+    // guards against, collide by the hundreds in this burst (short-connection throughput 0.20x); with the client's
+    // port kept, CI saw one such SYN in 3001 once (nftables; 0 in 6 reruns here), so up to SYN_REJECTS_ALLOWED
+    // pass, with the backends' TCP counters printed to say which kernel path answered them.
     const backends = ['b1', 'b2', 'b3'];
     await installProbes(topo.ns('cli'), [
       { name: 'syn', hook: 'output', match: `tcp dport 80 ${SYN}` },
@@ -102,8 +111,12 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       ]);
     }
     const before = await nstat(topo.ns('cli'));
+    const backendsBefore = await Promise.all(backends.map((b) => nstat(topo.ns(b))));
     const t = await http(topo.ns('cli'), 3000, 50);
     const after = await nstat(topo.ns('cli'));
+    const backendsAfter = await Promise.all(backends.map((b) => nstat(topo.ns(b))));
+    const backendCounters = Object.fromEntries(BACKEND_SYN_COUNTERS.map((k) =>
+      [k, backendsAfter.reduce((n, c, i) => n + (c[k] ?? 0) - (backendsBefore[i]![k] ?? 0), 0)]));
     const cli = await readProbes(topo.ns('cli'));
     const at = await Promise.all(backends.map((b) => readProbes(topo.ns(b))));
     const sum = (name: string) => at.reduce((n, c) => n + (c[name] ?? 0), 0);
@@ -112,10 +125,12 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       synsLost: cli['syn']! - sum('syn'), synsNotAnswered: sum('syn') - sum('synack'), synAcksLost: sum('synack') - cli['synack']!,
     };
     process.stderr.write(`${dataPlane} burst: ${JSON.stringify({ ...got, synsSent: cli['syn'], clientResets: cli['rst'],
-      synRetransmits: after['TcpExtTCPSynRetrans']! - before['TcpExtTCPSynRetrans']! })}\n`);
+      synRetransmits: after['TcpExtTCPSynRetrans']! - before['TcpExtTCPSynRetrans']!, backends: backendCounters })}\n`);
     expect(after['TcpActiveOpens']! - before['TcpActiveOpens']!).toBeGreaterThanOrEqual(3000);
     expect(cli['syn']).toBeGreaterThanOrEqual(3000);
-    expect(got).toEqual({ failed: 0, synsLost: 0, synsNotAnswered: 0, synAcksLost: 0 });
+    const { synsNotAnswered, ...lost } = got;
+    expect(lost).toEqual({ failed: 0, synsLost: 0, synAcksLost: 0 });
+    expect(synsNotAnswered).toBeLessThanOrEqual(SYN_REJECTS_ALLOWED);
   });
 
   test('a removed backend gets no new flows while its established connections finish', async () => {
