@@ -6,14 +6,15 @@
 // (Unknown). Each node writes its own entries (server-side apply, field manager plb-node-routes/<node>, list map
 // keyed by node and peer), so nodes never overwrite one another and the operator's status write leaves them alone.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { BGPPeer, PortableLoadBalancer, PortableLoadBalancerStatus } from '../api/generated.js';
+import type { BGPPeer, PortableLoadBalancer } from '../api/generated.js';
 import type { SessionState } from '../agent/bgp/sessions.js';
 import { servesPlb } from '../operator/bgp-peers.js';
 import { sameJson } from '../runtime/canonical.js';
 import type { NodePeer } from './announce.js';
 import { keyOf, lbPodsOn } from './lb-pods.js';
 
-export type NodeSession = NonNullable<PortableLoadBalancerStatus['nodeSessions']>[number];
+import type { NodeSession } from '../api/status.js';
+export type { NodeSession } from '../api/status.js';
 
 /** The field manager of a node's entries: one per node, so a node's apply of [] removes only its own. */
 export const nodeFieldManager = (node: string): string => `plb-node-routes/${node}`;

@@ -8,7 +8,8 @@ import { withDefaults } from '../api/defaults.js';
 import { judgedEntries, type LivenessContext } from './liveness.js';
 import { joinBounded, truncate, TOTAL_CHARS } from './messages.js';
 
-export type LoadBalancerEntry = NonNullable<PortableLoadBalancerStatus['loadBalancers']>[number];
+import type { LoadBalancerEntry, NodeSession } from '../api/status.js';
+export type { LoadBalancerEntry } from '../api/status.js';
 
 export interface Observations {
   /** The LB pods of this PLB that exist now (from the pod cache). */
@@ -164,7 +165,6 @@ function degradedCondition(
   return { type, status: 'True', reason: problems[0]!.reason, message: joinBounded(problems.map((p) => p.message), { perPart: TOTAL_CHARS }) };
 }
 
-type NodeSession = NonNullable<PortableLoadBalancerStatus['nodeSessions']>[number];
 
 const describeSession = (s: { peer: string; state?: string; bfdState?: string; lastError?: string }) =>
   `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`;

@@ -5,7 +5,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { PLB, agentFieldManager } from '../../api/constants.js';
 import type { PortableLoadBalancer } from '../../api/generated.js';
 import type { DataPlane } from '../../dataplane/types.js';
-import type { LoadBalancerEntry } from '../../operator/status.js';
+import type { LoadBalancerEntry } from '../../api/status.js';
 import { apiClient } from '../../runtime/deadline.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError } from '../../runtime/kube.js';
 import type { Announcer } from '../bgp/announcer.js';

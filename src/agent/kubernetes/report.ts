@@ -1,6 +1,6 @@
 // This LB pod's entry in status.loadBalancers[]. Pure; the agent writes it with server-side apply under its own
 // field manager when something other than the timestamp changed, and again on every repair pass (shouldWrite).
-import type { LoadBalancerEntry } from '../../operator/status.js';
+import type { LoadBalancerEntry } from '../../api/status.js';
 import type { SessionState } from '../bgp/sessions.js';
 import { FORWARDING_DISABLED } from '../forwarding.js';
 import { SPREADING_IGNORED } from '../spreading.js';
