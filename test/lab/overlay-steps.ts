@@ -87,7 +87,24 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     lab.say(`overlay: Announced ${findCondition(plb.status?.conditions, 'Announced')?.message}; status.nodeSessions ${JSON.stringify(plb.status?.nodeSessions?.map((e) => `${e.node} ${e.peer} ${e.state}/BFD ${e.bfdState} announced=${e.announced}`))}`);
     const announced = findCondition(plb.status?.conditions, 'Announced');
     const entries = plb.status?.loadBalancers ?? [];
-    const readyAt = Math.max(...entries.map((e) => lab.kubelet.readyAt.get(`${NAMESPACE}/${e.pod}`) ?? NaN));
+    // The route can come before the stand-in kubelet's next probe sees an LB pod ready (both follow the agent's
+    // own "programmed"): wait for that probe, or the latency below is unknown (it was in CI: "readiness unknown").
+    const readyAt = await eventually(async () => {
+      const at = entries.map((e) => lab.kubelet.readyAt.get(`${NAMESPACE}/${e.pod}`));
+      if (entries.length === 0 || at.some((t) => t === undefined)) throw new Error(`the kubelet has not yet seen every LB pod ready: ${JSON.stringify(entries.map((e, i) => [e.pod, at[i] ?? null]))}`);
+      return Math.max(...(at as number[]));
+    }, 10_000, 100).catch(() => NaN);
+    // The operator tells each node session's Established as an Event on the PLB (events.ts sessionEvents), so
+    // `kubectl describe plb` shows the nodes' speakers as it shows the LB pods' own sessions.
+    const nodeNames = lab.net.nodes.map((n) => n.name).sort();
+    const sessionUp = await eventually(async () => {
+      const events = (await core.listNamespacedEvent({ namespace: NAMESPACE, fieldSelector: `involvedObject.name=${OVERLAY_PLB}` })).items
+        .filter((e) => e.reason === 'BGPSessionUp');
+      const named = nodeNames.filter((n) => events.some((e) => e.message?.startsWith(`node ${n}: BGP session to lab-router-nodes `)));
+      if (named.join() !== nodeNames.join()) throw new Error(`BGPSessionUp Events name nodes ${named.join(', ') || 'none'} of ${nodeNames.join(', ')}: ${JSON.stringify(events.map((e) => e.message))}`);
+      return events.map((e) => e.message);
+    }, 15_000, 250).catch((e: Error) => e);
+    lab.say(`overlay: ${sessionUp instanceof Error ? `NO BGPSessionUp Event for every node: ${sessionUp.message}` : `Events BGPSessionUp ${JSON.stringify(sessionUp)}`}`);
     const pod = execFileSync('ip', ['-n', lab.net.router, 'route', 'show', OVERLAY_VIP], { encoding: 'utf8' });
     const podIp = execFileSync('ip', ['-n', lab.net.router, 'route', 'show', VIP], { encoding: 'utf8' });
     process.stdout.write(`\n$ ip -n ${lab.net.router} route show ${VIP}          # PodIP: next hop = each LB pod\n${podIp}` +
@@ -108,7 +125,7 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     const byNode = balanceVerdict(t.perNode, 2, t.failed);
     const byBackend = balanceVerdict(t.perBackend, 2, t.failed);
     lab.say(`overlay: ${OVERLAY_VIP} via ${full.hops.join(', ')} ${full.at - created} ms after the PLB was created (${Number.isFinite(readyAt) ? `${full.at - readyAt} ms after its last LB pod was ready` : 'readiness unknown'}); per node ${JSON.stringify(t.perNode)}, per backend ${JSON.stringify(t.perBackend)}, ${t.failed} failed`);
-    detail = { announced: `${announced?.status} ${announced?.reason}`, statusNodeSessions: plb.status?.nodeSessions, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, nodeMetrics, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
+    detail = { announced: `${announced?.status} ${announced?.reason}`, statusNodeSessions: plb.status?.nodeSessions, sessionUpEvents: sessionUp instanceof Error ? sessionUp.message : sessionUp, hops: full.hops, msAfterCreate: full.at - created, msAfterLastReady: full.at - readyAt, lbPods: lbPodsOnOverlay, nodeSessions, nodeMetrics, perNode: t.perNode, perBackend: t.perBackend, failed: t.failed };
     // A node's link cut (silent): its session's BFD withdraws it. Only the node's own port (its overlay pods are
     // behind it): the PodIP PLB's pods on the segment keep theirs, so the steps after this one are undisturbed.
     const node = lab.net.nodes[1]!;
@@ -129,7 +146,7 @@ export async function overlay(lab: Lab, step: Step): Promise<boolean> {
     lab.say(`overlay: ${node.name}'s link cut: BFD withdrew it from ${OVERLAY_VIP} in ${withdrawnMs} ms; ${backMs !== undefined ? `back ${backMs} ms after the link returned` : 'NOT back within 20 s of the link returning'}`);
     detail = { ...detail, linkCutWithdrawnMs: withdrawnMs, backAfterRestoreMs: backMs ?? 'not within 20 s' };
     const bfdUp = Object.values(nodeSessions).every((s) => s?.state === 'Established' && s.bfd === 'Up');
-    const ok = byNode.ok && byBackend.ok && bfdUp && nodeMetricsOk && withdrawnMs !== undefined && withdrawnMs <= 1_500;
+    const ok = byNode.ok && byBackend.ok && bfdUp && nodeMetricsOk && !(sessionUp instanceof Error) && withdrawnMs !== undefined && withdrawnMs <= 1_500;
     if (!byNode.ok || !byBackend.ok) lab.say(`overlay: not balanced: ${[...byNode.problems, ...byBackend.problems].join('; ')}`);
     return step(name, ok, detail);
   } catch (error) {
