@@ -48,6 +48,15 @@ export const REPORT_MARGIN_MS = 2000;
  * long, backend changes are not followed by that pod (as during any restart) while routers still send to it.
  */
 export const RESTART_GRACE_MS = 10_000;
+/**
+ * How long after a pod turned not Ready its container's recorded exit still explains the turn. The two times
+ * come from different clocks' whole seconds (the kubelet's condition, the runtime's finishedAt) and a readiness
+ * probe can find the agent gone before the kubelet records the exit: the lab's stand-in kubelet turned a pod at
+ * :04 and wrote finishedAt :05, and the operator took the exit of a restart 73 s earlier instead (PodNotReady
+ * for 2.2 s, the grace unspent). Far below what a wedged agent's liveness kill takes after its readiness failed
+ * (the chart's probes: readiness 2 s x 2, liveness 10 s x 3), so that stays PodNotReady at once.
+ */
+export const EXIT_AFTER_TURN_MS = 2_000;
 
 export type EntryVerdict =
   | { keep: false; why: string }
@@ -127,8 +136,9 @@ export function judgeEntry(entry: LoadBalancerEntry, pod: V1Pod | undefined, ctx
 /**
  * When the restart grace of a Running pod that turned not Ready at `turned` ends, or undefined if it has none.
  * It has one when a container of the pod exited (its status's state or lastState says terminated) no later than
- * that turn (both times are whole seconds): the exit is why the pod is not Ready, not a probe failing on a
- * running agent (a wedged one: PodNotReady at once, and a liveness kill afterwards does not move the turn). Only
+ * that turn, or at most EXIT_AFTER_TURN_MS after it (both times are whole seconds): the exit is why the pod is
+ * not Ready, not a probe failing on a running agent (a wedged one: PodNotReady at once, and a liveness kill
+ * afterwards does not move the turn). Only
  * while the agent's heartbeat is fresh: it has reported (an entry without lastUpdateTime gets no grace), and the
  * grace ends by its deadline. A grace ends RESTART_GRACE_MS after the exit, whatever the container does next:
  * one grace per not-Ready spell, so a container that keeps dying is PodNotReady once it is over.
@@ -144,7 +154,7 @@ export function restartGraceEnd(
   for (const c of pod.status?.containerStatuses ?? []) {
     for (const t of [c.state?.terminated?.finishedAt, c.lastState?.terminated?.finishedAt]) {
       const exited = time(t);
-      if (exited === undefined || exited > turned) continue;
+      if (exited === undefined || exited > turned + EXIT_AFTER_TURN_MS) continue;
       if (!latest || exited > latest.exited) latest = { exited, container: c.name };
     }
   }

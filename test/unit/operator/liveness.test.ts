@@ -81,11 +81,19 @@ describe('the restart grace: a container of the LB pod restarting keeps its entr
         lastState: { terminated: { exitCode: 137, finishedAt } } }];
     return { ...p, status: { ...p.status, containerStatuses: [...statuses, { name: 'speaker', image: 'plb', imageID: 'sha256:a', restartCount: 0, ready: true, state: { running: { startedAt: new Date(T - 600_000) } } }] } };
   };
+  /** The agent's status with a second, older termination in lastState (a restart minutes before this one). */
+  const withLastExit = (p: V1Pod, at: number): V1Pod => ({ ...p, status: { ...p.status, containerStatuses: p.status!.containerStatuses!.map((c) =>
+    c.name === 'agent' ? { ...c, restartCount: 2, lastState: { terminated: { exitCode: 137, finishedAt: new Date(T + at * 1000) } } } : c) } });
   it.each([
     { name: 'the agent exited 4 s ago and runs again, not Ready yet: ready until 10 s after the exit', e: entry(), p: restarting(-3, { at: -4 }), c: ctx(), want: { until: T + 6000, restarting: 'container agent exited at 2026-12-03T07:59:56Z' } },
     { name: 'the agent exited and waits to be restarted (state terminated): ready', e: entry(), p: restarting(-3, { at: -4, now: 'terminated' }), c: ctx(), want: { until: T + 6000 } },
     { name: 'the agent exited and waits in a back-off: ready until the grace ends', e: entry(), p: restarting(-3, { at: -4, now: 'waiting' }), c: ctx(), want: { until: T + 6000 } },
     { name: 'the exit in the same second as the turn: ready', e: entry(), p: restarting(-3, { at: -3 }), c: ctx(), want: { until: T + 7000 } },
+    // A readiness probe can find the agent gone before the kubelet records its exit (the lab's chaos step saw the
+    // turn at :04 and finishedAt :05, both whole seconds): the exit still explains the turn.
+    { name: 'the exit recorded a second after the turn: ready', e: entry(), p: restarting(-3, { at: -2 }), c: ctx(), want: { until: T + 8000 } },
+    { name: 'the exit recorded 2 s after the turn: ready', e: entry(), p: restarting(-3, { at: -1, now: 'terminated' }), c: ctx(), want: { until: T + 9000 } },
+    { name: 'the exit recorded after the turn, an older restart in lastState: this exit is the one', e: entry(), p: withLastExit(restarting(-3, { at: -2, now: 'terminated' }), -70), c: ctx(), want: { until: T + 8000 } },
     { name: 'the speaker container restarting: ready as well (the kernel state is the pod\'s)', e: entry(), p: restarting(-3, { container: 'speaker', at: -4 }), c: ctx(), want: { until: T + 6000 } },
     { name: 'the grace is over (exited 11 s ago) and the pod is still not Ready: PodNotReady', e: entry({ lastUpdateTime: at(-30) }), p: restarting(-10, { at: -11 }), c: ctx(), want: { reason: 'PodNotReady' } },
     { name: 'exactly 10 s after the exit: PodNotReady', e: entry({ lastUpdateTime: at(-30) }), p: restarting(-9, { at: -10 }), c: ctx(), want: { reason: 'PodNotReady' } },
