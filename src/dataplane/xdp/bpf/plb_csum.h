@@ -23,8 +23,9 @@ static __always_inline __u32 plb_l4_csum_off(const struct plb_packet *pkt)
 	return pkt->l4_off + (pkt->proto == PLB_IPPROTO_TCP ? 16 : 6);
 }
 
-/* Software RFC 1624 updates: the XDP build's checksums, and in both builds the IP header checksum embedded in
- * ICMP errors (which no kernel helper knows about). */
+/* Software RFC 1624 updates: the IP header checksum in both builds (it is always complete: no offload state to
+ * respect), the XDP build's L4 checksums, the IP header checksum embedded in ICMP errors (which no kernel helper
+ * knows about), and the TC build's summed L4 differences. */
 static __always_inline __u16 plb_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -32,86 +33,108 @@ static __always_inline __u16 plb_fold(__u32 sum)
 	return (__u16)sum;
 }
 
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), 32-bit field as two 16-bit words in wire order. */
+/* What replacing the 32-bit field `from` by `to` adds to a one's complement sum (~m + m' of RFC 1624 eqn. 3,
+ * as two 16-bit words in wire order). Deltas add up: several fields changed at once are one sum, applied once. */
+static __always_inline __u32 plb_csum_delta4(__u32 from, __u32 to)
+{
+	return (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+}
+
+static __always_inline __u32 plb_csum_delta2(__u16 from, __u16 to)
+{
+	return (__u16)~from + (__u32)to;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + delta). Applying the sum of several fields' deltas once gives the same 16 bits
+ * as applying them one by one (the folded sum of a non-zero total has one representation). `delta` is below
+ * 2^19 here (at most eight 16-bit words). */
+static __always_inline __u16 plb_csum_apply(__u16 check, __u32 delta)
+{
+	return ~plb_fold((__u16)~check + delta);
+}
+
 static __always_inline __u16 plb_csum_update4(__u16 check, __u32 from, __u32 to)
 {
-	__u32 sum = (__u16)~check;
-
-	sum += (~from & 0xffff) + (~from >> 16);
-	sum += (to & 0xffff) + (to >> 16);
-	return ~plb_fold(sum);
+	return plb_csum_apply(check, plb_csum_delta4(from, to));
 }
 
 static __always_inline __u16 plb_csum_update2(__u16 check, __u16 from, __u16 to)
 {
-	__u32 sum = (__u16)~check;
+	return plb_csum_apply(check, plb_csum_delta2(from, to));
+}
 
-	sum += (__u16)~from;
-	sum += to;
-	return ~plb_fold(sum);
+/* The IPv4 header from the TTL to the destination address (offsets 8-19), as a translation writes it. */
+struct plb_ip_rewrite {
+	__u8 ttl;
+	__u8 proto;
+	__u16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+/* New source and destination, the TTL one less, and the header checksum that goes with them: one store of 12
+ * bytes, the checksum from the one the parse read. Both builds; the TC build used to make three
+ * bpf_l3_csum_replace calls and two stores for it. */
+static __always_inline int plb_rewrite_ip(PLB_CTX *ctx, const struct plb_packet *pkt, __be32 saddr, __be32 daddr)
+{
+	struct plb_ip_rewrite h = { .ttl = pkt->ttl - 1, .proto = pkt->proto, .saddr = saddr, .daddr = daddr };
+	__u8 old_ttl_proto[2] = { pkt->ttl, pkt->proto };
+	__u16 old_word, new_word;
+
+	__builtin_memcpy(&old_word, old_ttl_proto, 2);
+	__builtin_memcpy(&new_word, &h, 2);
+	h.check = plb_csum_apply(pkt->ip_check, plb_csum_delta4(pkt->saddr, saddr) + plb_csum_delta4(pkt->daddr, daddr) +
+						    plb_csum_delta2(old_word, new_word));
+	return plb_store(ctx, pkt->l3_off + PLB_IP_TTL_OFF, &h, sizeof(h));
+}
+
+/* Source and destination port as the one 32-bit word they are on the wire. */
+static __always_inline __u32 plb_ports_word(__be16 sport, __be16 dport)
+{
+	__be16 ports[2] = { sport, dport };
+	__u32 word;
+
+	__builtin_memcpy(&word, ports, sizeof(word));
+	return word;
 }
 
 #ifdef PLB_HOOK_XDP
 static __always_inline int plb_rewrite(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to)
 {
 	__u32 l4_csum_off = plb_l4_csum_off(pkt);
-	__u16 ip_check, l4_check;
-	__u16 old_ttl_word, new_ttl_word;
-	__u8 ttl_proto[2] = { pkt->ttl - 1, pkt->proto };
-	__be32 addrs[2] = { to->saddr, to->daddr };
-	__be16 ports[2] = { to->sport, to->dport };
+	__u32 new_ports = plb_ports_word(to->sport, to->dport);
+	__u16 l4_check;
 
-	if (plb_load(ctx, pkt->l3_off + PLB_IP_CSUM_OFF, &ip_check, 2) < 0 ||
-	    plb_load(ctx, l4_csum_off, &l4_check, 2) < 0 ||
-	    plb_load(ctx, pkt->l3_off + PLB_IP_TTL_OFF, &old_ttl_word, 2) < 0)
+	if (plb_load(ctx, l4_csum_off, &l4_check, 2) < 0)
 		return -1;
-	__builtin_memcpy(&new_ttl_word, ttl_proto, 2);
-	ip_check = plb_csum_update4(ip_check, pkt->saddr, to->saddr);
-	ip_check = plb_csum_update4(ip_check, pkt->daddr, to->daddr);
-	ip_check = plb_csum_update2(ip_check, old_ttl_word, new_ttl_word);
 	/* UDP checksum 0 means "none": leave it so. */
 	if (pkt->proto == PLB_IPPROTO_TCP || l4_check != 0) {
-		l4_check = plb_csum_update4(l4_check, pkt->saddr, to->saddr);
-		l4_check = plb_csum_update4(l4_check, pkt->daddr, to->daddr);
-		l4_check = plb_csum_update2(l4_check, pkt->sport, to->sport);
-		l4_check = plb_csum_update2(l4_check, pkt->dport, to->dport);
+		l4_check = plb_csum_apply(l4_check, plb_csum_delta4(pkt->saddr, to->saddr) +
+							    plb_csum_delta4(pkt->daddr, to->daddr) +
+							    plb_csum_delta4(plb_ports_word(pkt->sport, pkt->dport), new_ports));
 		if (pkt->proto == PLB_IPPROTO_UDP && l4_check == 0)
 			l4_check = 0xffff;
 	}
-	if (plb_store(ctx, pkt->l3_off + PLB_IP_TTL_OFF, ttl_proto, 2) < 0 ||
-	    plb_store(ctx, pkt->l3_off + PLB_IP_CSUM_OFF, &ip_check, 2) < 0 ||
-	    plb_store(ctx, pkt->l3_off + 12, addrs, sizeof(addrs)) < 0 ||
-	    plb_store(ctx, pkt->l4_off, ports, sizeof(ports)) < 0 ||
+	if (plb_rewrite_ip(ctx, pkt, to->saddr, to->daddr) < 0 || plb_store(ctx, pkt->l4_off, &new_ports, 4) < 0 ||
 	    plb_store(ctx, l4_csum_off, &l4_check, 2) < 0)
 		return -1;
 	return 0;
 }
 #else
+/* Two helper calls for the L4 checksum instead of four: the addresses' summed delta as a pseudo-header change
+ * (size 0: `to` is a difference), and the two ports as one 32-bit field, which is no pseudo-header change (for a
+ * CHECKSUM_PARTIAL skb the helper leaves the seed alone for it, as it must). */
 static __always_inline int plb_rewrite(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to)
 {
-	__u32 l3_csum = pkt->l3_off + PLB_IP_CSUM_OFF;
 	__u32 l4_csum = plb_l4_csum_off(pkt);
 	__u64 l4_flags = pkt->proto == PLB_IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	__u16 old_ttl_word, new_ttl_word;
-	__u8 ttl_proto[2] = { pkt->ttl - 1, pkt->proto };
-	__be32 addrs[2] = { to->saddr, to->daddr };
-	__be16 ports[2] = { to->sport, to->dport };
+	__u32 addrs_delta = plb_csum_delta4(pkt->saddr, to->saddr) + plb_csum_delta4(pkt->daddr, to->daddr);
+	__u32 new_ports = plb_ports_word(to->sport, to->dport);
 
-	if (plb_load(ctx, pkt->l3_off + PLB_IP_TTL_OFF, &old_ttl_word, 2) < 0)
+	if (bpf_l4_csum_replace(ctx, l4_csum, 0, addrs_delta, l4_flags | BPF_F_PSEUDO_HDR) < 0 ||
+	    bpf_l4_csum_replace(ctx, l4_csum, plb_ports_word(pkt->sport, pkt->dport), new_ports, l4_flags | 4) < 0)
 		return -1;
-	__builtin_memcpy(&new_ttl_word, ttl_proto, 2);
-	if (bpf_l4_csum_replace(ctx, l4_csum, pkt->saddr, to->saddr, l4_flags | BPF_F_PSEUDO_HDR | 4) < 0 ||
-	    bpf_l4_csum_replace(ctx, l4_csum, pkt->daddr, to->daddr, l4_flags | BPF_F_PSEUDO_HDR | 4) < 0 ||
-	    bpf_l4_csum_replace(ctx, l4_csum, pkt->sport, to->sport, l4_flags | 2) < 0 ||
-	    bpf_l4_csum_replace(ctx, l4_csum, pkt->dport, to->dport, l4_flags | 2) < 0)
-		return -1;
-	if (bpf_l3_csum_replace(ctx, l3_csum, pkt->saddr, to->saddr, 4) < 0 ||
-	    bpf_l3_csum_replace(ctx, l3_csum, pkt->daddr, to->daddr, 4) < 0 ||
-	    bpf_l3_csum_replace(ctx, l3_csum, old_ttl_word, new_ttl_word, 2) < 0)
-		return -1;
-	if (plb_store(ctx, pkt->l3_off + PLB_IP_TTL_OFF, ttl_proto, 2) < 0 ||
-	    plb_store(ctx, pkt->l3_off + 12, addrs, sizeof(addrs)) < 0 ||
-	    plb_store(ctx, pkt->l4_off, ports, sizeof(ports)) < 0)
+	if (plb_rewrite_ip(ctx, pkt, to->saddr, to->daddr) < 0 || plb_store(ctx, pkt->l4_off, &new_ports, 4) < 0)
 		return -1;
 	return 0;
 }

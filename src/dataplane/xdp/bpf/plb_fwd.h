@@ -78,7 +78,12 @@ static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pk
 		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 	}
 #endif
-	if (plb_store(ctx, 0, fib.dmac, 6) < 0 || plb_store(ctx, 6, fib.smac, 6) < 0)
+	/* Both MACs in one store (the route lookup returns them the other way round). */
+	__u8 macs[12];
+
+	__builtin_memcpy(macs, fib.dmac, 6);
+	__builtin_memcpy(macs + 6, fib.smac, 6);
+	if (plb_store(ctx, 0, macs, sizeof(macs)) < 0)
 		return PLB_VERDICT_DROP;
 	/* bpf_redirect also for the hairpin case: XDP_TX out of a veth needs an XDP program on the host-side peer. */
 	return bpf_redirect(fib.ifindex, 0);

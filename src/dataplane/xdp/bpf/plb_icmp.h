@@ -112,33 +112,24 @@ static __always_inline struct plb_flow *plb_icmp_flow(const struct plb_icmp_erro
 static __always_inline int plb_icmp_rewrite(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_icmp_error *err,
 					    const struct plb_flow *to)
 {
-	__u32 l3_csum = pkt->l3_off + PLB_IP_CSUM_OFF;
 	__u32 icmp_csum = pkt->l4_off + 2;
-	__be32 outer[2] = { to->saddr, to->daddr };
 	__be32 inner[2] = { to->daddr, to->saddr };
 	__be16 inner_ports[2] = { to->dport, to->sport };
-	__u8 ttl_proto[2] = { pkt->ttl - 1, pkt->proto };
-	__u16 old_ttl_word, new_ttl_word, inner_check;
+	__u16 inner_check;
 
-	if (plb_load(ctx, pkt->l3_off + PLB_IP_TTL_OFF, &old_ttl_word, 2) < 0)
-		return -1;
-	__builtin_memcpy(&new_ttl_word, ttl_proto, 2);
 	inner_check = plb_csum_update4(err->ip_check, err->saddr, inner[0]);
 	inner_check = plb_csum_update4(inner_check, err->daddr, inner[1]);
 #ifdef PLB_HOOK_XDP
-	__u16 outer_check, check;
+	__u16 check;
 
-	if (plb_load(ctx, l3_csum, &outer_check, 2) < 0 || plb_load(ctx, icmp_csum, &check, 2) < 0)
+	if (plb_load(ctx, icmp_csum, &check, 2) < 0)
 		return -1;
-	outer_check = plb_csum_update4(outer_check, pkt->saddr, outer[0]);
-	outer_check = plb_csum_update4(outer_check, pkt->daddr, outer[1]);
-	outer_check = plb_csum_update2(outer_check, old_ttl_word, new_ttl_word);
 	check = plb_csum_update4(check, err->saddr, inner[0]);
 	check = plb_csum_update4(check, err->daddr, inner[1]);
 	check = plb_csum_update2(check, err->sport, inner_ports[0]);
 	check = plb_csum_update2(check, err->dport, inner_ports[1]);
 	check = plb_csum_update2(check, err->ip_check, inner_check);
-	if (plb_store(ctx, l3_csum, &outer_check, 2) < 0 || plb_store(ctx, icmp_csum, &check, 2) < 0)
+	if (plb_store(ctx, icmp_csum, &check, 2) < 0)
 		return -1;
 #else
 	/* ICMP has no pseudo-header and is never CHECKSUM_PARTIAL: plain replacements. */
@@ -148,13 +139,8 @@ static __always_inline int plb_icmp_rewrite(PLB_CTX *ctx, const struct plb_packe
 	    bpf_l4_csum_replace(ctx, icmp_csum, err->dport, inner_ports[1], 2) < 0 ||
 	    bpf_l4_csum_replace(ctx, icmp_csum, err->ip_check, inner_check, 2) < 0)
 		return -1;
-	if (bpf_l3_csum_replace(ctx, l3_csum, pkt->saddr, outer[0], 4) < 0 ||
-	    bpf_l3_csum_replace(ctx, l3_csum, pkt->daddr, outer[1], 4) < 0 ||
-	    bpf_l3_csum_replace(ctx, l3_csum, old_ttl_word, new_ttl_word, 2) < 0)
-		return -1;
 #endif
-	if (plb_store(ctx, pkt->l3_off + PLB_IP_TTL_OFF, ttl_proto, 2) < 0 ||
-	    plb_store(ctx, pkt->l3_off + 12, outer, sizeof(outer)) < 0 ||
+	if (plb_rewrite_ip(ctx, pkt, to->saddr, to->daddr) < 0 ||
 	    plb_store(ctx, err->inner_l3 + PLB_IP_CSUM_OFF, &inner_check, 2) < 0 ||
 	    plb_store(ctx, err->inner_l3 + 12, inner, sizeof(inner)) < 0 ||
 	    plb_store(ctx, err->inner_l4, inner_ports, sizeof(inner_ports)) < 0)

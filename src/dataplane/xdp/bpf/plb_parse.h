@@ -19,6 +19,8 @@ struct plb_packet {
 	__u8 tcp_flags;
 	__u8 ttl;
 	__u8 pad;
+	__u16 ip_check; /* the IP header checksum as received */
+	__u16 pad2;
 	__u32 len;
 };
 
@@ -51,6 +53,7 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 	}
 	pkt->l4_off = pkt->l3_off + ip.ihl * 4;
 	pkt->ttl = ip.ttl;
+	pkt->ip_check = ip.check;
 	pkt->tcp_flags = 0;
 	if (pkt->proto == PLB_IPPROTO_ICMP) {
 		/* ICMP has no ports; errors are matched through the packet they quote (plb_icmp.h). */
