@@ -87,6 +87,18 @@ export function slimNode(node: V1Node): V1Node {
   };
 }
 
+type ListMeta = NonNullable<KubernetesListObject<KubernetesObject>['metadata']> & { continue?: string };
+
+/**
+ * The token for the next page. Typed clients (CoreV1Api, ...) turn the list's `metadata.continue` into
+ * `_continue`; CustomObjectsApi returns the JSON as it came, `continue`. Reading only `_continue` ended every
+ * PLB list after its first page: the operator never saw the PLBs past the 500th until they changed.
+ */
+export function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const m = list.metadata as ListMeta | undefined;
+  return m?._continue ?? m?.continue;
+}
+
 /** Every page of a list, each item slimmed as it arrives; the resourceVersion is the snapshot's (the pages'). */
 export async function pagedList<T extends KubernetesObject>(
   page: (cont: string | undefined) => Promise<KubernetesListObject<T>>,
@@ -98,7 +110,8 @@ export async function pagedList<T extends KubernetesObject>(
   do {
     last = await page(cont);
     for (const item of last.items) items.push(slim(item));
-    cont = last.metadata?._continue || undefined;
+    cont = continueToken(last) || undefined;
   } while (cont);
-  return { ...last, items, metadata: { ...last.metadata, _continue: undefined } };
+  const { continue: _raw, ...metadata } = (last.metadata ?? {}) as ListMeta;
+  return { ...last, items, metadata: { ...metadata, _continue: undefined } };
 }

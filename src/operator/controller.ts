@@ -73,6 +73,8 @@ export interface ControllerOptions {
    * default HEARTBEAT_EXPIRY_MS (90 s: three of the agents' 30 s repair passes, each of which rewrites the entry).
    */
   heartbeatExpiryMs?: number;
+  /** Items per page of the caches' lists (LIST_PAGE_SIZE; tests make it small to see a list of several pages). */
+  listPageSize?: number;
   /** User-Agent of every request (audit logs then name the replica). */
   userAgent?: string;
   clock?: Clock;
@@ -206,7 +208,8 @@ export class Controller {
    * ones a page at a time, so only one page is ever held whole.
    */
   #watchSlim<T extends KubernetesObject>(kind: string, path: string, page: ListPage<T>, slim: (obj: T) => T, labelSelector?: string): WatchedResource<T> {
-    const list = () => pagedList((cont) => page({ limit: LIST_PAGE_SIZE, ...(cont ? { _continue: cont } : {}) }), slim);
+    const limit = this.#o.listPageSize ?? LIST_PAGE_SIZE;
+    const list = () => pagedList((cont) => page({ limit, ...(cont ? { _continue: cont } : {}) }), slim);
     return this.#watch(kind, path, list, labelSelector, slim);
   }
 

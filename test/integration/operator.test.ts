@@ -208,3 +208,20 @@ describe('changes', () => {
     }, 60_000);
   });
 });
+
+describe('a restarted operator', () => {
+  test('reconciles PLBs past the first page of its first list (CustomObjectsApi\'s raw metadata.continue)', async () => {
+    await controller.stop();
+    const names = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const [i, name] of names.entries()) await plbs.create(ns, name, { ...spec, vip: `192.0.2.${200 + i}` });
+    // Pages of 2: main's list ended after the first page, and the three PLBs past it were never reconciled.
+    controller = await startTestController(cp.kubeConfig, { log: createLogger(process.env['LOG_LEVEL'] ?? 'warn'), listPageSize: 2 });
+    await eventually(async () => {
+      const observed = await Promise.all(names.map(async (name) => {
+        const p = await plbs.get(ns, name);
+        return p.status?.observedGeneration === p.metadata?.generation && Boolean(p.status?.vip);
+      }));
+      expect(observed).toEqual(names.map(() => true));
+    });
+  });
+});

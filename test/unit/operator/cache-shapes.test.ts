@@ -1,7 +1,7 @@
 // What the operator keeps of a pod (src/operator/cache-shapes.ts), and that every decision made from a pod is the
 // same on the slim copy as on the whole pod.
 import { describe, expect, it } from '@jest/globals';
-import type { KubernetesListObject, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { countBackends, isLive, isPodReady } from '../../../src/api/selector.js';
 import { judgeEntry } from '../../../src/operator/liveness.js';
 import { pagedList, slimNode, slimPod, withForeignFieldsOnly, withoutManagedFields } from '../../../src/operator/cache-shapes.js';
@@ -159,6 +159,21 @@ describe('pagedList', () => {
     expect(list.items[0]).toEqual(slimPod(kubeletPod('a')));
     expect(list.metadata?.resourceVersion).toBe('7');
     expect(list.metadata?._continue).toBeUndefined();
+  });
+
+  it('follows the raw JSON\'s metadata.continue too (CustomObjectsApi does not rename it to _continue)', async () => {
+    const raw = (cont: string | undefined, names: string[]) =>
+      ({ apiVersion: 'portablelb.io/v1alpha1', kind: 'PortableLoadBalancerList', metadata: { resourceVersion: '9', ...(cont ? { continue: cont } : {}) },
+        items: names.map((name) => ({ metadata: { name } })) }) as unknown as KubernetesListObject<KubernetesObject>;
+    const pages = [raw('t1', ['a', 'b']), raw('t2', ['c', 'd']), raw(undefined, ['e'])];
+    const asked: (string | undefined)[] = [];
+    const list = await pagedList(async (cont) => {
+      asked.push(cont);
+      return pages[asked.length - 1]!;
+    }, (o) => o);
+    expect(asked).toEqual([undefined, 't1', 't2']);
+    expect(list.items.map((p) => p.metadata?.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(list.metadata).toEqual({ resourceVersion: '9', _continue: undefined });
   });
 });
 
