@@ -41,6 +41,7 @@ import type { OperatorSettings } from './desired.js';
 import { belongsTo } from './class/cleanup.js';
 import { LABEL_PLB_NAMESPACE, MANAGED_SELECTOR } from './naming.js';
 import { LIST_PAGE_SIZE, pagedList, slimNode, slimPod, withForeignFieldsOnly, withoutManagedFields } from './cache-shapes.js';
+import { freshest, writtenKey, type Written } from './written.js';
 import { HEARTBEAT_EXPIRY_MS, withoutHeartbeats } from './liveness.js';
 import { reconcile, type ReconcilePorts } from './reconcile.js';
 import type { SessionsSeen } from './events.js';
@@ -112,6 +113,8 @@ export class Controller {
   /** Each PLB's last watched content but for heartbeats (liveness.ts withoutHeartbeats). */
   readonly #plbEvents = new Map<string, string>();
   readonly #children = new Map<string, WatchedResource<KubernetesObject>>();
+  /** Children written whose write the caches may not show yet (written.ts). */
+  readonly #written = new Map<string, Written>();
   #replicaSets: WatchedResource<KubernetesObject> | undefined;
   #tenancy!: Tenancy;
   #elector: LeaderElector | undefined;
@@ -237,6 +240,8 @@ export class Controller {
       this.#nodeLabels.set(node, labels);
       return this.#enqueueAll();
     }
+    // Deleted after the operator wrote it: the cache's "none" is the truth, not the write's response.
+    if (deleted && this.#children.has(kind)) this.#written.delete(writtenKey(kind, ns, obj.metadata?.name));
     if (this.#tenancy.route(kind, obj)) return;
     const owner = obj.metadata?.labels?.[LABEL_PLB];
     // A child in a class's namespace names its PLB's namespace in a label.
@@ -305,7 +310,12 @@ export class Controller {
     const ports = (signal: AbortSignal): ReconcilePorts => ({
       getPlb: (ns, name) => this.#plbs.get(name, ns),
       listPods: (ns) => this.#pods.list(ns),
-      getChild: (kind, ns, name) => this.#children.get(kind)?.get(name, ns),
+      getChild: (kind, ns, name) => {
+        const key = writtenKey(kind, ns, name);
+        const f = freshest(this.#children.get(kind)?.get(name, ns), this.#written.get(key), (this.#o.clock ?? systemClock).now());
+        if (f.settled) this.#written.delete(key);
+        return f.object;
+      },
       readChild: async (kind, ns, name) => {
         try {
           const ref = { apiVersion: childApiVersion(kind), kind, metadata: { name, namespace: ns } };
@@ -366,7 +376,11 @@ export class Controller {
       },
       applyChild: async (child) => {
         this.#mayWrite();
-        await apply(child, signal);
+        const applied = await apply(child, signal);
+        const kind = child.kind ?? '';
+        if (this.#children.has(kind)) {
+          this.#written.set(writtenKey(kind, child.metadata?.namespace, child.metadata?.name), { object: withForeignFieldsOnly(applied), at: (this.#o.clock ?? systemClock).now() });
+        }
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: child.kind ?? '' });
       },

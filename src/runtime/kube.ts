@@ -94,11 +94,10 @@ export function serverSideApply(
   kc: KubeConfig,
   fieldManager: string,
   options?: Partial<ApiClientOptions>,
-): (obj: KubernetesObject, signal?: AbortSignal) => Promise<void> {
+): (obj: KubernetesObject, signal?: AbortSignal) => Promise<KubernetesObject> {
   const client = objectApi(kc, options);
-  return async (obj, signal) => {
-    await client.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply, client.withSignal(signal));
-  };
+  // The server's response (the object as applied): the operator judges it until its watch shows the write.
+  return (obj, signal) => client.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply, client.withSignal(signal));
 }
 
 /** patchResourceStatus: a JSON patch of the status subresource (see operator/status-patch.ts for why JSON patch). */

@@ -9,7 +9,7 @@
 //              the PLB's entry for the pod stayed ready throughout (the operator's restart grace, liveness.ts),
 //              sampled every 200 ms from the SIGKILL until the round has converged
 // Then: the PLB converged, and no pin directory of a gone pod left on the lab's bpffs.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { AGENT_HEALTH_PORT } from '../../src/api/constants.js';
@@ -18,7 +18,7 @@ import { childName } from '../../src/operator/naming.js';
 import { eventually } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { settle } from './bgp-steps.js';
-import { judgeRound, leakedPins, type Fault, type PinDir, type RoundNumbers } from './chaos-verdict.js';
+import { judgeRound, leakedPins, repairsLogged, type Fault, type PinDir, type RoundNumbers } from './chaos-verdict.js';
 import { NAMESPACE } from './objects.js';
 import { loadDetail, underLoad, type Lab, type Step, type UnderLoad } from './under-load.js';
 
@@ -46,8 +46,9 @@ async function operatorKill(lab: Lab, step: Step, round: number): Promise<boolea
   let leaseTakenMs: number | undefined;
   let repairedMs: number | undefined;
   let dropped = '';
+  let killedAt = Infinity;
   const u = await underLoad(lab, `chaos ${round}: the operator SIGKILLed`, async () => {
-    const killedAt = Date.now();
+    killedAt = Date.now();
     await lab.killOperator();
     let pid: number;
     try {
@@ -73,8 +74,10 @@ async function operatorKill(lab: Lab, step: Step, round: number): Promise<boolea
     repairedMs = Date.now() - killedAt;
     await settle(lab, 2);
   });
-  lab.say(`chaos ${round}: operator: dropped rule ${dropped}; the new operator held the Lease ${leaseTakenMs ?? '?'} ms after the SIGKILL, Role repaired at ${repairedMs ?? '?'} ms`);
-  return judged(step, name, 'operator', u, { ...loadNumbers(u), leaseTakenMs, roleRepaired: repairedMs !== undefined }, { leaseTakenMs, repairedMs });
+  // The kill's time is the lab's clock, the log's the operator's: the same machine.
+  const roleRepairs = repairsLogged(readFileSync(join(lab.logDir, 'operator.log'), 'utf8'), `Role ${role.namespace}/${role.name}`, killedAt);
+  lab.say(`chaos ${round}: operator: dropped rule ${dropped}; the new operator held the Lease ${leaseTakenMs ?? '?'} ms after the SIGKILL, Role repaired at ${repairedMs ?? '?'} ms (${roleRepairs} repair(s) logged)`);
+  return judged(step, name, 'operator', u, { ...loadNumbers(u), leaseTakenMs, roleRepaired: repairedMs !== undefined, roleRepairs }, { leaseTakenMs, repairedMs, roleRepairs });
 }
 
 async function apiServerKill(lab: Lab, step: Step, round: number): Promise<boolean> {

@@ -17,6 +17,8 @@ export interface RoundNumbers {
   /** operator: ms from the SIGKILL until the new operator held the Lease; its repair of the edited Role. */
   leaseTakenMs?: number;
   roleRepaired?: boolean;
+  /** operator: how many times the operators logged "drift repaired" for that Role since the kill (one edit: 1). */
+  roleRepairs?: number;
   /** apiServer: ms the SIGKILL and restart took until it served again. */
   restartMs?: number;
   /** agent: the restarted container runs under another PID, /readyz 200 again after readyAgainMs, still announced. */
@@ -52,6 +54,8 @@ export function judgeRound(fault: Fault, n: RoundNumbers): { ok: boolean; proble
     if (n.leaseTakenMs === undefined) problems.push('the new operator never took the Lease');
     else if (n.leaseTakenMs > LIMITS.leaseTakenMs) problems.push(`Lease taken after ${n.leaseTakenMs} ms (> ${LIMITS.leaseTakenMs})`);
     if (n.roleRepaired !== true) problems.push('the edited Role was not repaired');
+    // One edit, one repair: a second means a pass judged the version its own write had replaced (written.ts).
+    else if (n.roleRepairs !== undefined && n.roleRepairs !== 1) problems.push(`the edited Role was repaired ${n.roleRepairs} times (one edit: once)`);
   }
   if (fault === 'apiServer' && n.restartMs === undefined) problems.push('the API server did not serve again');
   if (fault === 'agent') {
@@ -86,4 +90,19 @@ export function leakedPins(dirs: readonly PinDir[], live: ReadonlyMap<string, st
     if (uid === undefined) return [`${d.namespace}/${d.pod}`];
     return d.children.filter((c) => UID.test(c) && c !== uid).map((c) => `${d.namespace}/${d.pod}/${c}`);
   });
+}
+
+/** "drift repaired" lines of an operator's JSON log for `child` (e.g. "Role shop/web-lb") at or after `since` (ms). */
+export function repairsLogged(log: string, child: string, since: number): number {
+  let n = 0;
+  for (const line of log.split('\n')) {
+    if (!line.includes('drift repaired')) continue;
+    try {
+      const e = JSON.parse(line) as { msg?: string; child?: string; time?: string };
+      if (e.msg === 'drift repaired' && e.child === child && Date.parse(e.time ?? '') >= since) n++;
+    } catch {
+      // A line cut by the SIGKILL: not an entry.
+    }
+  }
+  return n;
 }

@@ -110,7 +110,7 @@ export class ServiceController {
           throw error;
         }
       },
-      applyPlb: (plb) => count(apply(plb)),
+      applyPlb: async (plb) => { await count(apply(plb)); },
       deletePlb: async (ns, name) => {
         try {
           await count(custom.deleteNamespacedCustomObject({ group: PLB.group, version: PLB.version, plural: PLB.plural, namespace: ns, name }));

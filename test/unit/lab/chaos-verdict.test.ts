@@ -1,9 +1,9 @@
 // The lab's chaos rounds, judged from their numbers, and which pin directories belong to no pod. Table-driven.
 import { describe, expect, it } from '@jest/globals';
-import { judgeRound, leakedPins, type Fault, type RoundNumbers } from '../../lab/chaos-verdict.js';
+import { judgeRound, leakedPins, repairsLogged, type Fault, type RoundNumbers } from '../../lab/chaos-verdict.js';
 
 const calm: RoundNumbers = { attempts: 900, failedConnects: 0, brokenInFlight: 0, inFlightAllowed: 0, nextHopChanges: 0, converged: true };
-const operator: RoundNumbers = { ...calm, leaseTakenMs: 16_400, roleRepaired: true };
+const operator: RoundNumbers = { ...calm, leaseTakenMs: 16_400, roleRepaired: true, roleRepairs: 1 };
 const apiServer: RoundNumbers = { ...calm, restartMs: 4_100 };
 const agent: RoundNumbers = { ...calm, newPid: true, readyAgainMs: 2_300, stillAnnouncing: true, podReadyWentFalse: true, entrySamples: 40, entryNotReadySamples: 0 };
 
@@ -16,6 +16,7 @@ describe('judgeRound', () => {
     ['a Lease never taken fails', 'operator', { ...operator, leaseTakenMs: undefined }, ['the new operator never took the Lease']],
     ['a Lease taken past 25 s fails', 'operator', { ...operator, leaseTakenMs: 25_001 }, ['Lease taken after 25001 ms (> 25000)']],
     ['a Role left edited fails', 'operator', { ...operator, roleRepaired: false }, ['the edited Role was not repaired']],
+    ['one edit repaired twice fails (a pass judged the version its own write replaced)', 'operator', { ...operator, roleRepairs: 2 }, ['the edited Role was repaired 2 times (one edit: once)']],
     ['not converged fails', 'operator', { ...operator, converged: false }, ['did not converge']],
     ['an API server round as measured passes', 'apiServer', apiServer, []],
     ['the API server round allows next-hop changes and their in-flight breaks', 'apiServer', { ...apiServer, nextHopChanges: 1, inFlightAllowed: 4, brokenInFlight: 4 }, []],
@@ -52,5 +53,19 @@ describe('leakedPins', () => {
     ['nothing pinned, nothing leaked', [], []],
   ])('%s', (_name, dirs, leaked) => {
     expect(leakedPins(dirs, live)).toEqual(leaked);
+  });
+});
+
+describe('repairsLogged', () => {
+  const line = (time: string, child: string, msg = 'drift repaired') => JSON.stringify({ time, level: 'info', msg, component: 'operator', key: 'shop/web', child, reasons: ['rules: 2 item(s), want 3'] });
+  const since = Date.parse('2026-12-07T17:42:00.000Z');
+  it.each([
+    ['one repair after the kill', [line('2026-12-07T17:42:34.030Z', 'Role shop/web-lb')], 1],
+    ['two passes 13 ms apart (the lab on main)', [line('2026-12-07T17:42:59.033Z', 'Role shop/web-lb'), line('2026-12-07T17:42:59.046Z', 'Role shop/web-lb')], 2],
+    ['a repair before the kill (an earlier round) is not counted', [line('2026-12-07T17:41:59.999Z', 'Role shop/web-lb')], 0],
+    ['another child is not counted', [line('2026-12-07T17:42:34.030Z', 'Deployment shop/web-lb')], 0],
+    ['other messages and a line cut by the SIGKILL are skipped', [line('2026-12-07T17:42:34.030Z', 'Role shop/web-lb', 'reconciled'), '{"time":"2026-12-07T17:42:35.000Z","msg":"drift rep'], 0],
+  ])('%s', (_name, lines, want) => {
+    expect(repairsLogged((lines as string[]).join('\n'), 'Role shop/web-lb', since)).toBe(want);
   });
 });
