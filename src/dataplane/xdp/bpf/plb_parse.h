@@ -24,36 +24,44 @@ struct plb_packet {
 	__u32 len;
 };
 
-/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
-static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
-{
+/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else.
+ * L2 and L3 in one load: it was two. */
+/* The Ethernet header and the IP header's fixed part, read with one load: `pad` puts `ip` on a 4-byte boundary.
+ * A frame too short for both was passed either way (not IPv4, or an IP header that could not be read). */
+struct plb_l2l3 {
+	__u16 pad;
 	struct ethhdr eth;
 	struct iphdr ip;
+};
+
+static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
+{
+	struct plb_l2l3 h;
 	__be16 ports[2];
 
 	*is_fragment = 0;
 	pkt->daddr = 0;
 	pkt->len = plb_ctx_len(ctx);
-	if (plb_load(ctx, 0, &eth, sizeof(eth)) < 0 || eth.h_proto != bpf_htons(PLB_ETH_P_IP))
+	if (plb_load(ctx, 0, &h.eth, sizeof(h.eth) + sizeof(h.ip)) < 0 || h.eth.h_proto != bpf_htons(PLB_ETH_P_IP))
 		return PLB_FINAL_PASS;
-	pkt->l3_off = sizeof(eth);
-	if (plb_load(ctx, pkt->l3_off, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
+	pkt->l3_off = sizeof(h.eth);
+	if (h.ip.version != 4 || h.ip.ihl < 5)
 		return PLB_FINAL_PASS;
 	/* Known from here on, also for what is not translated: what reaches the VIP and no service takes is
 	 * dropped (plb_unserved). */
-	pkt->saddr = ip.saddr;
-	pkt->daddr = ip.daddr;
-	pkt->proto = ip.protocol;
-	if (ip.protocol != PLB_IPPROTO_TCP && ip.protocol != PLB_IPPROTO_UDP && ip.protocol != PLB_IPPROTO_ICMP)
+	pkt->saddr = h.ip.saddr;
+	pkt->daddr = h.ip.daddr;
+	pkt->proto = h.ip.protocol;
+	if (h.ip.protocol != PLB_IPPROTO_TCP && h.ip.protocol != PLB_IPPROTO_UDP && h.ip.protocol != PLB_IPPROTO_ICMP)
 		return PLB_FINAL_PASS;
 	/* Only the first fragment carries ports; translating it alone would strand the rest. */
-	if (ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
+	if (h.ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
 		*is_fragment = 1;
 		return PLB_FINAL_PASS;
 	}
-	pkt->l4_off = pkt->l3_off + ip.ihl * 4;
-	pkt->ttl = ip.ttl;
-	pkt->ip_check = ip.check;
+	pkt->l4_off = pkt->l3_off + h.ip.ihl * 4;
+	pkt->ttl = h.ip.ttl;
+	pkt->ip_check = h.ip.check;
 	pkt->tcp_flags = 0;
 	if (pkt->proto == PLB_IPPROTO_ICMP) {
 		/* ICMP has no ports; errors are matched through the packet they quote (plb_icmp.h). */
