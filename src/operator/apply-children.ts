@@ -40,18 +40,22 @@ export async function applyChildren(
   const outcome: ChildrenOutcome = { conflicts: [] };
   const repaired: ChildrenApplied['repaired'] = [];
   let writes = 0;
-  for (const child of planned) {
-    if (writeOnly(child)) continue;
+  // The caches hold only what carries our label: an object someone else made may still be there, so what they
+  // lack is read, all at once (a new PLB's children are all missing: one round trip after another was 4 of its
+  // pass's 12).
+  const read = await Promise.all(planned.filter((child) => !writeOnly(child)).map(async (child) => {
     const m = child.metadata ?? {};
-    let have = ports.getChild(child.kind ?? '', m.namespace ?? '', m.name ?? '');
+    const cached = ports.getChild(child.kind ?? '', m.namespace ?? '', m.name ?? '');
     try {
-      // The caches hold only what carries our label: an object someone else made may still be there.
-      have ??= await ports.readChild(child.kind ?? '', m.namespace ?? '', m.name ?? '');
+      return { child, have: cached ?? await ports.readChild(child.kind ?? '', m.namespace ?? '', m.name ?? '') };
     } catch (error) {
-      return { writes, repaired, outcome: { ...outcome, applyError: `reading ${describeChild(child)} failed: ${describeApiError(error)}` } };
+      return { child, error };
     }
-    live.set(child, have);
-    const conflict = childConflict(child, have, plb);
+  }));
+  for (const r of read) {
+    if ('error' in r) return { writes, repaired, outcome: { ...outcome, applyError: `reading ${describeChild(r.child)} failed: ${describeApiError(r.error)}` } };
+    live.set(r.child, r.have);
+    const conflict = childConflict(r.child, r.have, plb);
     if (conflict) outcome.conflicts.push(conflict);
   }
   // Not one write while any child is someone else's: applying the rest would half-adopt the set.

@@ -404,6 +404,31 @@ describe('reconcile', () => {
     expect(ready?.message).toMatch(/^ServiceAccount shop\/web-lb already exists and has no controller, not by this PortableLoadBalancer/);
   });
 
+  it('reads the children its caches lack all at once, before any write, and a failed read writes no child', async () => {
+    const cluster = new FakeCluster(plb());
+    let inFlight = 0;
+    let most = 0;
+    const read: string[] = [];
+    const release: (() => void)[] = [];
+    cluster.readChild = async (kind) => {
+      read.push(kind);
+      most = Math.max(most, ++inFlight);
+      // Each read waits until every read has started, or until the pass gives up waiting for one.
+      await new Promise<void>((r) => { release.push(r); setTimeout(r, 50); });
+      inFlight--;
+      if (kind === 'Role') throw Object.assign(new Error('HTTP-Code: 500'), { code: 500, body: JSON.stringify({ message: 'etcdserver: request timed out' }) });
+      return undefined;
+    };
+    const pass = reconcile('shop', 'web', cluster, settings);
+    await new Promise((r) => setTimeout(r, 10));
+    release.forEach((r) => r());
+    await expect(pass).rejects.toThrow(/reading Role shop\/web-lb failed: 500/);
+    // Every readable child (the BGP Secret is write-only), and all of them in flight together.
+    expect(read.sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount']);
+    expect(most).toBe(5);
+    expect(cluster.applied).toEqual([]);
+  });
+
   it('refuses a labelled child controlled by another object too', async () => {
     const cluster = new FakeCluster(plb());
     await reconcile('shop', 'web', cluster, settings);
