@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   aggregate, axisTable, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
-  peerLines, replaceSection, resultsMarkdown, scaleTable, vmSection, README_BEGIN, README_END, type ResultsFile, type Sample,
+  peerLines, peerSentence, replaceSection, resultsMarkdown, scaleTable, vmSection, README_BEGIN, README_END, type ResultsFile, type Sample,
 } from '../bench/report/index.js';
 
 const sample = (config: string, test: string, rep: number, baseline: number, value: number): Sample =>
@@ -180,19 +180,27 @@ describe('bench report', () => {
     expect(vmSection(file(), '##')).toBe('');
   });
 
-  test('the operator against kube-controller-manager: time per object as a ratio, one row per peer setting', () => {
+  test('the operator against kube-controller-manager: rates as a ratio (operator/s over peer/s), one row per peer setting', () => {
     const cp = {
       ...controlPlane,
       peer: [
-        { deployments: 1000, seconds: 200, per_second: 5, kube_api_qps: 20, kube_api_burst: 30 },
-        { deployments: 1000, seconds: 16, per_second: 62.5, kube_api_qps: 1000, kube_api_burst: 1500 },
+        { deployments: 1000, seconds: 200, per_second: 5, kube_api_qps: 20, kube_api_burst: 30, rss_mib: 60.4, peak_rss_mib: 70, cpu_seconds: 12.34 },
+        { deployments: 1000, seconds: 16, per_second: 62.5, kube_api_qps: 5000, kube_api_burst: 5000 },
       ],
     };
     const lines = peerLines(cp).join('\n');
-    // operator: 1000 PLBs in 50 s -> 0.05 s each; peer 0.2 s / 0.016 s each
-    expect(lines).toContain('| kube-controller-manager, deployment controller, --kube-api-qps 20 --kube-api-burst 30 | 1000 Deployments -> ReplicaSets in 200.0 s (5.0/s) | **0.25** |');
-    expect(lines).toContain('--kube-api-qps 1000 --kube-api-burst 1500 | 1000 Deployments -> ReplicaSets in 16.0 s (62.5/s) | **3.13** |');
+    // operator: 1000 PLBs in 50 s -> 20/s; peer 5/s and 62.5/s
+    expect(lines).toContain('the operator\'s 1000 PLBs in 50.0 s (20.0/s, RSS 150 MiB)');
+    expect(peerLines({ ...cp, operator: { ...controlPlane.operator, cpu_seconds: 41.06 } }).join('\n')).toContain('(20.0/s, CPU 41.1 s, RSS 150 MiB)');
+    expect(lines).toContain('| kube-controller-manager `--controllers=deployment`, --kube-api-qps 20 --kube-api-burst 30 | 1000 Deployments -> ReplicaSets in 200.0 s (5.0/s) | 12.3 s | 60 MiB | **4.00** |');
+    expect(lines).toContain('--kube-api-qps 5000 --kube-api-burst 5000 | 1000 Deployments -> ReplicaSets in 16.0 s (62.5/s) | – | – | **0.32** |');
     expect(peerLines(controlPlane)).toEqual([]);
+    expect(peerSentence(cp)).toBe('Control plane: the operator converged 1000 PLBs at 20.0/s (RSS 150 MiB), **4.00** of kube-controller-manager\'s ' +
+      'Deployment controller at --kube-api-qps 20 (5.0 Deployments/s), **0.32** of kube-controller-manager\'s Deployment controller at ' +
+      '--kube-api-qps 5000 (62.5 Deployments/s), on the same API server in the same run.');
+    expect(peerSentence(controlPlane)).toBe('');
+    expect(readmeSection({ ...file(), control_plane: cp })).toContain(peerSentence(cp));
+    expect(readmeSection(file())).not.toContain('Control plane: the operator');
   });
 
   test('backends at scale: one row per data plane with resync, readiness p50/p99 and the agent\'s memory', () => {

@@ -4,13 +4,17 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControlPlaneResults, Skip, Timing } from '../report/types.js';
-import { repoRoot } from '../../integration/harness/index.js';
+import type { ControlPlaneResults, OperatorNumbers, PeerNumbers, Skip, Timing } from '../report/types.js';
+import { installCrds, repoRoot, startControlPlane } from '../../integration/harness/index.js';
 import { maglevBuildTimes } from './maglev.js';
 import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
-import { operatorThroughput } from './operator.js';
+import { throughputRatio } from './converged.js';
+import { createUnrelatedPods, operatorThroughput } from './operator.js';
+import { deploymentControllerThroughput, type PeerLimits } from './peer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** kube-controller-manager's default client limits, and limits its 1000 Deployments never reach. */
+const PEER_LIMITS: PeerLimits[] = [{ qps: 20, burst: 30 }, { qps: 5000, burst: 5000 }];
 
 function flag(argv: readonly string[], k: string): string | undefined {
   const i = argv.indexOf(k);
@@ -46,10 +50,29 @@ async function main(argv: readonly string[]): Promise<void> {
   // The rest of the cluster: the operator watches every pod (backend selectors may name any namespace), so its
   // memory is measured beside 10 000 pods that are none of its business (issue 14's goal: under 150 MiB RSS).
   const unrelatedPods = quick ? 500 : 10_000;
-  const operator = await operatorThroughput(operatorMain, plbs, quick ? 120_000 : 900_000, unrelatedPods);
+  const cp = await startControlPlane();
+  let operator: OperatorNumbers;
+  const peer: PeerNumbers[] = [];
+  try {
+    await installCrds(cp.kubeConfig);
+    await createUnrelatedPods(cp, unrelatedPods);
+    // The peer first, on the same API server and beside the same pods: kube-controller-manager's Deployment
+    // controller with its default client limits, and with limits high enough that only the work itself counts
+    // (the operator's client has none). After the operator it would also work the operator's LB Deployments.
+    // Quick mode: only the unthrottled peer (the default limits make 100 Deployments take ~23 s here).
+    for (const limits of quick ? PEER_LIMITS.slice(1) : PEER_LIMITS) {
+      const p = await deploymentControllerThroughput(cp, plbs, limits, quick ? 60_000 : 900_000);
+      log(`peer: kube-controller-manager (deployment, --kube-api-qps ${limits.qps} --kube-api-burst ${limits.burst}): ${p.deployments} Deployments in ${p.seconds} s (${p.per_second}/s), RSS ${p.rss_mib} MiB`);
+      peer.push(p);
+    }
+    operator = await operatorThroughput(cp, operatorMain, plbs, quick ? 120_000 : 900_000, unrelatedPods);
+  } finally {
+    await cp.stop();
+  }
   log(`operator: ${plbs} PLBs beside ${unrelatedPods} unrelated pods in ${operator.seconds} s (${operator.reconciles_per_second}/s), RSS ${operator.rss_mib} MiB, peak ${operator.peak_rss_mib} MiB`);
+  for (const p of peer) log(`operator / peer (qps ${p.kube_api_qps}): ${throughputRatio(operator, p).toFixed(2)}`);
 
-  const results: ControlPlaneResults = { maglev_ring_size: MAGLEV_RING_SIZE, maglev_build: maglev, xdp_apply: xdp, operator, skipped };
+  const results: ControlPlaneResults = { maglev_ring_size: MAGLEV_RING_SIZE, maglev_build: maglev, xdp_apply: xdp, operator, peer, skipped };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -7,7 +7,7 @@
 // returned. Prints one JSON object: {"scale": [...], "skipped": [...]}.
 //   node scale.js --agent <built agent main.js> --pods 10000 --flips 40 --planes "xdp nftables" [--log-dir DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -17,6 +17,7 @@ import { PLB, plbClient } from '../../integration/support/plb-api.js';
 import { median } from '../report/aggregate.js';
 import type { ScaleNumbers, Skip } from '../report/types.js';
 import { ScalePods } from './pods.js';
+import { memory } from './proc-stats.js';
 
 const LB_IP = '10.249.0.3';
 const VIP = '10.249.200.10';
@@ -30,11 +31,6 @@ function flag(argv: readonly string[], k: string, fallback?: string): string {
   return v;
 }
 
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -1,6 +1,7 @@
 // results.json -> Markdown: docs/benchmarks/results.md and the README's performance section. Pure.
 import { CONFIG_ORDER, TEST_ORDER, lowerIsBetter, relative } from './aggregate.js';
 import type { ControlPlaneResults, Result, ResultsFile, ScaleNumbers } from './types.js';
+import { throughputRatio } from '../control-plane/converged.js';
 
 export const README_BEGIN = '<!-- bench:begin -->';
 export const README_END = '<!-- bench:end -->';
@@ -91,18 +92,32 @@ export function comparisonTable(results: readonly Result[]): string {
   return [`| comparison | ${tests.map((t) => TEST_TITLE[t] ?? t).join(' | ')} |`, `|---|${tests.map(() => '---|').join('')}`, ...rows].join('\n');
 }
 
-/** The operator against kube-controller-manager's Deployment controller: time per object, as a ratio. */
+/** The operator against kube-controller-manager's Deployment controller: rates as a ratio, one row per peer setting. */
 export function peerLines(cp: ControlPlaneResults): string[] {
   const o = cp.operator;
   if (!o || !cp.peer?.length) return [];
   const rows = cp.peer.map((p) => {
-    const ratio = (o.seconds / o.plbs) / (p.seconds / p.deployments);
-    return `| kube-controller-manager, deployment controller, --kube-api-qps ${p.kube_api_qps} --kube-api-burst ${p.kube_api_burst} | ` +
-      `${p.deployments} Deployments -> ReplicaSets in ${fmt(p.seconds, 1)} s (${fmt(p.per_second, 1)}/s) | **${fmt(ratio, 2)}** |`;
+    const rss = p.rss_mib === undefined ? '–' : `${fmt(p.rss_mib, 0)} MiB`;
+    const cpu = p.cpu_seconds === undefined ? '–' : `${fmt(p.cpu_seconds, 1)} s`;
+    return `| kube-controller-manager \`--controllers=deployment\`, --kube-api-qps ${p.kube_api_qps} --kube-api-burst ${p.kube_api_burst} | ` +
+      `${p.deployments} Deployments -> ReplicaSets in ${fmt(p.seconds, 1)} s (${fmt(p.per_second, 1)}/s) | ${cpu} | ${rss} | **${fmt(throughputRatio(o, p), 2)}** |`;
   });
-  return ['The operator against its peer on the same API server in the same run (each works a backlog created while it was stopped; ' +
-    'ratio = the operator\'s time per PLB / the peer\'s time per Deployment, > 1 means the operator is slower):', '',
-  '| peer | peer\'s backlog | operator / peer |', '|---|---|---|', ...rows, ''];
+  return [`The operator against its peer on the same API server in the same run, beside the same pods (each works a backlog ` +
+    `created while it was stopped; the peer first, since it would also work the operator's LB Deployments): the operator's ` +
+    `${o.plbs} PLBs in ${fmt(o.seconds, 1)} s (${fmt(o.reconciles_per_second, 1)}/s${o.cpu_seconds === undefined ? '' : `, CPU ${fmt(o.cpu_seconds, 1)} s`}, ` +
+    `RSS ${fmt(o.rss_mib, 0)} MiB); ` +
+    'ratio = the operator\'s PLBs/s / the peer\'s Deployments/s, < 1 means the operator is slower:', '',
+  '| peer | peer\'s backlog | peer\'s CPU | peer\'s RSS | operator / peer |', '|---|---|---|---|---|', ...rows, ''];
+}
+
+/** One sentence for the README: the operator's rate against the peer's, each peer setting. */
+export function peerSentence(cp: ControlPlaneResults): string {
+  const o = cp.operator;
+  if (!o || !cp.peer?.length) return '';
+  const against = cp.peer.map((p) => `**${fmt(throughputRatio(o, p), 2)}** of kube-controller-manager's Deployment controller at ` +
+    `--kube-api-qps ${p.kube_api_qps} (${fmt(p.per_second, 1)} Deployments/s)`).join(', ');
+  return `Control plane: the operator converged ${o.plbs} PLBs at ${fmt(o.reconciles_per_second, 1)}/s (RSS ${fmt(o.rss_mib, 0)} MiB), ` +
+    `${against}, on the same API server in the same run.`;
 }
 
 /** Backends at scale: one PLB selecting N ready pods, the cluster agent with each data plane. */
@@ -276,7 +291,7 @@ the same fresh namespaces; median (min–max) over the pairs. The machine is sha
 
 ${ratioTable(file.results)}
 
-${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${vmSection(file, '####')}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}
+${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${vmSection(file, '####')}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}${peerSentence(file.control_plane) ? `\n\n${peerSentence(file.control_plane)}` : ''}
 
 Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
 [docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for

@@ -77,6 +77,8 @@ export interface OperatorNumbers {
   reconciles_per_second: number;
   rss_mib: number;
   peak_rss_mib: number;
+  /** The operator's CPU time (user + system) over those seconds (absent in files written before it was measured). */
+  cpu_seconds?: number;
 }
 
 /** kube-controller-manager's Deployment controller working a backlog of Deployments (peer.ts). */
@@ -88,6 +90,11 @@ export interface PeerNumbers {
   /** Its client's rate limit (kube-controller-manager --kube-api-qps / --kube-api-burst). */
   kube_api_qps: number;
   kube_api_burst: number;
+  /** kube-controller-manager's RSS after convergence and its peak (VmHWM); absent in files written before they were measured. */
+  rss_mib?: number;
+  peak_rss_mib?: number;
+  /** Its CPU time (user + system) over those seconds. */
+  cpu_seconds?: number;
 }
 
 /** One PLB selecting `pods` ready pods, served by the cluster agent with one data plane (scale.ts). */

@@ -17,6 +17,8 @@ export async function createControllerManager(
   dir: string,
   pki: Pki,
   kubeconfigPath: string,
+  /** `--controllers` (default every controller) and further flags, e.g. a bench's one controller and its client limits. */
+  options: { controllers?: string; extraArgs?: string[] } = {},
 ): Promise<ControllerManager> {
   const port = await freePort();
   const args = [
@@ -28,11 +30,12 @@ export async function createControllerManager(
     `--secure-port=${port}`,
     `--cert-dir=${join(dir, 'controller-manager-certs')}`,
     '--leader-elect=false',
-    '--controllers=*',
+    `--controllers=${options.controllers ?? '*'}`,
     '--use-service-account-credentials=false',
     `--service-account-private-key-file=${pki.serviceAccountKey}`,
     `--root-ca-file=${pki.caCert}`,
     '--profiling=false',
+    ...(options.extraArgs ?? []),
   ];
   const process = new ManagedProcess({
     name: 'kube-controller-manager',

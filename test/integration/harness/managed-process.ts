@@ -29,6 +29,11 @@ export class ManagedProcess {
     return this.exitStatus;
   }
 
+  /** The process id while it runs (setpriv execs the binary, so this is the component itself). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.exitStatus === undefined;
   }
