@@ -12,8 +12,8 @@ import { servesPlb } from '../operator/bgp-peers.js';
 import { sameJson } from '../runtime/canonical.js';
 import type { NodePeer } from './announce.js';
 import { keyOf, lbPodsOn } from './lb-pods.js';
-
 import type { NodeSession } from '../api/status.js';
+
 export type { NodeSession } from '../api/status.js';
 
 /** The field manager of a node's entries: one per node, so a node's apply of [] removes only its own. */

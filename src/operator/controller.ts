@@ -47,6 +47,9 @@ import { reconcile, type ReconcilePorts } from './reconcile.js';
 import type { SessionsSeen } from './events.js';
 import { Tenancy } from './tenancy.js';
 
+/** How the children's caches shape an object, and so the written records that stand in for them (written.ts). */
+const childShape = withForeignFieldsOnly;
+
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
   settings: OperatorSettings;
@@ -125,6 +128,10 @@ export class Controller {
   /** API writes since start, for tests and logs. */
   writes = 0;
 
+  get #clock(): Clock {
+    return this.#o.clock ?? systemClock;
+  }
+
   constructor(options: ControllerOptions) {
     this.#o = options;
     this.#metrics = controllerMetrics(() => this.#queue.depth);
@@ -153,7 +160,7 @@ export class Controller {
 
   /** /healthz and /readyz: see runtime/health.ts. */
   health(): { live: Verdict; ready: Verdict } {
-    const clock = this.#o.clock ?? systemClock;
+    const clock = this.#clock;
     const passTimeout = this.#o.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS;
     const timings = this.#elector?.timings;
     return healthVerdicts({
@@ -195,7 +202,7 @@ export class Controller {
             if (event === 'error') this.#plbWatchBroken = true;
             if (event === 'synced' || (event === 'connect' && this.#plbWatchBroken)) {
               this.#plbWatchBroken = false;
-              this.#heartbeatSince = (this.#o.clock ?? systemClock).now();
+              this.#heartbeatSince = this.#clock.now();
             }
           }
         },
@@ -287,7 +294,7 @@ export class Controller {
       singleTenant: this.#o.singleTenant ?? false,
       lists,
       writes,
-      clock: this.#o.clock ?? systemClock,
+      clock: this.#clock,
       log: this.#o.log,
     });
     const children: [string, string, ListPage<KubernetesObject>][] = [
@@ -297,7 +304,7 @@ export class Controller {
       ['RoleBinding', '/apis/rbac.authorization.k8s.io/v1/rolebindings', (page) => rbac.listRoleBindingForAllNamespaces({ ...sel, ...page })],
       ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', (page) => policy.listPodDisruptionBudgetForAllNamespaces({ ...sel, ...page })],
     ];
-    for (const [kind, path, page] of children) this.#children.set(kind, this.#watchSlim(kind, path, page, withForeignFieldsOnly, MANAGED_SELECTOR));
+    for (const [kind, path, page] of children) this.#children.set(kind, this.#watchSlim(kind, path, page, childShape, MANAGED_SELECTOR));
     // Not applied, observed: the Deployment's ReplicaSets carry its pod template's labels, ours included.
     this.#replicaSets = this.#watch('ReplicaSet', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces(sel), MANAGED_SELECTOR);
 
@@ -312,7 +319,7 @@ export class Controller {
       listPods: (ns) => this.#pods.list(ns),
       getChild: (kind, ns, name) => {
         const key = writtenKey(kind, ns, name);
-        const f = freshest(this.#children.get(kind)?.get(name, ns), this.#written.get(key), (this.#o.clock ?? systemClock).now());
+        const f = freshest(this.#children.get(kind)?.get(name, ns), this.#written.get(key), this.#clock.now());
         if (f.settled) this.#written.delete(key);
         return f.object;
       },
@@ -379,7 +386,7 @@ export class Controller {
         const applied = await apply(child, signal);
         const kind = child.kind ?? '';
         if (this.#children.has(kind)) {
-          this.#written.set(writtenKey(kind, child.metadata?.namespace, child.metadata?.name), { object: withForeignFieldsOnly(applied), at: (this.#o.clock ?? systemClock).now() });
+          this.#written.set(writtenKey(kind, child.metadata?.namespace, child.metadata?.name), { object: childShape(applied), at: this.#clock.now() });
         }
         this.writes++;
         this.#metrics.apiWrites.add(1, { kind: child.kind ?? '' });
@@ -398,7 +405,7 @@ export class Controller {
           this.#o.log.warn('could not record an event', { reason: event.reason, error: describeApiError(error) });
         }
       },
-      now: () => new Date((this.#o.clock ?? systemClock).now()),
+      now: () => new Date(this.#clock.now()),
     });
 
     this.#queue.start(async (key, signal) => {
@@ -419,13 +426,13 @@ export class Controller {
       this.#queue.pause(true);
       const timings = { ...DEFAULT_LEADER_TIMINGS, ...le };
       const leases = leaseApi(kc, { timeoutMs: timings.renewDeadlineMs, ...ua });
-      this.#elector = new LeaderElector(leases, { ...le, clock: this.#o.clock ?? systemClock }, (leading) => {
+      this.#elector = new LeaderElector(leases, { ...le, clock: this.#clock }, (leading) => {
         this.#queue.pause(!leading);
         this.#tenancy.pause(!leading);
         this.#o.onLeadership?.(leading);
         if (leading) {
           this.#o.log.info('became leader', { identity: le.identity });
-          this.#heartbeatSince = Math.max(this.#heartbeatSince, (this.#o.clock ?? systemClock).now());
+          this.#heartbeatSince = Math.max(this.#heartbeatSince, this.#clock.now());
           this.#enqueueAll();
           return;
         }
@@ -438,7 +445,7 @@ export class Controller {
       this.#elector.start();
     } else this.#o.onLeadership?.(true);
     this.#tenancy.start();
-    const clock = this.#o.clock ?? systemClock;
+    const clock = this.#clock;
     const resync = () => {
       this.#enqueueAll();
       this.#resync = clock.setTimeout(resync, this.#o.resyncMs ?? 5 * 60_000);
@@ -457,7 +464,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    (this.#o.clock ?? systemClock).clearTimeout(this.#resync);
+    this.#clock.clearTimeout(this.#resync);
     this.#queue.stop();
     await this.#tenancy?.stop();
     await this.#elector?.stop();

@@ -138,10 +138,10 @@ export function judgeEntry(entry: LoadBalancerEntry, pod: V1Pod | undefined, ctx
  * It has one when a container of the pod exited (its status's state or lastState says terminated) no later than
  * that turn, or at most EXIT_AFTER_TURN_MS after it (both times are whole seconds): the exit is why the pod is
  * not Ready, not a probe failing on a running agent (a wedged one: PodNotReady at once, and a liveness kill
- * afterwards does not move the turn). Only
- * while the agent's heartbeat is fresh: it has reported (an entry without lastUpdateTime gets no grace), and the
- * grace ends by its deadline. A grace ends RESTART_GRACE_MS after the exit, whatever the container does next:
- * one grace per not-Ready spell, so a container that keeps dying is PodNotReady once it is over.
+ * afterwards does not move the turn). Only while the agent's heartbeat is fresh: it has reported (an entry
+ * without lastUpdateTime gets no grace), and the grace ends by its deadline. A grace ends RESTART_GRACE_MS after
+ * the exit, whatever the container does next: one grace per not-Ready spell, so a container that keeps dying is
+ * PodNotReady once it is over.
  */
 export function restartGraceEnd(
   pod: V1Pod,

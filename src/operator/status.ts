@@ -7,8 +7,8 @@ import { describeSelector, type BackendCount } from '../api/selector.js';
 import { withDefaults } from '../api/defaults.js';
 import { judgedEntries, type LivenessContext } from './liveness.js';
 import { joinBounded, truncate, TOTAL_CHARS } from './messages.js';
-
 import type { LoadBalancerEntry, NodeSession } from '../api/status.js';
+
 export type { LoadBalancerEntry } from '../api/status.js';
 
 export interface Observations {
@@ -164,7 +164,6 @@ function degradedCondition(
   if (problems.length === 0) return { type, status: 'False', reason: 'AsExpected', message: '' };
   return { type, status: 'True', reason: problems[0]!.reason, message: joinBounded(problems.map((p) => p.message), { perPart: TOTAL_CHARS }) };
 }
-
 
 const describeSession = (s: { peer: string; state?: string; bfdState?: string; lastError?: string }) =>
   `${s.peer} ${s.state ?? 'unknown'}${s.bfdState ? `/BFD ${s.bfdState}` : ''}${s.lastError ? ` (${s.lastError})` : ''}`;

@@ -4,6 +4,7 @@
 // after convergence, peak from VmHWM. The caller owns the control plane (main.ts: the rest of a real cluster, M
 // unrelated pods, and the operator's peer share it).
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { createTestNamespace, type ControlPlane } from '../../integration/harness/index.js';
 import { freePort } from '../../integration/harness/ports.js';
@@ -14,13 +15,13 @@ import { plbConverged } from './converged.js';
 import { ScalePods } from './pods.js';
 import { cpuSeconds, memory } from './proc-stats.js';
 
-const CREATE_CONCURRENCY = 20;
+/** Creates in flight at once while a bench makes its backlog (here and peer.ts). */
+export const CREATE_CONCURRENCY = 20;
 
 /** The i-th PLB's VIP: distinct for up to 65 000 PLBs, never ending in .0 or .255 (the CRD refuses those). */
 export function benchVip(i: number): string {
   return `10.200.${Math.floor(i / 254)}.${(i % 254) + 1}`;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** M pods no PLB selects (kubelet-shaped, Running and Ready): the rest of a cluster, which the operator still watches. */
 export async function createUnrelatedPods(cp: ControlPlane, n: number): Promise<void> {

@@ -6,15 +6,14 @@
 // It must run before the operator on that API server: the operator's LB Deployments would be its backlog too.
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestNamespace, findBinary, type ControlPlane } from '../../integration/harness/index.js';
 import { createControllerManager } from '../../integration/harness/controller-manager.js';
 import { writeKubeconfig } from '../../integration/harness/kubeconfig.js';
 import type { PeerNumbers } from '../report/types.js';
 import { deploymentsConverged } from './converged.js';
+import { CREATE_CONCURRENCY } from './operator.js';
 import { cpuSeconds, memory } from './proc-stats.js';
-
-const CREATE_CONCURRENCY = 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function deployment(i: number): V1Deployment {
   const labels = { app: `peer-${i}` };

@@ -31,7 +31,6 @@ function flag(argv: readonly string[], k: string, fallback?: string): string {
   return v;
 }
 
-
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round = (v: number) => Number(v.toFixed(1));

@@ -394,9 +394,9 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
  * disappear: a forward packet that changes the entries puts it back (the first one of each second, and every SYN,
  * FIN, RST and the handshake's end). Looking the reverse entry up on every forward packet, as before, was a second
  * hash-table walk per packet (a cache miss on the bucket and one on the entry): 64-byte UDP through the bench
- * topology, BPF run time per client->backend packet 1 450 -> 1 152 ns (median). A reverse entry whose forward entry is gone
- * is left as it is: the client's next packet finds no entry and creates the flow again (same backend, same
- * SNAT port). */
+ * topology, BPF run time per client->backend packet 1 450 -> 1 152 ns (median). A reverse entry whose forward
+ * entry is gone is left as it is: the client's next packet finds no entry and creates the flow again (same
+ * backend, same SNAT port). */
 static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_flow *hit, struct plb_flow *flow)
 {
 	__u32 now = plb_now();

@@ -24,8 +24,6 @@ struct plb_packet {
 	__u32 len;
 };
 
-/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else.
- * L2 and L3 in one load: it was two. */
 /* The Ethernet header and the IP header's fixed part, read with one load: `pad` puts `ip` on a 4-byte boundary.
  * A frame too short for both was passed either way (not IPv4, or an IP header that could not be read). */
 struct plb_l2l3 {
@@ -34,6 +32,7 @@ struct plb_l2l3 {
 	struct iphdr ip;
 };
 
+/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
 static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
 {
 	struct plb_l2l3 h;
