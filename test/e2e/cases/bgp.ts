@@ -79,7 +79,7 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
       const ready = await plb.waitReady(2);
       expect(new Set(ready.status!.loadBalancers!.map((e) => e.node)).size).toBe(2);
       const hops = await expectedHops();
-      const route = await router().waitForHops((h) => h.join() === hops.join(), 120_000);
+      const route = await router().waitForHops((h) => h.join() === hops.join(), 120_000, applied);
       // One session per node (its speaker), BFD up on each.
       const neighbors = await eventually(async () => {
         const n = await router().neighbors();
@@ -221,8 +221,9 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
     });
 
     test('deleting the PLB withdraws the route at the router and leaves no node route and no LB pod', async () => {
+      const deleted = Date.now();
       await kubectl(['-n', plb.namespace, 'delete', 'plb', 'web', '--wait=true', '--timeout=120s']);
-      await router().waitForHops((h) => h.length === 0, 60_000);
+      await router().waitForHops((h) => h.length === 0, 60_000, deleted);
       await eventually(async () => {
         expect(await plb.lbPods()).toEqual([]);
         // The node-routes DaemonSet removes its route once the pod is gone.
@@ -232,10 +233,13 @@ export function bgpCases(provider: Provider, vip: string, missing: string | unde
     });
 
     test('a node that dies (kubelet and containerd killed, its network cut) leaves the router by BFD, and the operator marks its LB pod\'s entry NodeNotReady', async () => {
+      // Judged from this PLB's own route changes (waitForHops searches the recorded history): the earlier
+      // cases' route had both nodes too, and a kill before the victim announced again left no change to see.
+      const applied = Date.now();
       await plb.apply('nftables', 2);
       await plb.waitReady(2);
       const hops = await expectedHops();
-      await router().waitForHops((h) => h.join() === hops.join(), 60_000);
+      await router().waitForHops((h) => h.join() === hops.join(), 60_000, applied);
       // The victim: the LB pods' node with the fewest backends (an earlier drain may have put them all on one), so
       // the survivor has backends to serve with at once; the dead node's backends stay listed until
       // node-monitor-grace-period, which the `healed` wait below covers.
