@@ -4,9 +4,13 @@
 //       GET /peer -> "<name> <the connection's source address>\n" (what the backend sees after the LB's SNAT);
 //       POST /upload -> {"backend", "bytes", "sha256"} of the request body.
 // UDP: echoes "<name> <payload>". Prints "ready" once both sockets listen.
+// stdin: "push <remote port>" writes "<name> push\n" on the HTTP connection from that port unasked (a server
+//        speaking first on an idle connection: a websocket or server-sent event), once it is accepted (at most
+//        10 s), and prints "pushed <port>" (or "no-connection <port>").
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
 
 const [name, httpPort, udpPort, bind = '0.0.0.0'] = process.argv.slice(2);
 const big = Buffer.alloc(1 << 20);
@@ -35,6 +39,25 @@ const http = createServer((req, res) => {
 // Idle keep-alive connections are the suite's long-lived flows: the server must not be what closes them (under
 // emulation the population burst alone idles them for minutes).
 http.keepAliveTimeout = 3_600_000;
+const byPort = new Map();
+http.on('connection', (s) => {
+  const port = s.remotePort;
+  byPort.set(port, s);
+  s.once('close', () => { if (byPort.get(port) === s) byPort.delete(port); });
+});
+const accepted = (port) => new Promise((resolve) => {
+  if (byPort.has(port)) return resolve(byPort.get(port));
+  const timer = setTimeout(() => { http.off('connection', check); resolve(undefined); }, 10_000);
+  const check = (s) => { if (s.remotePort === port) { clearTimeout(timer); http.off('connection', check); resolve(s); } };
+  http.on('connection', check);
+});
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const [command, port] = line.trim().split(/\s+/);
+  if (command !== 'push') return;
+  const s = await accepted(Number(port));
+  if (s) s.write(`${name} push\n`);
+  process.stdout.write(`${s ? 'pushed' : 'no-connection'} ${port}\n`);
+});
 http.listen(Number(httpPort), bind, () => {
   const udp = createSocket(bind.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => udp.send(`${name} ${msg.toString()}`, rinfo.port, rinfo.address));

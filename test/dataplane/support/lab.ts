@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentProcess } from './agent-process.js';
 import { aroundAll } from './around-all.js';
-import { inNs } from './netns.js';
+import { inNs, type Spawned } from './netns.js';
 import { ROOT, Scratch } from './scratch.js';
 import { Topology } from './topology.js';
 
@@ -50,6 +50,8 @@ export function plbYaml(o: { dataPlane: string; backends: Backend[]; attach?: st
 export class Lab {
   readonly topo: Topology;
   agent!: AgentProcess;
+  /** The backend servers, by pod name (their stdin takes backend-server.mjs's commands). */
+  readonly backends: Partial<Record<'b1' | 'b2' | 'b3', Spawned>> = {};
   /** A command the agent runs under (setpriv ...); empty: the agent as root with every capability. */
   agentPrefix: string[] = [];
   private readonly scratch: Scratch;
@@ -70,14 +72,20 @@ export class Lab {
     await this.topo.create(Object.entries(PODS).map(([name, ip]) => ({ name, ip })));
     await this.topo.routeVip(VIP, PODS.lb);
     for (const b of ['b1', 'b2', 'b3'] as const) {
-      await this.topo.spawn(this.topo.ns(b), ['node', SERVER, b, '8080', '5353']).waitFor(/^ready/);
+      this.backends[b] = this.topo.spawn(this.topo.ns(b), ['node', SERVER, b, '8080', '5353']);
+      await this.backends[b].waitFor(/^ready/);
     }
     if (prepare) await prepare(this.topo);
     await writeFile(this.configPath, yaml);
     this.agent = new AgentProcess(this.topo, this.topo.ns('lb'), this.scratch.mainJs, [
-      '--file', this.configPath, '--interface', 'eth0', '--pin-dir', join(this.scratch.bpffs, 'lb'), '--listen', '127.0.0.1:9470',
+      '--file', this.configPath, '--interface', 'eth0', '--pin-dir', this.pinDir, '--listen', '127.0.0.1:9470',
     ], this.agentPrefix);
     await this.agent.start();
+  }
+
+  /** Where the xdp plane's agent pins its maps (plb_flows, ...). */
+  get pinDir(): string {
+    return join(this.scratch.bpffs, 'lb');
   }
 
   get configPath(): string {

@@ -9,21 +9,23 @@ const TABLE = 'plbtest_probes';
 
 export interface Probe {
   name: string;
-  hook: 'input' | 'output' | 'forward';
+  /** ingress: as frames come in on the namespace's eth0, after its TC and XDP programs and before the kernel's
+   * IP layer (which drops frames to another host's MAC unseen by the other hooks). */
+  hook: 'input' | 'output' | 'forward' | 'ingress';
   /** An nft match, e.g. `tcp dport 8080 tcp flags & (syn | ack) == syn`. */
   match: string;
 }
 
 /** Replaces the namespace's probe table (counters start at 0). */
 export async function installProbes(ns: string, probes: Probe[]): Promise<void> {
-  const chain = (hook: string) => [
-    `  chain ${hook} {`, `    type filter hook ${hook} priority 0; policy accept;`,
+  const chain = (hook: string) => (hook === 'ingress' && !probes.some((p) => p.hook === hook) ? [] : [
+    `  chain ${hook} {`, `    type filter hook ${hook}${hook === 'ingress' ? ' device eth0' : ''} priority 0; policy accept;`,
     ...probes.filter((p) => p.hook === hook).map((p) => `    ${p.match} counter name ${p.name}`),
     '  }',
-  ];
+  ]);
   const script = [
     `add table inet ${TABLE}`, `delete table inet ${TABLE}`,
-    `table inet ${TABLE} {`, ...probes.map((p) => `  counter ${p.name} {}`), ...chain('input'), ...chain('output'), ...chain('forward'), '}', '',
+    `table inet ${TABLE} {`, ...probes.map((p) => `  counter ${p.name} {}`), ...chain('input'), ...chain('output'), ...chain('forward'), ...chain('ingress'), '}', '',
   ].join('\n');
   const dir = await mkdtemp(join(tmpdir(), 'plb-probes-'));
   try {

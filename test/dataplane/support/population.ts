@@ -1,13 +1,15 @@
 // What the conformance suite's client-population cases (issue 13) need beyond the lab: many client addresses,
-// a UDP client on a fixed port, packets no service takes, and each plane's view of its open flows.
+// a UDP client on a fixed port, packets no service takes, an idle connection, and each plane's view of its flows.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inNs } from './netns.js';
+import { FLOW_KEY_SIZE, FLOW_VALUE_SIZE, partnerKey } from '../../../src/dataplane/xdp/layout.js';
+import { inNs, sh } from './netns.js';
 import type { Topology } from './topology.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const UDP_FIXED = join(HERE, 'udp-fixed.mjs');
 export const RAW_SEND = join(HERE, 'raw-send.py');
+export const IDLE_TCP = join(HERE, 'idle-tcp.mjs');
 
 /** The client addresses are 10.240.2.1..n on the client pod's eth0 (a NAT gateway's pool, or many pods). */
 export async function addClientAddresses(topo: Topology, n: number): Promise<string[]> {
@@ -59,3 +61,56 @@ export const OPEN_FLOWS: Partial<Record<string, (lbNs: string, vip: string, port
     return out.split('\n').filter((l) => / ESTABLISHED /.test(l) && l.includes(` ${vip}:${port} `)).length;
   },
 };
+
+export interface Tuple { saddr: string; daddr: string; sport: number; dport: number; proto: 'tcp' | 'udp' }
+
+/**
+ * The xdp plane's pinned flow table (plb_flows under the agent's pin directory), read and written with bpftool
+ * from outside, as an operator would. Keys and values are struct plb_flow_key / plb_flow (layout.ts).
+ */
+export class XdpFlows {
+  private readonly pin: string;
+
+  constructor(pinDir: string) {
+    this.pin = join(pinDir, 'plb_flows');
+  }
+
+  static key(t: Tuple): Buffer {
+    const k = Buffer.alloc(FLOW_KEY_SIZE);
+    [...t.saddr.split('.'), ...t.daddr.split('.')].forEach((o, i) => k.writeUInt8(Number(o), i));
+    k.writeUInt16BE(t.sport, 8);
+    k.writeUInt16BE(t.dport, 10);
+    k.writeUInt8(t.proto === 'tcp' ? 6 : 17, 12);
+    return k;
+  }
+
+  static tuple(k: Buffer): Tuple {
+    const ip = (o: number) => [...k.subarray(o, o + 4)].join('.');
+    return { saddr: ip(0), daddr: ip(4), sport: k.readUInt16BE(8), dport: k.readUInt16BE(10), proto: k.readUInt8(12) === 6 ? 'tcp' : 'udp' };
+  }
+
+  /** The entry's value, null when there is none (bpftool prints null and exits 254). */
+  async lookup(key: Buffer): Promise<Buffer | null> {
+    const out = await sh('bpftool', ['-j', 'map', 'lookup', 'pinned', this.pin, 'key', 'hex', ...hex(key)]).catch((e: { stdout?: string }) => e.stdout ?? '');
+    const doc = JSON.parse(out || 'null') as { value: string[] } | null;
+    if (!doc) return null;
+    const value = Buffer.from(doc.value.map((b) => Number(b)));
+    if (value.length !== FLOW_VALUE_SIZE) throw new Error(`plb_flows value of ${value.length} bytes, layout.ts says ${FLOW_VALUE_SIZE}`);
+    return value;
+  }
+
+  /** The key of the other entry of the flow whose entry is `key` (the agent's GC pairs them the same way). */
+  async partnerOf(key: Buffer): Promise<Buffer> {
+    const value = await this.lookup(key);
+    if (!value) throw new Error(`no flow entry ${JSON.stringify(XdpFlows.tuple(key))}`);
+    const partner = Buffer.alloc(FLOW_KEY_SIZE);
+    partnerKey(key, 0, value, 0, partner, 0);
+    return partner;
+  }
+
+  async delete(key: Buffer): Promise<void> {
+    await sh('bpftool', ['map', 'delete', 'pinned', this.pin, 'key', 'hex', ...hex(key)]);
+  }
+}
+
+const hex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0'));
