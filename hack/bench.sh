@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the study's comparison on this machine (data-plane ratios to a routed baseline, side by side in
-# fresh namespaces) and the control-plane numbers, then results.json -> results.md, ratios.svg, README section.
+# fresh namespaces), the control-plane numbers and the xdp flow GC at 1 000 000 flows, then results.json ->
+# results.md, ratios.svg, README section.
 #   bash hack/bench.sh            full: 5 pairs x 5 s per side per cell -> docs/benchmarks/, README.md (~80 min)
 #   bash hack/bench.sh --quick    CI: 1 pair x 1 s per cell, no warm-up, the axes keep-alive only, 100 PLBs
 #                                 -> .tmp/bench/ only (~3 min)
@@ -65,7 +66,7 @@ trap 'rm -rf "$build" "$tmp"' EXIT
 mkdir -p "$tmp" "$out"
 step "compiling the agent, the operator and the bench into $build"
 node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-main.ts test/bench/control-plane/main.ts \
-  test/bench/control-plane/xdp-apply.ts test/bench/control-plane/scale.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
+  test/bench/control-plane/xdp-apply.ts test/bench/control-plane/flow-gc.ts test/bench/control-plane/scale.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
 
 step "data plane ($mode: $reps pair(s) x ${secs} s per side per configuration and test)"

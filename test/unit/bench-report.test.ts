@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   aggregate, axisTable, buildResults, median, missing, parseSamples, ratioTable, ratiosSvg, readmeSection, relative, render,
-  peerLines, peerSentence, replaceSection, resultsMarkdown, scaleTable, vmSection, README_BEGIN, README_END, type ResultsFile, type Sample,
+  flowGcLines, flowGcSentence, mibPerMillionFlows, peerLines, peerSentence, replaceSection, resultsMarkdown, scaleTable, vmSection, README_BEGIN, README_END, type ResultsFile, type Sample,
 } from '../bench/report/index.js';
 
 const sample = (config: string, test: string, rep: number, baseline: number, value: number): Sample =>
@@ -207,6 +207,37 @@ describe('bench report', () => {
     const rows = scaleTable([{ data_plane: 'xdp', source: 'pods', pods: 10000, resync_ms: 3274, readiness_ms: { p50: 192, p99: 281, max: 281, median: 192, runs: 40 }, rss_mib: 347.9, peak_rss_mib: 497.4 }]);
     expect(rows).toContain('| xdp | pods | 10000 | 3.3 s | 192 / 281 ms (n=40) | 348 MiB (peak 497) |');
     expect(scaleTable([])).toEqual([]);
+  });
+
+  test('flow GC: the table\'s kernel memory and the two passes\' CPU and wall times, median (min–max) over the runs', () => {
+    const gc = {
+      max_flows: 1_000_000, capacity_entries: 2_000_000, flows: 1_000_000, entries_after_fill: 1_999_936, fill_s: [1.9, 1.6, 2.0],
+      memory_bytes: 209_555_328, memory_source: 'memlock of plb_flows in fdinfo',
+      none_expired: { deleted: 0, left: 1_999_936, wall_s: [1.1, 1.0, 3.5], cpu_s: [1.18, 0.99, 1.05] },
+      half_expired: { deleted: 1_000_000, left: 999_936, wall_s: [2.0, 2.1, 2.2], cpu_s: [2.01, 2.13, 2.0] },
+    };
+    const lines = flowGcLines(gc).join('\n');
+    expect(lines).toContain('1 000 000 TCP flows, 1 999 936 entries (forward and reverse) in the agent\'s flow map sized for `spec.xdp.maxFlows` 1 000 000 (`plb_flows`, 2 000 000 entries).');
+    expect(lines).toContain('**200 MiB** (memlock of plb_flows in fdinfo;');
+    expect(lines).toContain('median (min–max) of 3 runs, each on a fresh fill (fill: 1.90 s)');
+    expect(lines).toContain('| L + 50 s: nothing expired | 0 | 1 999 936 | **1.05** (0.99–1.18) | **1.10** (1.00–3.50) |');
+    expect(lines).toContain('| L + 100 s: the closing half expired (tcpClosingSeconds 60) | 1 000 000 | 999 936 | **2.01** (2.00–2.13) | **2.10** (2.00–2.20) |');
+    expect(mibPerMillionFlows({ ...gc, max_flows: 131_072, memory_bytes: 27_262_976 })).toBeCloseTo(198.4, 1);
+    // quick mode's smaller fill says so; a file rebuilt around a later measurement dates it; one run has no range
+    const quick = flowGcLines({ ...gc, flows: 200_000, none_expired: { ...gc.none_expired, cpu_s: [0.23], wall_s: [0.22] }, measured: '2026-12-08T00:10:00Z' }).join('\n');
+    expect(quick).toContain('filled with only 200 000 flows (fewer than it is sized for)');
+    expect(quick).toContain('Flow garbage collection (xdp, issue 13), measured 2026-12-08T00:10:00Z:');
+    expect(quick).toContain('| L + 50 s: nothing expired | 0 | 1 999 936 | **0.23** | **0.22** |');
+    expect(flowGcSentence(gc)).toBe('Flow table (xdp): 1 000 000 flows in the table sized for maxFlows 1 000 000 take **200 MiB** of kernel ' +
+      'memory (memlock); a GC pass over them costs **1.05 s** of CPU with nothing expired and **2.01 s** with half of them expired (deleting ' +
+      '1 000 000 entries), median of 3 runs on this shared machine, whose other load moves the wall times (results.md).');
+    expect(flowGcSentence({ ...gc, measured: '2026-12-08T00:10:00Z' })).toMatch(/^Flow table \(xdp, measured 2026-12-08T00:10:00Z\): /);
+    const f = { ...file(), control_plane: { ...controlPlane, flow_gc: gc } };
+    expect(resultsMarkdown(f)).toContain(lines);
+    expect(readmeSection(f)).toContain(flowGcSentence(gc));
+    // files written before it was measured render without it
+    expect(flowGcLines(undefined)).toEqual([]);
+    expect(readmeSection(file())).not.toContain('Flow table (xdp)');
   });
 
   test('the method line says how the sides were alternated, and an older file without it still renders', () => {

@@ -8,6 +8,8 @@ export const MAX_SERVICES = 64;
 export const MAX_BACKENDS = 16384;
 /** plb_flows' size compiled into the object (2 entries per flow); the loader sets the one from maxFlows. */
 export const COMPILED_FLOW_ENTRIES = 262144;
+/** plb_flows' size for spec.xdp.maxFlows concurrent flows: a forward and a reverse entry each. */
+export const flowTableEntries = (maxFlows: number): number => 2 * maxFlows;
 
 /** struct plb_flow.state */
 export const FLOW_SYN = 1;

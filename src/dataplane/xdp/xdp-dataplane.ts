@@ -12,7 +12,7 @@ import { deviceFacts, enableForwarding, ensureBpffs, interfaceMac, localPortRang
 import {
   DEFAULT_FLOW_TIMEOUTS, collectFlows, drainedBackends, flowTimeoutsOf, monotonicSeconds, snatWarnings, type FlowTimeouts, type GcResult,
 } from './flow-gc.js';
-import { BACKEND_ACTIVE, BACKEND_DRAINING, COMPILED_FLOW_ENTRIES, MAP_NAMES } from './layout.js';
+import { BACKEND_ACTIVE, BACKEND_DRAINING, COMPILED_FLOW_ENTRIES, MAP_NAMES, flowTableEntries } from './layout.js';
 import { DEFAULT_DRAIN_SECONDS } from '../../api/defaults.js';
 import { PinnedMaps, mapFdsOf } from './maps.js';
 import { isEmptyPlan, planApply, snatPortCount, snatPorts } from './plan.js';
@@ -198,7 +198,7 @@ export class XdpDataPlane implements DataPlane {
     if (!obj) {
       // Both hooks' objects share the pinned maps, so they must ask for the same size: the one loaded first.
       const maxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
-      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: 2 * maxFlows });
+      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows) });
       this.loadedMaxFlows = maxFlows;
       if (obj.replacedPins.length > 0) {
         this.log(`warning: pinned maps ${obj.replacedPins.join(', ')} had another size or layout (maxFlows changed, or ` +

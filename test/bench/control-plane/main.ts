@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControlPlaneResults, OperatorNumbers, PeerNumbers, Skip, Timing } from '../report/types.js';
+import type { ControlPlaneResults, FlowGcNumbers, OperatorNumbers, PeerNumbers, Skip, Timing } from '../report/types.js';
 import { installCrds, repoRoot, startControlPlane } from '../../integration/harness/index.js';
 import { maglevBuildTimes } from './maglev.js';
 import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
@@ -15,6 +15,8 @@ import { deploymentControllerThroughput, type PeerLimits } from './peer.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** kube-controller-manager's default client limits, and limits its 1000 Deployments never reach. */
 const PEER_LIMITS: PeerLimits[] = [{ qps: 20, burst: 30 }, { qps: 5000, burst: 5000 }];
+/** The flow table of issue 13's goal: 1 000 000 concurrent flows, filled, in both modes (one run takes ~6 s). */
+const GC_MAX_FLOWS = 1_000_000;
 
 function flag(argv: readonly string[], k: string): string | undefined {
   const i = argv.indexOf(k);
@@ -33,8 +35,10 @@ async function main(argv: readonly string[]): Promise<void> {
   log(`maglev build: ${maglev.map((t) => `${t.backends}: ${t.median_ms} ms`).join(', ')}`);
 
   let xdp: Timing[] = [];
+  let flowGc: FlowGcNumbers | undefined;
   if (process.getuid?.() !== 0) {
     skipped.push({ test: 'xdp-apply', reason: 'needs root (network namespace, bpffs, BPF programs)' });
+    skipped.push({ test: 'flow GC', reason: 'needs root (bpffs, BPF maps)' });
   } else {
     const script = join(repoRoot, 'test/bench/control-plane/xdp-apply.sh');
     const sizes = quick ? '10 1000' : '10 1000 10000';
@@ -44,6 +48,10 @@ async function main(argv: readonly string[]): Promise<void> {
     xdp = res.timings;
     skipped.push(...res.skipped);
     log(`xdp apply: ${xdp.map((t) => `${t.backends}: ${t.median_ms} ms`).join(', ')}${res.skipped.length ? `; ${res.skipped.map((s) => s.reason).join('; ')}` : ''}`);
+    const gcArgs = ['--max-flows', `${GC_MAX_FLOWS}`, '--flows', `${GC_MAX_FLOWS}`, '--runs', quick ? '1' : '5'];
+    flowGc = JSON.parse(execFileSync('node', [join(here, 'flow-gc.js'), ...gcArgs], { encoding: 'utf8' })) as FlowGcNumbers;
+    log(`flow GC at ${flowGc.flows} flows: table memory ${(flowGc.memory_bytes / 2 ** 20).toFixed(0)} MiB; pass with nothing expired ` +
+      `${flowGc.none_expired.cpu_s.join('/')} s CPU, with half expired ${flowGc.half_expired.cpu_s.join('/')} s CPU`);
   }
 
   const plbs = quick ? 100 : 1000;
@@ -72,7 +80,9 @@ async function main(argv: readonly string[]): Promise<void> {
   log(`operator: ${plbs} PLBs beside ${unrelatedPods} unrelated pods in ${operator.seconds} s (${operator.reconciles_per_second}/s), RSS ${operator.rss_mib} MiB, peak ${operator.peak_rss_mib} MiB`);
   for (const p of peer) log(`operator / peer (qps ${p.kube_api_qps}): ${throughputRatio(operator, p).toFixed(2)}`);
 
-  const results: ControlPlaneResults = { maglev_ring_size: MAGLEV_RING_SIZE, maglev_build: maglev, xdp_apply: xdp, operator, peer, skipped };
+  const results: ControlPlaneResults = {
+    maglev_ring_size: MAGLEV_RING_SIZE, maglev_build: maglev, xdp_apply: xdp, operator, peer, ...(flowGc ? { flow_gc: flowGc } : {}), skipped,
+  };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 }
 

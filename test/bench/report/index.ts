@@ -7,6 +7,7 @@ import type { ControlPlaneResults, ResultsFile } from './types.js';
 
 export * from './aggregate.js';
 export * from './render.js';
+export * from './flow-gc.js';
 export * from './svg.js';
 export type * from './types.js';
 

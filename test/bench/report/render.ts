@@ -2,6 +2,7 @@
 import { CONFIG_ORDER, TEST_ORDER, lowerIsBetter, relative } from './aggregate.js';
 import type { ControlPlaneResults, Result, ResultsFile, ScaleNumbers } from './types.js';
 import { throughputRatio } from '../control-plane/converged.js';
+import { flowGcLines, flowGcSentence } from './flow-gc.js';
 
 export const README_BEGIN = '<!-- bench:begin -->';
 export const README_END = '<!-- bench:end -->';
@@ -143,6 +144,7 @@ export function controlPlaneTables(cp: ControlPlaneResults): string {
     out.push('xdp data plane, desired-state change to programmed (`apply`: diff, maps, ring flip; veth in a fresh netns):', '',
       '| backends | median ms | range ms | runs |', '|---|---|---|---|', ...timingRows(cp.xdp_apply), '');
   }
+  out.push(...flowGcLines(cp.flow_gc));
   if (cp.operator) {
     const o = cp.operator;
     const pods = o.unrelated_pods ? ` and ${o.unrelated_pods} unrelated Running pods` : '';
@@ -291,7 +293,7 @@ the same fresh namespaces; median (min–max) over the pairs. The machine is sha
 
 ${ratioTable(file.results)}
 
-${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${vmSection(file, '####')}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}${peerSentence(file.control_plane) ? `\n\n${peerSentence(file.control_plane)}` : ''}
+${ratioTable(file.results, true) ? `Latency at a fixed offered load, ratio to the baseline (lower is better):\n\n${ratioTable(file.results, true)}\n\n` : ''}${vmSection(file, '####')}${axesSection(file, '####')}${skippedList(file) ? `\nNot measured here:\n\n${skippedList(file)}` : ''}${peerSentence(file.control_plane) ? `\n\n${peerSentence(file.control_plane)}` : ''}${flowGcSentence(file.control_plane.flow_gc) ? `\n\n${flowGcSentence(file.control_plane.flow_gc)}` : ''}
 
 Control plane and comparisons: [docs/benchmarks/results.md](docs/benchmarks/results.md); plot:
 [docs/benchmarks/ratios.svg](docs/benchmarks/ratios.svg). Rerun with \`sudo make bench\` (\`make bench QUICK=1\` for

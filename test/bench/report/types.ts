@@ -112,6 +112,35 @@ export interface ScaleNumbers {
   peak_rss_mib: number;
 }
 
+/** GC passes over one table state, repeated on a fresh fill each run: wall and CPU time (user + system) per pass. */
+export interface FlowGcPass {
+  /** Entries the pass deleted (the expired ones and their partners) and left, first run. */
+  deleted: number;
+  left: number;
+  wall_s: number[];
+  cpu_s: number[];
+}
+
+/** The xdp agent's flow garbage collection on the real flow map (flow-gc.ts, test/bench/control-plane/flow-gc.ts). */
+export interface FlowGcNumbers {
+  /** spec.xdp.maxFlows the table was sized with (plb_flows max_entries = 2 x maxFlows). */
+  max_flows: number;
+  capacity_entries: number;
+  /** Flows written, a forward and a reverse entry each; fewer than max_flows in quick mode. */
+  flows: number;
+  /** Entries in the table after the fill: below 2 x flows when the LRU evicted some on the way. */
+  entries_after_fill: number;
+  fill_s: number[];
+  /** The kernel's memory for the map, bytes, and where it was read. */
+  memory_bytes: number;
+  memory_source: string;
+  /** Every flow last seen at L; a pass at L + 50 s (nothing expired) and at L + 100 s (the closed half expired). */
+  none_expired: FlowGcPass;
+  half_expired: FlowGcPass;
+  /** The date of this measurement, when results.json was rebuilt around it from an earlier run's samples. */
+  measured?: string;
+}
+
 export interface ControlPlaneResults {
   /** M, the Maglev table size the build times were taken with. */
   maglev_ring_size?: number;
@@ -123,6 +152,8 @@ export interface ControlPlaneResults {
   scale?: ScaleNumbers[];
   /** The operator's peer on the same API server in the same run: kube-controller-manager's Deployment controller. */
   peer?: PeerNumbers[];
+  /** Flow GC pass time and flow table memory (absent in files written before it was measured). */
+  flow_gc?: FlowGcNumbers;
   skipped: Skip[];
 }
 
