@@ -1,12 +1,17 @@
 // The objects the e2e test applies, as YAML text for `kubectl apply -f -` (what a user does).
 
+/** How long a backend keeps accepting after SIGTERM: the LB pods' agents drop a deleting pod from their backends. */
+export const BACKEND_SHUTDOWN_DELAY_MS = 3000;
+
 /**
  * Backends answering with their pod name, from the portable-lb image (already on the nodes: no registry pull).
- * They exit on SIGTERM, as a real service shuts down, instead of waiting out the grace period as PID 1.
+ * On SIGTERM they shut down as a well-behaved service does: they keep accepting for BACKEND_SHUTDOWN_DELAY_MS
+ * (connections the LB sent before its agents saw the pod deleting), then stop listening, finish the requests in
+ * flight and exit, instead of waiting out the grace period as PID 1.
  */
 export function backendManifest(image: string, replicas: number): string {
-  const server = "require('http').createServer((q,s)=>s.end(require('os').hostname()+'\\\\n')).listen(8080);" +
-    "process.on('SIGTERM',()=>process.exit(0))";
+  const server = "const s=require('http').createServer((q,r)=>r.end(require('os').hostname()+'\\\\n')).listen(8080);" +
+    `process.on('SIGTERM',()=>setTimeout(()=>s.close(()=>process.exit(0)),${BACKEND_SHUTDOWN_DELAY_MS}))`;
   return `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, labels: {app: web}}
