@@ -32,6 +32,9 @@ const POPULATION_CASES: Record<string, readonly string[]> = {
   // never evicts an established (assured) entry and keeps it 5 days idle (docs/dataplane-ipvs-nftables.md).
   reverseMiss: ['xdp'],
   otherHost: ['nftables', 'xdp'],
+  // ipvs only: IPVS's own connection timeout (900 s by default, per netns) forgets an idle connection and its
+  // conntrack entry; nftables keeps conntrack's 5 days, xdp its tcpEstablishedSeconds (6 h).
+  ipvsIdleTimeout: ['ipvs'],
 };
 /**
  * Connects of the many-clients case: more distinct client tuples than one SNAT address has ports (64 512 above
@@ -377,6 +380,39 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       expect(events().filter((e) => e.data === undefined && !('localPort' in e))).toEqual([]);
       expect(received()).toMatch(/^b1 push\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nb1\n$/);
       expect(await flows.lookup(reverse)).not.toBeNull();
+    } finally {
+      conn.child.kill('SIGKILL');
+    }
+  });
+
+  populationCase('ipvsIdleTimeout')('an idle TCP connection outlives IPVS\'s own TCP timeout (shortened here with ipvsadm --set to 8 s; 900 s by default): the backend speaking first after it reaches the client, nothing is reset', async () => {
+    // The agent sets the LB pod's IPVS TCP timeout on every apply: shortened first, then an apply (a weight change).
+    const lb = topo.ns('lb');
+    await inNs(lb, ['ipvsadm', '--set', '8', '120', '300']);
+    await reconfigure([{ ip: PODS.b1, weight: 2 }]);
+    const conn = topo.spawn(topo.ns('cli'), ['node', IDLE_TCP, VIP, '80']);
+    try {
+      const { localPort } = JSON.parse(await conn.waitFor(/^\{"localPort"/)) as { localPort: number };
+      // port-preserving masquerade: the backend sees the client's port
+      const established = () => inNs(topo.ns('b1'), ['ss', '-Htn', 'state', 'established', `( sport = :8080 and dport = :${localPort} )`]);
+      expect(await until(established, (out) => out.trim() !== '')).not.toBe('');
+      await installProbes(topo.ns('lb'), [{ name: 'resets', hook: 'output', match: `tcp dport 8080 tcp flags rst` }]);
+      await installProbes(topo.ns('b1'), [{ name: 'resets', hook: 'input', match: `tcp dport 8080 tcp flags rst` }]);
+      await new Promise((r) => setTimeout(r, 12_000)); // idle past the shortened timeout
+      const timeouts = (await inNs(lb, ['ipvsadm', '-L', '--timeout'])).trim();
+      const b1 = lab.backends.b1!;
+      const from = b1.output().length;
+      b1.child.stdin!.write(`push ${localPort}\n`);
+      expect(await b1.waitFor(/^(pushed|no-connection) /, 15_000, from)).toBe(`pushed ${localPort}`);
+      const events = () => conn.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { data?: string; error?: string; end?: boolean });
+      const received = () => events().map((e) => e.data ?? '').join('');
+      const resets = async () => (await readProbes(topo.ns('b1')))['resets']! + (await readProbes(lb))['resets']!;
+      await until(async () => ({ r: received(), n: await resets() }), (v) => v.r.includes('b1 push') || v.n > 0);
+      conn.child.stdin!.write('get\n');
+      await until(async () => ({ r: received(), n: await resets() }), (v) => v.r.endsWith('\r\n\r\nb1\n') || v.n > 0);
+      process.stderr.write(`${dataPlane} idle past IPVS's timeout: ${JSON.stringify({ timeouts, events: events().slice(1), resets: await resets() })}\n`);
+      expect({ timeouts, received: received(), resets: await resets(), errors: events().filter((e) => e.error || e.end) })
+        .toEqual({ timeouts: 'Timeout (tcp tcpfin udp): 21600 120 300', received: expect.stringMatching(/^b1 push\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nb1\n$/), resets: 0, errors: [] });
     } finally {
       conn.child.kill('SIGKILL');
     }

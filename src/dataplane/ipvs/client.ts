@@ -2,7 +2,9 @@
 import { ipFamily } from '../../api/defaults.js';
 import type { Op, ServiceState } from './sync.js';
 import type { GenlTransport } from './transport.js';
-import { Cmd, decodeDest, decodeService, encodeDest, encodeService, encodeServiceKey } from './wire.js';
+import {
+  Cmd, decodeDest, decodeService, decodeTimeouts, encodeDest, encodeService, encodeServiceKey, encodeTimeouts, type Timeouts,
+} from './wire.js';
 
 export class IpvsClient {
   constructor(private readonly t: GenlTransport) {}
@@ -17,6 +19,18 @@ export class IpvsClient {
       out.push({ ...s, dests });
     }
     return out;
+  }
+
+  /** This network namespace's connection timeouts (`ipvsadm -L --timeout`). */
+  async timeouts(): Promise<Timeouts> {
+    const [reply] = await this.t.request(Cmd.GET_CONFIG, Buffer.alloc(0));
+    if (!reply) throw new Error('IPVS GET_CONFIG returned nothing');
+    return decodeTimeouts(reply);
+  }
+
+  /** Changes the timeouts given (`ipvsadm --set`), in this network namespace only. */
+  async setTimeouts(t: Partial<Timeouts>): Promise<void> {
+    await this.t.request(Cmd.SET_CONFIG, encodeTimeouts(t));
   }
 
   async run(op: Op): Promise<void> {

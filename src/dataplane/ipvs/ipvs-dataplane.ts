@@ -23,6 +23,15 @@ export const IPVS_SYSCTLS: Record<string, string> = {
   'net/ipv4/vs/expire_quiescent_template': '1',
 };
 
+/**
+ * IPVS's timeout for an established TCP connection with no packet, set in the LB pod's namespace: the xdp
+ * plane's default (Cilium's 6 h) instead of IPVS's 900 s. When IPVS forgets a connection it takes the
+ * connection's conntrack entry with it, and the next segment meets nothing that knows it: a backend speaking
+ * first after 15 min of quiet (server-sent events, a gRPC stream, a database push) never reaches the client, and
+ * the client's next segment (IPVS schedules only SYNs) meets the LB pod's own TCP, which answers it with a RST.
+ */
+export const IPVS_TCP_ESTABLISHED_SECONDS = 21_600;
+
 export interface IpvsOptions {
   log(message: string): void;
   /** For tests: a fake kernel instead of the netlink socket. */
@@ -66,6 +75,8 @@ export class IpvsDataPlane implements DataPlane {
     const ipvs = await this.ipvs();
     const failed = await writeSysctls({ ...natSysctls(desired.interface, familyOf(desired.vip)), ...IPVS_SYSCTLS });
     const warnings = failed.map((s) => `could not set sysctl ${s}`);
+    const timeout = await this.tcpTimeout(ipvs);
+    if (timeout) warnings.push(timeout);
     const want = desiredServices(desired);
     const current = await ipvs.dump();
     const ops = planSync(want, current);
@@ -119,6 +130,20 @@ export class IpvsDataPlane implements DataPlane {
     this.transport?.close();
     this.client = null;
     this.transport = null;
+  }
+
+  /** Sets IPVS_TCP_ESTABLISHED_SECONDS where it differs; a failure is a warning (balancing works without it). */
+  private async tcpTimeout(ipvs: IpvsClient): Promise<string | null> {
+    try {
+      const t = await ipvs.timeouts();
+      if (t.tcp === IPVS_TCP_ESTABLISHED_SECONDS) return null;
+      await ipvs.setTimeouts({ tcp: IPVS_TCP_ESTABLISHED_SECONDS });
+      this.opts.log(`ipvs: TCP established timeout ${t.tcp} s -> ${IPVS_TCP_ESTABLISHED_SECONDS} s`);
+      return null;
+    } catch (err) {
+      return `could not set IPVS's TCP timeout to ${IPVS_TCP_ESTABLISHED_SECONDS} s (idle connections end after its ` +
+        `own, 900 s by default): ${(err as Error).message}`;
+    }
   }
 
   /** The families whose masquerade table may exist: looked up in the kernel once, then known from what we wrote. */

@@ -15,6 +15,9 @@
 //   u32 (`(__force __u32) u->netmask`; ipvsadm's libipvs puts 128 with NLA_PUT_U32) - 80 00 00 00 here.
 // - NEW_SERVICE needs SCHED_NAME, FLAGS, TIMEOUT and NETMASK besides the key (ip_vs_genl_parse_service with
 //   full_entry); NEW_DEST/SET_DEST need FWD_METHOD, WEIGHT, U_THRESH and L_THRESH besides ADDR and PORT.
+// - SET_CONFIG / GET_CONFIG carry top-level host-order __u32 IPVS_CMD_ATTR_TIMEOUT_TCP (4), _TCP_FIN (5) and
+//   _UDP (6), in seconds; ip_vs_genl_set_config starts from the current values and changes those present, and
+//   they belong to the network namespace (ip_vs_set_timeout writes its netns_ipvs's timeout tables): the LB pod's alone.
 // - the kernel marks nested attributes it sends with NLA_F_NESTED (0x8000); we send without it, as ipvsadm's
 //   libipvs and moby/ipvs do (the kernel parses IPVS attributes with nla_parse_nested_deprecated).
 import { ipFamily, type IpFamily } from '../../api/defaults.js';
@@ -28,9 +31,10 @@ export const IPVS_VERSION = 1;
 export const Cmd = {
   NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4,
   NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8,
+  SET_CONFIG: 12, GET_CONFIG: 13,
 } as const;
 
-const CmdAttr = { SERVICE: 1, DEST: 2 } as const;
+const CmdAttr = { SERVICE: 1, DEST: 2, TIMEOUT_TCP: 4, TIMEOUT_TCP_FIN: 5, TIMEOUT_UDP: 6 } as const;
 const Svc = { AF: 1, PROTOCOL: 2, ADDR: 3, PORT: 4, SCHED_NAME: 6, FLAGS: 7, TIMEOUT: 8, NETMASK: 9, STATS: 10, STATS64: 12 } as const;
 const Dest = {
   ADDR: 1, PORT: 2, FWD_METHOD: 3, WEIGHT: 4, U_THRESH: 5, L_THRESH: 6,
@@ -68,6 +72,13 @@ export interface DestSpec {
   ip: string;
   port: number;
   weight: number;
+}
+
+/** IPVS's connection timeouts (`ipvsadm --set tcp tcpfin udp`), seconds. */
+export interface Timeouts {
+  tcp: number;
+  tcpFin: number;
+  udp: number;
 }
 
 export interface DestStats {
@@ -154,6 +165,15 @@ export function encodeDest(d: DestSpec, full = true): Buffer {
   ]);
 }
 
+/** SET_CONFIG: the timeouts given; the others stay as they are. */
+export function encodeTimeouts(t: Partial<Timeouts>): Buffer {
+  return Buffer.concat([
+    ...(t.tcp !== undefined ? [attr(CmdAttr.TIMEOUT_TCP, u32(t.tcp))] : []),
+    ...(t.tcpFin !== undefined ? [attr(CmdAttr.TIMEOUT_TCP_FIN, u32(t.tcpFin))] : []),
+    ...(t.udp !== undefined ? [attr(CmdAttr.TIMEOUT_UDP, u32(t.udp))] : []),
+  ]);
+}
+
 // ---- decoding -------------------------------------------------------------------------------------------
 
 /** Attributes of one level by type (the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits masked off). */
@@ -227,4 +247,11 @@ export function decodeDest(message: Buffer, serviceFamily: IpFamily): DestDump {
     inactiveConns: u(Dest.INACT_CONNS, 'INACT_CONNS'),
     stats: decodeStats(d, Dest.STATS64, Dest.STATS),
   };
+}
+
+/** The GET_CONFIG reply. */
+export function decodeTimeouts(message: Buffer): Timeouts {
+  const m = parseAttrs(message);
+  const u = (t: number, what: string) => need(m, t, what).readUInt32LE(0);
+  return { tcp: u(CmdAttr.TIMEOUT_TCP, 'TIMEOUT_TCP'), tcpFin: u(CmdAttr.TIMEOUT_TCP_FIN, 'TIMEOUT_TCP_FIN'), udp: u(CmdAttr.TIMEOUT_UDP, 'TIMEOUT_UDP') };
 }

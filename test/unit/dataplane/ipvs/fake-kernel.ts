@@ -33,6 +33,12 @@ export class FakeIpvsKernel implements GenlTransport {
     return `${FakeIpvsKernel.addr(d.get(1)!, d.get(11)?.readUInt16LE(0) ?? serviceAf)}:${d.get(2)!.readUInt16BE(0)}`;
   }
 
+  /** The namespace's connection timeouts (ipvsadm --set), IPVS's defaults to start with; SET_CONFIGs received. */
+  readonly timeouts = { tcp: 900, tcpFin: 120, udp: 300 };
+  readonly setConfigs: string[] = [];
+  /** Commands this kernel refuses with EPERM (a pod without CAP_NET_ADMIN for them). */
+  readonly refused = new Set<number>();
+
   /** What NEW_SERVICE carried besides the key, by service id (the netmask a family needs: ff ff ff ff or 128). */
   readonly netmasks = new Map<string, Buffer>();
 
@@ -55,6 +61,7 @@ export class FakeIpvsKernel implements GenlTransport {
   }
 
   async request(cmd: number, payload: Buffer, options: { dump?: boolean } = {}): Promise<Buffer[]> {
+    if (this.refused.has(cmd)) throw new Error(`IPVS command ${cmd} failed: Request rejected: EPERM`);
     const top = parseAttrs(payload);
     const s = top.has(1) ? parseAttrs(top.get(1)!) : null;
     const d = top.has(2) ? parseAttrs(top.get(2)!) : null;
@@ -63,6 +70,18 @@ export class FakeIpvsKernel implements GenlTransport {
         ...svc.key, attr(6, Buffer.from(`${svc.sched}\0`)), attr(7, Buffer.concat([u32(svc.flags | 0x2), u32(0xffffffff)])),
         attr(8, u32(0)), attr(9, this.netmasks.get(FakeIpvsKernel.svcIdOf(svc.key))!), zeroStats(),
       ]));
+    }
+    if (cmd === Cmd.GET_CONFIG && !options.dump) {
+      return [Buffer.concat([attr(4, u32(this.timeouts.tcp)), attr(5, u32(this.timeouts.tcpFin)), attr(6, u32(this.timeouts.udp))])];
+    }
+    if (cmd === Cmd.SET_CONFIG) {
+      // ip_vs_genl_set_config: the attributes present change, a 0 leaves the value as it is
+      const t = (type: number) => top.get(type)?.readUInt32LE(0) || undefined;
+      this.timeouts.tcp = t(4) ?? this.timeouts.tcp;
+      this.timeouts.tcpFin = t(5) ?? this.timeouts.tcpFin;
+      this.timeouts.udp = t(6) ?? this.timeouts.udp;
+      this.setConfigs.push([4, 5, 6].filter((type) => top.has(type)).map((type) => `${type}=${top.get(type)!.readUInt32LE(0)}`).join(' '));
+      return [];
     }
     const sid = FakeIpvsKernel.svcId(s!);
     const svc = this.services.get(sid);

@@ -1,7 +1,8 @@
 // The diff sync against a fake IPVS kernel that speaks the wire format: add, change weight, drain then delete,
 // adopt on restart; plus the scheduler mapping and a kernel without IPVS.
 import { beforeEach, describe, expect, test } from '@jest/globals';
-import { IpvsDataPlane } from '../../../../src/dataplane/ipvs/ipvs-dataplane.js';
+import { IPVS_TCP_ESTABLISHED_SECONDS, IpvsDataPlane } from '../../../../src/dataplane/ipvs/ipvs-dataplane.js';
+import { Cmd } from '../../../../src/dataplane/ipvs/wire.js';
 import { ipvsScheduler } from '../../../../src/dataplane/ipvs/sync.js';
 import { IPVS_MODULES, KernelFeatureMissing } from '../../../../src/dataplane/ipvs/transport.js';
 import { VIP_LABEL, VIP_METRIC, type LocalAddress, type LocalAddresses } from '../../../../src/dataplane/ipvs/local-addresses.js';
@@ -67,6 +68,32 @@ describe('IpvsDataPlane sync against a fake kernel', () => {
     expect(await mutations(p, desired([['10.240.1.1', 1], ['10.240.1.2', 2]]))).toEqual({ changed: false, log: [] });
     expect(nftScripts).toHaveLength(1);
     expect(nftScripts[0]).toContain('elements = { 10.240.1.1 . tcp . 8080, 10.240.1.1 . udp . 5353, 10.240.1.2 . tcp . 8080, 10.240.1.2 . udp . 5353 }');
+  });
+
+  test('IPVS forgets an idle TCP connection after its own 900 s: the first apply sets the namespace\'s TCP timeout to 6 h, once', async () => {
+    const logs: string[] = [];
+    const p = new IpvsDataPlane({
+      log: (m) => logs.push(m), openTransport: async () => kernel, addresses: lo,
+      nft: { run: async (s) => { nftScripts.push(s); }, listTable: async () => null },
+    });
+    expect((await p.apply(desired([['10.240.1.1', 1]]))).warnings.filter((w) => w.includes('timeout'))).toEqual([]);
+    expect(kernel.timeouts).toEqual({ tcp: IPVS_TCP_ESTABLISHED_SECONDS, tcpFin: 120, udp: 300 });
+    expect(IPVS_TCP_ESTABLISHED_SECONDS).toBe(21_600);
+    expect(kernel.setConfigs).toEqual(['4=21600']);
+    expect(logs).toContain('ipvs: TCP established timeout 900 s -> 21600 s');
+    await p.apply(desired([['10.240.1.1', 1]]));
+    expect(kernel.setConfigs).toHaveLength(1);
+    // someone (ipvsadm --set) shortened it: the next apply puts it back
+    kernel.timeouts.tcp = 6;
+    await p.apply(desired([['10.240.1.1', 1]]));
+    expect(kernel.setConfigs).toEqual(['4=21600', '4=21600']);
+  });
+
+  test('a kernel that refuses SET_CONFIG: balancing goes on, the apply warns that idle connections end after IPVS\'s own timeout', async () => {
+    kernel.refused.add(Cmd.SET_CONFIG);
+    const r = await plane().apply(desired([['10.240.1.1', 1]]));
+    expect(r.warnings.filter((w) => w.includes('timeout'))).toEqual(['could not set IPVS\'s TCP timeout to 21600 s (idle connections end after its own, 900 s by default): IPVS command 12 failed: Request rejected: EPERM']);
+    expect(Object.keys(kernel.weights())).toContain(`TCP ${VIP}:80 -> 10.240.1.1:8080`);
   });
 
   test('an MSS clamp change rewrites only the masquerade table, and counts as a change', async () => {

@@ -4,7 +4,7 @@
 // host-order __u32, flags struct ip_vs_flags { __u32 flags; __u32 mask; }, netmask __be32.
 import { describe, expect, test } from '@jest/globals';
 import {
-  attr, decodeDest, decodeService, encodeDest, encodeService, encodeServiceKey, parseAttrs,
+  attr, decodeDest, decodeService, decodeTimeouts, encodeDest, encodeService, encodeServiceKey, encodeTimeouts, parseAttrs,
 } from '../../../../src/dataplane/ipvs/wire.js';
 
 const hex = (...parts: string[]) => Buffer.from(parts.join('').replace(/\s+/g, ''), 'hex');
@@ -101,6 +101,19 @@ const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); retu
 const nested = (type: number, parts: Buffer[]) => attr(type | 0x8000, Buffer.concat(parts));
 const stats64 = (conns: number, inp: number, outp: number, inb: number, outb: number) =>
   nested(12, [attr(1, u64(conns)), attr(2, u64(inp)), attr(3, u64(outp)), attr(4, u64(inb)), attr(5, u64(outb))]);
+
+describe('timeouts (SET_CONFIG / GET_CONFIG)', () => {
+  test('SET_CONFIG carries only the timeouts given, each a top-level host-order u32 IPVS_CMD_ATTR_TIMEOUT_* (4, 5, 6)', () => {
+    expect(encodeTimeouts({ tcp: 21_600 })).toEqual(hex('0800 0400 60540000'));
+    expect(encodeTimeouts({ tcp: 900, tcpFin: 120, udp: 300 })).toEqual(hex('0800 0400 84030000', '0800 0500 78000000', '0800 0600 2c010000'));
+    expect(encodeTimeouts({})).toEqual(Buffer.alloc(0));
+  });
+
+  test('a GET_CONFIG reply: the three timeouts in seconds; a reply without one is an error', () => {
+    expect(decodeTimeouts(hex('0800 0400 84030000', '0800 0500 78000000', '0800 0600 2c010000'))).toEqual({ tcp: 900, tcpFin: 120, udp: 300 });
+    expect(() => decodeTimeouts(hex('0800 0400 84030000'))).toThrow('IPVS reply without TIMEOUT_TCP_FIN');
+  });
+});
 
 describe('decoders', () => {
   test('a GET_SERVICE dump message', () => {
