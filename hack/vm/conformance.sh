@@ -24,9 +24,9 @@ node_modules/.bin/tsc src/agent/main.ts --outDir "$agent_dir" --rootDir "$root" 
 modules="veth nf_conntrack nf_conntrack_netlink nf_tables nft_chain_nat nft_ct nft_nat nft_masq nft_numgen nft_hash nft_objref nft_reject_ipv4 nft_reject_ipv6"
 modules+=" ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc sch_ingress cls_bpf act_bpf"
 # The conformance suite and the IPv6 suite (for the planes that balance IPv6); with xdp, also its golden frames:
-# both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping). VM_TESTS: another pattern.
+# both BPF builds through BPF_PROG_TEST_RUN under this kernel (MSS clamping, IP fragments). VM_TESTS: another pattern.
 tests='conformance\.test|ipv6\.test'
-[[ ",$planes," == *,xdp,* ]] && tests+='|packets\.test|xdp-mss\.test'
+[[ ",$planes," == *,xdp,* ]] && tests+='|packets\.test|xdp-mss\.test|xdp-fragments\.test'
 tests=${VM_TESTS:-$tests}
 # The many-clients case's 64 600 connects would take ~35 min under emulation (6000 took 192 s): fewer here; the
 # > 64 000 tuples run natively (nftables, xdp).

@@ -23,7 +23,7 @@ const MSS_CLAMPING = new Set(['nftables', 'ipvs', 'xdp']);
  * list when it passes it (each case failed on main first where the plane had the bug). Not enabled: skipped.
  */
 const POPULATION_CASES: Record<string, readonly string[]> = {
-  bigUdp: ['nftables', 'ipvs'],
+  bigUdp: ['nftables', 'ipvs', 'xdp'],
   unserved: ['nftables', 'ipvs', 'xdp'],
   udpFixedPort: ['nftables', 'ipvs', 'xdp'],
   manyClients: ['nftables', 'xdp'],

@@ -230,7 +230,7 @@ export const SERVICE_STATS_FIELDS = [
 export const BACKEND_STATS_FIELDS = ['packets', 'bytes', 'replyPackets', 'replyBytes', 'newFlows', 'snatExhausted'] as const;
 export const GLOBAL_STATS_FIELDS = [
   'passed', 'fragments', 'noNeighbour', 'reverseRestored', 'ttlExpired', 'noConfig', 'icmpTranslated',
-  'unservedDropped', 'icmpRefused', 'reverseMissDropped', 'otherHost', 'icmpRateLimited',
+  'unservedDropped', 'icmpRefused', 'reverseMissDropped', 'otherHost', 'icmpRateLimited', 'fragmentUntrackedDropped',
 ] as const;
 
 export function sumPerCpu<F extends string>(

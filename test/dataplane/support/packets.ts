@@ -29,11 +29,11 @@ export interface Segment {
 const MAC_A = Buffer.from('02aaaaaaaaaa', 'hex');
 const MAC_B = Buffer.from('02bbbbbbbbbb', 'hex');
 
-function ipHeader(src: string, dst: string, proto: number, payloadLength: number, ttl: number, fragment = 0): Buffer {
+function ipHeader(src: string, dst: string, proto: number, payloadLength: number, ttl: number, fragment = 0, id = 0x1234): Buffer {
   const ip = Buffer.alloc(20);
   ip.writeUInt8(0x45, 0);
   ip.writeUInt16BE(20 + payloadLength, 2);
-  ip.writeUInt16BE(0x1234, 4);
+  ip.writeUInt16BE(id, 4);
   ip.writeUInt16BE(fragment, 6);
   ip.writeUInt8(ttl, 8);
   ip.writeUInt8(proto, 9);
@@ -79,6 +79,44 @@ export function frame(s: Segment): Buffer {
   const seg = l4(s);
   const ip = ipHeader(s.src, s.dst, s.proto === 'TCP' ? 6 : 17, seg.length, s.ttl ?? 64, s.fragment);
   return Buffer.concat([MAC_A, MAC_B, Buffer.from([0x08, 0x00]), ip, seg]);
+}
+
+const IP_MF = 0x2000;
+
+/**
+ * The IPv4 fragments of datagram `s` with IP ID `id`, as a sender's IP layer cuts it: the L4 segment (header and
+ * payload, its checksum over all of it) in pieces of `size` bytes (a multiple of 8), the first one with the header.
+ */
+export function fragments(s: Segment, size: number, id: number): Buffer[] {
+  const seg = l4(s);
+  const out: Buffer[] = [];
+  for (let off = 0; off < seg.length; off += size) {
+    const piece = seg.subarray(off, off + size);
+    const more = off + size < seg.length ? IP_MF : 0;
+    const ip = ipHeader(s.src, s.dst, s.proto === 'TCP' ? 6 : 17, piece.length, s.ttl ?? 64, more | (off / 8), id);
+    out.push(Buffer.concat([MAC_A, MAC_B, Buffer.from([0x08, 0x00]), ip, piece]));
+  }
+  return out;
+}
+
+/** A fragment's IP ID and flags/offset word. */
+export function fragmentOf(buf: Buffer): { id: number; word: number } {
+  return { id: buf.readUInt16BE(18), word: buf.readUInt16BE(20) };
+}
+
+/**
+ * The datagram that `frames` (IPv4 fragments, any order) reassemble to, as one unfragmented frame with the first
+ * fragment's headers: parse() of it checks the L4 checksum over the whole datagram, as the receiver's does.
+ */
+export function reassemble(frames: Buffer[]): Buffer {
+  const byOffset = [...frames].sort((a, b) => (a.readUInt16BE(20) & 0x1fff) - (b.readUInt16BE(20) & 0x1fff));
+  const payload = Buffer.concat(byOffset.map((f) => f.subarray(34, 14 + f.readUInt16BE(16))));
+  const head = Buffer.from(byOffset[0]!.subarray(0, 34));
+  head.writeUInt16BE(20 + payload.length, 16);
+  head.writeUInt16BE(0, 20);
+  head.writeUInt16BE(0, 24);
+  head.writeUInt16BE(internetChecksum(head.subarray(14, 34)), 24);
+  return Buffer.concat([head, payload]);
 }
 
 /** An ICMP error (type 3 code 4: fragmentation needed) from `from` to `to` quoting `quoted`'s IP header + 8 bytes. */

@@ -21,6 +21,15 @@
 #define PLB_SNAT_RANDOM_TRIES 16
 /* Then, with no free port found, random tries that may take over a flow closed long enough (plb_nat.h). */
 #define PLB_SNAT_TAKEOVER_TRIES 8
+/* IP fragments (plb_frag.h): datagrams whose first fragment was translated and whose later fragments may still
+ * come. Cilium's default size (CILIUM_IPV4_FRAG_MAP_MAX_ENTRIES). A record is needed only between a datagram's
+ * first and last fragment (microseconds on a LAN): 8192 holds more fragmented datagrams in flight than any path
+ * carries. */
+#define PLB_MAX_FRAG_ENTRIES 8192
+/* A later fragment follows a record at most this long after the first fragment wrote it: Linux's reassembly gives
+ * up after its ipfrag_time (30 s), so nothing older can still complete a datagram. Bounds what a stale record (IP
+ * IDs repeat after 65 536 datagrams between two hosts) can misdirect. */
+#define PLB_FRAG_SECONDS 30
 
 /* Flow states (struct plb_flow.state), kept equal in both entries of a flow. User space expires entries by
  * state and protocol (flow-gc.ts): SYN and CLOSING flows after a short idle time, ESTABLISHED ones after long. */
@@ -54,6 +63,10 @@
 #define PLB_IPPROTO_UDP 17
 #define PLB_IP_MF 0x2000
 #define PLB_IP_OFFSET 0x1fff
+/* struct plb_packet.frag */
+#define PLB_FRAG_NONE 0
+#define PLB_FRAG_FIRST 1 /* offset 0, more fragments: carries the L4 header */
+#define PLB_FRAG_LATER 2 /* offset > 0: payload only */
 
 #define PLB_ICMP_DEST_UNREACH 3
 #define PLB_ICMP_FRAG_NEEDED 4 /* its code */
@@ -87,5 +100,6 @@
 /* Verdicts of the stages: "continue" or a final action for the hook. */
 #define PLB_CONTINUE 0
 #define PLB_FINAL_PASS 1
+#define PLB_LATER_FRAGMENT 2 /* the parse's verdict for a later fragment of TCP/UDP: no ports (plb_frag.h) */
 
 #endif

@@ -2,12 +2,14 @@
 /* portable-lb full-NAT load balancer. One source, two builds:
  *   clang ... -o plb_tc.bpf.o            section "tc"  (cls_bpf direct-action, the default on veth)
  *   clang ... -DPLB_HOOK_XDP -o plb_xdp.bpf.o section "xdp" (native or generic XDP, opt-in)
- * Stages: parse -> flow lookup (or create) -> forward (route, rewrite, redirect). */
+ * Stages: parse -> flow lookup (or create) -> forward (route, rewrite, redirect); a later IP fragment follows
+ * its first fragment's translation (plb_frag.h). */
 #include "plb_hook.h"
 #include "plb_parse.h"
 #include "plb_maps.h"
 #include "plb_nat.h"
 #include "plb_fwd.h"
+#include "plb_frag.h"
 
 /* Whether a packet that no service takes is addressed to the VIP. The LB pod's kernel forwards what the
  * program leaves to it (ip_forward is on, and the VIP is not a local address: the program translates it), back
@@ -169,18 +171,18 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	struct plb_flow flow;
 	struct plb_flow *hit, *prev = 0;
 	struct plb_service svc;
-	int is_fragment, new_flow = 0, reopen = 0, rc;
+	int new_flow = 0, reopen = 0, rc;
 
 	if (plb_other_host(ctx)) {
 		PLB_COUNT_GLOBAL(other_host);
 		return PLB_VERDICT_PASS;
 	}
-	if (plb_parse(ctx, &pkt, &is_fragment) != PLB_CONTINUE) {
-		if (is_fragment)
-			PLB_COUNT_GLOBAL(fragments);
-		/* Another protocol, or a fragment (not translated: only the first one carries ports), to the VIP. */
+	rc = plb_parse(ctx, &pkt);
+	if (rc == PLB_LATER_FRAGMENT)
+		return plb_later_fragment(ctx, &pkt);
+	if (rc != PLB_CONTINUE)
+		/* Another protocol (or an ICMP fragment, a tiny first fragment) to the VIP. */
 		return plb_unserved(&pkt) ? PLB_VERDICT_DROP : PLB_VERDICT_PASS;
-	}
 	if (pkt.proto == PLB_IPPROTO_ICMP)
 		return plb_process_icmp(ctx, &pkt);
 	plb_key_of(&pkt, &key);
@@ -213,6 +215,8 @@ static __always_inline int plb_process(PLB_CTX *ctx)
 	if (hit)
 		plb_touch(&pkt, hit, &flow);
 	plb_count_packet(&flow, pkt.len, new_flow);
+	if (pkt.frag == PLB_FRAG_FIRST)
+		plb_frag_record(&pkt, &flow);
 	return plb_forward(ctx, &pkt, &flow, 0);
 }
 

@@ -74,6 +74,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } plb_glb_stats SEC(".maps");
 
+/* Fragmented datagrams whose first fragment was translated (plb_frag.h). Shared, not per-CPU: the fragments of
+ * one datagram are mostly handled by one CPU (RSS and RPS hash fragments by their addresses alone), but a veth
+ * handles them on the sender's CPU, which may change between fragments. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PLB_MAX_FRAG_ENTRIES);
+	__type(key, struct plb_frag_key);
+	__type(value, struct plb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_frags SEC(".maps");
+
 /* One bucket for the LB pod, not per CPU: a flood spread over many sources (and so over the CPUs by RSS) gets
  * the same budget as one source. */
 struct {

@@ -7,6 +7,7 @@
 #include <bpf/bpf_endian.h>
 #include "plb_consts.h"
 #include "plb_hook.h"
+#include "plb_stats.h"
 
 struct plb_packet {
 	__u32 l3_off;
@@ -18,9 +19,9 @@ struct plb_packet {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 ttl;
-	__u8 pad;
+	__u8 frag;      /* PLB_FRAG_* */
 	__u16 ip_check; /* the IP header checksum as received */
-	__u16 pad2;
+	__be16 ip_id;   /* of a fragment: which datagram it belongs to (with the addresses and the protocol) */
 	__u32 len;
 };
 
@@ -32,13 +33,14 @@ struct plb_l2l3 {
 	struct iphdr ip;
 };
 
-/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate, PLB_FINAL_PASS for anything else. */
-static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *is_fragment)
+/* Returns PLB_CONTINUE for a TCP/UDP/ICMP IPv4 packet we may translate (a first fragment of TCP/UDP included),
+ * PLB_LATER_FRAGMENT for a later fragment of TCP/UDP (addresses, IP ID and offsets set, no ports), PLB_FINAL_PASS
+ * for anything else. */
+static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt)
 {
 	struct plb_l2l3 h;
 	__be16 ports[2];
 
-	*is_fragment = 0;
 	pkt->daddr = 0;
 	pkt->len = plb_ctx_len(ctx);
 	if (plb_load(ctx, 0, &h.eth, sizeof(h.eth) + sizeof(h.ip)) < 0 || h.eth.h_proto != bpf_htons(PLB_ETH_P_IP))
@@ -53,14 +55,23 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 	pkt->proto = h.ip.protocol;
 	if (h.ip.protocol != PLB_IPPROTO_TCP && h.ip.protocol != PLB_IPPROTO_UDP && h.ip.protocol != PLB_IPPROTO_ICMP)
 		return PLB_FINAL_PASS;
-	/* Only the first fragment carries ports; translating it alone would strand the rest. */
-	if (h.ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
-		*is_fragment = 1;
-		return PLB_FINAL_PASS;
-	}
 	pkt->l4_off = pkt->l3_off + h.ip.ihl * 4;
 	pkt->ttl = h.ip.ttl;
 	pkt->ip_check = h.ip.check;
+	pkt->frag = PLB_FRAG_NONE;
+	/* Only the first fragment carries the ports: it is translated as any packet and leaves a record by IP ID
+	 * that the later ones follow (plb_frag.h). An ICMP message in fragments is no error we could translate. */
+	if (h.ip.frag_off & bpf_htons(PLB_IP_MF | PLB_IP_OFFSET)) {
+		PLB_COUNT_GLOBAL(fragments);
+		if (pkt->proto == PLB_IPPROTO_ICMP)
+			return PLB_FINAL_PASS;
+		pkt->ip_id = h.ip.id;
+		if (h.ip.frag_off & bpf_htons(PLB_IP_OFFSET)) {
+			pkt->frag = PLB_FRAG_LATER;
+			return PLB_LATER_FRAGMENT;
+		}
+		pkt->frag = PLB_FRAG_FIRST;
+	}
 	pkt->tcp_flags = 0;
 	if (pkt->proto == PLB_IPPROTO_ICMP) {
 		/* ICMP has no ports; errors are matched through the packet they quote (plb_icmp.h). */
@@ -68,6 +79,8 @@ static __always_inline int plb_parse(PLB_CTX *ctx, struct plb_packet *pkt, int *
 		pkt->dport = 0;
 		return PLB_CONTINUE;
 	}
+	/* A first fragment too short for the ports (or, TCP, the flags) is not translated (at the VIP: dropped, and
+	 * its later fragments find no record): RFC 1858's tiny fragments, which no sender that means well makes. */
 	if (plb_load(ctx, pkt->l4_off, ports, sizeof(ports)) < 0)
 		return PLB_FINAL_PASS;
 	pkt->sport = ports[0];

@@ -104,7 +104,7 @@ struct plb_backend_stats {
 
 struct plb_global_stats {
 	__u64 passed;            /* not for a VIP and no flow: left to the kernel */
-	__u64 fragments;         /* IPv4 fragments are not translated */
+	__u64 fragments;         /* IPv4 fragments (TCP, UDP, ICMP) seen, first and later ones */
 	__u64 no_neigh;          /* next hop without a neighbour entry (TC resolves it, XDP drops) */
 	__u64 reverse_restored;  /* a forward hit whose reverse entry the LRU had evicted */
 	__u64 ttl_expired;
@@ -115,6 +115,18 @@ struct plb_global_stats {
 	__u64 reverse_miss;      /* to the SNAT address on a SNAT port, no flow, no local socket: dropped */
 	__u64 other_host;        /* a frame to another host's MAC (flooded by a bridge): left to the kernel */
 	__u64 icmp_rate_limited; /* frag-needed towards a backend beyond PLB_ICMP_FRAG_RATE/_BURST: dropped */
+	__u64 frag_untracked;    /* a later fragment to the VIP whose first fragment was not translated here: dropped */
+};
+
+/* A fragmented datagram, as its fragments carry it (Cilium's ipv4_frag_id): only the first fragment has the L4
+ * header, every fragment the addresses, the IP ID and the protocol. The value is the first fragment's translation
+ * (struct plb_flow, last_seen = when it was written). */
+struct plb_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
 };
 
 /* The token bucket of frag-needed errors towards the backends (plb_icmp_frag_allowed). */
