@@ -72,7 +72,7 @@ if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
 else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
 shareConnections(kc); // kept-alive connections: client-node alone makes a TLS handshake per request
 
-const telemetry = startTelemetry('portable-lb-operator');
+const telemetry = await startTelemetry('portable-lb-operator');
 const identity = `${env['POD_NAME'] ?? hostname()}_${process.pid}`;
 const services = flags['service-controller']
   ? new ServiceController({ kubeConfig: kc, log, classless: flags['classless-services'], resyncMs: Number(flags['resync-seconds']) * 1000 })
