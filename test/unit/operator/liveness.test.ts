@@ -222,4 +222,10 @@ describe('withoutHeartbeats: which PLB events the operator reconciles', () => {
   test('a PLB without status', () => {
     expect(withoutHeartbeats({ metadata: { name: 'a' }, spec: {} })).toBe(withoutHeartbeats({ metadata: { name: 'a', resourceVersion: '9' }, spec: {} }));
   });
+  test('is a digest of the same size for any PLB, not its content (the operator keeps one per PLB)', () => {
+    const many = plbWith('1', Array.from({ length: 50 }, (_, i) => ({ ...entryAt('2026-12-03T08:00:00Z'), pod: `web-lb-${i}` })));
+    expect(withoutHeartbeats(base)).toHaveLength(43);
+    expect(withoutHeartbeats(many)).toHaveLength(43);
+    expect(withoutHeartbeats(many)).not.toBe(withoutHeartbeats(base));
+  });
 });
