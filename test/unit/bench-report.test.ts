@@ -203,6 +203,14 @@ describe('bench report', () => {
     expect(readmeSection(file())).not.toContain('Control plane: the operator');
   });
 
+  test("the operator's line names the NODE_OPTIONS it ran with, and an older file without them still renders", () => {
+    const f = file();
+    const md = (operator: object) => resultsMarkdown({ ...f, control_plane: { ...controlPlane, operator: { ...controlPlane.operator, ...operator } } });
+    expect(md({ node_options: '--max-old-space-size=256' })).toContain('peak 170 MiB (started as the chart starts it, NODE_OPTIONS=`--max-old-space-size=256`).');
+    expect(md({})).toContain('peak 170 MiB.');
+    expect(md({ node_options: '' })).toContain('peak 170 MiB.');
+  });
+
   test('backends at scale: one row per data plane with resync, readiness p50/p99 and the agent\'s memory', () => {
     const rows = scaleTable([{ data_plane: 'xdp', source: 'pods', pods: 10000, resync_ms: 3274, readiness_ms: { p50: 192, p99: 281, max: 281, median: 192, runs: 40 }, rss_mib: 347.9, peak_rss_mib: 497.4 }]);
     expect(rows).toContain('| xdp | pods | 10000 | 3.3 s | 192 / 281 ms (n=40) | 348 MiB (peak 497) |');

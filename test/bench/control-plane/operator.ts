@@ -4,13 +4,16 @@
 // after convergence, peak from VmHWM. The caller owns the control plane (main.ts: the rest of a real cluster, M
 // unrelated pods, and the operator's peer share it).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { createTestNamespace, type ControlPlane } from '../../integration/harness/index.js';
+import { createTestNamespace, repoRoot, type ControlPlane } from '../../integration/harness/index.js';
 import { freePort } from '../../integration/harness/ports.js';
 import { PLB, plbClient } from '../../integration/support/plb-api.js';
 import type { PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { OperatorNumbers } from '../report/types.js';
+import { chartNodeOptions } from './chart-values.js';
 import { plbConverged } from './converged.js';
 import { ScalePods } from './pods.js';
 import { cpuSeconds, memory } from './proc-stats.js';
@@ -47,10 +50,12 @@ export async function operatorThroughput(cp: ControlPlane, operatorMain: string,
     })));
   }
   const port = await freePort();
+  // As the chart runs it: its NODE_OPTIONS bound V8's heap (values.yaml nodeOptions), and memory is what is measured.
+  const nodeOptions = chartNodeOptions(readFileSync(join(repoRoot, 'charts/portable-lb/values.yaml'), 'utf8'));
   const started = performance.now();
   // --single-tenant: the bench's VIPs lie in no VIPPool (multi-tenant mode would refuse every one).
   const child = spawn(process.execPath, [operatorMain, `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`, '--single-tenant'],
-    { env: { ...process.env, POD_NAME: 'bench-operator', LOG_LEVEL: 'warn', NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, POD_NAME: 'bench-operator', LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions }, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];
   child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   try {
@@ -74,6 +79,7 @@ export async function operatorThroughput(cp: ControlPlane, operatorMain: string,
       rss_mib: Number(mem.rss.toFixed(1)),
       peak_rss_mib: Number(mem.peak.toFixed(1)),
       cpu_seconds: Number(cpu.toFixed(2)),
+      node_options: nodeOptions,
     };
   } finally {
     child.kill('SIGTERM');

@@ -150,7 +150,8 @@ export function controlPlaneTables(cp: ControlPlaneResults): string {
     const pods = o.unrelated_pods ? ` and ${o.unrelated_pods} unrelated Running pods` : '';
     out.push(`Operator against a real kube-apiserver + etcd: ${o.plbs} PLBs${pods} created before the operator starts, all ` +
       `observed in **${fmt(o.seconds, 1)} s** (**${fmt(o.reconciles_per_second, 0)} reconciles/s**); RSS ` +
-      `${fmt(o.rss_mib, 0)} MiB afterwards, peak ${fmt(o.peak_rss_mib, 0)} MiB.`, '');
+      `${fmt(o.rss_mib, 0)} MiB afterwards, peak ${fmt(o.peak_rss_mib, 0)} MiB` +
+      `${o.node_options ? ` (started as the chart starts it, NODE_OPTIONS=\`${o.node_options}\`)` : ''}.`, '');
   }
   out.push(...peerLines(cp), ...scaleTable(cp.scale ?? []));
   for (const s of cp.skipped) out.push(`- not measured: ${s.test ?? s.config ?? ''}: ${s.reason}`);

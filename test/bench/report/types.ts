@@ -79,6 +79,8 @@ export interface OperatorNumbers {
   peak_rss_mib: number;
   /** The operator's CPU time (user + system) over those seconds (absent in files written before it was measured). */
   cpu_seconds?: number;
+  /** The NODE_OPTIONS it ran with, the chart's (absent in files written before the chart set any). */
+  node_options?: string;
 }
 
 /** kube-controller-manager's Deployment controller working a backlog of Deployments (peer.ts). */
