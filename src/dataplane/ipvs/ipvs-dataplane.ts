@@ -27,8 +27,8 @@ export const IPVS_SYSCTLS: Record<string, string> = {
  * IPVS's timeout for an established TCP connection with no packet, set in the LB pod's namespace: the xdp
  * plane's default (Cilium's 6 h) instead of IPVS's 900 s. When IPVS forgets a connection it takes the
  * connection's conntrack entry with it, and the next segment meets nothing that knows it: a backend speaking
- * first after 15 min of quiet (server-sent events, a gRPC stream, a database push) never reaches the client, and
- * the client's next segment (IPVS schedules only SYNs) meets the LB pod's own TCP, which answers it with a RST.
+ * first after 15 min of quiet (server-sent events, a gRPC stream, a database push) reaches the LB pod's own TCP
+ * at the SNAT address, which answers it with a RST; so does the client's next segment (IPVS schedules only SYNs).
  */
 export const IPVS_TCP_ESTABLISHED_SECONDS = 21_600;
 
