@@ -158,8 +158,9 @@ suiteIf(missingPrerequisites(null, ['nft']), 'IPv6 data planes').each(DATA_PLANE
 
   test('reports the IPv6 service and backends in /metrics', async () => {
     const text = await metrics();
-    expect(metric(text, `plb_service_new_flows_total{vip="${VIP}",port="80",protocol="TCP"}`)).toBeGreaterThanOrEqual(2040);
-    // A fresh socket can get a source port whose conntrack (IPVS) entry is still there: not a new flow.
+    // 2040 connections so far (2000 + 40). A fresh socket can get a source port whose conntrack (IPVS) entry is
+    // still there: not a new flow (one CI run under 6.1 counted 2030 of 2040, TCP and UDP alike).
+    expect(metric(text, `plb_service_new_flows_total{vip="${VIP}",port="80",protocol="TCP"}`)).toBeGreaterThan(1980);
     const udp = metric(text, `plb_service_new_flows_total{vip="${VIP}",port="53",protocol="UDP"}`);
     expect([udp > 760, udp <= 800]).toEqual([true, true]);
     for (const b of ['b1', 'b2', 'b3'] as const) {
