@@ -39,8 +39,6 @@ static __always_inline void plb_frag_record(const struct plb_packet *pkt, const 
 
 static __always_inline int plb_later_fragment(PLB_CTX *ctx, const struct plb_packet *pkt)
 {
-	__u32 zero = 0;
-	struct plb_config *cfg;
 	struct plb_frag_key key;
 	struct plb_flow *rec;
 	struct plb_flow to;
@@ -52,8 +50,7 @@ static __always_inline int plb_later_fragment(PLB_CTX *ctx, const struct plb_pac
 		plb_count_packet(&to, pkt->len, 0);
 		return plb_forward_fragment(ctx, pkt, &to);
 	}
-	cfg = bpf_map_lookup_elem(&plb_config, &zero);
-	if (cfg && cfg->vip != 0 && pkt->daddr == cfg->vip) {
+	if (plb_to_vip(pkt)) {
 		PLB_COUNT_GLOBAL(frag_untracked);
 		return PLB_VERDICT_DROP;
 	}

@@ -19,10 +19,7 @@
  * (RST, ICMP unreachable) would only tell a scanner more, and silence amplifies nothing. */
 static __always_inline int plb_unserved(const struct plb_packet *pkt)
 {
-	__u32 zero = 0;
-	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
-
-	if (!cfg || cfg->vip == 0 || pkt->daddr != cfg->vip)
+	if (!plb_to_vip(pkt))
 		return 0;
 	PLB_COUNT_GLOBAL(unserved);
 	return 1;

@@ -39,6 +39,15 @@ static __always_inline __u32 plb_now(void)
 	return bpf_ktime_get_ns() / PLB_NSEC_PER_SEC;
 }
 
+/* Whether `pkt` is addressed to the VIP (none configured: nothing is). */
+static __always_inline int plb_to_vip(const struct plb_packet *pkt)
+{
+	__u32 zero = 0;
+	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
+
+	return cfg && cfg->vip != 0 && pkt->daddr == cfg->vip;
+}
+
 /* The state a flow is in after `pkt` (travelling in direction `dir`) when it was in `state`. netfilter's and
  * Cilium's rules, coarsened to what expiry needs: a FIN or RST starts the short closing timeout (the rest of
  * the close and the backend's TIME_WAIT need no state here), a SYN starts a connection over, the client's
