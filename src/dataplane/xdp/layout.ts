@@ -169,13 +169,20 @@ export interface FlowEntry {
   key: { saddr: string; daddr: string; sport: number; dport: number; proto: number };
   value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; close: number; lastSeen: number };
 }
-export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
+export function encodeFlowKey(k: FlowEntry['key']): Buffer {
   const key = Buffer.alloc(FLOW_KEY_SIZE);
-  ipv4Bytes(e.key.saddr).copy(key, 0);
-  ipv4Bytes(e.key.daddr).copy(key, 4);
-  key.writeUInt16BE(e.key.sport, 8);
-  key.writeUInt16BE(e.key.dport, 10);
-  key.writeUInt8(e.key.proto, 12);
+  ipv4Bytes(k.saddr).copy(key, 0);
+  ipv4Bytes(k.daddr).copy(key, 4);
+  key.writeUInt16BE(k.sport, 8);
+  key.writeUInt16BE(k.dport, 10);
+  key.writeUInt8(k.proto, 12);
+  return key;
+}
+export function decodeFlowKey(key: Buffer, ko = 0): FlowEntry['key'] {
+  return { saddr: ipv4FromBytes(key, ko), daddr: ipv4FromBytes(key, ko + 4), sport: key.readUInt16BE(ko + 8), dport: key.readUInt16BE(ko + 10), proto: key.readUInt8(ko + 12) };
+}
+export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
+  const key = encodeFlowKey(e.key);
   const v = e.value;
   const value = Buffer.alloc(FLOW_VALUE_SIZE);
   ipv4Bytes(v.saddr).copy(value, 0);
@@ -192,7 +199,7 @@ export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
 }
 export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0): FlowEntry {
   return {
-    key: { saddr: ipv4FromBytes(key, ko), daddr: ipv4FromBytes(key, ko + 4), sport: key.readUInt16BE(ko + 8), dport: key.readUInt16BE(ko + 10), proto: key.readUInt8(ko + 12) },
+    key: decodeFlowKey(key, ko),
     value: {
       saddr: ipv4FromBytes(value, vo), daddr: ipv4FromBytes(value, vo + 4), sport: value.readUInt16BE(vo + 8), dport: value.readUInt16BE(vo + 10),
       serviceId: value.readUInt16LE(vo + 12), backendId: value.readUInt16LE(vo + 14), dir: value.readUInt8(vo + 16),

@@ -128,7 +128,7 @@ export interface FlowGcNumbers {
   /** spec.xdp.maxFlows the table was sized with (plb_flows max_entries = 2 x maxFlows). */
   max_flows: number;
   capacity_entries: number;
-  /** Flows written, a forward and a reverse entry each; fewer than max_flows in quick mode. */
+  /** Flows written, a forward and a reverse entry each (the bench fills max_flows in both modes). */
   flows: number;
   /** Entries in the table after the fill: below 2 x flows when the LRU evicted some on the way. */
   entries_after_fill: number;

@@ -2,7 +2,7 @@
 // a UDP client on a fixed port, packets no service takes, an idle connection, and each plane's view of its flows.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FLOW_KEY_SIZE, FLOW_VALUE_SIZE, partnerKey } from '../../../src/dataplane/xdp/layout.js';
+import { FLOW_KEY_SIZE, FLOW_VALUE_SIZE, decodeFlowKey, encodeFlowKey, partnerKey } from '../../../src/dataplane/xdp/layout.js';
 import { inNs, sh } from './netns.js';
 import type { Topology } from './topology.js';
 
@@ -76,17 +76,12 @@ export class XdpFlows {
   }
 
   static key(t: Tuple): Buffer {
-    const k = Buffer.alloc(FLOW_KEY_SIZE);
-    [...t.saddr.split('.'), ...t.daddr.split('.')].forEach((o, i) => k.writeUInt8(Number(o), i));
-    k.writeUInt16BE(t.sport, 8);
-    k.writeUInt16BE(t.dport, 10);
-    k.writeUInt8(t.proto === 'tcp' ? 6 : 17, 12);
-    return k;
+    return encodeFlowKey({ ...t, proto: t.proto === 'tcp' ? 6 : 17 });
   }
 
   static tuple(k: Buffer): Tuple {
-    const ip = (o: number) => [...k.subarray(o, o + 4)].join('.');
-    return { saddr: ip(0), daddr: ip(4), sport: k.readUInt16BE(8), dport: k.readUInt16BE(10), proto: k.readUInt8(12) === 6 ? 'tcp' : 'udp' };
+    const { proto, ...rest } = decodeFlowKey(k);
+    return { ...rest, proto: proto === 6 ? 'tcp' : 'udp' };
   }
 
   /** The entry's value, null when there is none (bpftool prints null and exits 254). */
