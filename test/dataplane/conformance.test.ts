@@ -7,7 +7,9 @@ import { missingPrerequisites, suiteIf } from './support/prereqs.js';
 import { ARTIFACTS, HOLD, LOAD, Lab, PODS, VIP, plbYaml as labYaml, type Backend } from './support/lab.js';
 import { expectShares, expectedBigSha256 } from './support/expect.js';
 import { SYN, SYN_ACK, installProbes, mssProbes, readProbes } from './support/nft-probes.js';
-import { IDLE_TCP, OPEN_FLOWS, RAW_SEND, UDP_FIXED, XdpFlows, addClientAddresses, fixedReplies } from './support/population.js';
+import {
+  IDLE_TCP, OPEN_FLOWS, RAW_SEND, UDP_FIXED, XdpFlows, addClientAddresses, fixedReplies, idleTcpEvents, idleTcpReceived,
+} from './support/population.js';
 
 /**
  * The suite's PLB file: drainSeconds 300 (the most the API allows), so connections to a backend removed early in
@@ -374,8 +376,8 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       // second does: the request, or a retransmission of it): the pushed data (retransmitted) and the answer to the
       // request come through on the same connection, from the same backend.
       conn.child.stdin!.write('get\n');
-      const events = () => conn.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { data?: string; error?: string; end?: boolean });
-      const received = () => events().map((e) => e.data ?? '').join('');
+      const events = () => idleTcpEvents(conn.output());
+      const received = () => idleTcpReceived(conn.output());
       await until(async () => received(), (r) => r.endsWith('\r\n\r\nb1\n'));
       expect(events().filter((e) => e.data === undefined && !('localPort' in e))).toEqual([]);
       expect(received()).toMatch(/^b1 push\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nb1\n$/);
@@ -404,8 +406,8 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
       const from = b1.output().length;
       b1.child.stdin!.write(`push ${localPort}\n`);
       expect(await b1.waitFor(/^(pushed|no-connection) /, 15_000, from)).toBe(`pushed ${localPort}`);
-      const events = () => conn.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { data?: string; error?: string; end?: boolean });
-      const received = () => events().map((e) => e.data ?? '').join('');
+      const events = () => idleTcpEvents(conn.output());
+      const received = () => idleTcpReceived(conn.output());
       const resets = async () => (await readProbes(topo.ns('b1')))['resets']! + (await readProbes(lb))['resets']!;
       await until(async () => ({ r: received(), n: await resets() }), (v) => v.r.includes('b1 push') || v.n > 0);
       conn.child.stdin!.write('get\n');

@@ -11,6 +11,16 @@ export const UDP_FIXED = join(HERE, 'udp-fixed.mjs');
 export const RAW_SEND = join(HERE, 'raw-send.py');
 export const IDLE_TCP = join(HERE, 'idle-tcp.mjs');
 
+export interface IdleTcpEvent { localPort?: number; data?: string; error?: string; end?: boolean }
+
+/** What idle-tcp.mjs printed: its JSON lines ({"localPort"} first, then {"data"}, {"error"} or {"end"}). */
+export function idleTcpEvents(output: string): IdleTcpEvent[] {
+  return output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as IdleTcpEvent);
+}
+
+/** Everything idle-tcp.mjs's connection received, in order. */
+export const idleTcpReceived = (output: string): string => idleTcpEvents(output).map((e) => e.data ?? '').join('');
+
 /** The client addresses are 10.240.2.1..n on the client pod's eth0 (a NAT gateway's pool, or many pods). */
 export async function addClientAddresses(topo: Topology, n: number): Promise<string[]> {
   const addresses = Array.from({ length: n }, (_, i) => `10.240.2.${i + 1}`);
