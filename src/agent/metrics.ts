@@ -97,7 +97,7 @@ export function renderMetrics(obs: DataPlaneObservation, health: AgentHealth, bg
     obs.backends.filter((b) => b.snatExhausted !== undefined).map((b) => [be(b), b.snatExhausted!]));
   if (obs.flows) {
     e.family('plb_flow_entries', 'gauge', 'Flow table entries in use after the last garbage-collection pass (two per flow; xdp).', [[{}, obs.flows.entries]]);
-    e.family('plb_flow_capacity_entries', 'gauge', 'Flow table size in entries (spec.xdp.maxFlows x 2).', [[{}, obs.flows.capacity]]);
+    e.family('plb_flow_capacity_entries', 'gauge', 'Flow table size in entries (spec.xdp.maxFlows x 2, rounded up to 128, + 128 per CPU).', [[{}, obs.flows.capacity]]);
     e.family('plb_flow_table_memory_bytes', 'gauge', 'Kernel memory of the flow table.', [[{}, obs.flows.memoryBytes]]);
     e.family('plb_flow_expired_total', 'counter', 'Flow table entries removed because their flow had expired.', [[{}, obs.flows.expiredTotal]]);
     e.family('plb_flow_gc_seconds', 'gauge', 'Duration of the last garbage-collection pass over the flow table.', [[{}, obs.flows.lastGcSeconds]]);

@@ -8,8 +8,17 @@ export const MAX_SERVICES = 64;
 export const MAX_BACKENDS = 16384;
 /** plb_flows' size compiled into the object (2 entries per flow); the loader sets the one from maxFlows. */
 export const COMPILED_FLOW_ENTRIES = 262144;
-/** plb_flows' size for spec.xdp.maxFlows concurrent flows: a forward and a reverse entry each. */
-export const flowTableEntries = (maxFlows: number): number => 2 * maxFlows;
+/** How many free entries the kernel's common LRU hands a CPU at once (LOCAL_FREE_TARGET, kernel/bpf/bpf_lru_list.c). */
+export const LRU_CPU_BATCH = 128;
+/**
+ * plb_flows' size for spec.xdp.maxFlows concurrent flows on a node with `possibleCpus` CPUs: a forward and a
+ * reverse entry each, rounded up to the LRU's batch, and one batch more per CPU. Why: the LRU evicts as soon as its
+ * shared free list cannot fill a CPU's batch, and the entries another CPU took and has not used yet are not free
+ * to this one. A table of exactly 2 x maxFlows lost flows before it was full (144 of 6000 entries at maxFlows
+ * 3000, filled from two CPUs); a long-lived idle connection is the first to go. 128 entries per CPU is ~12 KiB.
+ */
+export const flowTableEntries = (maxFlows: number, possibleCpus: number): number =>
+  Math.ceil((2 * maxFlows) / LRU_CPU_BATCH) * LRU_CPU_BATCH + possibleCpus * LRU_CPU_BATCH;
 
 /** struct plb_flow.state */
 export const FLOW_SYN = 1;

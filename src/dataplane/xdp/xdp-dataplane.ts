@@ -198,7 +198,7 @@ export class XdpDataPlane implements DataPlane {
     if (!obj) {
       // Both hooks' objects share the pinned maps, so they must ask for the same size: the one loaded first.
       const maxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
-      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows) });
+      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows, this.addon.possibleCpus()) });
       this.loadedMaxFlows = maxFlows;
       if (obj.replacedPins.length > 0) {
         this.log(`warning: pinned maps ${obj.replacedPins.join(', ')} had another size or layout (maxFlows changed, or ` +

@@ -26,7 +26,7 @@ export function openFlowTable(artifacts: string, maxFlows: number): FlowTable {
     execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
     mounted = true;
     const addon = loadAddon(artifacts);
-    const obj = addon.openObject(bpfObjectPath('tc', artifacts), dir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows) });
+    const obj = addon.openObject(bpfObjectPath('tc', artifacts), dir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows, addon.possibleCpus()) });
     const close = () => {
       addon.closeObject(obj.handle);
       execFileSync('umount', [dir]);
@@ -49,15 +49,15 @@ const SNAT_IP = 0x0af00003; // 10.240.0.3
 const SNAT_PORTS = 60_000;
 
 /**
- * Writes `flows` TCP flows, both entries of each, in BPF_MAP_UPDATE_BATCH calls of 50 000 flows. Flow i:
+ * Writes TCP flows `from` (default 0) up to `flows`, both entries of each, in BPF_MAP_UPDATE_BATCH calls of 50 000 flows. Flow i:
  * client 1.0.0.0 + i:40000 -> VIP:80, SNAT 10.240.0.3:(1024 + i % 60000) -> backend 11.0.0.0 + i / 60000:8080
  * (service 1, backend id 1 + i / 60000): every reverse key is distinct, as the SNAT port claim makes them.
  */
-export function fillFlows(addon: BpfAddon, fd: number, flows: number, age: FlowAge): void {
+export function fillFlows(addon: BpfAddon, fd: number, flows: number, age: FlowAge, from = 0): void {
   const chunk = 50_000;
   const keys = Buffer.alloc(2 * chunk * FLOW_KEY_SIZE);
   const values = Buffer.alloc(2 * chunk * FLOW_VALUE_SIZE);
-  for (let first = 0; first < flows; first += chunk) {
+  for (let first = from; first < flows; first += chunk) {
     const n = Math.min(chunk, flows - first);
     keys.fill(0);
     values.fill(0);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   BACKEND_ACTIVE, decodeBackend, decodeConfig, decodeRing, decodeServiceKey, decodeServiceValue, encodeBackend,
-  encodeConfig, encodeRing, encodeServiceKey, encodeServiceValue, ringOffset, sumPerCpu, RING_SIZE,
+  encodeConfig, encodeRing, encodeServiceKey, encodeServiceValue, flowTableEntries, ringOffset, sumPerCpu, RING_SIZE,
 } from '../../../src/dataplane/xdp/layout.js';
 import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
 
@@ -47,5 +47,15 @@ describe('map layouts', () => {
     b.writeBigUInt64LE(5n, 0); b.writeBigUInt64LE(7n, 8);
     b.writeBigUInt64LE(1n, 16); b.writeBigUInt64LE(2n, 24);
     expect(sumPerCpu(b, ['a', 'b'] as const, 2)).toEqual({ a: 6, b: 9 });
+  });
+
+  // Two entries per flow, rounded up to the LRU's per-CPU batch of 128, and one batch per CPU (layout.ts says why).
+  test.each([
+    [1024, 1, 2048 + 128],
+    [1000, 2, 2048 + 256],
+    [131_072, 2, 262_144 + 256],
+    [1_000_000, 64, 2_000_000 + 8192],
+  ])('flow table entries for maxFlows %i on %i CPUs: %i', (maxFlows, cpus, entries) => {
+    expect(flowTableEntries(maxFlows, cpus)).toBe(entries);
   });
 });
