@@ -5,7 +5,8 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { PLB } from '../api/constants.js';
 import { apiClient, withDeadline } from '../runtime/deadline.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, describeApiError, isNotFound } from '../runtime/kube.js';
-import { changedReports, nodeFieldManager, type NodeSession } from './status.js';
+import { changedReports, nodeFieldManager } from './status.js';
+import type { NodeSession } from '../api/status.js';
 
 export interface NodeStatusWriterOptions {
   kubeConfig: KubeConfig;

@@ -14,8 +14,6 @@ import type { NodePeer } from './announce.js';
 import { keyOf, lbPodsOn } from './lb-pods.js';
 import type { NodeSession } from '../api/status.js';
 
-export type { NodeSession } from '../api/status.js';
-
 /** The field manager of a node's entries: one per node, so a node's apply of [] removes only its own. */
 export const nodeFieldManager = (node: string): string => `plb-node-routes/${node}`;
 

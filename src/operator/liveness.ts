@@ -23,7 +23,7 @@
 // `kubectl get plb -o yaml` still says which pod and why.
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import type { LoadBalancerEntry } from './status.js';
+import type { LoadBalancerEntry } from '../api/status.js';
 
 /** How often an agent rewrites its entry even when nothing changed (its repair pass, src/agent/kubernetes). */
 export const HEARTBEAT_PERIOD_MS = 30_000;

@@ -18,7 +18,8 @@ import { bgpPeersHash, type OperatorSettings } from './desired.js';
 import { sessionEvents, transitionEvents, type PlbEvent, type SessionsSeen } from './events.js';
 import { nextJudgement } from './liveness.js';
 import { LABEL_PLB_NAMESPACE, bgpSecretName } from './naming.js';
-import { computeStatus, liveEntries, type ChildrenOutcome, type LoadBalancerEntry } from './status.js';
+import { computeStatus, liveEntries, type ChildrenOutcome } from './status.js';
+import type { LoadBalancerEntry } from '../api/status.js';
 import { statusPatch, type JsonPatchOp } from './status-patch.js';
 
 /** Everything reconcile reads or writes. Reads come from informer caches; writes go to the API. */

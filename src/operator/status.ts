@@ -9,8 +9,6 @@ import { judgedEntries, type LivenessContext } from './liveness.js';
 import { joinBounded, truncate, TOTAL_CHARS } from './messages.js';
 import type { LoadBalancerEntry, NodeSession } from '../api/status.js';
 
-export type { LoadBalancerEntry } from '../api/status.js';
-
 export interface Observations {
   /** The LB pods of this PLB that exist now (from the pod cache). */
   lbPods: readonly V1Pod[];

@@ -5,7 +5,7 @@
 // been lifted by the operator: on main it stayed marked until the agent's next heartbeat (up to 30 s).
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import type { Controller } from '../../src/operator/controller.js';
-import type { LoadBalancerEntry } from '../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../src/api/status.js';
 import { eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
 import { boundLbPod, type BoundLbPod } from './support/bound-lb-pod.js';
 import { startTestController } from './support/controller.js';

@@ -11,7 +11,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kuberne
 import { findCondition } from '../../src/api/conditions.js';
 import { LABEL_PLB } from '../../src/api/constants.js';
 import type { Controller } from '../../src/operator/controller.js';
-import type { LoadBalancerEntry } from '../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../src/api/status.js';
 import { createTestNamespace, eventually, installCrds, startControlPlane, type ControlPlane } from './harness/index.js';
 import { startTestController } from './support/controller.js';
 import { plbClient } from './support/plb-api.js';

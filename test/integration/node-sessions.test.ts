@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { PLB } from '../../src/api/constants.js';
-import { nodeFieldManager, ownEntries, type NodeSession } from '../../src/node/status.js';
+import { nodeFieldManager, ownEntries } from '../../src/node/status.js';
+import type { NodeSession } from '../../src/api/status.js';
 import { NodeStatusWriter } from '../../src/node/status-writer.js';
 import { statusPatch } from '../../src/operator/status-patch.js';
 import { patchResourceStatus } from '../../src/runtime/kube.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
-import type { LoadBalancerEntry } from '../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../src/api/status.js';
 import { eventually, repoRoot } from '../integration/harness/index.js';
 import { plbClient } from '../integration/support/plb-api.js';
 import { NAMESPACE, VIP } from './objects.js';

@@ -5,7 +5,7 @@
 import { expect } from '@jest/globals';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod, type V1PodStatus } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../../src/api/constants.js';
-import type { LoadBalancerEntry } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 import { createTestNamespace, eventually, type ControlPlane } from '../harness/index.js';
 import { plbClient } from './plb-api.js';
 

@@ -3,7 +3,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { agentFieldManager } from '../../../src/api/constants.js';
 import type { PortableLoadBalancer, PortableLoadBalancerSpec } from '../../../src/api/generated.js';
 import { findCondition } from '../../../src/api/conditions.js';
-import type { LoadBalancerEntry } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 
 export const PLB = { group: 'portablelb.io', version: 'v1alpha1', plural: 'portableloadbalancers' };
 

@@ -4,7 +4,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import type { SessionState } from '../../../src/agent/bgp/sessions.js';
 import type { NodePeer } from '../../../src/node/announce.js';
-import { changedReports, nodeFieldManager, nodeSessionReports, ownEntries, type NodeSession } from '../../../src/node/status.js';
+import { changedReports, nodeFieldManager, nodeSessionReports, ownEntries } from '../../../src/node/status.js';
+import type { NodeSession } from '../../../src/api/status.js';
 import { plb } from '../support/builders.js';
 import { lbPod, nodeIPPeer } from './builders.js';
 

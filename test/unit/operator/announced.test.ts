@@ -4,7 +4,8 @@ import { findCondition } from '../../../src/api/conditions.js';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
 import { resolvePeers, servesPlb } from '../../../src/operator/bgp-peers.js';
 import { sessionEvents, type SessionsSeen } from '../../../src/operator/events.js';
-import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
+import { computeStatus } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 import { lbPod, plb } from '../support/builders.js';
 
 const now = new Date('2026-11-26T12:00:00Z');

@@ -2,7 +2,7 @@
 import { describe, expect, it, test } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { HEARTBEAT_EXPIRY_MS, RESTART_GRACE_MS, heartbeatDeadline, judgeEntry, judgedEntries, liftedMark, nextJudgement, withoutHeartbeats, type LivenessContext } from '../../../src/operator/liveness.js';
-import type { LoadBalancerEntry } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 
 const T = Date.parse('2026-12-03T08:00:00Z');
 const at = (s: number) => new Date(T + s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

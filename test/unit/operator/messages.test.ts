@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { joinBounded, truncate } from '../../../src/operator/messages.js';
-import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
+import { computeStatus } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 import { findCondition } from '../../../src/api/conditions.js';
 import { lbPod, plb } from '../support/builders.js';
 

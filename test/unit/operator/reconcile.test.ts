@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubernetesObject, V1Node, V1Pod, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
 import { findCondition } from '../../../src/api/conditions.js';
 import type { BGPPeer, PortableLoadBalancer } from '../../../src/api/generated.js';
-import type { LoadBalancerEntry } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 import type { AddressDecision } from '../../../src/operator/address/claims.js';
 import { belongsTo } from '../../../src/operator/class/cleanup.js';
 import { resolveClass, type ClassResolution } from '../../../src/operator/class/resolve.js';

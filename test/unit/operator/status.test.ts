@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { findCondition } from '../../../src/api/conditions.js';
 import type { PortableLoadBalancerSpec } from '../../../src/api/generated.js';
-import { computeStatus, type LoadBalancerEntry } from '../../../src/operator/status.js';
+import { computeStatus } from '../../../src/operator/status.js';
+import type { LoadBalancerEntry } from '../../../src/api/status.js';
 import { statusPatch } from '../../../src/operator/status-patch.js';
 import { lbPod, plb } from '../support/builders.js';
 
