@@ -19,10 +19,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY hack/build-dataplane.sh ./hack/build-dataplane.sh
+COPY hack/build-dataplane.sh hack/bundle-operator.mjs ./hack/
 RUN npx tsc -p tsconfig.build.json \
+ && node hack/bundle-operator.mjs \
  && bash hack/build-dataplane.sh \
- && chmod +x dist/src/operator/main.js dist/src/agent/main.js \
+ && chmod +x dist/operator/main.mjs dist/src/agent/main.js \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim
@@ -46,6 +47,7 @@ WORKDIR /opt/portable-lb
 COPY --from=build /src/package.json /opt/portable-lb/package.json
 COPY --from=build /src/node_modules /opt/portable-lb/node_modules
 COPY --from=build /src/dist/src /opt/portable-lb/dist/src
+COPY --from=build /src/dist/operator /opt/portable-lb/dist/operator
 COPY --from=build /src/build/dataplane /opt/portable-lb/build/dataplane
 RUN awk '$1 == "link" { print $3, $2 }' /tmp/image-contents.txt | xargs -n 2 ln -s \
  && rm /tmp/image-contents.txt

@@ -68,6 +68,8 @@ step "compiling the agent, the operator and the bench into $build"
 node_modules/.bin/tsc src/agent/main.ts src/operator/main.ts test/bench/report-main.ts test/bench/control-plane/main.ts \
   test/bench/control-plane/xdp-apply.ts test/bench/control-plane/flow-gc.ts test/bench/control-plane/scale.ts --outDir "$build" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2023 --types node --strict --skipLibCheck --verbatimModuleSyntax --esModuleInterop --resolveJsonModule
+# The operator as the image ships it (package.json's plb-operator): bundled, so the bench measures its memory.
+node hack/bundle-operator.mjs --entry "$build/src/operator/main.js" --outdir "$build/operator"
 
 step "data plane ($mode: $reps pair(s) x ${secs} s per side per configuration and test)"
 run=(bash test/bench/dataplane/run.sh --agent "$build/src/agent/main.js"
@@ -94,7 +96,7 @@ fi
 step "control plane"
 quick=(); [[ $mode == quick ]] && quick=(--quick)
 node "$build/test/bench/control-plane/main.js" --out "$tmp/control-plane.json" \
-  --operator "$build/src/operator/main.js" "${quick[@]}"
+  --operator "$build/operator/main.mjs" "${quick[@]}"
 
 # Backends at scale (root: the agent programs a namespace): one PLB selecting 10 000 ready pods (1000 in quick
 # mode), every data plane this kernel has; ipvs's kernel side at scale is the VM's (not here: no IPVS).

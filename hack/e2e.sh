@@ -23,8 +23,9 @@ bash hack/install-bgp-deps.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 helm_bin=$(bash hack/build-helm.sh)
 bin=$(bash hack/build-control-plane.sh --with-nodes)
-step "build: TypeScript (src, test, hack), BPF objects, native addon"
+step "build: TypeScript (src, test, hack), the operator's bundle, BPF objects, native addon"
 npx tsc -p tsconfig.json
+node hack/bundle-operator.mjs
 bash hack/build-dataplane.sh
 image=localhost/portable-lb:e2e
 step "image $image (hack/image-oci.sh)"

@@ -4,7 +4,7 @@
 # minbase (debootstrap) + its packages + the plb user (Debian part), then its copy and link entries (application
 # part). The one difference from the image: node is this machine's node binary, not the node:20-slim image's.
 #   --layers   print the two parts' directories instead (Debian part, then application part; for hack/image-oci.sh)
-# Needs root (debootstrap, chroot) and a built tree (dist/, build/dataplane/, node_modules/).
+# Needs root (debootstrap, chroot) and a built tree (dist/ with the operator's bundle, build/dataplane/, node_modules/).
 # The Debian part is cached per package list under ${PLB_CACHE:-~/.cache/portable-lb}/rootfs/; the
 # application part is copied anew on every run (seconds).
 set -euo pipefail
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[image-rootfs] %s\n' "$*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || { log "needs root (debootstrap and chroot)"; exit 1; }
-for f in dist/src/operator/main.js dist/src/agent/main.js build/dataplane/plb_bpf.node node_modules; do
+for f in dist/operator/main.mjs dist/src/agent/main.js build/dataplane/plb_bpf.node node_modules; do
   [ -e "$root/$f" ] || { log "$f is missing: build first (npm run build && bash hack/build-dataplane.sh)"; exit 1; }
 done
 command -v debootstrap >/dev/null || { log "debootstrap is missing: apt-get install debootstrap"; exit 1; }

@@ -11,8 +11,9 @@ say() { printf '[lab] %s\n' "$*" >&2; }
 
 say "installing dependencies (apt, npm, control-plane binaries; the first run builds Kubernetes: ~6 min)"
 bash hack/install-deps.sh
-say "building TypeScript (src and the lab), BPF objects and the native addon"
+say "building TypeScript (src and the lab), the operator's bundle, BPF objects and the native addon"
 npx tsc -p tsconfig.json
+node hack/bundle-operator.mjs
 bash hack/build-dataplane.sh
 
 # The lab's namespaces and bpffs are named by PLB_LAB_NETNS_PREFIX (default plblab-): a second lab with another

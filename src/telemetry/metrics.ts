@@ -21,7 +21,9 @@ export async function startTelemetry(serviceName: string): Promise<Telemetry> {
     metrics.setGlobalMeterProvider(provider);
     return { metricsHandler, shutdown: () => provider.shutdown() };
   }
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  // A CommonJS package: its exports are the namespace's default, in Node and in the operator's bundle alike (the
+  // bundle gives a CommonJS module loaded by import() no named exports).
+  const { NodeSDK } = (await import('@opentelemetry/sdk-node')).default;
   const sdk = new NodeSDK({ serviceName, metricReaders: [exporter], logRecordProcessors: [], instrumentations: [] });
   sdk.start();
   return { metricsHandler, shutdown: () => sdk.shutdown() };

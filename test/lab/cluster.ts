@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { installCrds, startControlPlane, type ControlPlane } from '../integration/harness/index.js';
 import { freePort } from '../integration/harness/ports.js';
+import { OPERATOR_MAIN } from '../integration/support/operator-process.js';
 import { NODE_IP } from './pod-network.js';
 
 export async function startCluster(): Promise<ControlPlane> {
@@ -19,7 +20,7 @@ export async function startOperator(cp: ControlPlane, repoRoot: string, logDir: 
   const fd = openSync(join(logDir, 'operator.log'), 'a');
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'dist/src/operator/main.js'), `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`,
+    [OPERATOR_MAIN, `--kubeconfig=${cp.kubeconfigPath}`, `--metrics-bind-address=127.0.0.1:${port}`,
       '--leader-election-namespace=default', '--agent-image=portable-lb:lab', '--agent-image-pull-policy=Never',
       // The lab is one trusted tenant: its VIP needs no VIPPool (the Service step allocates from one).
       '--single-tenant'],

@@ -9,19 +9,12 @@ import { familyOf } from '../nftables/names.js';
 import { natSysctls } from '../nftables/nftables-dataplane.js';
 import type { ApplyResult, BackendObservation, DataPlane, DataPlaneObservation, DesiredState, ServiceObservation } from '../types.js';
 import { IpvsClient } from './client.js';
+import { IPVS_SYSCTLS } from './sysctls.js';
 import { ipCommand, planLocalAddresses, VIP_DEVICE, type LocalAddresses } from './local-addresses.js';
 import { MASQ_TABLE, renderMasquerade } from './masquerade.js';
 import { desiredServices, planSync, serviceId, type Op, type ServiceState } from './sync.js';
 import { openIpvsTransport, type GenlTransport } from './transport.js';
 
-/** Per-netns IPVS settings (notes §2.5); conn_reuse_mode stays at its default on kernels >= 5.9. */
-export const IPVS_SYSCTLS: Record<string, string> = {
-  // conntrack entries for IPVS connections: what lets nf_nat masquerade them
-  'net/ipv4/vs/conntrack': '1',
-  // a packet of a connection whose destination was deleted expires it instead of being black-holed
-  'net/ipv4/vs/expire_nodest_conn': '1',
-  'net/ipv4/vs/expire_quiescent_template': '1',
-};
 
 /**
  * IPVS's timeout for an established TCP connection with no packet, set in the LB pod's namespace: the xdp

@@ -4,7 +4,7 @@
 // plane's agent with exactly these capabilities as its bounding set (test/dataplane/least-privilege.test.ts).
 import type { V1PodSecurityContext, V1SecurityContext, V1Sysctl, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { DataPlaneName } from '../../dataplane/types.js';
-import { IPVS_SYSCTLS } from '../../dataplane/ipvs/ipvs-dataplane.js';
+import { IPVS_SYSCTLS } from '../../dataplane/ipvs/sysctls.js';
 import { natSysctls } from '../../dataplane/nftables/nftables-dataplane.js';
 import { FAMILIES } from '../../dataplane/nftables/names.js';
 

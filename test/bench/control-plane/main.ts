@@ -1,5 +1,5 @@
 // Control-plane numbers -> one JSON file (ControlPlaneResults). Wiring only.
-//   node main.js --out cp.json --operator <dist operator main.js> [--quick]
+//   node main.js --out cp.json --operator <the operator bundle, operator/main.mjs> [--quick]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

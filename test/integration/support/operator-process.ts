@@ -1,14 +1,20 @@
-// The operator as a real process (dist/src/operator/main.js), the way the Helm chart runs it.
+// The operator as a real process, the way the Helm chart runs it: the image's plb-operator, package.json's bin
+// entry (dist/operator/main.mjs, the bundle hack/bundle-operator.mjs makes of dist/src/operator/main.js).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../harness/index.js';
 
-const MAIN = join(repoRoot, 'dist/src/operator/main.js');
+/** What the image runs as plb-operator. */
+export const OPERATOR_MAIN = join(repoRoot, (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['plb-operator']!);
+const MAIN = OPERATOR_MAIN;
 
-/** hack/test.sh builds before the tests; a direct jest run builds here once. */
+/** hack/test.sh builds before the tests; a direct jest run builds here once, and bundles again a stale bundle. */
 export function ensureBuilt(): void {
-  if (!existsSync(MAIN)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
+  const compiled = join(repoRoot, 'dist/src');
+  if (!existsSync(join(compiled, 'operator/main.js'))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  const newest = Math.max(...readdirSync(compiled, { recursive: true, encoding: 'utf8' }).map((f) => statSync(join(compiled, f)).mtimeMs));
+  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newest) execFileSync(process.execPath, ['hack/bundle-operator.mjs'], { cwd: repoRoot, stdio: 'inherit' });
 }
 
 export interface OperatorProcess {

@@ -1,10 +1,10 @@
-// Runs dist/src/operator/main.js exactly as the chart's rendered Deployment would run the container: its args
+// Runs the operator as shipped (package.json's plb-operator: dist/operator/main.mjs) exactly as the chart's rendered Deployment would run the container: its args
 // and env, with the downward-API values a kubelet would fill in, plus --kubeconfig (there is no in-cluster
 // service account file here) and a loopback metrics address (the rendered :8080 may be taken on this machine).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { repoRoot } from '../harness/index.js';
+import { OPERATOR_MAIN } from './operator-process.js';
 
 export interface PodIdentity {
   name: string;
@@ -47,7 +47,7 @@ export function startRenderedOperator(
   // The image puts plb-operator on PATH as the package's bin entry, i.e. this file.
   if (JSON.stringify(container.command) !== '["plb-operator"]') throw new Error(`unexpected command ${container.command}`);
   const args = [
-    join(repoRoot, 'dist/src/operator/main.js'),
+    OPERATOR_MAIN,
     ...(container.args ?? []),
     `--kubeconfig=${kubeconfigPath}`,
     `--metrics-bind-address=127.0.0.1:${metricsPort}`, // later flags win in node:util parseArgs

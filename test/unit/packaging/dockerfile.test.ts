@@ -46,10 +46,14 @@ describe('Dockerfile', () => {
     }
   });
 
-  test('the build stage runs the repository build: npm ci, tsc and hack/build-dataplane.sh', () => {
+  test('the build stage runs the repository build: npm ci, tsc, the operator\'s bundle and hack/build-dataplane.sh', () => {
     const script = runs(build);
     expect(script).toMatch(/npm ci/);
     expect(script).toMatch(/tsc -p tsconfig\.build\.json/);
+    // The same steps as `npm run build`, and the bundle is made before `npm prune` drops esbuild (a dev dependency).
+    expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['build']).toBe('tsc -p tsconfig.build.json && node hack/bundle-operator.mjs');
+    expect(script.indexOf('node hack/bundle-operator.mjs')).toBeGreaterThan(script.indexOf('tsc -p tsconfig.build.json'));
+    expect(script.indexOf('node hack/bundle-operator.mjs')).toBeLessThan(script.indexOf('npm prune'));
     for (const [, path] of script.matchAll(/bash (hack\/\S+\.sh)/g)) expect(existsSync(join(repoRoot, path!))).toBe(true);
     expect(script).toMatch(/bash hack\/build-dataplane\.sh/);
     // The same toolchain as hack/install-dataplane-deps.sh's build part.
@@ -63,7 +67,7 @@ describe('Dockerfile', () => {
     const copied = runtime!.instructions.filter((i) => i.op === 'COPY').map(copyParts).filter((c) => c.flags['from'] === 'build')
       .map((c) => ({ src: c.sources.join(' ').replace(/^\/src\//, ''), dest: c.dest }));
     expect(copied).toEqual(contents.copies);
-    expect(contents.copies.map((c) => c.src)).toEqual(expect.arrayContaining(['package.json', 'node_modules', 'dist/src', 'build/dataplane']));
+    expect(contents.copies.map((c) => c.src)).toEqual(expect.arrayContaining(['package.json', 'node_modules', 'dist/src', 'dist/operator', 'build/dataplane']));
     expect(read('hack/build-dataplane.sh')).toMatch(/OUT="\$ROOT\/build\/dataplane"/);
   });
 
