@@ -51,16 +51,20 @@ export async function defaultRouteInterface(): Promise<string> {
  * accept_ra is 2 (a pod whose default route came from one would lose it), so that goes first.
  */
 export async function enableForwarding(name: string, family: 4 | 6 = 4): Promise<boolean> {
-  const writes = family === 4 ? [[`net/ipv4/conf/${name}/forwarding`, '1']]
-    : [[`net/ipv6/conf/${name}/accept_ra`, '2'], [`net/ipv6/conf/${name}/forwarding`, '1']];
   let changed = false;
-  for (const [key, value] of writes) {
+  for (const [key, value] of Object.entries(xdpForwardingSysctls(name, family))) {
     const path = `/proc/sys/${key}`;
     if ((await readFile(path, 'utf8')).trim() === value) continue;
-    await writeFile(path, value!);
+    await writeFile(path, value);
     changed = true;
   }
   return changed;
+}
+
+/** The sysctls enableForwarding writes (paths under /proc/sys, in order), also set by an LB pod's securityContext. */
+export function xdpForwardingSysctls(name: string, family: 4 | 6): Record<string, string> {
+  return family === 4 ? { [`net/ipv4/conf/${name}/forwarding`]: '1' }
+    : { [`net/ipv6/conf/${name}/accept_ra`]: '2', [`net/ipv6/conf/${name}/forwarding`]: '1' };
 }
 
 /**
