@@ -37,3 +37,16 @@ export function containerStatus(name: string, c: ContainerView): V1ContainerStat
     ...(lastState ? { lastState: { terminated: lastState } } : {}),
   };
 }
+
+/**
+ * What a readiness probe's answer makes of a container's readiness: the new value, or undefined for no change. A
+ * probe says nothing of a process that exited while it ran (a successor may run by now), nor of one that died
+ * and is not reaped yet: its exit (the kubelet's exit handler) writes the container terminated and the pod not
+ * Ready together, as a kubelet reports the exit it sees. Flipping Ready on that probe first wrote a not-Ready pod
+ * whose container still ran, and the operator, seeing no exit, marked the LB pod's entry PodNotReady at once
+ * instead of giving it the restart grace.
+ */
+export function probeReadiness(ok: boolean, ready: boolean, process: { same: boolean; dead: boolean }): boolean | undefined {
+  if (ok === ready || !process.same || (!ok && process.dead)) return undefined;
+  return ok;
+}

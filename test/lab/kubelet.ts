@@ -9,6 +9,7 @@
 // Container images are not run: a container whose command is `plb-agent` runs this checkout's agent with the
 // pod's environment; any other container runs a small HTTP/UDP backend on its first container port.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ApiException, CoreV1Api, PatchStrategy, setHeaderOptions,
@@ -16,7 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { LABEL_PLB } from '../../src/api/constants.js';
 import { watchResource } from '../../src/runtime/informer.js';
-import { containerStatus, termination } from './container-status.js';
+import { containerStatus, probeReadiness, termination } from './container-status.js';
 import type { LabNode, PodNetwork } from './pod-network.js';
 import { PodVolumes } from './pod-volumes.js';
 import { spawnInNs } from './sh.js';
@@ -317,9 +318,9 @@ export class Kubelet {
         const ok = await fetch(`http://${r.ip}:${run.probe.port}${run.probe.path}`, { signal: AbortSignal.timeout(1000) })
           .then((res) => res.ok)
           .catch(() => false);
-        // A probe of a process that has exited meanwhile says nothing of its successor.
-        if (ok === run.ready || run.process !== probed) continue;
-        run.ready = ok;
+        const next = probeReadiness(ok, run.ready, { same: run.process === probed, dead: !ok && unreaped(probed.pid) });
+        if (next === undefined) continue;
+        run.ready = next;
         changed = true;
       }
       if (changed) this.#update(key, r);
@@ -410,4 +411,14 @@ function stopProcess(p: ChildProcess, graceMs = 30_000): Promise<void> {
     });
     p.kill('SIGTERM');
   });
+}
+
+/** The process has died and waits to be reaped (a zombie), or is gone: /proc/<pid>/stat's state is Z, or no file. */
+function unreaped(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return true;
+  }
 }

@@ -1,7 +1,7 @@
 // The stand-in kubelet's container statuses: what the operator's restart grace reads (liveness.ts). Table-driven.
 import { describe, expect, it } from '@jest/globals';
 import type { V1ContainerStatus } from '@kubernetes/client-node';
-import { containerStatus, termination, type ContainerView } from '../../lab/container-status.js';
+import { containerStatus, probeReadiness, termination, type ContainerView } from '../../lab/container-status.js';
 
 const t0 = new Date('2026-12-07T15:00:00Z');
 const t1 = new Date('2026-12-07T15:01:00Z');
@@ -38,5 +38,17 @@ describe('containerStatus', () => {
       { ready: true, started: true, restartCount: 2, state: { running: { startedAt: t3 } }, lastState: { terminated: killedAgain } }],
   ])('%s', (_name, view, want) => {
     expect(containerStatus('agent', view)).toEqual({ name: 'agent', image: 'portable-lb:dev', imageID: '', ...want });
+  });
+});
+
+describe('probeReadiness', () => {
+  it.each<[string, boolean, boolean, { same: boolean; dead: boolean }, boolean | undefined]>([
+    ['a passing probe makes a not-ready container ready', true, false, { same: true, dead: false }, true],
+    ['a failing probe of a running process makes it not ready (a wedged agent)', false, true, { same: true, dead: false }, false],
+    ['an answer equal to the readiness changes nothing', true, true, { same: true, dead: false }, undefined],
+    ['a probe of a process that was replaced meanwhile says nothing', false, true, { same: false, dead: false }, undefined],
+    ['a failing probe of a process that died and is not reaped yet says nothing: its exit writes the pod not Ready', false, true, { same: true, dead: true }, undefined],
+  ])('%s', (_name, ok, ready, process, want) => {
+    expect(probeReadiness(ok, ready, process)).toBe(want);
   });
 });
