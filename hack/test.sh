@@ -36,7 +36,7 @@ else
   echo "skipped: needs root (hack/cluster makes namespaces, cgroups and mounts)" >&2
 fi
 # Under Debian's 6.1 kernel in qemu (software emulation): the ipvs conformance suite (this kernel has no IPVS),
-# and both xdp BPF builds through 6.1's verifier (hack/vm/bpf-load.sh, ~20 s). The full kernel matrix —
+# and both xdp BPF builds through 6.1's verifier (hack/vm/bpf-load.sh, ~55 s). The full kernel matrix —
 # `hack/vm/conformance.sh ipvs,xdp,nftables` — passed plane by plane (ipvs,xdp 50/50 in 1206 s of VM time;
 # ipvs,nftables 25/25 in 1175 s) but takes ~35 min in one boot, too long for every CI run; run it with
 # `make kernel-matrix` before a release or after touching BPF or netfilter code.

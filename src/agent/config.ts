@@ -8,7 +8,7 @@ import { standalonePeers } from './bgp/standalone-peers.js';
 import type { PortableLoadBalancerSpec } from '../api/generated.js';
 import type { AttachRequest, DataPlaneName, DesiredPort, DesiredState, FlowSettings, L4Protocol, Scheduler } from '../dataplane/types.js';
 import { isIpv4 } from '../dataplane/ipv4.js';
-import { IPV6_NOT_ON_XDP, canonicalIpv6, isGlobalUnicastIpv6, isIpv6 } from '../dataplane/ipv6.js';
+import { canonicalIpv6, isGlobalUnicastIpv6, isIpv6 } from '../dataplane/ipv6.js';
 
 export interface ConfigIssue {
   field: string;
@@ -60,11 +60,11 @@ const schedulerRule = (d: DataPlaneName): string =>
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
-function vipIssue(vip: string, dataPlane: DataPlaneName): string | null {
+function vipIssue(vip: string): string | null {
   if (isIpv6(vip)) {
     if (!isGlobalUnicastIpv6(vip)) return 'must be a routable unicast address (not ::, loopback, link-local or multicast)';
     if (canonicalIpv6(vip) !== vip) return `must be written in canonical form: ${canonicalIpv6(vip)}`;
-    return dataPlane === 'xdp' ? IPV6_NOT_ON_XDP : null;
+    return null;
   }
   if (!isIpv4(vip)) return `"${vip}" is not an IPv4 or IPv6 address literal (e.g. 192.0.2.10 or 2001:db8::10, no prefix length)`;
   const [a] = vip.split('.').map(Number);
@@ -178,7 +178,7 @@ export function standaloneSpec(doc: unknown, source = 'plb.yaml'): StandaloneSpe
   let vip = '';
   if (typeof s.vip !== 'string') issues.push({ field: 'spec.vip', message: 'is required (an IPv4 or IPv6 address)' });
   else {
-    const problem = vipIssue(s.vip, dataPlane);
+    const problem = vipIssue(s.vip);
     if (problem) issues.push({ field: 'spec.vip', message: problem });
     vip = s.vip;
   }

@@ -204,11 +204,11 @@ export const PortableLoadBalancerClassGVK = {
  */
 export interface PortableLoadBalancerSpec {
   /**
-   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; IPv6 needs dataPlane nftables or ipvs). Leave it out to be given a free address of a VIPPool that allows this namespace (status.vip says which). A requested address must lie in such a pool, unless the operator runs single-tenant; an address another load balancer holds is refused (Ready=False, reason VIPConflict) and its LB pods program and announce nothing. The LB pods announce status.vip to the routers of the BGPPeers that serve this load balancer; without one, route it to the LB pods' IPs (status.loadBalancers) statically.
+   * The virtual IP address clients connect to, an IPv4 or IPv6 literal (no prefix length; every data plane balances both). Leave it out to be given a free address of a VIPPool that allows this namespace (status.vip says which). A requested address must lie in such a pool, unless the operator runs single-tenant; an address another load balancer holds is refused (Ready=False, reason VIPConflict) and its LB pods program and announce nothing. The LB pods announce status.vip to the routers of the BGPPeers that serve this load balancer; without one, route it to the LB pods' IPs (status.loadBalancers) statically.
    */
   vip?: string;
   /**
-   * The family of the VIP to allocate when spec.vip is left out (default IPv4); with spec.vip it must match it. IPv6 needs dataPlane nftables or ipvs.
+   * The family of the VIP to allocate when spec.vip is left out (default IPv4); with spec.vip it must match it.
    */
   ipFamily?: "IPv4" | "IPv6";
   /**
@@ -293,7 +293,7 @@ export interface PortableLoadBalancerSpec {
     }[];
   };
   /**
-   * The kernel machinery that balances: xdp (eBPF full NAT at the TC or XDP hook, the default), ipvs (the kernel's IP Virtual Server; the node must have the ip_vs modules), or nftables (kube-proxy's modern mode; works on any kernel with nf_tables). nftables and ipvs balance an IPv6 vip; xdp balances IPv4 only in this release.
+   * The kernel machinery that balances: xdp (eBPF full NAT at the TC or XDP hook, the default), ipvs (the kernel's IP Virtual Server; the node must have the ip_vs modules), or nftables (kube-proxy's modern mode; works on any kernel with nf_tables). All three balance IPv4 and IPv6 vips.
    */
   dataPlane?: "xdp" | "ipvs" | "nftables";
   /**

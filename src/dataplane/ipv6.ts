@@ -4,10 +4,6 @@ import { isIPv6 } from 'node:net';
 import { ipFamily } from '../api/defaults.js';
 import type { DesiredState } from './types.js';
 
-/** The CRD's CEL message, repeated where an IPv6 VIP reaches the IPv4-only plane (an object admitted before the rule). */
-export const IPV6_NOT_ON_XDP =
-  'an IPv6 vip needs dataPlane nftables or ipvs: the xdp data plane balances IPv4 only in this release';
-
 /**
  * An IPv6 address literal without zone or prefix length; IPv4-mapped forms (`::ffff:1.2.3.4`) excluded, as by the CRD.
  * Validation only: the family of an admitted VIP is src/api's ipFamily.

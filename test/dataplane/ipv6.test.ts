@@ -1,5 +1,5 @@
-// An IPv6 VIP through every data plane that balances IPv6 (PLB_DATAPLANES, as the conformance suite; ipvs runs
-// under Debian's kernel, hack/vm/conformance.sh), on the real kernel: dual-stack pods in network namespaces (the
+// An IPv6 VIP through every data plane (PLB_DATAPLANES, as the conformance suite; ipvs runs under Debian's
+// kernel, hack/vm/conformance.sh; xdp natively and there), on the real kernel: dual-stack pods in network namespaces (the
 // IPv6 addresses are 2001:db8::/32 documentation addresses that exist only inside them), the standalone agent in
 // the LB pod driven through its file. TCP and UDP spread by weight, replies return through the LB (masquerade),
 // a removed backend gets no new connections, SYNs and SYN-ACKs carry the clamped MSS (overlay MTU 1280 - 60),
@@ -34,10 +34,14 @@ type BackendName = 'b1' | 'b2' | 'b3';
 // spec.overlay.mtu 1280 (the IPv6 minimum): the clamp is 1280 - 40 (IPv6 header) - 20 (TCP header).
 const MSS = 1220;
 
-/** The data planes that balance an IPv6 VIP, and what each programs for one. */
-const IPV6_PLANES: Record<string, { table: string; kernel?: string[] }> = {
+/**
+ * The data planes that balance an IPv6 VIP, and what each programs for one: an nftables table (the ipvs plane's
+ * masquerade), the kernel's own listing, or (xdp) nothing in netfilter - its BPF program on eth0 at TC.
+ */
+const IPV6_PLANES: Record<string, { table: string | null; kernel?: string[] }> = {
   nftables: { table: 'portable_lb' },
   ipvs: { table: 'portable_lb_ipvs', kernel: ['ipvsadm', '-Ln'] },
+  xdp: { table: null },
 };
 const DATA_PLANES = (process.env['PLB_DATAPLANES'] ?? 'xdp,nftables').split(',').filter((d) => d in IPV6_PLANES);
 const TEST_TIMEOUT_MS = Number(process.env['PLB_TEST_TIMEOUT_MS'] ?? 120_000);
@@ -93,7 +97,7 @@ suiteIf(missingPrerequisites(null, ['nft']), 'IPv6 data planes').each(DATA_PLANE
     if (v === null) throw new Error(`no ${series} in /metrics:\n${text}`);
     return v;
   };
-  const tables = async () => (await inNs(topo.ns('lb'), ['nft', 'list', 'tables'])).trim().split('\n').filter((l) => !l.includes('plbtest_probes'));
+  const tables = async () => (await inNs(topo.ns('lb'), ['nft', 'list', 'tables'])).trim().split('\n').filter((l) => l !== '' && !l.includes('plbtest_probes'));
 
   aroundAll(async () => {
     await scratch.create();
@@ -107,7 +111,7 @@ suiteIf(missingPrerequisites(null, ['nft']), 'IPv6 data planes').each(DATA_PLANE
     await installProbes(topo.ns('cli'), mssProbes('synack', 'input', `tcp sport 80 ${SYN_ACK}`, MSS));
     await writeFile(configPath(), yaml(VIP, v6({ b1: 1, b2: 2, b3: 1 })));
     agent = new AgentProcess(topo, topo.ns('lb'), scratch.mainJs, [
-      '--file', configPath(), '--interface', 'eth0', '--pin-dir', join(scratch.work, 'pins'), '--listen', '127.0.0.1:9470',
+      '--file', configPath(), '--interface', 'eth0', '--pin-dir', join(scratch.bpffs, 'lb'), '--listen', '127.0.0.1:9470',
     ]);
     await agent.start();
   }, async () => {
@@ -115,7 +119,14 @@ suiteIf(missingPrerequisites(null, ['nft']), 'IPv6 data planes').each(DATA_PLANE
     await scratch.remove();
   }, Math.max(175_000, TEST_TIMEOUT_MS));
 
-  test(`programs one ip6 table (${plane.table}) and switches IPv6 forwarding on in the LB pod`, async () => {
+  test(`programs ${plane.table ? `one ip6 table (${plane.table})` : 'its BPF program (no table)'} and switches IPv6 forwarding on in the LB pod`, async () => {
+    if (plane.table === null) {
+      // xdp: the program at TC on eth0, the device's own forwarding (bpf_fib_lookup checks it), no nft table
+      expect(await tables()).toEqual([]);
+      expect(await inNs(topo.ns('lb'), ['tc', 'filter', 'show', 'dev', 'eth0', 'ingress'])).toContain('plb_tc');
+      expect((await inNs(topo.ns('lb'), ['sysctl', '-n', 'net.ipv6.conf.eth0.forwarding'])).trim()).toBe('1');
+      return;
+    }
     expect(await tables()).toEqual([`table ip6 ${plane.table}`]);
     expect((await inNs(topo.ns('lb'), ['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).trim()).toBe('1');
     if (plane.kernel) {
@@ -181,11 +192,12 @@ suiteIf(missingPrerequisites(null, ['nft']), 'IPv6 data planes').each(DATA_PLANE
     if (after !== null) expect(after).toBe(before);
   });
 
-  test('a VIP changed to IPv4 is served from an ip table', async () => {
+  test(`a VIP changed to IPv4 is served ${plane.table ? 'from an ip table' : 'from the IPv4 maps'}`, async () => {
     await reconfigure(yaml(VIP4, [{ ip: PODS.b1.ip, weight: 1 }, { ip: PODS.b2.ip, weight: 1 }]));
-    // nftables replaces the ip6 table at once; ipvs keeps its ip6 masquerade while the IPv6 services drain
+    // nftables replaces the ip6 table at once; ipvs keeps its ip6 masquerade while the IPv6 services drain;
+    // xdp serves it from its IPv4 maps (the IPv4 flow table small until the agent restarts)
     const now = await tables();
-    expect(now).toContain(`table ip ${plane.table}`);
+    if (plane.table) expect(now).toContain(`table ip ${plane.table}`);
     if (dataPlane === 'nftables') expect(now).toEqual([`table ip ${plane.table}`]);
     const t = await http(`http://${VIP4}/`, 200, 10);
     expect(t.failed).toBe(0);

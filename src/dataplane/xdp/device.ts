@@ -45,12 +45,26 @@ export async function defaultRouteInterface(): Promise<string> {
   return dev;
 }
 
-/** bpf_fib_lookup refuses to route for a device with forwarding off (BPF_FIB_LKUP_RET_FWD_DISABLED). */
-export async function enableForwarding(name: string): Promise<boolean> {
-  const path = `/proc/sys/net/ipv4/conf/${name}/forwarding`;
-  if ((await readFile(path, 'utf8')).trim() === '1') return false;
-  await writeFile(path, '1');
-  return true;
+/**
+ * bpf_fib_lookup refuses to route for a device with forwarding off (BPF_FIB_LKUP_RET_FWD_DISABLED), for IPv6 by
+ * the device's own net.ipv6.conf.<dev>.forwarding. A forwarding IPv6 device ignores router advertisements unless
+ * accept_ra is 2 (a pod whose default route came from one would lose it), so that goes first.
+ */
+export async function enableForwarding(name: string, family: 4 | 6 = 4): Promise<boolean> {
+  let changed = false;
+  for (const [key, value] of Object.entries(xdpForwardingSysctls(name, family))) {
+    const path = `/proc/sys/${key}`;
+    if ((await readFile(path, 'utf8')).trim() === value) continue;
+    await writeFile(path, value);
+    changed = true;
+  }
+  return changed;
+}
+
+/** The sysctls enableForwarding writes (paths under /proc/sys, in order), also set by an LB pod's securityContext. */
+export function xdpForwardingSysctls(name: string, family: 4 | 6): Record<string, string> {
+  return family === 4 ? { [`net/ipv4/conf/${name}/forwarding`]: '1' }
+    : { [`net/ipv6/conf/${name}/accept_ra`]: '2', [`net/ipv6/conf/${name}/forwarding`]: '1' };
 }
 
 /**

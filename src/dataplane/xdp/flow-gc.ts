@@ -6,7 +6,7 @@
 import type { FlowSettings } from '../types.js';
 import type { BpfAddon } from './addon.js';
 import {
-  DIR_FORWARD, DIR_REVERSE, FLOW_CLOSING, FLOW_KEY_SIZE, FLOW_SYN, FLOW_VALUE, FLOW_VALUE_SIZE, partnerKey,
+  DIR_FORWARD, DIR_REVERSE, FLOW_CLOSING, FLOW_LAYOUTS, FLOW_SYN, partnerKey, type FlowLayout,
 } from './layout.js';
 
 /** Idle time after which a flow is forgotten, by protocol and state (seconds). */
@@ -91,12 +91,18 @@ export function drainedBackends(drainingSince: Map<number, number>, now: number,
 }
 
 /**
- * One pass over the flow map `fd`: expired flows are deleted (both entries), and so are the flows of backends
- * in `drained` (removed, and their drainSeconds over); the rest is counted.
+ * One pass over the flow map `fd` (plb_flows, or plb_flows6 with `layout` FLOW_LAYOUTS[6]): expired flows are
+ * deleted (both entries), and so are the flows of backends in `drained` (removed, and their drainSeconds over);
+ * the rest is counted.
  */
 export async function collectFlows(
-  addon: BpfAddon, fd: number, timeouts: FlowTimeouts, o: { now?: number; batch?: number; drained?: Set<number> } = {},
+  addon: BpfAddon, fd: number, timeouts: FlowTimeouts,
+  o: { now?: number; batch?: number; drained?: Set<number>; layout?: FlowLayout } = {},
 ): Promise<GcResult> {
+  const l = o.layout ?? FLOW_LAYOUTS[4];
+  const FLOW_KEY_SIZE = l.keySize;
+  const FLOW_VALUE_SIZE = l.valueSize;
+  const FLOW_VALUE = l.value;
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const now = o.now ?? monotonicSeconds();
@@ -118,13 +124,13 @@ export async function collectFlows(
     for (let i = 0; i < b.count; i++) {
       const k = i * FLOW_KEY_SIZE;
       const v = i * FLOW_VALUE_SIZE;
-      const proto = b.keys.readUInt8(k + 12);
+      const proto = b.keys.readUInt8(k + l.ports + 4);
       if (isExpired(proto, b.values.readUInt8(v + FLOW_VALUE.state), b.values.readUInt32LE(v + FLOW_VALUE.lastSeen), now, timeouts) ||
           (drained.size > 0 && drained.has(b.values.readUInt16LE(v + FLOW_VALUE.backendId)))) {
         expired++;
         if (partnersInBatch.delete(b.keys.toString('latin1', k, k + FLOW_KEY_SIZE))) continue;
         b.keys.copy(doomed, n * FLOW_KEY_SIZE, k, k + FLOW_KEY_SIZE);
-        partnerKey(b.keys, k, b.values, v, doomed, (n + 1) * FLOW_KEY_SIZE);
+        partnerKey(b.keys, k, b.values, v, doomed, (n + 1) * FLOW_KEY_SIZE, l);
         partnersInBatch.add(doomed.toString('latin1', (n + 1) * FLOW_KEY_SIZE, (n + 2) * FLOW_KEY_SIZE));
         n += 2;
         continue;
@@ -136,7 +142,7 @@ export async function collectFlows(
         openTcp.set(id, (openTcp.get(id) ?? 0) + 1);
       } else if (dir === DIR_REVERSE) {
         // A reverse key is the backend's reply tuple: its source port is the service's target port.
-        const id = snatKey(b.values.readUInt16LE(v + FLOW_VALUE.backendId), b.keys.readUInt16BE(k + 8));
+        const id = snatKey(b.values.readUInt16LE(v + FLOW_VALUE.backendId), b.keys.readUInt16BE(k + l.ports));
         snatInUse.set(id, (snatInUse.get(id) ?? 0) + 1);
       }
     }
@@ -148,6 +154,20 @@ export async function collectFlows(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);
   return { entries: live, expired, deleted, seconds, cpuSeconds: (used.user + used.system) / 1e6, snatInUse, openTcp };
+}
+
+/** Two passes' results as one (the IPv4 and the IPv6 flow table). */
+export function mergeGc(a: GcResult, b: GcResult): GcResult {
+  const add = (x: Map<number, number>, y: Map<number, number>) => {
+    const out = new Map(x);
+    for (const [k, n] of y) out.set(k, (out.get(k) ?? 0) + n);
+    return out;
+  };
+  return {
+    entries: a.entries + b.entries, expired: a.expired + b.expired, deleted: a.deleted + b.deleted,
+    seconds: a.seconds + b.seconds, cpuSeconds: a.cpuSeconds + b.cpuSeconds,
+    snatInUse: add(a.snatInUse, b.snatInUse), openTcp: add(a.openTcp, b.openTcp),
+  };
 }
 
 /** Share of a backend port's SNAT tuples in use from which the data plane reports Degraded. */

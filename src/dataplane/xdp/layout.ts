@@ -1,7 +1,17 @@
 // Byte layouts of the BPF maps' keys and values, mirroring bpf/plb_structs.h and bpf/plb_consts.h.
 // Multi-byte fields marked __be are network order; everything else is the host's (little-endian on x86/arm64).
 import type { L4Protocol } from '../types.js';
+import { ipFamily } from '../../api/defaults.js';
 import { ipv4Bytes, ipv4FromBytes } from '../ipv4.js';
+import { ipv6Bytes, ipv6FromBytes } from '../ipv6.js';
+
+/** An address family of the maps: IPv4 maps hold 4-byte addresses, their IPv6 twins 16 (struct plb_addr6). */
+export type Family = 4 | 6;
+const addrLen = (f: Family): number => (f === 4 ? 4 : 16);
+const addrBytes = (ip: string, f: Family): Buffer => (f === 4 ? ipv4Bytes(ip) : ipv6Bytes(ip));
+const addrFrom = (b: Buffer, offset: number, f: Family): string => (f === 4 ? ipv4FromBytes(b, offset) : ipv6FromBytes(b, offset));
+/** The family of an address literal. */
+export const familyOf = (ip: string): Family => ipFamily(ip);
 
 export const RING_SIZE = 65537;
 export const MAX_SERVICES = 64;
@@ -19,6 +29,11 @@ export const LRU_CPU_BATCH = 128;
  */
 export const flowTableEntries = (maxFlows: number, possibleCpus: number): number =>
   Math.ceil((2 * maxFlows) / LRU_CPU_BATCH) * LRU_CPU_BATCH + possibleCpus * LRU_CPU_BATCH;
+/**
+ * The flows the table of the family the VIP is not in holds: an LB pod serves one VIP, so that table holds only
+ * the flows of a VIP that changed family, until the agent restarts and sizes the tables anew (~0.2-0.3 MiB).
+ */
+export const IDLE_FAMILY_FLOWS = 1024;
 
 /** struct plb_flow.state */
 export const FLOW_SYN = 1;
@@ -37,6 +52,9 @@ export const MAP_NAMES = {
   backends: 'plb_backends',
   config: 'plb_config',
   flows: 'plb_flows',
+  services6: 'plb_services6',
+  backends6: 'plb_backends6',
+  flows6: 'plb_flows6',
   serviceStats: 'plb_svc_stats',
   backendStats: 'plb_be_stats',
   globalStats: 'plb_glb_stats',
@@ -88,17 +106,22 @@ export interface ConfigValue {
   mac: string;
 }
 
-// struct plb_service_key { __be32 vip; __be16 port; __u8 proto; __u8 pad; }
+// struct plb_service_key { __be32 vip; __be16 port; __u8 proto; __u8 pad; }; plb_service_key6: a 16-byte vip.
 export const SERVICE_KEY_SIZE = 8;
+export const serviceKeySize = (f: Family): number => addrLen(f) + 4;
+/** The key in the map of its VIP's family (plb_services or plb_services6). */
 export function encodeServiceKey(k: ServiceKey): Buffer {
-  const b = Buffer.alloc(SERVICE_KEY_SIZE);
-  ipv4Bytes(k.vip).copy(b, 0);
-  b.writeUInt16BE(k.port, 4);
-  b.writeUInt8(protocolNumber(k.protocol), 6);
+  const f = familyOf(k.vip);
+  const a = addrLen(f);
+  const b = Buffer.alloc(serviceKeySize(f));
+  addrBytes(k.vip, f).copy(b, 0);
+  b.writeUInt16BE(k.port, a);
+  b.writeUInt8(protocolNumber(k.protocol), a + 2);
   return b;
 }
-export function decodeServiceKey(b: Buffer): ServiceKey {
-  return { vip: ipv4FromBytes(b, 0), port: b.readUInt16BE(4), protocol: protocolName(b.readUInt8(6)) };
+export function decodeServiceKey(b: Buffer, f: Family = 4): ServiceKey {
+  const a = addrLen(f);
+  return { vip: addrFrom(b, 0, f), port: b.readUInt16BE(a), protocol: protocolName(b.readUInt8(a + 2)) };
 }
 
 // struct plb_service { __u16 id; __u8 ring_gen; __u8 pad; __be16 target_port; __u16 mss_clamp; }
@@ -120,39 +143,51 @@ export function decodeServiceValue(b: Buffer): ServiceValue {
   };
 }
 
-// struct plb_backend { __be32 ip; __u32 state; }
+// struct plb_backend { __be32 ip; __u32 state; }; plb_backend6: a 16-byte ip. One id space for both maps.
 export const BACKEND_VALUE_SIZE = 8;
-export function encodeBackend(v: BackendValue): Buffer {
-  const b = Buffer.alloc(BACKEND_VALUE_SIZE);
-  if (v.state !== BACKEND_FREE) ipv4Bytes(v.ip).copy(b, 0);
-  b.writeUInt32LE(v.state, 4);
+export const backendValueSize = (f: Family): number => addrLen(f) + 4;
+/** The value for the map of `f` (default: the ip's family; a free slot has no ip). */
+export function encodeBackend(v: BackendValue, f: Family = v.state === BACKEND_FREE ? 4 : familyOf(v.ip)): Buffer {
+  const b = Buffer.alloc(backendValueSize(f));
+  if (v.state !== BACKEND_FREE) addrBytes(v.ip, f).copy(b, 0);
+  b.writeUInt32LE(v.state, addrLen(f));
   return b;
 }
-export function decodeBackend(b: Buffer, offset = 0): BackendValue {
-  return { ip: ipv4FromBytes(b, offset), state: b.readUInt32LE(offset + 4) };
+export function decodeBackend(b: Buffer, offset = 0, f: Family = 4): BackendValue {
+  return { ip: addrFrom(b, offset, f), state: b.readUInt32LE(offset + addrLen(f)) };
 }
 
 // struct plb_config { __be32 snat_ip; __u16 port_min, port_max, skip_min, skip_max, takeover_before, pad;
-//                     __be32 vip; __u8 mac[6]; __u16 pad2; }
-export const CONFIG_VALUE_SIZE = 28;
+//                     __be32 vip; __u8 mac[6]; __u16 pad2; struct plb_addr6 snat_ip6, vip6; }
+// The VIP's family decides which pair holds the addresses; the other pair is zero.
+export const CONFIG_VALUE_SIZE = 60;
 export const NO_MAC = '00:00:00:00:00:00';
 export function encodeConfig(v: ConfigValue): Buffer {
   const b = Buffer.alloc(CONFIG_VALUE_SIZE);
-  ipv4Bytes(v.snatIp).copy(b, 0);
+  const six = familyOf(v.vip) === 6;
+  if (six) {
+    ipv6Bytes(v.snatIp).copy(b, 28);
+    ipv6Bytes(v.vip).copy(b, 44);
+  } else {
+    ipv4Bytes(v.snatIp).copy(b, 0);
+    ipv4Bytes(v.vip).copy(b, 16);
+  }
   b.writeUInt16LE(v.portMin, 4);
   b.writeUInt16LE(v.portMax, 6);
   b.writeUInt16LE(v.skipMin, 8);
   b.writeUInt16LE(v.skipMax, 10);
   b.writeUInt16LE(v.takeoverBefore, 12);
-  ipv4Bytes(v.vip).copy(b, 16);
   Buffer.from(v.mac.replace(/:/g, ''), 'hex').copy(b, 20, 0, 6);
   return b;
 }
+/** Whether a config value has a SNAT address programmed (of either family). */
+export const configProgrammed = (b: Buffer): boolean => b.readUInt32BE(0) !== 0 || !b.subarray(28, 44).equals(Buffer.alloc(16));
 export function decodeConfig(b: Buffer): ConfigValue {
+  const six = b.readUInt32BE(0) === 0 && configProgrammed(b);
   return {
-    snatIp: ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6),
+    snatIp: six ? ipv6FromBytes(b, 28) : ipv4FromBytes(b, 0), portMin: b.readUInt16LE(4), portMax: b.readUInt16LE(6),
     skipMin: b.readUInt16LE(8), skipMax: b.readUInt16LE(10), takeoverBefore: b.readUInt16LE(12),
-    vip: ipv4FromBytes(b, 16), mac: [...b.subarray(20, 26)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
+    vip: six ? ipv6FromBytes(b, 44) : ipv4FromBytes(b, 16), mac: [...b.subarray(20, 26)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
   };
 }
 
@@ -164,55 +199,88 @@ export const FLOW_VALUE_SIZE = 24;
 /** The fields of a flow entry the GC decides on, read straight from the batch buffers (no objects per entry). */
 export const FLOW_VALUE = { serviceId: 12, backendId: 14, dir: 16, state: 17, close: 18, lastSeen: 20 } as const;
 
+/**
+ * Where the fields of plb_flows' (IPv4) or plb_flows6' (IPv6: struct plb_flow_key6 / plb_flow6, 16-byte addresses)
+ * keys and values are: the same fields in the same order after the two addresses.
+ */
+export interface FlowLayout {
+  family: Family;
+  keySize: number;
+  valueSize: number;
+  /** key: sport at ports, dport at ports + 2, proto at ports + 4 */
+  ports: number;
+  value: { readonly serviceId: number; readonly backendId: number; readonly dir: number; readonly state: number; readonly close: number; readonly lastSeen: number };
+}
+function flowLayoutOf(f: Family): FlowLayout {
+  const a = 2 * addrLen(f);
+  return {
+    family: f, keySize: a + 8, valueSize: a + 16, ports: a,
+    value: { serviceId: a + 4, backendId: a + 6, dir: a + 8, state: a + 9, close: a + 10, lastSeen: a + 12 },
+  };
+}
+export const FLOW_LAYOUTS: Record<Family, FlowLayout> = { 4: flowLayoutOf(4), 6: flowLayoutOf(6) };
+
 /** The key of the other entry of a flow: the tuple this entry's value translates to, reversed (plb_partner_key). */
-export function partnerKey(key: Buffer, keyOffset: number, value: Buffer, valueOffset: number, out: Buffer, outOffset: number): void {
-  value.copy(out, outOffset, valueOffset + 4, valueOffset + 8); // saddr <- value.daddr
-  value.copy(out, outOffset + 4, valueOffset, valueOffset + 4); // daddr <- value.saddr
-  value.copy(out, outOffset + 8, valueOffset + 10, valueOffset + 12); // sport <- value.dport
-  value.copy(out, outOffset + 10, valueOffset + 8, valueOffset + 10); // dport <- value.sport
-  out.writeUInt8(key.readUInt8(keyOffset + 12), outOffset + 12);
-  out.fill(0, outOffset + 13, outOffset + 16);
+export function partnerKey(key: Buffer, keyOffset: number, value: Buffer, valueOffset: number, out: Buffer, outOffset: number, l: FlowLayout = FLOW_LAYOUTS[4]): void {
+  const a = addrLen(l.family);
+  value.copy(out, outOffset, valueOffset + a, valueOffset + 2 * a); // saddr <- value.daddr
+  value.copy(out, outOffset + a, valueOffset, valueOffset + a); // daddr <- value.saddr
+  value.copy(out, outOffset + l.ports, valueOffset + l.ports + 2, valueOffset + l.ports + 4); // sport <- value.dport
+  value.copy(out, outOffset + l.ports + 2, valueOffset + l.ports, valueOffset + l.ports + 2); // dport <- value.sport
+  out.writeUInt8(key.readUInt8(keyOffset + l.ports + 4), outOffset + l.ports + 4);
+  out.fill(0, outOffset + l.ports + 5, outOffset + l.keySize);
 }
 
 export interface FlowEntry {
   key: { saddr: string; daddr: string; sport: number; dport: number; proto: number };
   value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; close: number; lastSeen: number };
 }
+/** A flow key in the table of its addresses' family. */
 export function encodeFlowKey(k: FlowEntry['key']): Buffer {
-  const key = Buffer.alloc(FLOW_KEY_SIZE);
-  ipv4Bytes(k.saddr).copy(key, 0);
-  ipv4Bytes(k.daddr).copy(key, 4);
-  key.writeUInt16BE(k.sport, 8);
-  key.writeUInt16BE(k.dport, 10);
-  key.writeUInt8(k.proto, 12);
+  const l = FLOW_LAYOUTS[familyOf(k.saddr)];
+  const a = addrLen(l.family);
+  const key = Buffer.alloc(l.keySize);
+  addrBytes(k.saddr, l.family).copy(key, 0);
+  addrBytes(k.daddr, l.family).copy(key, a);
+  key.writeUInt16BE(k.sport, l.ports);
+  key.writeUInt16BE(k.dport, l.ports + 2);
+  key.writeUInt8(k.proto, l.ports + 4);
   return key;
 }
-export function decodeFlowKey(key: Buffer, ko = 0): FlowEntry['key'] {
-  return { saddr: ipv4FromBytes(key, ko), daddr: ipv4FromBytes(key, ko + 4), sport: key.readUInt16BE(ko + 8), dport: key.readUInt16BE(ko + 10), proto: key.readUInt8(ko + 12) };
+export function decodeFlowKey(key: Buffer, ko = 0, l: FlowLayout = FLOW_LAYOUTS[4]): FlowEntry['key'] {
+  const a = addrLen(l.family);
+  return {
+    saddr: addrFrom(key, ko, l.family), daddr: addrFrom(key, ko + a, l.family), sport: key.readUInt16BE(ko + l.ports),
+    dport: key.readUInt16BE(ko + l.ports + 2), proto: key.readUInt8(ko + l.ports + 4),
+  };
 }
 export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
   const key = encodeFlowKey(e.key);
   const v = e.value;
-  const value = Buffer.alloc(FLOW_VALUE_SIZE);
-  ipv4Bytes(v.saddr).copy(value, 0);
-  ipv4Bytes(v.daddr).copy(value, 4);
-  value.writeUInt16BE(v.sport, 8);
-  value.writeUInt16BE(v.dport, 10);
-  value.writeUInt16LE(v.serviceId, 12);
-  value.writeUInt16LE(v.backendId, 14);
-  value.writeUInt8(v.dir, 16);
-  value.writeUInt8(v.state, 17);
-  value.writeUInt8(v.close, 18);
-  value.writeUInt32LE(v.lastSeen, 20);
+  const l = FLOW_LAYOUTS[familyOf(v.saddr)];
+  const a = addrLen(l.family);
+  const value = Buffer.alloc(l.valueSize);
+  addrBytes(v.saddr, l.family).copy(value, 0);
+  addrBytes(v.daddr, l.family).copy(value, a);
+  value.writeUInt16BE(v.sport, l.ports);
+  value.writeUInt16BE(v.dport, l.ports + 2);
+  value.writeUInt16LE(v.serviceId, l.value.serviceId);
+  value.writeUInt16LE(v.backendId, l.value.backendId);
+  value.writeUInt8(v.dir, l.value.dir);
+  value.writeUInt8(v.state, l.value.state);
+  value.writeUInt8(v.close, l.value.close);
+  value.writeUInt32LE(v.lastSeen, l.value.lastSeen);
   return { key, value };
 }
-export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0): FlowEntry {
+export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0, l: FlowLayout = FLOW_LAYOUTS[4]): FlowEntry {
+  const a = addrLen(l.family);
   return {
-    key: decodeFlowKey(key, ko),
+    key: decodeFlowKey(key, ko, l),
     value: {
-      saddr: ipv4FromBytes(value, vo), daddr: ipv4FromBytes(value, vo + 4), sport: value.readUInt16BE(vo + 8), dport: value.readUInt16BE(vo + 10),
-      serviceId: value.readUInt16LE(vo + 12), backendId: value.readUInt16LE(vo + 14), dir: value.readUInt8(vo + 16),
-      state: value.readUInt8(vo + 17), close: value.readUInt8(vo + 18), lastSeen: value.readUInt32LE(vo + 20),
+      saddr: addrFrom(value, vo, l.family), daddr: addrFrom(value, vo + a, l.family), sport: value.readUInt16BE(vo + l.ports),
+      dport: value.readUInt16BE(vo + l.ports + 2), serviceId: value.readUInt16LE(vo + l.value.serviceId),
+      backendId: value.readUInt16LE(vo + l.value.backendId), dir: value.readUInt8(vo + l.value.dir),
+      state: value.readUInt8(vo + l.value.state), close: value.readUInt8(vo + l.value.close), lastSeen: value.readUInt32LE(vo + l.value.lastSeen),
     },
   };
 }

@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import type { BpfAddon } from './addon.js';
 import {
-  BACKEND_FREE, BACKEND_STATS_FIELDS, BACKEND_VALUE_SIZE, CONFIG_VALUE_SIZE, GLOBAL_STATS_FIELDS, MAP_NAMES,
-  MAX_BACKENDS, RING_SIZE, SERVICE_KEY_SIZE, SERVICE_STATS_FIELDS, SERVICE_VALUE_SIZE,
+  BACKEND_FREE, BACKEND_STATS_FIELDS, CONFIG_VALUE_SIZE, FLOW_LAYOUTS, GLOBAL_STATS_FIELDS, MAP_NAMES,
+  MAX_BACKENDS, RING_SIZE, SERVICE_STATS_FIELDS, SERVICE_VALUE_SIZE, backendValueSize, configProgrammed,
   decodeBackend, decodeConfig, decodeRing, decodeServiceKey, decodeServiceValue, encodeBackend, encodeConfig,
-  encodeRing, encodeServiceKey, encodeServiceValue, ringOffset, sumPerCpu, u32Key,
+  encodeRing, encodeServiceKey, encodeServiceValue, familyOf, ringOffset, serviceKeySize, sumPerCpu, u32Key,
+  type BackendValue, type Family, type FlowLayout,
 } from './layout.js';
 import type { Plan, ProgrammedState } from './plan.js';
 
@@ -34,27 +35,53 @@ export class PinnedMaps {
   readProgrammed(): ProgrammedState {
     const { addon, fds } = this;
     const configBuf = addon.mapLookup(fds.config, u32Key(0), CONFIG_VALUE_SIZE);
-    const config = configBuf && configBuf.readUInt32BE(0) !== 0 ? decodeConfig(configBuf) : null;
+    const config = configBuf && configProgrammed(configBuf) ? decodeConfig(configBuf) : null;
     const backends = this.readBackends();
-    const services = addon.mapKeys(fds.services, SERVICE_KEY_SIZE).flatMap((k) => {
-      const v = addon.mapLookup(fds.services, k, SERVICE_VALUE_SIZE);
-      if (!v) return [];
-      const value = decodeServiceValue(v);
-      const ring = decodeRing(addon.arrayRead(fds.ring, ringOffset(value.id, value.ringGen), RING_SIZE, 4));
-      return [{ key: decodeServiceKey(k), value, ring }];
+    // Both families' services: service ids are one space (the ring and the counters are shared).
+    const services = ([4, 6] as const).flatMap((f) => {
+      const fd = this.servicesFd(f);
+      return addon.mapKeys(fd, serviceKeySize(f)).flatMap((k) => {
+        const v = addon.mapLookup(fd, k, SERVICE_VALUE_SIZE);
+        if (!v) return [];
+        const value = decodeServiceValue(v);
+        const ring = decodeRing(addon.arrayRead(fds.ring, ringOffset(value.id, value.ringGen), RING_SIZE, 4));
+        return [{ key: decodeServiceKey(k, f), value, ring }];
+      });
     });
     return { config, backends, services };
   }
 
-  /** The backend slots in use, by id (one array read; the GC pass asks for these alone, not the rings). */
-  readBackends(): Map<number, ReturnType<typeof decodeBackend>> {
-    const backends = new Map<number, ReturnType<typeof decodeBackend>>();
-    const all = this.addon.arrayRead(this.fds.backends, 0, MAX_BACKENDS, BACKEND_VALUE_SIZE);
-    for (let id = 1; id < MAX_BACKENDS; id++) {
-      const b = decodeBackend(all, id * BACKEND_VALUE_SIZE);
-      if (b.state !== BACKEND_FREE) backends.set(id, b);
+  /**
+   * The backend slots in use, by id, of both families (one array read each; the GC pass asks for these alone,
+   * not the rings). An id is in use in one of plb_backends and plb_backends6 at most (execute frees the other).
+   */
+  readBackends(): Map<number, BackendValue> {
+    const backends = new Map<number, BackendValue>();
+    for (const f of [4, 6] as const) {
+      const size = backendValueSize(f);
+      const all = this.addon.arrayRead(this.backendsFd(f), 0, MAX_BACKENDS, size);
+      for (let id = 1; id < MAX_BACKENDS; id++) {
+        const b = decodeBackend(all, id * size, f);
+        if (b.state !== BACKEND_FREE) backends.set(id, b);
+      }
     }
     return backends;
+  }
+
+  private servicesFd(f: Family): number {
+    return f === 4 ? this.fds.services : this.fds.services6;
+  }
+
+  private backendsFd(f: Family): number {
+    return f === 4 ? this.fds.backends : this.fds.backends6;
+  }
+
+  /** Writes a backend slot into its family's map, and frees the slot in the other one (an id changing family). */
+  private writeBackend(id: number, value: BackendValue): void {
+    const f = familyOf(value.ip);
+    const other: Family = f === 4 ? 6 : 4;
+    this.addon.mapUpdate(this.backendsFd(f), u32Key(id), encodeBackend(value), BPF_ANY);
+    this.addon.mapUpdate(this.backendsFd(other), u32Key(id), encodeBackend({ ip: '', state: BACKEND_FREE }, other), BPF_ANY);
   }
 
   execute(plan: Plan): void {
@@ -66,14 +93,14 @@ export class PinnedMaps {
     for (const id of plan.resetServiceStats) {
       addon.mapUpdate(fds.serviceStats, u32Key(id), this.zeros(SERVICE_STATS_FIELDS.length), BPF_ANY);
     }
-    for (const { id, value } of plan.activate) addon.mapUpdate(fds.backends, u32Key(id), encodeBackend(value), BPF_ANY);
+    for (const { id, value } of plan.activate) this.writeBackend(id, value);
     for (const r of plan.rings) addon.arrayWrite(fds.ring, ringOffset(r.serviceId, r.gen), encodeRing(r.table), 4);
     // Replacing the service value is the atomic flip to the ring generation written just above.
     for (const s of plan.services) {
-      addon.mapUpdate(fds.services, encodeServiceKey(s.key), encodeServiceValue(s.value), BPF_ANY);
+      addon.mapUpdate(this.servicesFd(familyOf(s.key.vip)), encodeServiceKey(s.key), encodeServiceValue(s.value), BPF_ANY);
     }
-    for (const { id, value } of plan.drain) addon.mapUpdate(fds.backends, u32Key(id), encodeBackend(value), BPF_ANY);
-    for (const k of plan.deleteServices) addon.mapDelete(fds.services, encodeServiceKey(k));
+    for (const { id, value } of plan.drain) this.writeBackend(id, value);
+    for (const k of plan.deleteServices) addon.mapDelete(this.servicesFd(familyOf(k.vip)), encodeServiceKey(k));
   }
 
   serviceStats(id: number) {
@@ -91,20 +118,28 @@ export class PinnedMaps {
     return sumPerCpu(buf ?? this.zeros(GLOBAL_STATS_FIELDS.length), GLOBAL_STATS_FIELDS, this.cpus);
   }
 
-  /** The fd of the flow table, for the garbage collector (flow-gc.ts). */
+  /** The fd of the IPv4 flow table, for the garbage collector (flow-gc.ts). */
   get flowsFd(): number {
     return this.fds.flows;
   }
 
-  /** Kernel memory of the flow table: the map's memlock as the kernel accounts it (fdinfo). */
-  flowMemoryBytes(): number {
-    const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fds.flows}`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+  /** Both flow tables with their layouts, for the garbage collector. */
+  flowTables(): Array<{ fd: number; layout: FlowLayout }> {
+    return [{ fd: this.fds.flows, layout: FLOW_LAYOUTS[4] }, { fd: this.fds.flows6, layout: FLOW_LAYOUTS[6] }];
   }
 
-  /** The flow table's size in entries. */
-  flowCapacity(): number {
-    const m = /^max_entries:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fds.flows}`, 'utf8'));
+  /** Kernel memory of a family's flow table: the map's memlock as the kernel accounts it (fdinfo). */
+  flowMemoryBytes(f: Family = 4): number {
+    return this.fdinfo('memlock', f === 4 ? this.fds.flows : this.fds.flows6);
+  }
+
+  /** A family's flow table's size in entries. */
+  flowCapacity(f: Family = 4): number {
+    return this.fdinfo('max_entries', f === 4 ? this.fds.flows : this.fds.flows6);
+  }
+
+  private fdinfo(field: string, fd: number): number {
+    const m = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
     return m ? Number(m[1]) : 0;
   }
 

@@ -5,14 +5,16 @@ import type {
   ApplyResult, XdpHook, DataPlane, DataPlaneObservation, DesiredState, FlowSettings,
 } from '../types.js';
 import { ipFamily } from '../../api/defaults.js';
-import { IPV6_NOT_ON_XDP } from '../ipv6.js';
+import { canonicalAddresses } from '../ipv6.js';
 import { loadAddon, bpfObjectPath, type BpfAddon, type LoadedObject } from './addon.js';
 import { chooseAttach, stalledHookWarnings } from './attach-mode.js';
 import { deviceFacts, enableForwarding, ensureBpffs, interfaceMac, localPortRange } from './device.js';
 import {
-  DEFAULT_FLOW_TIMEOUTS, collectFlows, drainedBackends, flowTimeoutsOf, monotonicSeconds, snatWarnings, type FlowTimeouts, type GcResult,
+  DEFAULT_FLOW_TIMEOUTS, collectFlows, drainedBackends, flowTimeoutsOf, mergeGc, monotonicSeconds, snatWarnings, type FlowTimeouts, type GcResult,
 } from './flow-gc.js';
-import { BACKEND_ACTIVE, BACKEND_DRAINING, COMPILED_FLOW_ENTRIES, MAP_NAMES, flowTableEntries } from './layout.js';
+import {
+  BACKEND_ACTIVE, BACKEND_DRAINING, COMPILED_FLOW_ENTRIES, IDLE_FAMILY_FLOWS, MAP_NAMES, flowTableEntries, type Family,
+} from './layout.js';
 import { DEFAULT_DRAIN_SECONDS } from '../../api/defaults.js';
 import { PinnedMaps, mapFdsOf } from './maps.js';
 import { isEmptyPlan, planApply, snatPortCount, snatPorts } from './plan.js';
@@ -51,6 +53,9 @@ export class XdpDataPlane implements DataPlane {
   /** Flow table size the maps were loaded with, and what the last apply asked for. */
   private loadedMaxFlows: number | null = null;
   private desiredMaxFlows = DEFAULT_MAX_FLOWS;
+  /** The VIP's family when the maps were loaded (its flow table gets maxFlows, the other one a small size), and now. */
+  private loadedFamily: Family | null = null;
+  private desiredFamily: Family = 4;
   private timeouts: FlowTimeouts = DEFAULT_FLOW_TIMEOUTS;
   private snatPortTotal = 0;
   private gcTimer: NodeJS.Timeout | null = null;
@@ -67,15 +72,17 @@ export class XdpDataPlane implements DataPlane {
     this.addon = loadAddon();
   }
 
-  async apply(desired: DesiredState): Promise<ApplyResult> {
-    if (ipFamily(desired.vip) === 6) throw new Error(IPV6_NOT_ON_XDP);
+  async apply(wanted: DesiredState): Promise<ApplyResult> {
+    // Backends are keyed by their text, and IPv6 addresses come back from the maps in RFC 5952 form.
+    const desired = canonicalAddresses(wanted);
+    this.desiredFamily = ipFamily(desired.vip);
     if (await ensureBpffs(this.options.pinDir)) {
       this.bpffsWarning = `no bpf filesystem was mounted above ${this.options.pinDir}; mounted a private one, so ` +
         'flows will not survive a restart of this container (mount the host /sys/fs/bpf into the pod)';
     }
     const device = await deviceFacts(desired.interface);
     const choice = chooseAttach(desired.attach, device);
-    let changed = await enableForwarding(desired.interface);
+    let changed = await enableForwarding(desired.interface, this.desiredFamily);
     this.desiredMaxFlows = desired.flows?.maxFlows ?? DEFAULT_MAX_FLOWS;
     this.timeouts = flowTimeoutsOf(desired.flows);
     this.drainSeconds = desired.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
@@ -93,6 +100,10 @@ export class XdpDataPlane implements DataPlane {
     changed = attached.changed || changed;
     const resize = this.loadedMaxFlows !== this.desiredMaxFlows
       ? [`maxFlows ${this.desiredMaxFlows} takes effect when the agent restarts (the flow table holds ${this.loadedMaxFlows})`] : [];
+    if (this.loadedFamily !== this.desiredFamily) {
+      resize.push(`the IPv${this.desiredFamily} flow table holds ${IDLE_FAMILY_FLOWS} flows until the agent restarts ` +
+        `(it was sized for an IPv${this.loadedFamily} VIP)`);
+    }
     this.warnings = [...choice.warnings, ...attachWarnings, ...(this.bpffsWarning ? [this.bpffsWarning] : []), ...resize];
     for (const w of this.warnings) this.log(`warning: ${w}`);
     this.startGc();
@@ -111,7 +122,11 @@ export class XdpDataPlane implements DataPlane {
     const backends = maps.readBackends();
     this.noteDraining(backends, at);
     const drained = drainedBackends(this.drainingSince, at, this.drainSeconds);
-    this.gcRunning = collectFlows(this.addon, maps.flowsFd, this.timeouts, { now: at, drained });
+    this.gcRunning = (async () => {
+      const [v4, v6] = maps.flowTables();
+      const a = await collectFlows(this.addon, v4!.fd, this.timeouts, { now: at, drained, layout: v4!.layout });
+      return mergeGc(a, await collectFlows(this.addon, v6!.fd, this.timeouts, { now: at, drained, layout: v6!.layout }));
+    })();
     try {
       const r = await this.gcRunning;
       this.lastGc = r;
@@ -170,7 +185,8 @@ export class XdpDataPlane implements DataPlane {
     obs.global = { ...this.maps.globalStats() };
     obs.warnings.push(...this.gcWarnings);
     obs.flows = {
-      entries: this.lastGc?.entries ?? 0, capacity: this.maps.flowCapacity(), memoryBytes: this.maps.flowMemoryBytes(),
+      entries: this.lastGc?.entries ?? 0, capacity: this.maps.flowCapacity(this.desiredFamily),
+      memoryBytes: this.maps.flowMemoryBytes(this.desiredFamily),
       expiredTotal: this.expiredTotal, lastGcSeconds: this.lastGc?.seconds ?? 0,
     };
     obs.warnings.push(...stalledHookWarnings(this.attachment?.point ?? null, obs.interface, obs.services));
@@ -193,13 +209,28 @@ export class XdpDataPlane implements DataPlane {
     return this.maps;
   }
 
+  /**
+   * The map sizes this data plane's objects are opened with (the flow tables'): whatever else opens an object on
+   * the same pin directory (another hook's build, a test's program) must ask for the same, or libbpf's pinned-map
+   * check fails and the maps are replaced under the running program.
+   */
+  mapSizes(): Record<string, number> {
+    const maxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
+    const family = this.loadedFamily ?? this.desiredFamily;
+    const cpus = this.addon.possibleCpus();
+    return {
+      [MAP_NAMES.flows]: flowTableEntries(family === 4 ? maxFlows : IDLE_FAMILY_FLOWS, cpus),
+      [MAP_NAMES.flows6]: flowTableEntries(family === 6 ? maxFlows : IDLE_FAMILY_FLOWS, cpus),
+    };
+  }
+
   private object(hook: Hook): LoadedObject {
     let obj = this.objects.get(hook);
     if (!obj) {
       // Both hooks' objects share the pinned maps, so they must ask for the same size: the one loaded first.
-      const maxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
-      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, { [MAP_NAMES.flows]: flowTableEntries(maxFlows, this.addon.possibleCpus()) });
-      this.loadedMaxFlows = maxFlows;
+      obj = this.addon.openObject(bpfObjectPath(hook), this.options.pinDir, this.mapSizes());
+      this.loadedMaxFlows = this.loadedMaxFlows ?? this.desiredMaxFlows;
+      this.loadedFamily = this.loadedFamily ?? this.desiredFamily;
       if (obj.replacedPins.length > 0) {
         this.log(`warning: pinned maps ${obj.replacedPins.join(', ')} had another size or layout (maxFlows changed, or ` +
           'an upgrade): created anew, their flows and counters are gone');

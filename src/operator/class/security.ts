@@ -7,6 +7,7 @@ import type { DataPlaneName } from '../../dataplane/types.js';
 import { IPVS_SYSCTLS } from '../../dataplane/ipvs/sysctls.js';
 import { natSysctls } from '../../dataplane/nftables/nftables-dataplane.js';
 import { FAMILIES } from '../../dataplane/nftables/names.js';
+import { xdpForwardingSysctls } from '../../dataplane/xdp/device.js';
 
 /**
  * NET_ADMIN: nftables, IPVS generic netlink, addresses on lo, tc/XDP attach, per-netns sysctls, sysfs RPS masks,
@@ -38,7 +39,7 @@ export interface LbPodSecurity {
 export function dataPlaneSysctls(dataPlane: DataPlaneName, family: 4 | 6): V1Sysctl[] {
   const paths =
     dataPlane === 'xdp'
-      ? { 'net/ipv4/conf/eth0/forwarding': '1' }
+      ? xdpForwardingSysctls('eth0', family)
       : { ...natSysctls('eth0', family === 6 ? FAMILIES.ip6 : FAMILIES.ip), ...(dataPlane === 'ipvs' ? IPVS_SYSCTLS : {}) };
   return Object.entries(paths).map(([path, value]) => ({ name: path.replaceAll('/', '.'), value }));
 }

@@ -131,13 +131,11 @@ export function planService(svc: V1Service, o: PlanOptions): ServicePlan {
         ...(className ? { className } : {}),
         ports,
         backends: { selector: { matchLabels: { ...spec.selector } } },
-        // IPv6 is balanced by nftables and ipvs, not xdp, in this release: nftables runs on any kernel.
+        // An IPv6 family defaults to nftables, which runs on any kernel (and was the only plane for IPv6 before
+        // xdp and ipvs balanced it); the annotation picks another.
         dataPlane: (dataPlane as PortableLoadBalancerSpec['dataPlane']) ?? (family === 'IPv6' ? 'nftables' : 'xdp'),
       },
     };
   });
-  if (dataPlane === 'xdp' && families.includes('IPv6')) {
-    return refuse('InvalidRequest', `${ANNOTATION_DATA_PLANE}: xdp balances IPv4 only; an IPv6 family needs nftables or ipvs`);
-  }
   return { kind: 'serve', plbs, families, requireAll: policy === 'RequireDualStack', notes };
 }

@@ -11,6 +11,10 @@ import { Topology } from './topology.js';
 
 const RUNNER = join(ROOT, 'test', 'dataplane', 'support', 'packet-runner.mjs');
 
+/** The hooks' verdicts a frame step's `retval` is one of (linux/pkt_cls.h, linux/bpf.h). */
+export const TC_ACT = { OK: 0, SHOT: 2, REDIRECT: 7 } as const;
+export const XDP_ACT = { DROP: 1, PASS: 2, REDIRECT: 4 } as const;
+
 /**
  * Run in order: later frames meet the flows earlier ones created. `hook` defaults to tc. A packet's destination
  * MAC is replaced by the LB pod's (the kernel's test run, like a real receive, marks a frame to another MAC as
@@ -37,14 +41,14 @@ export class GoldenFrames {
   /**
    * `tag` names the namespaces and directories; the LB pod gets the address `pod`. `lbSysctls` (`key=value`) are
    * set in the LB pod's namespace before the data plane is programmed (e.g. its ip_local_port_range, which the
-   * SNAT ports leave out).
+   * SNAT ports leave out). `pod6`: the LB pod's IPv6 address too (dual-stack, topology.ts).
    */
-  constructor(tag: string, pod: string, steps: FrameStep[], lbSysctls: string[] = []) {
+  constructor(tag: string, pod: string, steps: FrameStep[], lbSysctls: string[] = [], pod6?: string) {
     const topo = new Topology(`plbdp-${process.pid}-${tag}-`);
     const scratch = new Scratch(`plbdp-${tag}-`);
     aroundAll(async () => {
       await scratch.create();
-      await topo.create([{ name: 'lb', ip: pod }]);
+      await topo.create([{ name: 'lb', ip: pod, ...(pod6 ? { ip6: pod6 } : {}) }]);
       const lb = topo.ns('lb');
       if (lbSysctls.length > 0) await inNs(lb, ['sysctl', '-qw', ...lbSysctls]);
       const mac = async (ns: string, dev: string) => (await inNs(ns, ['cat', `/sys/class/net/${dev}/address`])).trim().replace(/:/g, '');

@@ -50,7 +50,9 @@ for (const step of steps) {
     continue;
   }
   const hook = step.hook ?? 'tc';
-  programs[hook] ??= addon.openObject(bpfObjectPath(hook), pinDir);
+  // The data plane's map sizes: others would not match the pinned maps, which libbpf would then replace under
+  // the data plane (its GC would read an empty table).
+  programs[hook] ??= addon.openObject(bpfObjectPath(hook), pinDir, dataPlane.mapSizes());
   const { retval, packet } = addon.testRun(programs[hook].programFd, Buffer.from(step.packet, 'hex'), Number(ifindex));
   results.push({ retval, packet: packet.toString('hex') });
 }

@@ -52,18 +52,23 @@ function pseudoHeader(src: string, dst: string, proto: number, length: number): 
   return p;
 }
 
-function l4(s: Segment): Buffer {
+/**
+ * The TCP or UDP segment of `s` (with TCP `options`), its checksum over `pseudo` (the family's pseudo-header for a
+ * protocol and length) and the segment.
+ */
+export function segment(s: Segment, pseudo: (proto: number, length: number) => Buffer, options = Buffer.alloc(0)): Buffer {
   const payload = s.payload ?? Buffer.alloc(0);
   if (s.proto === 'TCP') {
-    const tcp = Buffer.alloc(20);
+    const tcp = Buffer.alloc(20 + options.length);
     tcp.writeUInt16BE(s.sport, 0);
     tcp.writeUInt16BE(s.dport, 2);
     tcp.writeUInt32BE(1000, 4);
-    tcp.writeUInt8(0x50, 12);
+    tcp.writeUInt8(((20 + options.length) / 4) << 4, 12);
     tcp.writeUInt8(s.flags ?? 0x10, 13);
     tcp.writeUInt16BE(65535, 14);
+    options.copy(tcp, 20);
     const seg = Buffer.concat([tcp, payload]);
-    seg.writeUInt16BE(internetChecksum(pseudoHeader(s.src, s.dst, 6, seg.length), seg), 16);
+    seg.writeUInt16BE(internetChecksum(pseudo(6, seg.length), seg), 16);
     return seg;
   }
   const udp = Buffer.alloc(8);
@@ -71,9 +76,11 @@ function l4(s: Segment): Buffer {
   udp.writeUInt16BE(s.dport, 2);
   udp.writeUInt16BE(8 + payload.length, 4);
   const seg = Buffer.concat([udp, payload]);
-  if (!s.noUdpChecksum) seg.writeUInt16BE(internetChecksum(pseudoHeader(s.src, s.dst, 17, seg.length), seg) || 0xffff, 6);
+  if (!s.noUdpChecksum) seg.writeUInt16BE(internetChecksum(pseudo(17, seg.length), seg) || 0xffff, 6);
   return seg;
 }
+
+const l4 = (s: Segment): Buffer => segment(s, (proto, length) => pseudoHeader(s.src, s.dst, proto, length));
 
 export function frame(s: Segment): Buffer {
   const seg = l4(s);

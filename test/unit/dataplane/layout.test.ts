@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import {
-  BACKEND_ACTIVE, decodeBackend, decodeConfig, decodeRing, decodeServiceKey, decodeServiceValue, encodeBackend,
-  encodeConfig, encodeRing, encodeServiceKey, encodeServiceValue, flowTableEntries, ringOffset, sumPerCpu, RING_SIZE,
+  BACKEND_ACTIVE, BACKEND_DRAINING, FLOW_LAYOUTS, decodeBackend, decodeConfig, decodeFlow, decodeRing, decodeServiceKey,
+  decodeServiceValue, encodeBackend, encodeConfig, encodeFlow, encodeRing, encodeServiceKey, encodeServiceValue,
+  flowTableEntries, partnerKey, ringOffset, sumPerCpu, RING_SIZE,
 } from '../../../src/dataplane/xdp/layout.js';
 import { MAGLEV_RING_SIZE } from '../../../src/dataplane/maglev.js';
 
@@ -29,10 +30,34 @@ describe('map layouts', () => {
     expect(encodeBackend(backend).toString('hex')).toBe('0a010203' + '01000000');
     expect(decodeBackend(encodeBackend(backend))).toEqual(backend);
     const config = { snatIp: '10.0.0.3', portMin: 1024, portMax: 65535, skipMin: 32768, skipMax: 60999, takeoverBefore: 55, vip: '192.0.2.10', mac: '02:0a:f0:00:03:ff' };
-    expect(encodeConfig(config).toString('hex')).toBe('0a000003' + '0004' + 'ffff' + '0080' + '47ee' + '3700' + '0000' + 'c000020a' + '020af00003ff' + '0000');
+    expect(encodeConfig(config).toString('hex')).toBe('0a000003' + '0004' + 'ffff' + '0080' + '47ee' + '3700' + '0000' + 'c000020a' + '020af00003ff' + '0000' + '00'.repeat(32));
     expect(decodeConfig(encodeConfig(config))).toEqual(config);
     const ring = Uint32Array.from([1, 2, 1000]);
     expect(decodeRing(encodeRing(ring))).toEqual(ring);
+  });
+
+  test('IPv6: service key, backend, config (snat_ip6 and vip6 after the IPv4 fields, those zero) and flows (struct plb_flow_key6 / plb_flow6)', () => {
+    const key = encodeServiceKey({ vip: '2001:db8:200::10', port: 80, protocol: 'UDP' });
+    expect(key.toString('hex')).toBe('20010db8020000000000000000000010' + '0050' + '11' + '00');
+    expect(decodeServiceKey(key, 6)).toEqual({ vip: '2001:db8:200::10', port: 80, protocol: 'UDP' });
+    const backend = { ip: '2001:db8:1::2', state: BACKEND_DRAINING };
+    expect(encodeBackend(backend).toString('hex')).toBe('20010db8000100000000000000000002' + '02000000');
+    expect(decodeBackend(encodeBackend(backend), 0, 6)).toEqual(backend);
+    const config = { snatIp: '2001:db8::3', portMin: 1024, portMax: 65535, skipMin: 0, skipMax: 0, takeoverBefore: 55, vip: '2001:db8:200::10', mac: '02:0a:f0:00:03:ff' };
+    expect(encodeConfig(config).toString('hex')).toBe('00000000' + '0004' + 'ffff' + '0000' + '0000' + '3700' + '0000' + '00000000' + '020af00003ff' + '0000' +
+      '20010db8000000000000000000000003' + '20010db8020000000000000000000010');
+    expect(decodeConfig(encodeConfig(config))).toEqual(config);
+    const e = {
+      key: { saddr: '2001:db8::2', daddr: '2001:db8:200::10', sport: 20000, dport: 80, proto: 6 },
+      value: { saddr: '2001:db8::3', daddr: '2001:db8:1::1', sport: 20000, dport: 8080, serviceId: 1, backendId: 2, dir: 1, state: 2, close: 0, lastSeen: 77 },
+    };
+    const { key: k, value: v } = encodeFlow(e);
+    expect([k.length, v.length]).toEqual([40, 48]);
+    expect(v.subarray(32).toString('hex')).toBe('4e20' + '1f90' + '0100' + '0200' + '01' + '02' + '00' + '00' + '4d000000');
+    expect(decodeFlow(k, v, 0, 0, FLOW_LAYOUTS[6])).toEqual(e);
+    const partner = Buffer.alloc(40);
+    partnerKey(k, 0, v, 0, partner, 0, FLOW_LAYOUTS[6]);
+    expect(partner.toString('hex')).toBe(encodeFlow({ key: { saddr: '2001:db8:1::1', daddr: '2001:db8::3', sport: 8080, dport: 20000, proto: 6 }, value: e.value }).key.toString('hex'));
   });
 
   test('rings are double-buffered per service in one flat array', () => {

@@ -57,8 +57,12 @@
 #define PLB_DIR_REVERSE 2
 
 #define PLB_ETH_P_IP 0x0800
+#define PLB_ETH_P_IPV6 0x86dd
 #define PLB_AF_INET 2
+#define PLB_AF_INET6 10
 #define PLB_IPPROTO_ICMP 1
+#define PLB_IPPROTO_ICMPV6 58
+#define PLB_IPPROTO_FRAGMENT 44 /* IPv6's fragment header */
 #define PLB_IPPROTO_TCP 6
 #define PLB_IPPROTO_UDP 17
 #define PLB_IP_MF 0x2000
@@ -88,6 +92,13 @@
 #define PLB_ICMP_FRAG_BURST 10
 #define PLB_ICMP_FRAG_INTERVAL_NS (PLB_NSEC_PER_SEC / PLB_ICMP_FRAG_RATE)
 #define PLB_ICMP_TIME_EXCEEDED 11
+/* ICMPv6 errors (RFC 4443): they quote as much of the offending packet as fits in 1280 bytes. */
+#define PLB_ICMP6_DEST_UNREACH 1
+#define PLB_ICMP6_PACKET_TOO_BIG 2
+#define PLB_ICMP6_TIME_EXCEEDED 3
+/* The smallest MTU a translated packet-too-big may announce: IPv6's minimum link MTU (RFC 8200). Linux takes
+ * a smaller value as 1280 anyway; only a forged error announces less. */
+#define PLB_ICMP6_MIN_MTU 1280
 
 #define PLB_TCP_FIN 0x01
 #define PLB_TCP_SYN 0x02
@@ -101,5 +112,8 @@
 #define PLB_CONTINUE 0
 #define PLB_FINAL_PASS 1
 #define PLB_LATER_FRAGMENT 2 /* the parse's verdict for a later fragment of TCP/UDP: no ports (plb_frag.h) */
+#define PLB_IS_IPV6 3        /* the IPv4 parse's verdict for an IPv6 frame: the IPv6 pipeline takes it */
+/* plb_process's "not mine": an IPv6 frame, for plb_process6. Not a hook verdict (those are small). */
+#define PLB_TO_IPV6 0x600
 
 #endif

@@ -9,12 +9,10 @@
  * (frag_untracked; Cilium drops it too), and the sender's datagram is lost (UDP: the application retries). To any
  * other address it is left to the kernel: fragments to the pod itself (a large DNS answer to the agent) are the
  * pod's own, and the kernel reassembles them. Fragments of a backend's reply that overtook their first fragment are
- * left to it as well, which holds them until ipfrag_time and drops them. */
-#ifndef PLB_FRAG_H
-#define PLB_FRAG_H
-
-#include "plb_fwd.h"
-#include "plb_nat.h"
+ * left to it as well, which holds them until ipfrag_time and drops them.
+ *
+ * IPv4 only: IPv6 fragments (a fragment header) are not translated (plb_parse6: at the VIP, dropped). */
+#if PLB_FAMILY == 4
 
 static __always_inline void plb_frag_key_of(const struct plb_packet *pkt, struct plb_frag_key *key)
 {

@@ -1,43 +1,45 @@
 /* Sending a translated packet on: route lookup for the new destination, MACs, redirect.
  * In a pod with one eth0 the egress device is the ingress device, so this is a hairpin back to the node. */
-#ifndef PLB_FWD_H
-#define PLB_FWD_H
-
+#ifndef PLB_FWD_COMMON_H
+#define PLB_FWD_COMMON_H
 #include <linux/bpf.h>
-#include "plb_csum.h"
-#include "plb_icmp.h"
-#include "plb_mss.h"
 #include "plb_stats.h"
+
+/* plb_forward_check's "go on": not a hook verdict (those are >= 0 in both builds; TC_ACT_OK is PLB_CONTINUE's 0). */
+#define PLB_ROUTED -1
+#endif
 
 /* Looks the route up before the packet is modified, so a packet we cannot route is dropped untouched. */
 static __always_inline int plb_route(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
 				     struct bpf_fib_lookup *fib)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = PLB_AF_INET;
+	fib->family = PLB_AF;
 	fib->l4_protocol = pkt->proto;
 	fib->sport = to->sport;
 	fib->dport = to->dport;
 	/* tot_len 0: let the kernel check the MTU against the skb itself, which understands GSO super-packets. */
 	fib->tot_len = 0;
+#if PLB_FAMILY == 4
 	fib->ipv4_src = to->saddr;
 	fib->ipv4_dst = to->daddr;
+#else
+	__builtin_memcpy(fib->ipv6_src, &to->saddr, sizeof(to->saddr));
+	__builtin_memcpy(fib->ipv6_dst, &to->daddr, sizeof(to->daddr));
+#endif
 	fib->ifindex = plb_ctx_ifindex(ctx);
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
 /* Where the bytes the rewrite writes end: the L4 header's fixed part (TCP 20: ports .. checksum; UDP 8), or for
- * an ICMP error its header and the quoted IP header (at most 60) and ports. TCP options (MSS clamp) are left
+ * an ICMP error its header and the quoted IP header (at most 60; IPv6: 40) and ports. TCP options (MSS clamp) are left
  * to store_bytes, which pulls them itself in the rare SYN that needs it. */
 static __always_inline __u32 plb_rewrite_end(const struct plb_packet *pkt, int icmp)
 {
 	if (icmp)
-		return pkt->l4_off + 8 + 60 + 8;
+		return pkt->l4_off + 8 + (PLB_FAMILY == 4 ? 60 : 40) + 8;
 	return pkt->l4_off + (pkt->proto == PLB_IPPROTO_TCP ? 20 : 8);
 }
-
-/* plb_forward_check's "go on": not a hook verdict (those are >= 0 in both builds; TC_ACT_OK is PLB_CONTINUE's 0). */
-#define PLB_ROUTED -1
 
 /* The checks before a translated packet is touched, the TTL and the route: PLB_ROUTED, or the hook verdict. */
 static __always_inline int plb_forward_check(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
@@ -72,8 +74,12 @@ static __always_inline int plb_send(PLB_CTX *ctx, const struct bpf_fib_lookup *f
 		struct bpf_redir_neigh nh = {};
 
 		PLB_COUNT_GLOBAL(no_neigh);
-		nh.nh_family = PLB_AF_INET;
+		nh.nh_family = PLB_AF;
+#if PLB_FAMILY == 4
 		nh.ipv4_nh = fib->ipv4_dst;
+#else
+		__builtin_memcpy(nh.ipv6_nh, fib->ipv6_dst, sizeof(nh.ipv6_nh));
+#endif
 		return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
 	}
 #endif
@@ -89,7 +95,7 @@ static __always_inline int plb_send(PLB_CTX *ctx, const struct bpf_fib_lookup *f
 }
 
 /* Returns the hook verdict. `icmp` is set when `pkt` is an ICMP error about the flow `to` belongs to. */
-static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
+static PLB_STAGE int plb_forward(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *to,
 				       const struct plb_icmp_error *icmp)
 {
 	struct bpf_fib_lookup fib;
@@ -108,6 +114,7 @@ static __always_inline int plb_forward(PLB_CTX *ctx, const struct plb_packet *pk
 	return plb_send(ctx, &fib, rc);
 }
 
+#if PLB_FAMILY == 4
 /* A later fragment of a datagram whose first fragment was translated to `to`: the same addresses (the IP header
  * and its checksum), nothing else. It has no L4 header; the L4 checksum in the first fragment covers the whole
  * datagram, and the first fragment's rewrite updated it for the new addresses and ports (RFC 1624 differences
@@ -121,9 +128,8 @@ static __always_inline int plb_forward_fragment(PLB_CTX *ctx, const struct plb_p
 	if (verdict != PLB_ROUTED)
 		return verdict;
 	plb_linearise(ctx, pkt->len, pkt->l4_off);
-	if (plb_rewrite_ip(ctx, pkt, to->saddr, to->daddr) < 0)
+	if (plb_rewrite_ip(ctx, pkt, to) < 0)
 		return PLB_VERDICT_DROP;
 	return plb_send(ctx, &fib, rc);
 }
-
 #endif

@@ -50,6 +50,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } plb_flows SEC(".maps");
 
+/* The IPv6 pipeline's services, backends and flows (plb_family.h): keyed and valued as the IPv4 maps with IPv6
+ * addresses. Service and backend ids are one space for both families; the ring and the counters are shared. The
+ * loader sizes plb_flows6 like plb_flows for an IPv6 VIP, and small for an IPv4 one (and the other way round). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PLB_MAX_SERVICES);
+	__type(key, struct plb_service_key6);
+	__type(value, struct plb_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_services6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct plb_backend6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_backends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PLB_MAX_FLOW_ENTRIES);
+	__type(key, struct plb_flow_key6);
+	__type(value, struct plb_flow6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} plb_flows6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PLB_MAX_SERVICES);

@@ -2,12 +2,11 @@
  * skip netfilter, so an iptables/nftables TCPMSS rule on the node never sees them: on an overlay with a smaller
  * MTU both ends would announce 1460 and send segments the tunnel has to drop (PMTUD through the LB works, but
  * only after a loss and a retransmit per connection). The clamp is per service (plb_service.mss_clamp, written
- * by user space as the overlay MTU - 40); 0 leaves the option alone. */
-#ifndef PLB_MSS_H
-#define PLB_MSS_H
-
+ * by user space as the overlay MTU - 40, or - 60 for an IPv6 VIP); 0 leaves the option alone. A family header
+ * (plb_family.h): the option walk is the same for both, the service lookup by the family's VIP. */
+#ifndef PLB_MSS_COMMON_H
+#define PLB_MSS_COMMON_H
 #include <bpf/bpf_endian.h>
-#include "plb_csum.h"
 #include "plb_maps.h"
 
 #define PLB_TCPOPT_EOL 0
@@ -16,6 +15,7 @@
 #define PLB_TCPOLEN_MSS 4
 /* Options are at most 40 bytes and every step consumes at least one, so 40 steps see all of them. */
 #define PLB_TCPOPT_STEPS 40
+#endif
 
 /* The clamp of the service this flow belongs to: its VIP tuple is the destination of a client's packet, the
  * translated source of a backend's reply. */
@@ -65,7 +65,7 @@ static __always_inline __u32 plb_mss_option(PLB_CTX *ctx, const struct plb_packe
 
 /* Lowers the MSS option of a SYN or SYN-ACK to `clamp` if it is larger. Returns -1 only when the packet could
  * not be written (the caller drops it). */
-static __always_inline int plb_clamp_mss(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *flow)
+static PLB_STAGE int plb_clamp_mss(PLB_CTX *ctx, const struct plb_packet *pkt, const struct plb_flow *flow)
 {
 	__u16 clamp, old_word, new_word;
 	__be16 mss, lowered;
@@ -99,5 +99,3 @@ static __always_inline int plb_clamp_mss(PLB_CTX *ctx, const struct plb_packet *
 #endif
 	return plb_store(ctx, pkt->l4_off + off, &lowered, 2) < 0 ? -1 : 0;
 }
-
-#endif

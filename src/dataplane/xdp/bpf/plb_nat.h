@@ -1,9 +1,8 @@
 /* Flow table: finding the translation of a packet, or creating both directions of a new flow. */
-#ifndef PLB_NAT_H
-#define PLB_NAT_H
-
+#ifndef PLB_NAT_COMMON_H
+#define PLB_NAT_COMMON_H
+#include "plb_addr.h"
 #include "plb_maps.h"
-#include "plb_parse.h"
 #include "plb_stats.h"
 
 static __always_inline __u32 plb_mix32(__u32 h)
@@ -16,12 +15,76 @@ static __always_inline __u32 plb_mix32(__u32 h)
 	return h;
 }
 
+static __always_inline __u32 plb_now(void)
+{
+	return bpf_ktime_get_ns() / PLB_NSEC_PER_SEC;
+}
+
+/* Whether a flow's SNAT tuple is free at the backend: the client closed first and acknowledged the backend's
+ * FIN (the backend's socket went LAST_ACK -> CLOSED; the TIME_WAIT is the client's), or a RST ended it (no
+ * TIME_WAIT at all). A new SYN on the tuple then meets no socket at the backend. A RST is trusted as
+ * netfilter's conntrack trusts one (without its window check): a forged RST with a client's tuple can end that
+ * client's flow here as it could end the connection at the backend. A simultaneous close looks like "client
+ * first" and leaves a TIME_WAIT at the backend too, which accepts a new SYN with a higher sequence number and
+ * otherwise answers a stale ACK (the client resets it and retries after 1 s): rare, and no worse than a drop. */
+static __always_inline int plb_closed(__u8 close)
+{
+	return (close & (PLB_CLOSE_RST | PLB_CLOSE_LAST_ACK)) != 0;
+}
+
+static __always_inline int plb_snat_has_skip(const struct plb_config *cfg)
+{
+	return cfg->skip_min != 0 && cfg->skip_max >= cfg->skip_min;
+}
+
+/* How many SNAT ports there are: [port_min, port_max] less the skipped part (which the plan keeps inside). */
+static __always_inline __u32 plb_snat_span(const struct plb_config *cfg)
+{
+	__u32 span;
+
+	if (cfg->port_max < cfg->port_min)
+		return 0;
+	span = (__u32)cfg->port_max - cfg->port_min + 1;
+	if (plb_snat_has_skip(cfg))
+		span -= (__u32)cfg->skip_max - cfg->skip_min + 1;
+	return span;
+}
+
+/* The i-th SNAT port (0 <= i < span). */
+static __always_inline __u16 plb_snat_port_at(const struct plb_config *cfg, __u32 i)
+{
+	__u32 port = (__u32)cfg->port_min + i;
+
+	if (plb_snat_has_skip(cfg) && port >= cfg->skip_min)
+		port += (__u32)cfg->skip_max - cfg->skip_min + 1;
+	return (__u16)port;
+}
+
+static __always_inline int plb_snat_allowed(const struct plb_config *cfg, __u16 port)
+{
+	if (port < cfg->port_min || port > cfg->port_max)
+		return 0;
+	return !(plb_snat_has_skip(cfg) && port >= cfg->skip_min && port <= cfg->skip_max);
+}
+
+static __always_inline void plb_count_snat_exhausted(__u16 service_id, __u32 backend_id)
+{
+	struct plb_backend_stats *b = bpf_map_lookup_elem(&plb_be_stats, &backend_id);
+
+	PLB_COUNT_SERVICE(service_id, snat_exhausted);
+	if (b)
+		b->snat_exhausted++;
+}
+
+#endif
+
+
 /* The Maglev slot depends on the client's address and port, so short connections from one client spread. */
 static __always_inline __u32 plb_flow_hash(const struct plb_packet *pkt)
 {
 	__u32 ports = ((__u32)pkt->sport << 16) | pkt->dport;
 
-	return plb_mix32(pkt->saddr ^ plb_mix32(ports ^ ((__u32)pkt->proto << 24)));
+	return plb_mix32(plb_addr_hash(pkt->saddr) ^ plb_mix32(ports ^ ((__u32)pkt->proto << 24)));
 }
 
 static __always_inline void plb_key_of(const struct plb_packet *pkt, struct plb_flow_key *key)
@@ -34,10 +97,6 @@ static __always_inline void plb_key_of(const struct plb_packet *pkt, struct plb_
 	key->proto = pkt->proto;
 }
 
-static __always_inline __u32 plb_now(void)
-{
-	return bpf_ktime_get_ns() / PLB_NSEC_PER_SEC;
-}
 
 /* Whether `pkt` is addressed to the VIP (none configured: nothing is). */
 static __always_inline int plb_to_vip(const struct plb_packet *pkt)
@@ -45,7 +104,7 @@ static __always_inline int plb_to_vip(const struct plb_packet *pkt)
 	__u32 zero = 0;
 	struct plb_config *cfg = bpf_map_lookup_elem(&plb_config, &zero);
 
-	return cfg && cfg->vip != 0 && pkt->daddr == cfg->vip;
+	return cfg && !plb_addr_zero(PLB_CFG_VIP(cfg)) && plb_addr_eq(pkt->daddr, PLB_CFG_VIP(cfg));
 }
 
 /* The state a flow is in after `pkt` (travelling in direction `dir`) when it was in `state`. netfilter's and
@@ -89,17 +148,6 @@ static __always_inline __u8 plb_next_close(__u8 close, const struct plb_packet *
 	return close;
 }
 
-/* Whether a flow's SNAT tuple is free at the backend: the client closed first and acknowledged the backend's
- * FIN (the backend's socket went LAST_ACK -> CLOSED; the TIME_WAIT is the client's), or a RST ended it (no
- * TIME_WAIT at all). A new SYN on the tuple then meets no socket at the backend. A RST is trusted as
- * netfilter's conntrack trusts one (without its window check): a forged RST with a client's tuple can end that
- * client's flow here as it could end the connection at the backend. A simultaneous close looks like "client
- * first" and leaves a TIME_WAIT at the backend too, which accepts a new SYN with a higher sequence number and
- * otherwise answers a stale ACK (the client resets it and retries after 1 s): rare, and no worse than a drop. */
-static __always_inline int plb_closed(__u8 close)
-{
-	return (close & (PLB_CLOSE_RST | PLB_CLOSE_LAST_ACK)) != 0;
-}
 
 /* The key of the other entry of a flow: the tuple its value translates to, reversed. For a forward entry that
  * is the backend's reply tuple, for a reverse entry the client's tuple. */
@@ -133,7 +181,8 @@ static __always_inline void plb_reverse_of(const struct plb_packet *pkt, const s
 
 static __always_inline int plb_same_client(const struct plb_flow *a, const struct plb_flow *b)
 {
-	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport && a->dport == b->dport;
+	return plb_addr_eq(a->saddr, b->saddr) && plb_addr_eq(a->daddr, b->daddr) && a->sport == b->sport &&
+	       a->dport == b->dport;
 }
 
 /* Returns the backend id chosen by the service's live Maglev ring, 0 when the ring is empty. */
@@ -156,40 +205,6 @@ static __always_inline __u32 plb_pick_backend(const struct plb_packet *pkt, cons
 	return id;
 }
 
-static __always_inline int plb_snat_has_skip(const struct plb_config *cfg)
-{
-	return cfg->skip_min != 0 && cfg->skip_max >= cfg->skip_min;
-}
-
-/* How many SNAT ports there are: [port_min, port_max] less the skipped part (which the plan keeps inside). */
-static __always_inline __u32 plb_snat_span(const struct plb_config *cfg)
-{
-	__u32 span;
-
-	if (cfg->port_max < cfg->port_min)
-		return 0;
-	span = (__u32)cfg->port_max - cfg->port_min + 1;
-	if (plb_snat_has_skip(cfg))
-		span -= (__u32)cfg->skip_max - cfg->skip_min + 1;
-	return span;
-}
-
-/* The i-th SNAT port (0 <= i < span). */
-static __always_inline __u16 plb_snat_port_at(const struct plb_config *cfg, __u32 i)
-{
-	__u32 port = (__u32)cfg->port_min + i;
-
-	if (plb_snat_has_skip(cfg) && port >= cfg->skip_min)
-		port += (__u32)cfg->skip_max - cfg->skip_min + 1;
-	return (__u16)port;
-}
-
-static __always_inline int plb_snat_allowed(const struct plb_config *cfg, __u16 port)
-{
-	if (port < cfg->port_min || port > cfg->port_max)
-		return 0;
-	return !(plb_snat_has_skip(cfg) && port >= cfg->skip_min && port <= cfg->skip_max);
-}
 
 /* Whether the reverse entry `taken` (another client's flow) may give its SNAT tuple to a new flow now. Never
  * once it has been idle for `before` seconds (plb_config.takeover_before; 0: never): the agent's GC pass may be
@@ -216,7 +231,7 @@ static __always_inline int plb_may_take_over(const struct plb_flow *taken, __u32
  * client's flow holds it that may give it away (plb_may_take_over; plb_take_over does that once, after the
  * probing: one copy of that code instead of one per unrolled try keeps the verifier's work down). `fwd->sport`
  * is left at `port`. */
-static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
+static PLB_STAGE int plb_try_snat_port(const struct plb_packet *pkt, const struct plb_config *cfg,
 					     struct plb_flow *fwd, __u16 port, int any_closing)
 {
 	struct plb_flow_key rkey;
@@ -239,7 +254,7 @@ static __always_inline int plb_try_snat_port(const struct plb_packet *pkt, const
  * goes with its reverse entry (so its late packets cannot reach the new owner's connection). Two CPUs taking
  * over the same entry at once is not excluded (delete, then NOEXIST narrows it to the instructions in
  * between; the loser drops its SYN). Returns 0 when claimed. */
-static __always_inline int plb_take_over(const struct plb_packet *pkt, struct plb_flow *fwd)
+static PLB_STAGE int plb_take_over(const struct plb_packet *pkt, struct plb_flow *fwd)
 {
 	struct plb_flow_key rkey, okey;
 	struct plb_flow rev;
@@ -250,7 +265,7 @@ static __always_inline int plb_take_over(const struct plb_packet *pkt, struct pl
 	if (taken) {
 		plb_partner_key(taken, pkt->proto, &okey);
 		old = bpf_map_lookup_elem(&plb_flows, &okey);
-		if (old && old->dir == PLB_DIR_FORWARD && old->sport == fwd->sport && old->daddr == fwd->daddr)
+		if (old && old->dir == PLB_DIR_FORWARD && old->sport == fwd->sport && plb_addr_eq(old->daddr, fwd->daddr))
 			bpf_map_delete_elem(&plb_flows, &okey);
 		bpf_map_delete_elem(&plb_flows, &rkey);
 	}
@@ -320,8 +335,8 @@ static __always_inline int plb_flow_still_valid(const struct plb_packet *pkt, co
 	struct plb_flow rev;
 	struct plb_flow *taken;
 
-	if (prev->backend_id != backend_id || prev->service_id != svc->id || prev->daddr != backend->ip ||
-	    prev->dport != svc->target_port || prev->saddr != cfg->snat_ip ||
+	if (prev->backend_id != backend_id || prev->service_id != svc->id || !plb_addr_eq(prev->daddr, backend->ip) ||
+	    prev->dport != svc->target_port || !plb_addr_eq(prev->saddr, PLB_CFG_SNAT(cfg)) ||
 	    !plb_snat_allowed(cfg, bpf_ntohs(prev->sport)))
 		return 0;
 	plb_reverse_of(pkt, prev, &rkey, &rev);
@@ -338,24 +353,16 @@ static __always_inline void plb_forget_reverse(const struct plb_packet *pkt, con
 
 	plb_partner_key(old, pkt->proto, &rkey);
 	rev = bpf_map_lookup_elem(&plb_flows, &rkey);
-	if (rev && rev->dir == PLB_DIR_REVERSE && rev->daddr == pkt->saddr && rev->dport == pkt->sport &&
-	    rev->saddr == pkt->daddr && rev->sport == pkt->dport)
+	if (rev && rev->dir == PLB_DIR_REVERSE && plb_addr_eq(rev->daddr, pkt->saddr) && rev->dport == pkt->sport &&
+	    plb_addr_eq(rev->saddr, pkt->daddr) && rev->sport == pkt->dport)
 		bpf_map_delete_elem(&plb_flows, &rkey);
 }
 
-static __always_inline void plb_count_snat_exhausted(__u16 service_id, __u32 backend_id)
-{
-	struct plb_backend_stats *b = bpf_map_lookup_elem(&plb_be_stats, &backend_id);
-
-	PLB_COUNT_SERVICE(service_id, snat_exhausted);
-	if (b)
-		b->snat_exhausted++;
-}
 
 /* A new flow for service `svc`: pick a backend, claim the SNAT tuple, insert both directions. With `reuse`,
  * `fwd` holds the forward entry already stored for this client tuple (a SYN reopening it). Returns 1 when those
  * stored entries stay as they are, 0 for new entries, -1 to drop the packet. */
-static __always_inline int plb_create_flow(const struct plb_packet *pkt, const struct plb_service *svc,
+static PLB_STAGE int plb_create_flow(const struct plb_packet *pkt, const struct plb_service *svc,
 					   struct plb_flow *fwd, int reuse)
 {
 	__u32 zero = 0;
@@ -364,7 +371,7 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	struct plb_backend backend;
 	__u32 backend_id;
 
-	if (!cfg || cfg->snat_ip == 0) {
+	if (!cfg || plb_addr_zero(PLB_CFG_SNAT(cfg))) {
 		PLB_COUNT_GLOBAL(no_config);
 		return -1;
 	}
@@ -378,7 +385,7 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
 	if (reuse)
 		plb_forget_reverse(pkt, fwd);
 	__builtin_memset(fwd, 0, sizeof(*fwd));
-	fwd->saddr = cfg->snat_ip;
+	fwd->saddr = PLB_CFG_SNAT(cfg);
 	fwd->daddr = backend.ip;
 	fwd->dport = svc->target_port;
 	fwd->service_id = svc->id;
@@ -406,7 +413,7 @@ static __always_inline int plb_create_flow(const struct plb_packet *pkt, const s
  * topology, BPF run time per client->backend packet 1 450 -> 1 152 ns (median). A reverse entry whose forward
  * entry is gone is left as it is: the client's next packet finds no entry and creates the flow again (same
  * backend, same SNAT port). */
-static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_flow *hit, struct plb_flow *flow)
+static PLB_STAGE void plb_touch(const struct plb_packet *pkt, struct plb_flow *hit, struct plb_flow *flow)
 {
 	__u32 now = plb_now();
 	__u8 state = plb_next_state(hit->state, pkt, hit->dir);
@@ -439,4 +446,32 @@ static __always_inline void plb_touch(const struct plb_packet *pkt, struct plb_f
 		PLB_COUNT_GLOBAL(reverse_restored);
 }
 
-#endif
+/* Per-CPU, so no atomics: user space sums the CPUs. */
+static __always_inline void plb_count_packet(const struct plb_flow *flow, __u32 len, int new_flow)
+{
+	__u32 backend_id = flow->backend_id;
+	struct plb_service_stats *s = plb_svc_stats_of(flow->service_id);
+	struct plb_backend_stats *b = bpf_map_lookup_elem(&plb_be_stats, &backend_id);
+
+	if (flow->dir == PLB_DIR_FORWARD) {
+		if (s) {
+			s->packets++;
+			s->bytes += len;
+			s->new_flows += new_flow;
+		}
+		if (b) {
+			b->packets++;
+			b->bytes += len;
+			b->new_flows += new_flow;
+		}
+	} else {
+		if (s) {
+			s->rev_packets++;
+			s->rev_bytes += len;
+		}
+		if (b) {
+			b->rev_packets++;
+			b->rev_bytes += len;
+		}
+	}
+}

@@ -4,6 +4,13 @@
 
 #include <linux/types.h>
 
+/* An IPv6 address in wire order, as four 32-bit words (the checksum and hash helpers work on words). The
+ * IPv6 maps are separate from the IPv4 ones and keyed by these: the IPv4 flow table keeps its 16-byte keys and
+ * 24-byte values (its memory per million flows), and the IPv4 path its instructions. */
+struct plb_addr6 {
+	__be32 w[4];
+};
+
 /* vips map key: one entry per (VIP, port, protocol) the load balancer serves. */
 struct plb_service_key {
 	__be32 vip;
@@ -14,6 +21,15 @@ struct plb_service_key {
 
 /* ring_gen selects which half of the service's double-buffered Maglev ring is live; user space writes the
  * other half and then replaces this value, so a packet sees either the old ring or the new one. */
+/* plb_services6's key: the same for an IPv6 VIP. Service ids are one space for both maps (they index the
+ * ring and the counters). */
+struct plb_service_key6 {
+	struct plb_addr6 vip;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
 struct plb_service {
 	__u16 id;
 	__u8 ring_gen;
@@ -28,6 +44,13 @@ struct plb_service {
 struct plb_backend {
 	__be32 ip;
 	__u32 state; /* PLB_BACKEND_* */
+};
+
+/* plb_backends6: the same slot (backend id) of an IPv6 backend. An id is in use in at most one of the two maps
+ * (one id space: the ring and the counters are shared); the other map's slot is free. */
+struct plb_backend6 {
+	struct plb_addr6 ip;
+	__u32 state;
 };
 
 /* SNAT ports are [port_min, port_max] without [skip_min, skip_max] (host byte order): the skipped part is the
@@ -50,6 +73,10 @@ struct plb_config {
 	 * build reads the kernel's pkt_type). All zero: no check. */
 	__u8 mac[6];
 	__u16 pad2;
+	/* The IPv6 pipeline's SNAT address and VIP (all zero: none). An LB pod serves one VIP, so one of the pairs
+	 * is in use; the port range, takeover limit and MAC above serve both. */
+	struct plb_addr6 snat_ip6;
+	struct plb_addr6 vip6;
 };
 
 /* A 5-tuple as seen on the wire: the client's tuple for forward entries, the backend's reply tuple for
@@ -57,6 +84,16 @@ struct plb_config {
 struct plb_flow_key {
 	__be32 saddr;
 	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* plb_flows6's key: the same 5-tuple with IPv6 addresses (40 bytes). */
+struct plb_flow_key6 {
+	struct plb_addr6 saddr;
+	struct plb_addr6 daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
@@ -79,6 +116,21 @@ struct plb_flow {
 	__u8 pad;
 	/* Seconds of CLOCK_MONOTONIC (bpf_ktime_get_ns) when a packet of the flow, either direction, was last seen;
 	 * both entries carry it so user space can expire a flow from either one. */
+	__u32 last_seen;
+};
+
+/* plb_flows6's value: struct plb_flow with IPv6 addresses (48 bytes), the fields after them in the same order. */
+struct plb_flow6 {
+	struct plb_addr6 saddr;
+	struct plb_addr6 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u16 service_id;
+	__u16 backend_id;
+	__u8 dir;
+	__u8 state;
+	__u8 close;
+	__u8 pad;
 	__u32 last_seen;
 };
 

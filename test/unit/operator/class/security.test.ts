@@ -29,6 +29,7 @@ describe('lbPodSecurity', () => {
 
   it.each([
     ['xdp', 4, ['net.ipv4.conf.eth0.forwarding']],
+    ['xdp', 6, ['net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.eth0.forwarding']],
     ['ipvs', 4, ['net.ipv4.ip_forward', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template']],
     ['nftables', 6, ['net.ipv6.conf.all.forwarding', 'net.ipv6.conf.eth0.accept_ra']],
   ] as const)('%s (IPv%s) sets %j: the same the data plane writes itself', (plane, family, names) => {

@@ -92,8 +92,10 @@ describe('planService', () => {
     expect(p.requireAll).toBe(requireAll);
   });
 
-  it('an IPv6 family with a data plane that balances IPv4 only is refused', () => {
-    expect(plan(svc({ ipFamilies: ['IPv6'] }, { annotations: { 'portablelb.io/dataPlane': 'xdp' } }))).toMatchObject({ kind: 'refuse', reason: 'InvalidRequest' });
+  it('an IPv6 family on xdp is served by an xdp PLB (the default for IPv6 stays nftables)', () => {
+    const p = served(plan(svc({ ipFamilies: ['IPv6'] }, { annotations: { 'portablelb.io/dataPlane': 'xdp' } })));
+    expect(p.plbs.map((x) => [x.family, x.spec.dataPlane])).toEqual([['IPv6', 'xdp']]);
+    expect(served(plan(svc({ ipFamilies: ['IPv6'] }))).plbs.map((x) => x.spec.dataPlane)).toEqual(['nftables']);
   });
 
   it('an IPv6 family on ipvs is served by an ipvs PLB', () => {
