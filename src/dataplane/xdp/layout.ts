@@ -235,35 +235,37 @@ export interface FlowEntry {
   key: { saddr: string; daddr: string; sport: number; dport: number; proto: number };
   value: { saddr: string; daddr: string; sport: number; dport: number; serviceId: number; backendId: number; dir: number; state: number; close: number; lastSeen: number };
 }
+type Tuple = { saddr: string; daddr: string; sport: number; dport: number };
+/** The addresses and ports that start both a flow key and a flow value (struct plb_flow_key / plb_flow). */
+function writeTuple(b: Buffer, l: FlowLayout, t: Tuple): void {
+  addrBytes(t.saddr, l.family).copy(b, 0);
+  addrBytes(t.daddr, l.family).copy(b, addrLen(l.family));
+  b.writeUInt16BE(t.sport, l.ports);
+  b.writeUInt16BE(t.dport, l.ports + 2);
+}
+function readTuple(b: Buffer, o: number, l: FlowLayout): Tuple {
+  return {
+    saddr: addrFrom(b, o, l.family), daddr: addrFrom(b, o + addrLen(l.family), l.family),
+    sport: b.readUInt16BE(o + l.ports), dport: b.readUInt16BE(o + l.ports + 2),
+  };
+}
 /** A flow key in the table of its addresses' family. */
 export function encodeFlowKey(k: FlowEntry['key']): Buffer {
   const l = FLOW_LAYOUTS[familyOf(k.saddr)];
-  const a = addrLen(l.family);
   const key = Buffer.alloc(l.keySize);
-  addrBytes(k.saddr, l.family).copy(key, 0);
-  addrBytes(k.daddr, l.family).copy(key, a);
-  key.writeUInt16BE(k.sport, l.ports);
-  key.writeUInt16BE(k.dport, l.ports + 2);
+  writeTuple(key, l, k);
   key.writeUInt8(k.proto, l.ports + 4);
   return key;
 }
 export function decodeFlowKey(key: Buffer, ko = 0, l: FlowLayout = FLOW_LAYOUTS[4]): FlowEntry['key'] {
-  const a = addrLen(l.family);
-  return {
-    saddr: addrFrom(key, ko, l.family), daddr: addrFrom(key, ko + a, l.family), sport: key.readUInt16BE(ko + l.ports),
-    dport: key.readUInt16BE(ko + l.ports + 2), proto: key.readUInt8(ko + l.ports + 4),
-  };
+  return { ...readTuple(key, ko, l), proto: key.readUInt8(ko + l.ports + 4) };
 }
 export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
   const key = encodeFlowKey(e.key);
   const v = e.value;
   const l = FLOW_LAYOUTS[familyOf(v.saddr)];
-  const a = addrLen(l.family);
   const value = Buffer.alloc(l.valueSize);
-  addrBytes(v.saddr, l.family).copy(value, 0);
-  addrBytes(v.daddr, l.family).copy(value, a);
-  value.writeUInt16BE(v.sport, l.ports);
-  value.writeUInt16BE(v.dport, l.ports + 2);
+  writeTuple(value, l, v);
   value.writeUInt16LE(v.serviceId, l.value.serviceId);
   value.writeUInt16LE(v.backendId, l.value.backendId);
   value.writeUInt8(v.dir, l.value.dir);
@@ -273,12 +275,10 @@ export function encodeFlow(e: FlowEntry): { key: Buffer; value: Buffer } {
   return { key, value };
 }
 export function decodeFlow(key: Buffer, value: Buffer, ko = 0, vo = 0, l: FlowLayout = FLOW_LAYOUTS[4]): FlowEntry {
-  const a = addrLen(l.family);
   return {
     key: decodeFlowKey(key, ko, l),
     value: {
-      saddr: addrFrom(value, vo, l.family), daddr: addrFrom(value, vo + a, l.family), sport: value.readUInt16BE(vo + l.ports),
-      dport: value.readUInt16BE(vo + l.ports + 2), serviceId: value.readUInt16LE(vo + l.value.serviceId),
+      ...readTuple(value, vo, l), serviceId: value.readUInt16LE(vo + l.value.serviceId),
       backendId: value.readUInt16LE(vo + l.value.backendId), dir: value.readUInt8(vo + l.value.dir),
       state: value.readUInt8(vo + l.value.state), close: value.readUInt8(vo + l.value.close), lastSeen: value.readUInt32LE(vo + l.value.lastSeen),
     },
