@@ -394,8 +394,13 @@ suiteIf(missingPrerequisites(ARTIFACTS), 'data-plane conformance').each(DATA_PLA
     await reconfigure([{ ip: PODS.b1, weight: 2 }]);
     const conn = topo.spawn(topo.ns('cli'), ['node', IDLE_TCP, VIP, '80']);
     try {
-      const { localPort } = JSON.parse(await conn.waitFor(/^\{"localPort"/)) as { localPort: number };
-      // port-preserving masquerade: the backend sees the client's port
+      const { localPort: clientPort } = JSON.parse(await conn.waitFor(/^\{"localPort"/)) as { localPort: number };
+      // The port the backend sees: the client's (a port-preserving masquerade), unless the masquerade had to take
+      // another because a conntrack entry of an earlier case's connection held that tuple (a CI run failed on
+      // assuming the client's). The reply direction of the LB pod's conntrack entry says which.
+      const ct = await until(() => inNs(lb, ['conntrack', '-L', '-p', 'tcp', '--orig-port-src', String(clientPort), '--orig-dst', VIP, '--state', 'ESTABLISHED']),
+        (out) => /dport=\d+.*dport=\d+/.test(out));
+      const localPort = Number(/dport=\d+.*dport=(\d+)/.exec(ct)![1]);
       const established = () => inNs(topo.ns('b1'), ['ss', '-Htn', 'state', 'established', `( sport = :8080 and dport = :${localPort} )`]);
       expect(await until(established, (out) => out.trim() !== '')).not.toBe('');
       await installProbes(topo.ns('lb'), [{ name: 'resets', hook: 'output', match: `tcp dport 8080 tcp flags rst` }]);
